@@ -1,0 +1,61 @@
+"""Build the agent's long-lived parts from settings, and the checkpointer conversations persist in."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from agent.llm import build_chat_model
+from agent.routing import IntentRouter
+from agent.state import AgentDeps
+from core.embeddings import get_embedder
+from core.settings import Settings
+from knowledge import KnowledgeBase, ensure_default_help_center
+from tools.policy import load_policy
+from tools.store import Store
+from tools.store.demo import ensure_demo_data
+
+log = logging.getLogger(__name__)
+
+
+def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> AgentDeps:
+    """Open the stores (seeding demo data on first start if enabled) and load the models.
+
+    A missing or corrupt model file fails here with a clear :class:`~core.errors.ModelError`.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.resolved_database_url)
+    store.create_schema()
+    if settings.seed_demo_data and ensure_demo_data(store):
+        log.info("seeded the demo store")
+    if settings.seed_demo_data:
+        ensure_default_help_center(settings)
+    return AgentDeps(
+        settings=settings,
+        model=model or build_chat_model(settings),
+        store=store,
+        knowledge=KnowledgeBase.from_settings(settings),
+        router=IntentRouter(get_embedder()),
+        policy=load_policy(),
+    )
+
+
+@asynccontextmanager
+async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointSaver]:
+    """SQLite checkpoints by default; a ``postgresql://`` URL switches to the Postgres checkpointer."""
+    url = settings.resolved_checkpoint_url
+    if url.startswith(("postgresql://", "postgres://")):
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        async with AsyncPostgresSaver.from_conn_string(url) as saver:
+            await saver.setup()
+            yield saver
+        return
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async with AsyncSqliteSaver.from_conn_string(url) as saver:
+        yield saver

@@ -1,0 +1,49 @@
+"""The support agent's state machine: nodes and the edges between them, nothing else."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agent.nodes.act import act, plan_tool_call
+from agent.nodes.escalate import escalate
+from agent.nodes.guardrail import after_guardrail, guardrail
+from agent.nodes.respond import respond
+from agent.nodes.retrieve import retrieve
+from agent.nodes.understand import understand
+from agent.state import AgentContext, AgentState
+
+FIXED_REPLY_INTENTS = ("greeting", "thanks_bye", "off_topic", "complaint")
+
+
+def after_understand(state: AgentState) -> Literal["escalate", "act", "retrieve", "respond"]:
+    """A flagged message gets a fixed reply and no tool; otherwise by intent."""
+    if state.get("input_flag"):
+        return "respond"
+    if state["intent"] == "human_agent":
+        return "escalate"
+    if plan_tool_call(state):
+        return "act"
+    return "respond" if state["intent"] in FIXED_REPLY_INTENTS else "retrieve"
+
+
+def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
+    """Wire the nodes; ``checkpointer`` makes conversations persist."""
+    graph = StateGraph(AgentState, context_schema=AgentContext)
+    graph.add_node("understand", understand)
+    graph.add_node("retrieve", retrieve)
+    graph.add_node("act", act)
+    graph.add_node("escalate", escalate)
+    graph.add_node("respond", respond)
+    graph.add_node("guardrail", guardrail)
+    graph.add_edge(START, "understand")
+    graph.add_conditional_edges("understand", after_understand)
+    graph.add_edge("retrieve", "respond")
+    graph.add_edge("act", "respond")
+    graph.add_edge("escalate", "respond")
+    graph.add_edge("respond", "guardrail")
+    graph.add_conditional_edges("guardrail", after_guardrail, {"escalate": "escalate", "__end__": END})
+    return graph.compile(checkpointer=checkpointer)

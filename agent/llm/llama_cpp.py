@@ -1,0 +1,174 @@
+"""A langchain-core chat model that runs a GGUF file in-process with llama-cpp-python."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from agent.llm.structured import parse_structured
+from core.errors import ModelError
+
+_ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
+GGUF_MAGIC = b"GGUF"
+_WARM_UP = b"Warm-up text so the first customer does not pay for set-up. " * 8
+
+
+def check_gguf(path: Path) -> None:
+    """Raise :class:`ModelError` unless ``path`` is a readable GGUF file (a cheap header check)."""
+    if not path.is_file():
+        raise ModelError(f"model file not found: {path} (set SUPPORT_MODEL_PATH to a GGUF file)")
+    with path.open("rb") as handle:
+        if handle.read(4) != GGUF_MAGIC:
+            raise ModelError(f"model file is not a GGUF file: {path}")
+
+
+_CLASS_ESCAPES = {r"\d": "[0-9]", r"\w": "[A-Za-z0-9_]", r"\s": "[ \t\n]"}
+
+
+def _grammar_safe(node: Any) -> Any:
+    """The schema with regex class escapes spelled out, which llama.cpp's grammar converter needs."""
+    if isinstance(node, dict):
+        return {k: _spell_out(v) if k == "pattern" else _grammar_safe(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_grammar_safe(v) for v in node]
+    return node
+
+
+def _spell_out(pattern: str) -> str:
+    for escape, klass in _CLASS_ESCAPES.items():
+        pattern = pattern.replace(escape, klass)
+    return pattern
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence llama.cpp's C-level loader chatter on file descriptor 2."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class ChatLlamaCpp(BaseChatModel):
+    """Chat over a local GGUF model; streams tokens and returns JSON-schema-constrained output."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: Path
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    n_gpu_layers: int = 0
+    max_tokens: int = 256
+    temperature: float = 0.2
+    seed: int = 7
+    repeat_penalty: float = 1.15
+
+    _llama: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def load(self) -> ChatLlamaCpp:
+        """Load the model now, turning a missing or corrupt file into a clear :class:`ModelError`."""
+        if self._llama is not None:
+            return self
+        check_gguf(self.model_path)
+        try:
+            with _quiet_stderr():
+                llama = self._open_llama()
+                llama.eval(llama.tokenize(_WARM_UP))  # the first batches pay one-off set-up costs: pay them now
+                llama.reset()
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(f"could not load model {self.model_path}: {exc}") from exc
+        self._llama = llama
+        return self
+
+    def _open_llama(self) -> Any:
+        from llama_cpp import Llama
+
+        return Llama(
+            model_path=str(self.model_path),
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads or os.cpu_count(),
+            n_gpu_layers=self.n_gpu_layers,
+            seed=self.seed,
+            verbose=False,
+        )
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": str(self.model_path), "n_ctx": self.n_ctx}
+
+    def _params(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "messages": [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages],
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "temperature": kwargs.get("temperature", self.temperature),
+            "stop": stop,
+            "seed": self.seed,
+            "response_format": kwargs.get("response_format"),
+            "repeat_penalty": kwargs.get("repeat_penalty", self.repeat_penalty),
+        }
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        llama = self.load()._llama
+        with self._lock:
+            try:
+                out = llama.create_chat_completion(**self._params(messages, stop, **kwargs))
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"generation failed: {exc}") from exc
+        choice = out["choices"][0]
+        message = AIMessage(content=choice["message"]["content"] or "", response_metadata={"usage": out["usage"]})
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        llama = self.load()._llama
+        with self._lock:
+            try:
+                stream = llama.create_chat_completion(stream=True, **self._params(messages, stop, **kwargs))
+                for part in stream:
+                    delta = part["choices"][0]["delta"].get("content") or ""
+                    if not delta:
+                        continue
+                    if run_manager:
+                        run_manager.on_llm_new_token(delta)
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+            except (ValueError, RuntimeError) as exc:
+                raise ModelError(f"generation failed: {exc}") from exc
+
+    def with_structured_output(  # type: ignore[override]
+        self, schema: type[BaseModel], **_: Any
+    ) -> Runnable[LanguageModelInput, BaseModel]:
+        """Output constrained by ``schema``'s JSON schema (compiled to a llama.cpp grammar)."""
+        response_format = {"type": "json_object", "schema": _grammar_safe(schema.model_json_schema())}
+        bound = self.bind(response_format=response_format, temperature=0.0)
+        return bound | RunnableLambda(lambda message: parse_structured(schema, message.content))

@@ -1,0 +1,37 @@
+"""Respond node: say the planned reply, streaming only text the output rails have passed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+
+from agent.nodes.understand import last_customer_text
+from agent.prompts import replies
+from agent.replies import plan_reply
+from agent.state import AgentContext, AgentState
+from agent.streaming import GuardedWriter
+from core.errors import ModelError
+
+ANSWER_MAX_TOKENS = 120
+ANSWER_STOP = ["\n\n"]
+"""A help-center answer is one paragraph; small models ramble past it."""
+
+
+def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Stream the reply: code-written facts as they are, model wording only while it passes the rails."""
+    plan = plan_reply(state, last_customer_text(state))
+    writer = GuardedWriter(get_stream_writer(), plan.grounding)
+    passed = writer.stream([plan.text]) if plan.text else True
+    if passed and plan.prompt is not None:
+        writer_prefix = writer.released
+        try:
+            stream = runtime.context.deps.model.stream(plan.prompt, stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
+            chunks = (str(c.content) for c in stream)
+            passed = writer.stream(chunks) and writer.released != writer_prefix
+        except ModelError:
+            passed = False
+    if not passed:
+        writer.replace(plan.fallback or replies()["safe_fallback"])
+    return {"reply": writer.released.strip(), "citations": plan.citations, "rail_trips": writer.trips}

@@ -1,0 +1,52 @@
+"""Understand node: input rails, intent (nearest-neighbour routing plus rules), slots and sentiment."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent.guardrails import check_input
+from agent.state import AgentContext, AgentState
+
+_ORDER_ID = re.compile(r"#?\bW\s?(\d{7})\b|#(\d{7})\b|\border\s*(?:number|no\.?|#)?\s*(\d{7})\b", re.IGNORECASE)
+_HUMAN = re.compile(r"\b(human|real person|live (agent|person)|representative|operator|manager)\b", re.IGNORECASE)
+_ANGRY_WORDS = re.compile(r"\b(angry|furious|ridiculous|unacceptable|worst|useless|scam|disgusting|fed up)\b", re.I)
+
+
+def last_customer_text(state: AgentState) -> str:
+    """The newest customer message."""
+    return next((str(m.content) for m in reversed(state["messages"]) if m.type == "human"), "")
+
+
+def extract_order_ids(text: str) -> list[str]:
+    """Order numbers the customer wrote, normalised to ``#W1234567``."""
+    found = (next(g for g in m.groups() if g) for m in _ORDER_ID.finditer(text))
+    return list(dict.fromkeys(f"#W{digits}" for digits in found))
+
+
+def sentiment_of(text: str) -> str:
+    """``angry``, ``negative`` or ``neutral`` from shouting and strong words (cheap and explainable)."""
+    letters = [c for c in text if c.isalpha()]
+    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7
+    strong = len(_ANGRY_WORDS.findall(text))
+    if shouting or strong >= 2 or text.count("!") >= 3:
+        return "angry"
+    return "negative" if strong else "neutral"
+
+
+def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Classify the newest customer message."""
+    text = last_customer_text(state)
+    route = runtime.context.deps.router.route(text)
+    intent = route.intent
+    if _HUMAN.search(text) and intent in ("unknown", "complaint", "off_topic", "policy_question"):
+        intent = "human_agent"
+    return {
+        "intent": intent,
+        "route_score": route.score,
+        "order_ids": extract_order_ids(text),
+        "sentiment": sentiment_of(text),
+        "input_flag": check_input(text),
+    }

@@ -1,0 +1,111 @@
+"""Compose the reply for a turn: facts by code from tool results, model wording only from passages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, ConfigDict
+
+from agent.guardrails import Grounding
+from agent.guardrails.evidence import Evidence
+from agent.prompts import prompt_text, replies
+from agent.state import AgentState
+
+# intents whose tools arrive with the store-and-tools work: answered from the help center meanwhile
+HELP_CENTER_INTENTS = {"return_refund", "cancel_order", "exchange_item", "change_address", "account_password",
+                       "billing_issue"}
+
+
+class ReplyPlan(BaseModel):
+    """How to say this turn's reply."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    text: str = ""
+    """Text written by code from facts (released as is, still through the rails)."""
+    prompt: list[BaseMessage] | None = None
+    """When set, the model writes the reply from this prompt."""
+    fallback: str = ""
+    """Safe text used when the model's wording fails a rail."""
+    grounding: Grounding = Grounding()
+    citations: list[dict[str, str]] = []
+
+
+def _day(value: str | None) -> str:
+    return datetime.fromisoformat(value).strftime("%b %-d, %Y") if value else "unknown"
+
+
+def describe_order(order: dict[str, Any]) -> str:
+    """The order's facts as sentences, in the store's own status words."""
+    r = replies()
+    parts = [
+        r["order_status"].format(order_id=order["order_id"], status=order["status"]),
+        r["order_items"].format(count=len(order["items"]), items=", ".join(order["items"]), total=order["total"],
+                                placed=_day(order["placed_at"])),
+    ]
+    for t in order["tracking"]:
+        if order["shipped_at"]:
+            parts.append(r["order_shipped"].format(
+                shipped=_day(order["shipped_at"]), carrier=t["carrier"] or "our carrier", tracking_id=t["tracking_id"],
+                last_event=t["last_event"] or "none yet", last_event_at=_day(t["last_event_at"])))
+    if order["delivered_at"]:
+        parts.append(r["order_delivered"].format(delivered=_day(order["delivered_at"])))
+    return " ".join(parts)
+
+
+def describe_orders(orders: list[dict[str, Any]]) -> str:
+    """A short list of recent orders."""
+    r = replies()
+    if not orders:
+        return r["no_orders"]
+    lines = [r["recent_order_line"].format(order_id=o["order_id"], status=o["status"], placed=_day(o["placed_at"]),
+                                           count=len(o["items"]), total=o["total"]) for o in orders]
+    return "\n".join([r["recent_orders_intro"], *lines, r["recent_orders_outro"]])
+
+
+def _from_tool(result: dict[str, Any]) -> str:
+    if result["outcome"] != "done":
+        return replies()["tool_problem"].format(message=result["message"])
+    data = result["data"]
+    return describe_orders(data["orders"]) if "orders" in data else describe_order(data)
+
+
+def _citations(passages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    seen = {(p["title"], p["section"]): {k: p[k] for k in ("title", "section", "source")} for p in passages}
+    return list(seen.values())
+
+
+def _answer_plan(state: AgentState, question: str) -> ReplyPlan:
+    r = replies()
+    passages = state.get("passages") or []
+    if not passages:
+        return ReplyPlan(text=r["unknown"], grounding=Grounding(trusted=True))
+    context = "\n\n".join(f"[{p['title']} / {p['section']}]\n{p['text']}" for p in passages)
+    prefix = f"{r['not_yet_able']} " if state["intent"] in HELP_CENTER_INTENTS else ""
+    suffix = f" {r['offer_human']}" if prefix else ""
+    evidence = Evidence([p["text"] for p in passages])
+    extract = " ".join(evidence.closest_to(question))
+    return ReplyPlan(
+        text=prefix,
+        prompt=[SystemMessage(prompt_text("answer.md").format(passages=context)), HumanMessage(question)],
+        fallback=f"{prefix}{extract}{suffix}",
+        grounding=Grounding(facts=f"{context}\n{question}", evidence=evidence),
+        citations=_citations(passages),
+    )
+
+
+def plan_reply(state: AgentState, question: str) -> ReplyPlan:
+    """The reply plan for this turn's state."""
+    r = replies()
+    trusted = Grounding(trusted=True)
+    if state.get("input_flag"):
+        return ReplyPlan(text=r["declined"][state["input_flag"]], grounding=trusted)
+    if state.get("handoff"):
+        return ReplyPlan(text=r["handoff"].format(**state["handoff"]), grounding=trusted)
+    if state.get("tool_results"):
+        return ReplyPlan(text=_from_tool(state["tool_results"][-1]), grounding=trusted)
+    if state["intent"] in ("greeting", "thanks_bye", "off_topic", "complaint"):
+        return ReplyPlan(text=r[state["intent"]], grounding=trusted)
+    return _answer_plan(state, question)

@@ -1,0 +1,56 @@
+"""Run chat turns: the one entry point the server and the terminal chat share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+from agent.events import Done, ErrorEvent, _Event
+from agent.graph import build_graph
+from agent.guardrails import mask_secrets
+from agent.state import TURN_RESET, AgentContext, AgentDeps
+from core.errors import SupportError
+
+log = logging.getLogger(__name__)
+
+TURN_FAILED = "Sorry, something went wrong on our side. Please try again, or ask for a person."
+
+
+class SupportAgent:
+    """The compiled graph plus the shared parts it runs with."""
+
+    def __init__(self, deps: AgentDeps, checkpointer: BaseCheckpointSaver) -> None:
+        self.deps = deps
+        self.graph = build_graph(checkpointer)
+
+    @staticmethod
+    def _config(conversation_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": conversation_id}}
+
+    async def turn(self, conversation_id: str, customer_id: str | None, text: str) -> AsyncIterator[_Event]:
+        """Stream the events of one customer turn; the last event is always ``done``."""
+        context = AgentContext(deps=self.deps, conversation_id=conversation_id, customer_id=customer_id)
+        turn_input = {"messages": [HumanMessage(mask_secrets(text))], **TURN_RESET}
+        try:
+            async for event in self.graph.astream(
+                turn_input, self._config(conversation_id), context=context, stream_mode="custom"
+            ):
+                yield event
+        except SupportError as exc:
+            log.warning("turn failed in conversation %s: %s", conversation_id, exc)
+            yield ErrorEvent(message=TURN_FAILED)
+        except Exception:  # the stream must end cleanly whatever broke; details go to the log
+            log.exception("unexpected error in conversation %s", conversation_id)
+            yield ErrorEvent(message=TURN_FAILED)
+        yield Done()
+
+    async def transcript(self, conversation_id: str) -> list[dict[str, str]]:
+        """The conversation's messages as ``{"role", "content"}`` (empty for a new conversation)."""
+        snapshot = await self.graph.aget_state(self._config(conversation_id))
+        roles = {"human": "customer", "ai": "assistant"}
+        return [{"role": roles.get(m.type, m.type), "content": str(m.content)}
+                for m in snapshot.values.get("messages", [])]

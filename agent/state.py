@@ -1,0 +1,78 @@
+"""The graph's typed state and the run-time context its nodes receive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+from agent.routing import IntentRouter
+from core.settings import Settings
+from knowledge import KnowledgeBase
+from tools.policy import Policy
+from tools.store import Store
+
+
+class AgentState(TypedDict, total=False):
+    """One conversation. Turn fields are reset by every new customer message; the rest persist."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    # --- this turn ---
+    intent: str
+    route_score: float
+    order_ids: list[str]
+    sentiment: str
+    input_flag: str | None
+    """Input rule the message tripped; no tool runs in a flagged turn."""
+    passages: list[dict[str, Any]]
+    tool_results: list[dict[str, Any]]
+    handoff: dict[str, Any] | None
+    reply: str
+    citations: list[dict[str, Any]]
+    rail_trips: list[str]
+    stuck: bool
+    """The bot gave the same reply three times in a row."""
+    # --- whole conversation ---
+    guardrail_trips: int
+    escalated: bool
+
+
+TURN_RESET: dict[str, Any] = {
+    "intent": "unknown",
+    "route_score": 0.0,
+    "order_ids": [],
+    "sentiment": "neutral",
+    "input_flag": None,
+    "passages": [],
+    "tool_results": [],
+    "handoff": None,
+    "reply": "",
+    "citations": [],
+    "rail_trips": [],
+    "stuck": False,
+}
+
+
+@dataclass(frozen=True)
+class AgentDeps:
+    """Long-lived parts shared by every conversation."""
+
+    settings: Settings
+    model: BaseChatModel
+    store: Store
+    knowledge: KnowledgeBase
+    router: IntentRouter
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """What a node knows about the turn beyond the state: who is asking, and the shared parts."""
+
+    deps: AgentDeps
+    conversation_id: str
+    customer_id: str | None
+    """From the authenticated session; None for an anonymous customer."""

@@ -1,0 +1,56 @@
+"""Release reply text to the stream one checked sentence at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from agent.events import ReplyReplaced, TextDelta
+from agent.guardrails import Grounding, SentenceGate, check_sentence
+
+
+class GuardedWriter:
+    """Feeds text through the sentence gate and the output rails; only passing sentences are written."""
+
+    def __init__(self, write: Callable[[object], None], grounding: Grounding) -> None:
+        self._write = write
+        self._grounding = grounding
+        self._gate = SentenceGate()
+        self.released = ""
+        self.trips: list[str] = []
+        self._said: set[str] = set()
+        self.repeating = False
+        """The text started repeating itself (small models loop): the rest is dropped."""
+
+    def _release(self, sentences: Iterable[str]) -> bool:
+        for sentence in sentences:
+            key = " ".join(sentence.lower().split())
+            if key in self._said:
+                self.repeating = True
+                return True
+            self._said.add(key)
+            rule = check_sentence(sentence, self._grounding)
+            if rule:
+                self.trips.append(rule)
+                return False
+            self.released += sentence
+            self._write(TextDelta(text=sentence))
+        return True
+
+    def stream(self, deltas: Iterable[str]) -> bool:
+        """Release ``deltas`` sentence by sentence; stop at the first failing sentence (returns False)."""
+        for delta in deltas:
+            if not self._release(self._gate.feed(delta)):
+                return False
+            if self.repeating:
+                return True
+        return self._release(self._gate.flush())
+
+    def replace(self, text: str) -> None:
+        """Withdraw what was released and say ``text`` instead (itself checked)."""
+        self._write(ReplyReplaced(rule=self.trips[-1] if self.trips else "unknown"))
+        self.released = ""
+        self._said.clear()
+        self._gate = SentenceGate()
+        self._grounding = Grounding(trusted=True)
+        if not self.stream([text]):
+            raise ValueError(f"fallback reply fails the output rails: {text!r}")

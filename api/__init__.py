@@ -1,0 +1,1 @@
+"""The HTTP API's pieces: dependencies, routes and middleware; ``server.py`` assembles them."""

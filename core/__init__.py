@@ -1,0 +1,1 @@
+"""What every package shares: settings, errors and the offline embedding model."""

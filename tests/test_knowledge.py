@@ -1,0 +1,420 @@
+"""Knowledge base: chunking, policy placeholders in the help center, incremental ingest into Chroma, retrieval."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from chromadb.api.models.Collection import Collection
+from typer.testing import CliRunner
+
+from core.errors import ConfigError, RuntimeFailure
+from core.settings import Settings
+from knowledge import KnowledgeBase, ensure_default_help_center, ingest, open_collection
+from knowledge.__main__ import app
+from knowledge._sources import MAX_BYTES
+from knowledge.chunking import CHUNK_CHARS, OVERLAP_CHARS, chunk_document
+from knowledge.ingest import HELP_CENTER
+from knowledge.placeholders import PLACEHOLDER, render_policy
+from tools.policy import Policy, load_policy
+
+POLICY = load_policy()
+ARTICLES = sorted(HELP_CENTER.glob("*.md"))
+# A policy whose every number differs from the others, so each rendered number names exactly one field.
+ODD_POLICY = POLICY.model_copy(update={
+    "return_window_days": 41, "exchange_window_days": 43, "refund_processing_days": 7,
+    "standard_shipping_days": 6, "express_shipping_days": 3, "password_reset_link_minutes": 17,
+    "auto_refund_limit": Decimal("250.5"), "express_shipping_fee": Decimal("13.25"),
+    "free_shipping_threshold": Decimal("1234"), "restocking_fee": Decimal("4.75"),
+    "cancellation_reasons": ["changed my mind", "found it cheaper"], "final_sale_categories": ["socks", "candles"],
+    "support_hours": "every day, 9:00 to 17:00 UTC",
+})  # fmt: skip
+
+
+def make_settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, chroma_path=None, chroma_url=None, _env_file=None)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+# --- chunking -------------------------------------------------------------------------------------------
+
+
+def test_markdown_is_split_by_headings_with_title_and_section_path() -> None:
+    text = "# Returns\n\nIntro.\n\n## Window\n\nThirty.\n\n### Fine print\n\nSmall.\n\n## How\n\n```\n# no\n```\n"
+    chunks = chunk_document(text, kind="markdown", source="hc/returns.md", updated="2025-01-01T00:00:00+00:00")
+    assert [(c.title, c.section, c.text) for c in chunks] == [
+        ("Returns", "", "Intro."),
+        ("Returns", "Window", "Thirty."),
+        ("Returns", "Window > Fine print", "Small."),
+        ("Returns", "How", "```\n# no\n```"),
+    ]
+    assert [c.index for c in chunks] == [0, 1, 2, 3]
+    assert {c.source for c in chunks} == {"hc/returns.md"}
+    assert len({c.content_hash for c in chunks}) == 1
+
+
+def test_long_section_is_cut_into_overlapping_pieces() -> None:
+    paragraphs = [f"Paragraph {n} " + " ".join(f"w{n}x{i}" for i in range(60)) + "." for n in range(8)]
+    chunks = chunk_document("# T\n\n## S\n\n" + "\n\n".join(paragraphs), kind="markdown", source="t.md", updated="")
+    assert len(chunks) > 2
+    assert all(len(c.text) <= CHUNK_CHARS for c in chunks)
+    assert all(c.section == "S" for c in chunks)
+    for before, after in itertools.pairwise(chunks):
+        assert after.text[:40] in before.text[-OVERLAP_CHARS:]
+    words = {w for p in paragraphs for w in p.split()}
+    assert words <= {w for c in chunks for w in c.text.split()}
+
+
+def test_plain_text_is_packed_by_paragraph_and_titled_from_its_name() -> None:
+    paragraphs = [f"Paragraph {n}: " + "lorem ipsum " * 25 + "end." for n in range(6)]
+    chunks = chunk_document("\n\n".join(paragraphs), kind="text", source="notes/store-hours.txt", updated="")
+    assert {(c.title, c.section) for c in chunks} == {("Store hours", "")}
+    assert 1 < len(chunks) < len(paragraphs)
+    assert all(len(c.text) <= CHUNK_CHARS for c in chunks)
+    assert all(any(p in c.text for c in chunks) for p in paragraphs)
+
+
+def test_html_keeps_its_headings_and_drops_scripts() -> None:
+    html = (
+        "<html><head><title>Shipping</title><script>var x = 1;</script></head><body>"
+        "<h2>Express &amp; standard</h2><p>Fast<br>or slow.</p><ul><li>one</li><li>two</li></ul></body></html>"
+    )
+    [chunk] = chunk_document(html, kind="html", source="shipping.html", updated="")
+    assert (chunk.title, chunk.section) == ("Shipping", "Express & standard")
+    assert chunk.text == "Fast\nor slow.\n\n- one\n- two"
+
+
+def test_chunk_ids_are_stable_and_follow_the_content() -> None:
+    def ids(text: str, source: str = "a.md") -> list[str]:
+        return [c.id for c in chunk_document(text, kind="markdown", source=source, updated="")]
+
+    assert ids("# A\n\nx\n\n## B\n\ny") == ids("# A\n\nx\n\n## B\n\ny")
+    assert set(ids("# A\n\nx")).isdisjoint(ids("# A\n\nz"))
+    assert set(ids("# A\n\nx")).isdisjoint(ids("# A\n\nx", source="b.md"))
+
+
+# --- the bundled help center and its policy numbers ---------------------------------------------------------
+
+
+def test_help_center_has_titled_articles_with_sections() -> None:
+    assert 28 <= len(ARTICLES) <= 34
+    for article in ARTICLES:
+        text = article.read_text()
+        assert text.startswith("# ") and text.count("\n# ") == 0, article.name
+        assert "\n## " in text, article.name
+
+
+def test_articles_state_no_number_of_their_own() -> None:
+    """Every number comes from a policy placeholder (numbered-list markers aside)."""
+    for article in ARTICLES:
+        text = re.sub(r"^\s*\d+\. ", "", PLACEHOLDER.sub("", article.read_text()), flags=re.MULTILINE)
+        assert not re.findall(r".{0,30}\d.{0,30}", text), article.name
+
+
+def test_articles_use_every_policy_field() -> None:
+    used = {name for article in ARTICLES for name in PLACEHOLDER.findall(article.read_text())}
+    assert used == set(Policy.model_fields) - {"version"}
+
+
+@pytest.mark.parametrize("policy", [POLICY, ODD_POLICY], ids=["bundled", "odd"])
+def test_rendered_articles_leave_no_placeholder(policy: Policy) -> None:
+    for article in ARTICLES:
+        rendered = render_policy(article.read_text(), policy)
+        assert not re.search(r"[{}]", rendered), article.name
+
+
+def _money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
+# (pattern, [(keyword, policy field the number must equal)]): the first keyword found in the clause decides, else
+# the first found in its headings, else the rule with an empty keyword.
+NUMBER_RULES: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        r"(\d+) business days",
+        [("refund", "refund_processing_days"), ("express", "express_shipping_days"), ("", "standard_shipping_days")],
+    ),
+    (
+        r"(\d+)[ -]days?\b",
+        [("return", "return_window_days"), ("exchange", "exchange_window_days"), ("", "return_window_days")],
+    ),
+    (r"(\d+) minutes", [("", "password_reset_link_minutes")]),
+    (
+        r"(\$[\d,]+\.\d\d)",
+        [
+            ("restocking", "restocking_fee"),
+            ("free", "free_shipping_threshold"),
+            ("express", "express_shipping_fee"),
+            ("refund", "auto_refund_limit"),
+        ],
+    ),
+]
+
+
+def _clauses(policy: Policy) -> list[tuple[str, str, str]]:
+    """(article, heading path, clause) for every clause of every rendered article."""
+    found = []
+    for article in ARTICLES:
+        text = render_policy(article.read_text(), policy)
+        for chunk in chunk_document(text, kind="markdown", source=article.name, updated=""):
+            for clause in re.split(r"(?<=[.;!?])\s+|,\s+|\n| and ", chunk.text):
+                found.append((article.name, f"{chunk.title} > {chunk.section}", clause))
+    return found
+
+
+def _field(rules: list[tuple[str, str]], clause: str, headings: str) -> str | None:
+    for context in (clause.lower(), headings.lower()):
+        field = next((f for keyword, f in rules if keyword and keyword in context), None)
+        if field:
+            return field
+    return next((f for keyword, f in rules if not keyword), None)
+
+
+def _expected(policy: Policy, field: str) -> str:
+    value = getattr(policy, field)
+    return _money(value) if isinstance(value, Decimal) else str(value)
+
+
+def _check_numbers(policy: Policy) -> set[str]:
+    checked = set()
+    for article, headings, clause in _clauses(policy):
+        for pattern, rules in NUMBER_RULES:
+            for number in re.findall(pattern, clause):
+                field = _field(rules, clause, headings)
+                assert field, f"{article}: no rule says which policy number {clause!r} quotes"
+                assert number == _expected(policy, field), f"{article}: {clause!r} should say {field}"
+                checked.add(field)
+    return checked
+
+
+@pytest.mark.parametrize("policy", [POLICY, ODD_POLICY], ids=["bundled", "odd"])
+def test_every_number_in_the_articles_is_the_policy_number(policy: Policy) -> None:
+    number_fields = {name for name, f in Policy.model_fields.items() if f.annotation in (int, Decimal)}
+    assert _check_numbers(policy) == number_fields - {"version"}
+
+
+def test_key_sentences_quote_the_policy() -> None:
+    rendered = {a.stem: render_policy(a.read_text(), ODD_POLICY) for a in ARTICLES}
+    assert "You have 41 days from the delivery date to return an item." in rendered["returns-policy"]
+    assert "within 43 days of the delivery date" in rendered["exchanges"]
+    assert "about 6 business days" in rendered["shipping-options"]
+    assert "$13.25 per order" in rendered["shipping-options"]
+    assert "free on orders of $1,234.00 or more" in rendered["shipping-costs"]
+    assert "Refunds above $250.50 are reviewed" in rendered["refunds"]
+    assert "valid for 17 minutes" in rendered["reset-password"]
+    assert "- changed my mind\n- found it cheaper" in rendered["cancel-an-order"]
+    assert "final sale: socks and candles." in rendered["final-sale-items"]
+    assert "open every day, 9:00 to 17:00 UTC." in rendered["contact-support"]
+
+
+# --- incremental ingest -----------------------------------------------------------------------------------
+
+
+def _hashes(collection: Collection, source_suffix: str) -> set[str]:
+    """Content hashes of the stored chunks of the documents whose source ends with ``source_suffix``."""
+    rows = collection.get(include=["metadatas"])["metadatas"] or []
+    return {str(m["content_hash"]) for m in rows if str(m["source"]).endswith(source_suffix)}
+
+
+def test_ingest_adds_skips_replaces_and_deletes(tmp_path: Path) -> None:
+    collection = open_collection(make_settings(tmp_path / "data"))
+    docs = tmp_path / "docs"
+    a = write(docs / "a.md", "# Alpha\n\n## One\n\nFirst version of alpha.")
+    b = write(docs / "sub" / "b.md", "# Beta\n\nBeta text.")
+    write(docs / "c.txt", "Gamma paragraph.\n\nAnother one.")
+    write(docs / ".hidden.md", "# Hidden\n\nnot ingested")
+    write(docs / "notes.pdf", "not a supported type")
+
+    first = ingest([docs, docs / "a.md", docs], collection, policy=POLICY)
+    assert (sorted(first.added), first.errors) == (["docs/a.md", "docs/c.txt", "docs/sub/b.md"], {})
+    count = collection.count()
+
+    again = ingest([docs], collection, policy=POLICY)
+    assert (sorted(again.skipped), again.added, again.updated, again.chunks_written) == (
+        ["docs/a.md", "docs/c.txt", "docs/sub/b.md"],
+        [],
+        [],
+        0,
+    )
+    assert collection.count() == count
+
+    old_hash = _hashes(collection, "a.md")
+    a.write_text("# Alpha\n\n## One\n\nSecond version of alpha.\n\n## Two\n\nMore.")
+    b.unlink()
+    changed = ingest([docs], collection, policy=POLICY)
+    assert (changed.updated, changed.deleted, changed.skipped) == (["docs/a.md"], ["docs/sub/b.md"], ["docs/c.txt"])
+    new_hash = _hashes(collection, "a.md")
+    assert len(new_hash) == 1 and new_hash.isdisjoint(old_hash)
+    assert _hashes(collection, "b.md") == set()
+    texts = collection.get(include=["documents"])["documents"]
+    assert "Second version of alpha." in texts and "First version of alpha." not in texts
+
+
+def test_removal_only_applies_under_the_folders_being_ingested(tmp_path: Path) -> None:
+    collection = open_collection(make_settings(tmp_path / "data"))
+    write(tmp_path / "one" / "a.md", "# A\n\nAlpha.")
+    lone = write(tmp_path / "lone.md", "# Lone\n\nA file on its own.")
+    ingest([tmp_path / "one", lone], collection, policy=POLICY)
+    write(tmp_path / "two" / "b.md", "# B\n\nBeta.")
+
+    report = ingest([tmp_path / "two"], collection, policy=POLICY)
+    assert (report.added, report.deleted) == (["two/b.md"], [])
+    assert _hashes(collection, "one/a.md") and _hashes(collection, "lone.md")
+
+
+def test_bad_files_are_reported_one_by_one_and_the_rest_ingests(tmp_path: Path) -> None:
+    collection = open_collection(make_settings(tmp_path / "data"))
+    docs = tmp_path / "docs"
+    write(docs / "good.md", "# Good\n\nThis one is fine.")
+    write(docs / "empty.md", "  \n\n")
+    (docs / "binary.md").write_bytes(bytes(range(256)) * 8)
+    (docs / "nul.txt").write_bytes(b"text with a \x00 NUL byte")
+    write(docs / "huge.md", "# Huge\n\n" + "x" * MAX_BYTES)
+    write(docs / "headings-only.md", "# Title\n\n## Section\n")
+
+    report = ingest([docs, tmp_path / "missing.md"], collection, policy=POLICY)
+    assert report.added == ["docs/good.md"]
+    assert report.errors == {
+        "docs/binary.md": "not UTF-8 text",
+        "docs/empty.md": "empty file",
+        "docs/headings-only.md": "no text to index",
+        "docs/huge.md": "larger than the 5 MB limit",
+        "docs/nul.txt": "binary file, not text",
+        str(tmp_path / "missing.md"): "no such file or folder",
+    }
+    assert "error: docs/empty.md: empty file" in report.summary()
+
+
+def test_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    collection = open_collection(make_settings(tmp_path / "data"))
+    write(tmp_path / "docs" / "good.md", "# Good\n\nFine.")
+    locked = write(tmp_path / "docs" / "locked.md", "# Locked\n\nSecret.")
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads files whatever their mode: fail the read as it fails for anyone else
+        read_bytes = Path.read_bytes
+
+        def guarded_read(path: Path) -> bytes:
+            if path == locked:
+                raise PermissionError(13, "Permission denied")
+            return read_bytes(path)
+
+        monkeypatch.setattr(Path, "read_bytes", guarded_read)
+    try:
+        report = ingest([tmp_path / "docs"], collection, policy=POLICY)
+    finally:
+        locked.chmod(0o644)
+    assert report.added == ["docs/good.md"]
+    assert report.errors == {"docs/locked.md": "unreadable (Permission denied)"}
+
+
+def test_a_document_that_turns_bad_keeps_its_indexed_version(tmp_path: Path) -> None:
+    collection = open_collection(make_settings(tmp_path / "data"))
+    doc = write(tmp_path / "docs" / "a.md", "# A\n\nStill here.")
+    ingest([tmp_path / "docs"], collection, policy=POLICY)
+    doc.write_text("")
+    report = ingest([tmp_path / "docs"], collection, policy=POLICY)
+    assert (report.errors, report.deleted) == ({"docs/a.md": "empty file"}, [])
+    assert collection.get(include=["documents"])["documents"] == ["Still here."]
+
+
+def test_ingest_renders_policy_placeholders(tmp_path: Path) -> None:
+    collection = open_collection(make_settings(tmp_path / "data"))
+    write(tmp_path / "docs" / "r.md", "# R\n\nReturn within {return_window_days} days; keep {unknown} as is.")
+    ingest([tmp_path / "docs"], collection, policy=ODD_POLICY)
+    assert collection.get(include=["documents"])["documents"] == ["Return within 41 days; keep {unknown} as is."]
+
+
+@pytest.mark.parametrize("url", ["ftp://chroma:8000", "http://chroma:8000/prefix", "chroma:8000"])
+def test_a_malformed_chroma_url_is_a_config_error(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match="SUPPORT_CHROMA_URL"):
+        open_collection(make_settings(tmp_path).model_copy(update={"chroma_url": url}))
+
+
+def test_an_unreachable_chroma_server_is_a_runtime_failure(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeFailure, match="could not open its collection"):
+        open_collection(make_settings(tmp_path).model_copy(update={"chroma_url": "http://127.0.0.1:9"}))
+
+
+# --- the default help center and retrieval ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def help_center_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = make_settings(tmp_path_factory.mktemp("kb"))
+    report = ensure_default_help_center(settings)
+    assert report is not None
+    assert (len(report.added), report.errors) == (len(ARTICLES), {})
+    return settings
+
+
+@pytest.fixture(scope="module")
+def kb(help_center_settings: Settings) -> KnowledgeBase:
+    return KnowledgeBase.from_settings(help_center_settings)
+
+
+def test_default_help_center_is_ingested_once(help_center_settings: Settings) -> None:
+    assert ensure_default_help_center(help_center_settings) is None
+
+
+def test_return_question_finds_the_return_policy_first(kb: KnowledgeBase, help_center_settings: Settings) -> None:
+    passages = kb.search("how long do I have to return an item?")
+    assert passages[0].source == "help_center/returns-policy.md"
+    assert passages[0].score > help_center_settings.kb_min_score
+    assert f"{POLICY.return_window_days} days" in passages[0].text
+    assert len(passages) <= help_center_settings.kb_top_k
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("how do I cancel my order", "cancel-an-order"),
+        ("I forgot my password", "reset-password"),
+        ("when will I get my refund", "refunds"),
+        ("can I change my delivery address", "change-shipping-address"),
+        ("the item arrived broken", "damaged-or-wrong-item"),
+        ("can I get a discount?", "promotions-and-discounts"),
+        ("I was charged twice", "billing-mistakes"),
+        ("I want to talk to a person", "talk-to-a-human"),
+        ("how much is shipping", "shipping-costs"),
+        ("where is my package", "tracking-an-order"),
+        ("do you ship to Mexico?", "where-we-deliver"),
+    ],
+)
+def test_typical_questions_find_their_article(kb: KnowledgeBase, question: str, article: str) -> None:
+    passages = kb.search(question, k=1)
+    assert [p.source for p in passages] == [f"help_center/{article}.md"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what's the capital of mongolia", "write me a poem about the sea", "how do I bake sourdough bread", "hello", ""],
+)
+def test_off_topic_questions_find_nothing(kb: KnowledgeBase, question: str) -> None:
+    assert kb.search(question) == []
+
+
+def test_cli_ingests_and_searches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPPORT_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SUPPORT_CHROMA_URL", raising=False)
+    monkeypatch.delenv("SUPPORT_CHROMA_PATH", raising=False)
+    write(tmp_path / "docs" / "hours.md", "# Store hours\n\n## Opening hours\n\nWe are open on weekdays.")
+    runner = CliRunner()
+
+    ingested = runner.invoke(app, ["ingest", str(tmp_path / "docs")])
+    assert (ingested.exit_code, ingested.output.splitlines()[0]) == (
+        0,
+        "added 1, updated 0, skipped 0, deleted 0, errors 0 (1 chunks written)",
+    )
+    found = runner.invoke(app, ["search", "when are you open?", "-k", "1"])
+    assert found.exit_code == 0
+    assert "Store hours > Opening hours  [docs/hours.md]" in found.output
+    assert runner.invoke(app, ["ingest", str(tmp_path / "nowhere")]).exit_code == 1

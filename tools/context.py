@@ -1,0 +1,21 @@
+"""What a tool runs with: the session's customer, a database session and the live policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from tools.policy import Policy
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """Injected into every tool; the customer id comes from the authenticated session, never the model."""
+
+    session: Session
+    policy: Policy
+    conversation_id: str
+    customer_id: str | None
+    now: datetime

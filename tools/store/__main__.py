@@ -1,0 +1,69 @@
+"""``python -m tools.store``: seed the demo data and show sample customers.
+
+Only results go to stdout (``sample --json`` prints nothing but JSON); logs and summaries go to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import TypeAdapter
+
+from core.settings import Settings
+from tools.store.db import Store
+from tools.store.demo import ensure_demo_data, seed_demo_data
+from tools.store.queries import SampleCustomer, sample_customers
+
+log = logging.getLogger("tools.store")
+app = typer.Typer(help="The store's demo data.", no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def _main() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def sample(
+    json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    count: Annotated[int, typer.Option("--count", min=1, help="How many customers to show.")] = 5,
+) -> None:
+    """Show sample customers and their orders (the showcase customers first), seeding an empty store first."""
+    settings = Settings()
+    store = Store(settings.resolved_database_url)
+    if settings.seed_demo_data:
+        ensure_demo_data(store)
+    rows = [] if store.is_empty() else sample_customers(store, count=count)
+    if json:
+        typer.echo(TypeAdapter(list[SampleCustomer]).dump_json(rows, indent=2).decode())
+    else:
+        typer.echo(_table(rows))
+
+
+@app.command()
+def seed() -> None:
+    """Create the tables and the demo data unless the store already has customers."""
+    store = Store(Settings().resolved_database_url)
+    store.create_schema()
+    if not store.is_empty():
+        log.info("the store already has customers; nothing seeded")
+        return
+    typer.echo(seed_demo_data(store).model_dump_json(indent=2), err=True)
+
+
+def _table(customers: list[SampleCustomer]) -> str:
+    lines = []
+    for customer in customers:
+        lines.append(f"{customer.id:<24} {customer.name:<20} {customer.email:<36} {customer.zip}")
+        lines += [
+            f"  {o.id}  {o.status:<16} {o.total:>9.2f}  {(o.placed_at or '')[:10]}  {', '.join(o.items)}"
+            for o in customer.orders
+        ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,202 @@
+"""The store's tables (SQLAlchemy 2.x), shaped so tau2-bench's retail database imports without loss."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+Money = Numeric(12, 2)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON, Decimal: Money}
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    address: Mapped[dict[str, Any]]
+    """``address1, address2, city, state, country, zip`` as in tau2."""
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    flags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Support flags such as ``{"vip": true}`` or ``{"at_risk": true}``."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    payment_methods: Mapped[list[PaymentMethod]] = relationship(back_populates="customer")
+    orders: Mapped[list[Order]] = relationship(back_populates="customer", order_by="Order.placed_at.desc()")
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class PaymentMethod(Base):
+    __tablename__ = "payment_methods"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    """``credit_card``, ``paypal`` or ``gift_card``."""
+    brand: Mapped[str | None] = mapped_column(String(32))
+    last_four: Mapped[str | None] = mapped_column(String(4))
+    balance: Mapped[Decimal | None]
+    """Remaining balance of a gift card."""
+
+    customer: Mapped[Customer] = relationship(back_populates="payment_methods")
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(64))
+
+    variants: Mapped[list[Variant]] = relationship(back_populates="product")
+
+
+class Variant(Base):
+    __tablename__ = "variants"
+
+    item_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), index=True)
+    options: Mapped[dict[str, Any]]
+    available: Mapped[bool]
+    price: Mapped[Decimal]
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """Public order id such as ``#W1234567``."""
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    """tau2's words: ``pending``, ``processed``, ``delivered``, ``cancelled``, ``return requested``,
+    ``exchange requested``, plus ``shipped`` for orders on their way."""
+    address: Mapped[dict[str, Any]]
+    placed_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Fields tau2 keeps on an order that have no column (cancel reason, exchange details...)."""
+
+    customer: Mapped[Customer] = relationship(back_populates="orders")
+    items: Mapped[list[OrderItem]] = relationship(back_populates="order", order_by="OrderItem.position")
+    fulfillments: Mapped[list[Fulfillment]] = relationship(back_populates="order")
+    payments: Mapped[list[Payment]] = relationship(back_populates="order", order_by="Payment.position")
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    position: Mapped[int]
+    item_id: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    price: Mapped[Decimal]
+    options: Mapped[dict[str, Any]]
+
+    order: Mapped[Order] = relationship(back_populates="items")
+
+
+class Fulfillment(Base):
+    __tablename__ = "fulfillments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    tracking_id: Mapped[str] = mapped_column(String(64), index=True)
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    item_ids: Mapped[list[Any]]
+
+    order: Mapped[Order] = relationship(back_populates="fulfillments")
+    events: Mapped[list[TrackingEvent]] = relationship(back_populates="fulfillment", order_by="TrackingEvent.at")
+
+
+class TrackingEvent(Base):
+    __tablename__ = "tracking_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fulfillment_id: Mapped[int] = mapped_column(ForeignKey("fulfillments.id"), index=True)
+    at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(String(128))
+
+    fulfillment: Mapped[Fulfillment] = relationship(back_populates="events")
+
+
+class Payment(Base):
+    """One line of an order's payment history (tau2 ``payment_history``)."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    position: Mapped[int]
+    transaction_type: Mapped[str] = mapped_column(String(16))
+    """``payment`` or ``refund``."""
+    amount: Mapped[Decimal]
+    payment_method_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="payments")
+
+
+class Conversation(Base):
+    """Who a conversation belongs to; its messages live in the graph's checkpoints."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128), index=True)
+    """``customer:<id>`` for a signed-in customer or ``anon:<session>`` for an anonymous one."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ToolCall(Base):
+    """Audit log: every tool call the agent made, with its outcome."""
+
+    __tablename__ = "tool_calls"
+    __table_args__ = (Index("ix_tool_calls_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    tool: Mapped[str] = mapped_column(String(64))
+    arguments: Mapped[dict[str, Any]]
+    outcome: Mapped[str] = mapped_column(String(16))
+    """``done``, ``failed`` or ``retry``."""
+    result: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Handoff(Base):
+    """A conversation waiting for (or taken by) a human agent."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
