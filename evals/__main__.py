@@ -35,7 +35,8 @@ def routing(
     else:
         for row in report.per_intent:
             worst = json.dumps(dict(sorted(row.confusions.items(), key=lambda kv: -kv[1])[:3]))
-            sys.stdout.write(f"{row.intent:28} {row.correct:4}/{row.total:<4} {row.correct / row.total:6.1%}  {worst}\n")
+            share = row.correct / row.total
+            sys.stdout.write(f"{row.intent:28} {row.correct:4}/{row.total:<4} {share:6.1%}  {worst}\n")
         sys.stdout.write(f"{'overall':28} {report.correct:4}/{report.total:<4} {report.accuracy:6.1%}\n")
     if report.accuracy < min_accuracy:
         raise typer.Exit(1)

@@ -53,7 +53,7 @@ def test_order_status_streams_the_real_status(base_url: str, world_settings: Set
 
 @pytest.mark.parametrize("message", ["I want to talk to a human", "Can I speak to a real person?"])
 def test_human_request_is_handed_off_truthfully(base_url: str, world_settings: Settings, message: str) -> None:
-    response, events = chat(base_url, message, token(world_settings))
+    _, events = chat(base_url, message, token(world_settings))
     assert any(e["type"] == "handoff_started" for e in events)
     assert "human agent" in reply_text(events)
 
@@ -76,7 +76,7 @@ def test_conversation_continues_and_keeps_its_transcript(base_url: str, world_se
     headers = token(world_settings)
     first, _ = chat(base_url, "hi", headers)
     conversation = {**headers, "X-Conversation-Id": first.headers["x-conversation-id"]}
-    second, events = chat(base_url, "where is my order #W4821001", conversation)
+    second, _ = chat(base_url, "where is my order #W4821001", conversation)
     assert second.headers["x-conversation-id"] == first.headers["x-conversation-id"]
     transcript = httpx.get(f"{base_url}/v1/conversations/{first.headers['x-conversation-id']}/messages",
                            headers=headers).json()
