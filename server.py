@@ -22,7 +22,7 @@ from agent.bootstrap import build_deps, open_checkpointer
 from agent.llm import bundled_model_path, check_gguf
 from agent.service import SupportAgent
 from agent.state import AgentDeps
-from api import chat
+from api import account, chat
 from api.deps import Runtime, RuntimeDep
 from api.limits import BodySizeLimit
 from core.auth import issue_token
@@ -57,6 +57,7 @@ def create_app(settings: Settings, *, deps_factory: Callable[[Settings], AgentDe
     app.state.runtime = runtime
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.include_router(chat.router)
+    app.include_router(account.router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
     app.add_exception_handler(UnicodeDecodeError, _bad_encoding)
     return app

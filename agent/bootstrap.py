@@ -29,7 +29,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(settings.resolved_database_url)
-    store.create_schema()
+    store.migrate()
     if settings.seed_demo_data and ensure_demo_data(store):
         log.info("seeded the demo store")
     if settings.seed_demo_data:

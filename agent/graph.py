@@ -8,7 +8,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.nodes.act import act, plan_tool_call
+from agent.dialogue.flow import ACTION_INTENTS, READ_INTENTS
+from agent.nodes.act import act
 from agent.nodes.escalate import escalate
 from agent.nodes.guardrail import after_guardrail, guardrail
 from agent.nodes.respond import respond
@@ -25,9 +26,14 @@ def after_understand(state: AgentState) -> Literal["escalate", "act", "retrieve"
         return "respond"
     if state["intent"] == "human_agent":
         return "escalate"
-    if plan_tool_call(state):
+    if state["intent"] in READ_INTENTS | ACTION_INTENTS:
         return "act"
     return "respond" if state["intent"] in FIXED_REPLY_INTENTS else "retrieve"
+
+
+def after_act(state: AgentState) -> Literal["escalate", "respond"]:
+    """A request recorded for a person's approval goes to the human queue."""
+    return "escalate" if state.get("needs_person") else "respond"
 
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
@@ -42,7 +48,7 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     graph.add_edge(START, "understand")
     graph.add_conditional_edges("understand", after_understand)
     graph.add_edge("retrieve", "respond")
-    graph.add_edge("act", "respond")
+    graph.add_conditional_edges("act", after_act)
     graph.add_edge("escalate", "respond")
     graph.add_edge("respond", "guardrail")
     graph.add_conditional_edges("guardrail", after_guardrail, {"escalate": "escalate", "__end__": END})

@@ -13,9 +13,8 @@ from agent.guardrails.evidence import Evidence
 from agent.prompts import prompt_text, replies
 from agent.state import AgentState
 
-# intents whose tools arrive with the store-and-tools work: answered from the help center meanwhile
-HELP_CENTER_INTENTS = {"return_refund", "cancel_order", "exchange_item", "change_address", "account_password",
-                       "billing_issue"}
+# requests the agent can't carry out itself: answered from the help center, with a person on offer
+HELP_CENTER_INTENTS = {"billing_issue"}
 
 
 class ReplyPlan(BaseModel):
@@ -42,8 +41,8 @@ def describe_order(order: dict[str, Any]) -> str:
     r = replies()
     parts = [
         r["order_status"].format(order_id=order["order_id"], status=order["status"]),
-        r["order_items"].format(count=len(order["items"]), items=", ".join(order["items"]), total=order["total"],
-                                placed=_day(order["placed_at"])),
+        r["order_items"].format(count=len(order["items"]), items=", ".join(i["name"] for i in order["items"]),
+                                total=order["total"], placed=_day(order["placed_at"])),
     ]
     for t in order["tracking"]:
         if order["shipped_at"]:
@@ -65,9 +64,9 @@ def describe_orders(orders: list[dict[str, Any]]) -> str:
     return "\n".join([r["recent_orders_intro"], *lines, r["recent_orders_outro"]])
 
 
-def _from_tool(result: dict[str, Any]) -> str:
+def _describe(result: dict[str, Any]) -> str:
     if result["outcome"] != "done":
-        return replies()["tool_problem"].format(message=result["message"])
+        return str(result["message"])
     data = result["data"]
     return describe_orders(data["orders"]) if "orders" in data else describe_order(data)
 
@@ -102,10 +101,11 @@ def plan_reply(state: AgentState, question: str) -> ReplyPlan:
     trusted = Grounding(trusted=True)
     if state.get("input_flag"):
         return ReplyPlan(text=r["declined"][state["input_flag"]], grounding=trusted)
+    said = " ".join(p for p in (state.get("say"), _describe(state["show"]) if state.get("show") else "") if p)
     if state.get("handoff"):
-        return ReplyPlan(text=r["handoff"].format(**state["handoff"]), grounding=trusted)
-    if state.get("tool_results"):
-        return ReplyPlan(text=_from_tool(state["tool_results"][-1]), grounding=trusted)
+        return ReplyPlan(text=f"{said} {r['handoff'].format(**state['handoff'])}".strip(), grounding=trusted)
+    if said:
+        return ReplyPlan(text=said, grounding=trusted)
     if state["intent"] in ("greeting", "thanks_bye", "off_topic", "complaint"):
         return ReplyPlan(text=r[state["intent"]], grounding=trusted)
     return _answer_plan(state, question)

@@ -27,8 +27,16 @@ class AgentState(TypedDict, total=False):
     sentiment: str
     input_flag: str | None
     """Input rule the message tripped; no tool runs in a flagged turn."""
+    confirmation: str | None
+    """``yes`` or ``no`` when the message is a plain answer to a question."""
     passages: list[dict[str, Any]]
     tool_results: list[dict[str, Any]]
+    say: str
+    """Text the act node decided to say (facts and questions written by code)."""
+    show: dict[str, Any] | None
+    """A read tool's result for the reply to describe."""
+    needs_person: bool
+    """A call outside policy was recorded and waits for a person's approval."""
     handoff: dict[str, Any] | None
     reply: str
     citations: list[dict[str, Any]]
@@ -36,6 +44,10 @@ class AgentState(TypedDict, total=False):
     stuck: bool
     """The bot gave the same reply three times in a row."""
     # --- whole conversation ---
+    task: dict[str, Any] | None
+    """The customer task in progress (see ``agent.dialogue.flow.Task``)."""
+    verified_customer_id: str | None
+    """Customer verified in this conversation (anonymous sessions), checked by code against the store."""
     guardrail_trips: int
     escalated: bool
 
@@ -46,8 +58,12 @@ TURN_RESET: dict[str, Any] = {
     "order_ids": [],
     "sentiment": "neutral",
     "input_flag": None,
+    "confirmation": None,
     "passages": [],
     "tool_results": [],
+    "say": "",
+    "show": None,
+    "needs_person": False,
     "handoff": None,
     "reply": "",
     "citations": [],

@@ -1,6 +1,7 @@
 """The project's exception tree.
 
-* :class:`ToolControl` — control flow a tool raises (retry with other arguments, failed, needs approval).
+* :class:`ToolControl` — control flow a tool raises: retry with other arguments, failed, denied by
+  policy, or outside policy but approvable by a person.
 * :class:`UserError` — configuration and user mistakes, with a message safe to show.
 * :class:`RuntimeFailure` — the model, a store or another part failed at run time.
 
@@ -39,6 +40,23 @@ class ToolRetry(ToolControl):
 
 class ToolFailed(ToolControl):
     """The call cannot succeed (unknown id, not allowed)."""
+
+
+class PolicyDenied(ToolControl):
+    """Policy forbids the call; ``rule`` names the rule that decided."""
+
+    def __init__(self, rule: str, customer_message: str) -> None:
+        super().__init__(customer_message)
+        self.rule = rule
+
+
+class ApprovalRequired(ToolControl):
+    """Outside policy, but a person may approve it; ``detail`` tells that person why."""
+
+    def __init__(self, rule: str, customer_message: str, detail: str) -> None:
+        super().__init__(customer_message)
+        self.rule = rule
+        self.detail = detail
 
 
 class RuntimeFailure(SupportError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from agent.llm.fake import ScriptedChatModel
 from agent.service import SupportAgent
 from agent.state import AgentDeps
 from core.settings import Settings
+from tools.store import Store
 from tools.store.models import Conversation
 
 SHOWCASE = "olivia_martin_4821"
@@ -108,3 +110,12 @@ def chat_with(world: AgentDeps) -> Callable[..., Chat]:
         return Chat(dataclasses.replace(world, model=model), customer_id)
 
     return make
+
+
+@pytest.fixture
+def fresh_store(world_settings: Settings, world: AgentDeps, tmp_path: Path) -> Store:
+    """A private copy of the seeded demo store, for tests that change data."""
+    target = tmp_path / "store.db"
+    with sqlite3.connect(world_settings.data_dir / "store.db") as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    return Store(f"sqlite:///{target}")

@@ -52,10 +52,15 @@ def test_someone_elses_order_looks_exactly_like_an_unknown_one(chat_with: ChatWi
     assert "processed" not in theirs and "Coffee Maker" not in theirs
 
 
-def test_anonymous_customer_gets_no_order_data(chat_with: ChatWith) -> None:
-    text = text_of(chat_with(ScriptedChatModel(), None).say("Where is my order #W4821002?"))
-    assert "sign in" in text
-    assert "Coffee Maker" not in text
+def test_anonymous_customer_gets_no_order_data_before_verification(chat_with: ChatWith) -> None:
+    chat = chat_with(ScriptedChatModel(), None)
+    text = text_of(chat.say("Where is my order #W4821002?"))
+    assert "verify your account" in text and "Coffee Maker" not in text
+    wrong = text_of(chat.say("it's nobody@example.com"))
+    assert "couldn't match" in wrong and "Coffee Maker" not in wrong
+    with chat.deps.store.session() as session:
+        calls = session.scalars(select(ToolCall).where(ToolCall.conversation_id == chat.conversation_id)).all()
+    assert [c.tool for c in calls] == ["verify_customer_by_email"]
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,15 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from core.auth import issue_token
 from core.settings import Settings
 from tests.conftest import OTHER_CUSTOMER, SHOWCASE
 from tests.live_server import serve
 from tests.sse import iter_events, read_events, reply_text
+from tools.store import Store
+from tools.store.models import OutboxMessage
 
 pytestmark = pytest.mark.model
 
@@ -112,3 +115,44 @@ def test_another_customers_conversation_is_unknown(base_url: str, world_settings
     theirs = {**token(world_settings, OTHER_CUSTOMER), "X-Conversation-Id": mine.headers["x-conversation-id"]}
     response = httpx.post(f"{base_url}/v1/chat", json={"message": "hi"}, headers=theirs)
     assert response.status_code == 404 and response.json() == {"detail": "unknown conversation"}
+
+
+def _conversation(base_url: str, headers: dict[str, str], *messages: str) -> list[str]:
+    """Send ``messages`` in one conversation; the replies the customer saw."""
+    replies, conversation = [], dict(headers)
+    for message in messages:
+        with httpx.stream("POST", f"{base_url}/v1/chat", json={"message": message}, headers=conversation,
+                          timeout=120) as response:
+            conversation["X-Conversation-Id"] = response.headers["x-conversation-id"]
+            replies.append(reply_text(read_events(response)))
+    return replies
+
+
+def test_in_policy_refund_conversation(base_url: str, world_settings: Settings) -> None:
+    request, receipt = _conversation(base_url, token(world_settings, OTHER_CUSTOMER),
+                                     "Hi, I'd like to return the hoodie from order #W3057002", "yes")
+    assert "refund $51.72 to your Visa ending" in request or "refund $51.72 to your" in request
+    assert "(yes/no)" in request
+    assert "Your refund of $51.72" in receipt and "return requested" in receipt
+
+
+def test_out_of_policy_refund_conversation_ends_in_needs_approval(base_url: str, world_settings: Settings) -> None:
+    request, answer = _conversation(base_url, token(world_settings, "sofia_patel_7394"),
+                                    "I want to return the desk lamp from order #W7394002", "yes")
+    assert "past our 30-day window" in request and "approval" in request
+    assert "sent your request to our team for approval" in answer and "human agent" in answer
+
+
+def test_password_reset_link_works_once_over_http(base_url: str, world_settings: Settings) -> None:
+    _conversation(base_url, token(world_settings, "ethan_walker_2260"), "I forgot my password", "yes")
+    with httpx.Client(base_url=base_url) as client:
+        store = Store(world_settings.resolved_database_url)
+        with store.session() as session:
+            mail = session.scalars(select(OutboxMessage).where(
+                OutboxMessage.to_address == "ethan.walker2260@example.com")).one()
+        reset = {"token": mail.body.split("token=")[1].split()[0], "new_password": "correct horse battery"}
+        assert client.post("/v1/password-reset", json=reset).status_code == 204
+        again = client.post("/v1/password-reset", json=reset)
+        assert again.status_code == 400 and "invalid, used or expired" in again.json()["detail"]
+        short = client.post("/v1/password-reset", json={**reset, "new_password": "x"})
+        assert short.status_code == 400

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _store(path: Path) -> Store:
     store = Store(f"sqlite:///{path / 'store.db'}")
-    store.create_schema()
+    store.migrate()
     return store
 
 

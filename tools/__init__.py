@@ -1,6 +1,14 @@
 """The agent's tools: typed functions registered with ``@tool``, run through :func:`execute`."""
 
-from tools import handoff, orders  # noqa: F401 - importing registers the tools
+from tools import (  # noqa: F401 - importing registers the tools
+    catalog,
+    customers,
+    delivered_orders,
+    handoff,
+    orders,
+    password_reset,
+    pending_orders,
+)
 from tools.registry import TOOLS, Tool
 from tools.runner import ToolResult, execute
 

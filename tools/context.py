@@ -19,3 +19,5 @@ class ToolContext:
     conversation_id: str
     customer_id: str | None
     now: datetime
+    approved_by: str | None = None
+    """Staff member who approved this call outside policy; approvable rules then pass (hard rules never do)."""

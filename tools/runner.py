@@ -1,21 +1,27 @@
-"""Run a tool call: validate arguments, check identity, execute in a transaction, write the audit log."""
+"""Run a tool call: validate arguments, check identity, execute in one transaction under the live policy,
+and write the audit log, whatever the outcome."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
-from core.errors import ToolControl, ToolRetry
+from core.errors import ApprovalRequired, PolicyDenied, ToolControl, ToolRetry
 from tools.context import ToolContext
 from tools.policy import Policy
 from tools.registry import TOOLS
 from tools.store import Store
-from tools.store.models import ToolCall, utcnow
+from tools.store.models import PolicyException, ToolCall, utcnow
 
 log = logging.getLogger(__name__)
+
+Outcome = Literal["done", "denied", "needs_approval", "failed", "retry"]
 
 
 class ToolResult(BaseModel):
@@ -23,15 +29,24 @@ class ToolResult(BaseModel):
 
     tool: str
     arguments: dict[str, Any]
-    outcome: Literal["done", "failed", "retry"]
+    outcome: Outcome
     data: dict[str, Any] = {}
     message: str = ""
     """Customer-safe explanation when the outcome is not ``done``."""
+    rule: str | None = None
+    """The policy rule behind ``denied`` / ``needs_approval``."""
+    exception_id: int | None = None
+    """The recorded policy exception awaiting a person, for ``needs_approval``."""
 
 
 def _retry_message(exc: ValidationError) -> str:
     fields = ", ".join(str(err["loc"][0]) for err in exc.errors() if err["loc"]) or "the request"
     return f"I couldn't use that: {fields} doesn't look right."
+
+
+def _safe(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Arguments as they may be logged: bounded keys and values, whatever the caller sent."""
+    return {str(k)[:64]: str(v)[:200] for k, v in list(arguments.items())[:20]}
 
 
 def execute(
@@ -42,51 +57,87 @@ def execute(
     policy: Policy,
     conversation_id: str,
     customer_id: str | None,
+    approved_by: str | None = None,
+    preview: bool = False,
     now: datetime | None = None,
 ) -> ToolResult:
-    """Run tool ``name`` as ``customer_id``; every call, whatever its outcome, lands in the audit log."""
-    result = _run(store, name, arguments, policy, conversation_id, customer_id, now or utcnow())
-    with store.session() as session:
-        session.add(
-            ToolCall(
-                conversation_id=conversation_id,
-                customer_id=customer_id,
-                tool=name[:64],
-                arguments=result.arguments,
-                outcome=result.outcome,
-                result=result.data or {"message": result.message},
-            )
-        )
+    """Run tool ``name`` as ``customer_id``; every call lands in the audit log with the policy version.
+
+    ``preview=True`` runs the whole call, policy checks included, then rolls it back: it tells what would
+    happen (and computes amounts) without changing anything or writing the audit log.
+    """
+    now = now or utcnow()
+
+    def context(session: Session) -> ToolContext:
+        return ToolContext(session, policy, conversation_id, customer_id, now, approved_by)
+
+    result = _run(store, name, arguments, identified=customer_id is not None, context=context, preview=preview)
+    if preview:
+        return result
+    with store.session(write=True) as session:
+        if result.outcome == "needs_approval":
+            exception = PolicyException(conversation_id=conversation_id, customer_id=customer_id, tool=name,
+                                        arguments=result.arguments, rule=result.rule or "",
+                                        detail=result.data.get("detail", result.message), created_at=now)
+            session.add(exception)
+            session.flush()
+            result.exception_id = exception.id
+        session.add(ToolCall(
+            conversation_id=conversation_id, customer_id=customer_id, tool=name[:64], arguments=result.arguments,
+            outcome=result.outcome, rule=result.rule, result=result.data or {"message": result.message},
+            policy_version=policy.version, actor=f"staff:{approved_by}" if approved_by else "agent", created_at=now,
+        ))
     return result
+
+
+class _RollBack(Exception):
+    def __init__(self, result: ToolResult) -> None:
+        self.result = result
 
 
 def _run(
     store: Store,
     name: str,
     arguments: dict[str, Any],
-    policy: Policy,
-    conversation_id: str,
-    customer_id: str | None,
-    now: datetime,
+    *,
+    identified: bool,
+    context: Callable[[Session], ToolContext],
+    preview: bool,
 ) -> ToolResult:
-    safe_args = {str(k)[:64]: str(v)[:200] for k, v in arguments.items()}
     tool = TOOLS.get(name)
     if tool is None:
-        return ToolResult(tool=name, arguments=safe_args, outcome="failed", message="That action isn't available.")
-    if tool.needs_identity and customer_id is None:
-        message = "I need to know who you are first: please sign in to your account."
-        return ToolResult(tool=name, arguments=safe_args, outcome="failed", message=message)
+        return ToolResult(tool=name[:64], arguments=_safe(arguments), outcome="failed",
+                          message="That action isn't available.")
+    if tool.needs_identity and not identified:
+        return ToolResult(tool=name, arguments=_safe(arguments), outcome="failed",
+                          message="I need to know who you are first.", rule="identity")
     try:
         args = tool.args_model.model_validate(arguments)
     except ValidationError as exc:
-        return ToolResult(tool=name, arguments=safe_args, outcome="retry", message=_retry_message(exc))
+        return ToolResult(tool=name, arguments=_safe(arguments), outcome="retry", message=_retry_message(exc))
+    logged = args.model_dump(mode="json")
     try:
-        with store.session() as session:
-            ctx = ToolContext(session, policy, conversation_id, customer_id, now)
-            data = tool.fn(ctx, **args.model_dump())
+        with store.session(write=tool.writes) as session:
+            data = tool.fn(context(session), **args.model_dump())
+            result = ToolResult(tool=name, arguments=logged, outcome="done", data=data.model_dump(mode="json"))
+            if preview:
+                raise _RollBack(result)
+            return result
+    except _RollBack as rolled_back:
+        return rolled_back.result
+    except ApprovalRequired as exc:
+        return ToolResult(tool=name, arguments=logged, outcome="needs_approval", message=exc.customer_message,
+                          rule=exc.rule, data={"detail": exc.detail})
     except ToolControl as exc:
-        outcome: Literal["failed", "retry"] = "retry" if isinstance(exc, ToolRetry) else "failed"
-        return ToolResult(tool=name, arguments=safe_args, outcome=outcome, message=exc.customer_message)
-    log.info("tool %s done for conversation %s", name, conversation_id)
-    return ToolResult(tool=name, arguments=args.model_dump(mode="json"), outcome="done",
-                      data=data.model_dump(mode="json"))
+        outcome, rule = _control(exc)
+        return ToolResult(tool=name, arguments=logged, outcome=outcome, message=exc.customer_message, rule=rule)
+    except (IntegrityError, OperationalError) as exc:  # a concurrent identical write won; nothing was changed
+        log.warning("tool %s conflicted: %s", name, exc.orig)
+        return ToolResult(tool=name, arguments=logged, outcome="failed", rule="conflict",
+                          message="That was just done by another request; nothing was changed twice.")
+
+
+def _control(exc: ToolControl) -> tuple[Outcome, str | None]:
+    if isinstance(exc, PolicyDenied):
+        return "denied", exc.rule
+    return ("retry" if isinstance(exc, ToolRetry) else "failed"), None

@@ -10,12 +10,13 @@ from langgraph.runtime import Runtime
 from agent.events import HandoffStarted
 from agent.nodes.act import run_tool
 from agent.nodes.guardrail import MAX_TRIPS_BEFORE_HANDOFF
-from agent.state import AgentState
+from agent.state import AgentContext, AgentState
 
 QUEUE_BY_INTENT = {
     "order_status": "orders",
     "cancel_order": "orders",
     "change_address": "orders",
+    "update_account_address": "account",
     "return_refund": "billing",
     "exchange_item": "orders",
     "billing_issue": "billing",
@@ -23,8 +24,14 @@ QUEUE_BY_INTENT = {
 }
 
 
+def _pending_exception(state: AgentState) -> dict[str, Any] | None:
+    return next((r for r in reversed(state.get("tool_results", [])) if r["outcome"] == "needs_approval"), None)
+
+
 def escalation_reason(state: AgentState) -> str:
     """Why this conversation goes to a person."""
+    if state.get("needs_person"):
+        return "approval needed"
     if state.get("intent") == "human_agent":
         return "customer asked for a human"
     if state.get("stuck"):
@@ -37,10 +44,15 @@ def escalation_reason(state: AgentState) -> str:
 def summarize(state: AgentState) -> str:
     """A short summary built by code from the transcript (the whole transcript travels with it)."""
     said = [str(m.content)[:160] for m in state["messages"] if m.type == "human"]
-    return f"{len(said)} customer message(s). Most recent: " + " | ".join(said[-3:])
+    summary = f"{len(said)} customer message(s). Most recent: " + " | ".join(said[-3:])
+    exception = _pending_exception(state)
+    if exception:
+        summary += (f" | Pending exception #{exception['exception_id']}: {exception['tool']} "
+                    f"{exception['arguments']} (rule: {exception['rule']}).")
+    return summary[:2000]
 
 
-def escalate(state: AgentState, runtime: Runtime) -> dict[str, Any]:
+def escalate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Create (or join) the open handoff for this conversation."""
     queue = QUEUE_BY_INTENT.get(state.get("intent", ""), "general")
     priority = "high" if state.get("sentiment") == "angry" else "normal"
@@ -48,9 +60,11 @@ def escalate(state: AgentState, runtime: Runtime) -> dict[str, Any]:
         runtime,
         "transfer_to_human",
         {"reason": escalation_reason(state), "summary": summarize(state), "queue": queue, "priority": priority},
+        customer_id=runtime.context.customer_id or state.get("verified_customer_id"),
     )
     if result["outcome"] != "done":
-        return {"tool_results": [*state.get("tool_results", []), result], "handoff": None}
+        return {"tool_results": [*state.get("tool_results", []), result], "handoff": None,
+                "say": f"{state.get('say', '')} {result['message']}".strip()}
     receipt = result["data"]
     get_stream_writer()(HandoffStarted(queue=receipt["queue"], reason=escalation_reason(state),
                                        position=receipt["position"]))

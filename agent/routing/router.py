@@ -19,6 +19,7 @@ Intent = Literal[
     "cancel_order",
     "exchange_item",
     "change_address",
+    "update_account_address",
     "account_password",
     "policy_question",
     "billing_issue",

@@ -19,6 +19,7 @@ class Policy(BaseModel):
 
     version: int = Field(ge=1)
     return_window_days: int = Field(ge=0)
+    exception_grace_days: int = Field(ge=0)
     exchange_window_days: int = Field(ge=0)
     auto_refund_limit: Decimal = Field(ge=0)
     refund_processing_days: int = Field(ge=0)
@@ -30,6 +31,9 @@ class Policy(BaseModel):
     free_shipping_threshold: Decimal = Field(ge=0)
     restocking_fee: Decimal = Field(ge=0)
     password_reset_link_minutes: int = Field(ge=1)
+    password_resets_per_hour: int = Field(ge=1)
+    verification_attempts: int = Field(ge=1)
+    site_url: str
     support_hours: str
 
 

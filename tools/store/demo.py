@@ -218,7 +218,7 @@ def seed_demo_data(store: Store, *, today: date | None = None, seed: int = 42) -
 
 def ensure_demo_data(store: Store, *, today: date | None = None, seed: int = 42) -> bool:
     """Create the schema and seed the demo data if the store has no customers; return whether it seeded."""
-    store.create_schema()
+    store.migrate()
     if not store.is_empty():
         return False
     seed_demo_data(store, today=today, seed=seed)

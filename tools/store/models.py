@@ -170,7 +170,7 @@ class Conversation(Base):
 
 
 class ToolCall(Base):
-    """Audit log: every tool call the agent made, with its outcome."""
+    """Audit log: every tool call the agent made, with its outcome and the policy version it ran under."""
 
     __tablename__ = "tool_calls"
     __table_args__ = (Index("ix_tool_calls_conversation", "conversation_id", "id"),)
@@ -181,8 +181,87 @@ class ToolCall(Base):
     tool: Mapped[str] = mapped_column(String(64))
     arguments: Mapped[dict[str, Any]]
     outcome: Mapped[str] = mapped_column(String(16))
-    """``done``, ``failed`` or ``retry``."""
+    """``done``, ``denied``, ``needs_approval``, ``failed`` or ``retry``."""
+    rule: Mapped[str | None] = mapped_column(String(64))
+    """The policy rule that decided a ``denied`` or ``needs_approval`` outcome."""
     result: Mapped[dict[str, Any]]
+    policy_version: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(128), default="agent")
+    """``agent`` for the bot, ``staff:<id>`` when a person approved the call."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Refund(Base):
+    """Money going back for one order item; the unique item makes refunds exactly-once."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_item_id: Mapped[int] = mapped_column(ForeignKey("order_items.id"), unique=True)
+    amount: Mapped[Decimal]
+    payment_method_id: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(128))
+    """Staff member who approved a refund outside policy; None when policy allowed it."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PolicyException(Base):
+    """A tool call outside policy that a person may approve; recorded, never executed by the bot."""
+
+    __tablename__ = "policy_exceptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    tool: Mapped[str] = mapped_column(String(64))
+    arguments: Mapped[dict[str, Any]]
+    rule: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    """Why policy does not allow it, for the human who decides."""
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """``pending``, ``approved`` or ``denied``."""
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PasswordResetToken(Base):
+    """A single-use, expiring password-reset token; only its SHA-256 is stored."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """An email the service would send; tests and the console read it here."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuthAttempt(Base):
+    """One identity check (verification, password reset), for rate limits and lock-outs."""
+
+    __tablename__ = "auth_attempts"
+    __table_args__ = (Index("ix_auth_attempts_subject", "subject", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128))
+    """What is being protected: ``customer:<id>`` or ``conversation:<id>``."""
+    kind: Mapped[str] = mapped_column(String(32))
+    succeeded: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

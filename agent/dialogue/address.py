@@ -1,0 +1,56 @@
+"""Addresses from the customer's words: a pattern first, then the model (JSON-schema constrained), and
+every field the model proposes must appear in what the customer wrote."""
+
+from __future__ import annotations
+
+import re
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel, Field
+
+from agent.dialogue import extract
+from agent.prompts import prompt_text
+from core.errors import ModelError
+
+_US_ADDRESS = re.compile(
+    r"(?P<address1>\d+[^,\n]*?),\s*(?:(?P<address2>(?:apt|apartment|suite|ste|unit|#)[^,\n]*?),\s*)?"
+    r"(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\.?,?\s+(?P<zip>\d{5})\b",
+    re.IGNORECASE,
+)
+
+
+class AddressSlots(BaseModel):
+    """A US postal address as the customer wrote it."""
+
+    address1: str = Field(max_length=100, description="Street number and name")
+    address2: str = Field("", max_length=100, description="Apartment, suite or unit, or empty")
+    city: str = Field(max_length=60)
+    state: str = Field(pattern=r"^[A-Za-z]{2}$", description="Two-letter state code")
+    zip: str = Field(pattern=r"^\d{5}$", description="Five-digit zip code")
+
+
+def _as_address(slots: dict[str, str]) -> dict[str, str]:
+    return {"address1": slots["address1"].strip(), "address2": (slots.get("address2") or "").strip(),
+            "city": slots["city"].strip(), "state": slots["state"].strip().upper(), "country": "USA",
+            "zip": slots["zip"].strip()}
+
+
+def _stated_in(slots: AddressSlots, text: str) -> bool:
+    lowered = text.lower()
+    return all(value.lower() in lowered for value in slots.model_dump().values() if value)
+
+
+def parse_address(text: str, model: BaseChatModel) -> dict[str, str] | None:
+    """The address in ``text`` in the store's shape, or None when there is no complete one."""
+    found = _US_ADDRESS.search(text)
+    if found:
+        return _as_address(found.groupdict())
+    if extract.zip_code(text) is None:  # no zip code: not a complete address, don't ask the model
+        return None
+    prompt = [SystemMessage(prompt_text("address.md")), HumanMessage(text)]
+    try:
+        slots = model.with_structured_output(AddressSlots, method="json_schema").invoke(prompt)
+    except (ModelError, ValueError):
+        return None
+    return _as_address(slots.model_dump()) if _stated_in(slots, text) else None

@@ -1,0 +1,232 @@
+"""One step of a customer task: verify identity, fill the tool call from the conversation and the store,
+preview it against policy, ask for a yes, then run it. Code decides every step; the model is only asked
+to read an address out of free text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel
+
+from agent.dialogue import extract, wording
+from agent.dialogue.address import parse_address
+
+READ_INTENTS = {"order_status"}
+ACTION_INTENTS = {"cancel_order", "change_address", "update_account_address", "return_refund", "exchange_item",
+                  "account_password"}
+ORDER_STATUS_FOR = {"cancel_order": "pending", "change_address": "pending", "return_refund": "delivered",
+                    "exchange_item": "delivered"}
+
+RunTool = Callable[..., dict[str, Any]]
+"""``run(name, arguments, *, customer_id, preview) -> ToolResult as a dict``."""
+
+
+class Task(BaseModel):
+    """A customer task in progress, kept in the conversation state between turns."""
+
+    intent: str
+    order_id: str | None = None
+    item_ids: list[str] = []
+    new_item_ids: list[str] = []
+    reason: str | None = None
+    address: dict[str, str] | None = None
+    awaiting: str | None = None
+    """What the agent asked for last: identity, order, items, options, reason, address or confirmation."""
+    proposal: dict[str, Any] | None = None
+    """The previewed tool call awaiting the customer's yes: ``{"tool", "arguments", "outcome"}``."""
+
+
+class Step(BaseModel):
+    """What a step decided: the words to say, the task as it stands, and any new verified identity."""
+
+    say: str
+    task: Task | None = None
+    show: dict[str, Any] | None = None
+    """A read tool's result for the reply to describe."""
+    verified_customer_id: str | None = None
+    needs_person: bool = False
+    """A tool call outside policy was recorded for a person's approval."""
+
+
+class Turn(BaseModel):
+    """The inputs of one step."""
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    text: str
+    order_ids: list[str]
+    customer_id: str | None
+    run: RunTool
+    model: BaseChatModel
+    refund_days: int
+
+    def call(self, name: str, arguments: dict[str, Any], *, preview: bool = False) -> dict[str, Any]:
+        """Run a tool as this turn's customer."""
+        return self.run(name, arguments, customer_id=self.customer_id, preview=preview)
+
+
+def advance(task: Task, turn: Turn) -> Step:
+    """Move ``task`` one step forward with what the customer just said."""
+    if turn.customer_id is None:
+        return _verify(task, turn)
+    if task.awaiting == "confirmation" and task.proposal is not None:
+        return _confirmed(task, turn)
+    if task.intent in READ_INTENTS:
+        return _read(turn)
+    return _fill(task, turn)
+
+
+def _verify(task: Task, turn: Turn) -> Step:
+    email, zip_code, name = extract.email(turn.text), extract.zip_code(turn.text), extract.full_name(turn.text)
+    if email:
+        result = turn.call("verify_customer_by_email", {"email": email})
+    elif name and zip_code:
+        result = turn.call("verify_customer_by_name_zip", {"first_name": name[0], "last_name": name[1],
+                                                          "zip": zip_code})
+    else:
+        return Step(say="First I need to verify your account: please tell me the email address on it, or your "
+                        "full name and zip code.", task=task.model_copy(update={"awaiting": "identity"}))
+    if result["outcome"] != "done":
+        return Step(say=result["message"], task=None)
+    if not result["data"]["verified"]:
+        left = result["data"]["attempts_left"]
+        return Step(say=f"I couldn't match those details to an account. Please check them and try again "
+                        f"({left} attempt(s) left).", task=task.model_copy(update={"awaiting": "identity"}))
+    verified = result["data"]["customer_id"]
+    step = advance(task.model_copy(update={"awaiting": None}), turn.model_copy(update={"customer_id": verified}))
+    thanks = f"Thanks, {result['data']['name']}, you're verified."
+    return step.model_copy(update={"say": f"{thanks} {step.say}", "verified_customer_id": verified})
+
+
+def _read(turn: Turn) -> Step:
+    if turn.order_ids:
+        return Step(say="", show=turn.call("get_order_details", {"order_id": turn.order_ids[0]}))
+    return Step(say="", show=turn.call("list_recent_orders", {}))
+
+
+def _fill(task: Task, turn: Turn) -> Step:
+    """Collect the next missing argument, or preview the complete call."""
+    if task.intent == "account_password":
+        return _preview(task, turn, "request_password_reset", {})
+    if task.intent == "update_account_address":
+        address = task.address or parse_address(turn.text, turn.model)
+        if address is None:
+            return _ask(task, "address", "What's the new address? Please write it like: 12 Main St, Apt 3, "
+                                         "Springfield, IL 62701.")
+        return _preview(task.model_copy(update={"address": address}), turn, "modify_user_address", address)
+    order, ask = _order(task, turn)
+    if order is None:
+        return ask
+    task = task.model_copy(update={"order_id": order["order_id"]})
+    return _fill_order_task(task, turn, order)
+
+
+def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
+    order_id = order["order_id"]
+    if task.intent == "cancel_order":
+        reason = task.reason or extract.cancel_reason(turn.text)
+        if reason is None:
+            return _ask(task, "reason", f"Why would you like to cancel order {order_id}: is it no longer needed, "
+                                        "or was it ordered by mistake?")
+        return _preview(task.model_copy(update={"reason": reason}), turn, "cancel_pending_order",
+                        {"order_id": order_id, "reason": reason})
+    if task.intent == "change_address":
+        address = task.address or parse_address(turn.text, turn.model)
+        if address is None:
+            return _ask(task, "address", f"Where should order {order_id} go instead? Please write the address "
+                                         "like: 12 Main St, Apt 3, Springfield, IL 62701.")
+        return _preview(task.model_copy(update={"address": address}), turn, "modify_pending_order_address",
+                        {"order_id": order_id, **address})
+    items = _items(task, turn, order)
+    if not items:
+        names = ", ".join(i["name"] for i in order["items"])
+        return _ask(task, "items", f"Which items of order {order_id} do you mean: {names}? (or say \"all\")")
+    task = task.model_copy(update={"item_ids": [i["item_id"] for i in items]})
+    refund_to = order["payments"][0]["payment_method_id"] if order["payments"] else ""
+    if task.intent == "return_refund":
+        return _preview(task, turn, "return_delivered_order_items",
+                        {"order_id": order_id, "item_ids": task.item_ids, "payment_method_id": refund_to})
+    new_ids, ask = _new_options(task, turn, items)
+    if new_ids is None:
+        return ask
+    return _preview(task.model_copy(update={"new_item_ids": new_ids}), turn, "exchange_delivered_order_items",
+                    {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
+                     "payment_method_id": refund_to})
+
+
+def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
+    """The order the task is about: named now or earlier, or the only one it can apply to."""
+    wanted = turn.order_ids[0] if turn.order_ids else task.order_id
+    if wanted:
+        result = turn.call("get_order_details", {"order_id": wanted})
+        if result["outcome"] == "done":
+            return result["data"], Step(say="")
+        return None, Step(say=result["message"], task=task.model_copy(update={"awaiting": "order"}))
+    recent = turn.call("list_recent_orders", {"limit": 10})
+    status = ORDER_STATUS_FOR[task.intent]
+    eligible = [o for o in recent["data"].get("orders", []) if status in o["status"]]
+    if len(eligible) == 1:
+        return eligible[0], Step(say="")
+    if not eligible:
+        return None, Step(say=f"I don't see any {status} orders on your account, and only {status} orders can "
+                              "have that done.", task=None)
+    listed = "; ".join(f"{o['order_id']} ({', '.join(i['name'] for i in o['items'])})" for o in eligible)
+    return None, _ask(task, "order", f"Which order do you mean? Your {status} orders: {listed}.")
+
+
+def _items(task: Task, turn: Turn, order: dict[str, Any]) -> list[dict[str, Any]]:
+    if task.item_ids:
+        return [i for i in order["items"] if i["item_id"] in task.item_ids]
+    if len(order["items"]) == 1:
+        return list(order["items"])
+    return extract.mentioned(turn.text, order["items"])
+
+
+def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[list[str] | None, Step]:
+    chosen: list[str] = []
+    for item in items:
+        product = turn.call("get_product_details", {"product_id": item["product_id"]})["data"]
+        option = extract.best_option(turn.text, product["variants"], item["options"])
+        if option is None:
+            choices = "; ".join(", ".join(str(v) for v in variant["options"].values())
+                                for variant in product["variants"] if variant["available"]
+                                and variant["options"] != item["options"])[:400]
+            return None, _ask(task, "options", f"Which option would you like instead of your {item['name']} "
+                                               f"({', '.join(str(v) for v in item['options'].values())})? "
+                                               f"Available: {choices}.")
+        chosen.append(option["item_id"])
+    return chosen, Step(say="")
+
+
+def _ask(task: Task, slot: str, question: str) -> Step:
+    return Step(say=question, task=task.model_copy(update={"awaiting": slot, "proposal": None}))
+
+
+def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any]) -> Step:
+    """Check the complete call against policy without changing anything, then ask for the customer's yes."""
+    result = turn.call(tool, arguments, preview=True)
+    if result["outcome"] in ("denied", "failed", "retry"):
+        return Step(say=result["message"], task=None)
+    action = wording.proposal(tool, result["arguments"], result["data"]) if result["outcome"] == "done" else ""
+    proposal = {"tool": tool, "arguments": result["arguments"], "outcome": result["outcome"]}
+    confirm = task.model_copy(update={"awaiting": "confirmation", "proposal": proposal})
+    if result["outcome"] == "needs_approval":
+        return Step(say=f"{result['message']} Shall I send it to them for approval? (yes/no)", task=confirm)
+    return Step(say=f"To confirm: I'll {action}. Shall I go ahead? (yes/no)", task=confirm)
+
+
+def _confirmed(task: Task, turn: Turn) -> Step:
+    answer = extract.confirmation(turn.text)
+    if answer is None:
+        return Step(say="Please answer yes or no: shall I go ahead?", task=task)
+    if answer == "no":
+        return Step(say="Okay, I haven't changed anything. Is there something else I can do?", task=None)
+    proposal = task.proposal or {}
+    result = turn.call(proposal["tool"], proposal["arguments"])
+    if result["outcome"] == "done":
+        return Step(say=wording.receipt(proposal["tool"], result["data"], turn.refund_days), task=None)
+    if result["outcome"] == "needs_approval":
+        return Step(say="I've sent your request to our team for approval.", task=None, needs_person=True)
+    return Step(say=result["message"], task=None)

@@ -1,0 +1,64 @@
+"""What the customer is told about an action: the proposal to confirm, and the receipt once it is done.
+Every fact comes from tool results (code), never from the model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def money(value: Any) -> str:
+    return f"${float(value):.2f}"
+
+
+def address_line(address: dict[str, str]) -> str:
+    parts = [address["address1"], address.get("address2", ""), address["city"], f"{address['state']} {address['zip']}"]
+    return ", ".join(p for p in parts if p)
+
+
+def _items(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+
+
+def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any]) -> str:
+    """The action in one sentence, for the customer to confirm."""
+    if tool == "cancel_pending_order":
+        refunded = sum(float(p["amount"]) for p in preview["payments"] if p["transaction_type"] == "refund")
+        return (f"cancel order {args['order_id']} ({_items([i['name'] for i in preview['items']])}) because it's "
+                f"{args['reason']}, and refund {money(refunded)} to the original payment method")
+    if tool == "return_delivered_order_items":
+        return (f"return {_items(preview['returned_items'])} from order {args['order_id']} and refund "
+                f"{money(preview['refund_amount'])} to your {preview['refund_to']}")
+    if tool == "exchange_delivered_order_items":
+        difference = preview["details"].get("exchange_price_difference", 0.0)
+        return (f"exchange {len(args['item_ids'])} item(s) of order {args['order_id']} for the options you chose "
+                f"(price difference {money(difference)})")
+    if tool == "modify_pending_order_address":
+        return f"send order {args['order_id']} to {address_line(args)}"
+    if tool == "modify_user_address":
+        return f"change the address on your account to {address_line(args)}"
+    if tool == "request_password_reset":
+        return "email a password-reset link to the address on your account"
+    return tool.replace("_", " ")
+
+
+def receipt(tool: str, data: dict[str, Any], refund_days: int) -> str:
+    """What was done, in the store's own words."""
+    if tool == "cancel_pending_order":
+        return (f"Done: order {data['order_id']} is {data['status']}. Card and PayPal refunds arrive within "
+                f"{refund_days} business days; gift-card refunds are back on the card now.")
+    if tool == "return_delivered_order_items":
+        return (f"Done: the return for order {data['order']['order_id']} is started (status: "
+                f"{data['order']['status']}). Your refund of {money(data['refund_amount'])} goes to your "
+                f"{data['refund_to']} within {data['refund_days']} business days. We'll email you how to send "
+                "the items back.")
+    if tool == "exchange_delivered_order_items":
+        return (f"Done: order {data['order_id']} is now {data['status']}. We'll email you how to send the old "
+                "items back.")
+    if tool == "modify_pending_order_address":
+        return f"Done: order {data['order_id']} will ship to {address_line(data['address'])}."
+    if tool == "modify_user_address":
+        return f"Done: the address on your account is now {address_line(data['address'])}."
+    if tool == "request_password_reset":
+        return (f"I've sent a password-reset link to {data['sent_to']}. It works once and expires in "
+                f"{data['expires_in_minutes']} minutes. I'll never ask for your password here.")
+    return "Done."
