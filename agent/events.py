@@ -1,6 +1,8 @@
-"""The typed events a chat turn produces; their names and fields are public API (the SSE protocol).
+"""The typed events of a conversation; their names and fields are public API (the SSE protocol).
 
-Only text that passed the output rails is ever put in a :class:`TextDelta`.
+A chat turn produces most of them; :class:`CustomerMessage` records what the customer sent, and
+:class:`StaffMessage` / :class:`ApprovalDecided` come from people working the conversation. Only text that
+passed the output rails is ever put in a :class:`TextDelta`.
 """
 
 from __future__ import annotations
@@ -11,18 +13,33 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
-class _Event(BaseModel):
+class BaseEvent(BaseModel):
+    """Base of every event: frozen, with a ``type`` naming it on the wire."""
+
     model_config = ConfigDict(frozen=True)
 
+    type: str
 
-class TextDelta(_Event):
+
+_Event = BaseEvent
+"""Former name of :class:`BaseEvent`, kept for existing imports."""
+
+
+class CustomerMessage(BaseEvent):
+    """What the customer sent (card numbers and stated passwords masked), opening a turn."""
+
+    type: Literal["customer_message"] = "customer_message"
+    text: str
+
+
+class TextDelta(BaseEvent):
     """A piece of the assistant's reply, already checked by the guardrails."""
 
     type: Literal["text_delta"] = "text_delta"
     text: str
 
 
-class Citation(_Event):
+class Citation(BaseEvent):
     """A knowledge-base passage the reply is grounded in."""
 
     type: Literal["citation"] = "citation"
@@ -31,7 +48,7 @@ class Citation(_Event):
     source: str
 
 
-class MessageCompleted(_Event):
+class MessageCompleted(BaseEvent):
     """The whole reply as it was released, with its citations."""
 
     type: Literal["message_completed"] = "message_completed"
@@ -39,7 +56,7 @@ class MessageCompleted(_Event):
     citations: list[Citation] = []
 
 
-class ToolStarted(_Event):
+class ToolStarted(BaseEvent):
     """The agent started an action; ``description`` is safe to show the customer."""
 
     type: Literal["tool_started"] = "tool_started"
@@ -47,7 +64,7 @@ class ToolStarted(_Event):
     description: str
 
 
-class ToolFinished(_Event):
+class ToolFinished(BaseEvent):
     """An action ended: ``done``, ``failed`` or ``retry``."""
 
     type: Literal["tool_finished"] = "tool_finished"
@@ -56,14 +73,14 @@ class ToolFinished(_Event):
     description: str
 
 
-class ReplyReplaced(_Event):
+class ReplyReplaced(BaseEvent):
     """The guardrails stopped the reply; discard its text so far, a safe reply follows."""
 
     type: Literal["reply_replaced"] = "reply_replaced"
     rule: str
 
 
-class HandoffStarted(_Event):
+class HandoffStarted(BaseEvent):
     """The conversation was handed to a human agent."""
 
     type: Literal["handoff_started"] = "handoff_started"
@@ -72,28 +89,55 @@ class HandoffStarted(_Event):
     position: int
 
 
-class ErrorEvent(_Event):
+class StaffMessage(BaseEvent):
+    """A message from a human agent who took the conversation over."""
+
+    type: Literal["staff_message"] = "staff_message"
+    author: str
+    """Display name of the person, such as ``Sam (support)``."""
+    text: str
+
+
+class ApprovalPending(BaseEvent):
+    """A request outside policy waits for a person's decision; ``description`` is safe to show."""
+
+    type: Literal["approval_pending"] = "approval_pending"
+    request_id: int
+    tool: str
+    description: str
+
+
+class ApprovalDecided(BaseEvent):
+    """A person decided a pending request; ``message`` tells the customer what happens next."""
+
+    type: Literal["approval_decided"] = "approval_decided"
+    request_id: int
+    approved: bool
+    message: str
+
+
+class ErrorEvent(BaseEvent):
     """The turn failed; ``message`` is safe to show."""
 
     type: Literal["error"] = "error"
     message: str
 
 
-class Done(_Event):
+class Done(BaseEvent):
     """The turn is over."""
 
     type: Literal["done"] = "done"
 
 
 Event = Annotated[
-    TextDelta | Citation | MessageCompleted | ToolStarted | ToolFinished | ReplyReplaced | HandoffStarted
-    | ErrorEvent | Done,
+    CustomerMessage | TextDelta | Citation | MessageCompleted | ToolStarted | ToolFinished | ReplyReplaced
+    | HandoffStarted | StaffMessage | ApprovalPending | ApprovalDecided | ErrorEvent | Done,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 
-def encode(event: _Event, event_id: str) -> dict[str, str]:
+def encode(event: BaseEvent, event_id: str) -> dict[str, str]:
     """The event as an SSE message (``id``, ``event`` and a JSON ``data`` body)."""
     body = event.model_dump(mode="json")
     return {"id": event_id, "event": body["type"], "data": json.dumps(body, separators=(",", ":"))}

@@ -21,11 +21,12 @@ FIXED_REPLY_INTENTS = ("greeting", "thanks_bye", "off_topic", "complaint")
 
 
 def after_understand(state: AgentState) -> Literal["escalate", "act", "retrieve", "respond"]:
-    """A flagged message gets a fixed reply and no tool; otherwise by intent."""
+    """A person takes over when a trigger fired; a flagged message gets a fixed reply and no tool; otherwise
+    by intent."""
+    if state.get("escalation_reason"):
+        return "escalate"
     if state.get("input_flag"):
         return "respond"
-    if state["intent"] == "human_agent":
-        return "escalate"
     if state["intent"] in READ_INTENTS | ACTION_INTENTS:
         return "act"
     return "respond" if state["intent"] in FIXED_REPLY_INTENTS else "retrieve"

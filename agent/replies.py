@@ -102,8 +102,6 @@ def plan_reply(state: AgentState, question: str) -> ReplyPlan:
     if state.get("input_flag"):
         return ReplyPlan(text=r["declined"][state["input_flag"]], grounding=trusted)
     said = " ".join(p for p in (state.get("say"), _describe(state["show"]) if state.get("show") else "") if p)
-    if state.get("handoff"):
-        return ReplyPlan(text=f"{said} {r['handoff'].format(**state['handoff'])}".strip(), grounding=trusted)
     if said:
         return ReplyPlan(text=said, grounding=trusted)
     if state["intent"] in ("greeting", "thanks_bye", "off_topic", "complaint"):

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy import select
 
-from agent.events import Done, ErrorEvent, _Event
+from agent.events import ApprovalPending, BaseEvent, Done, ErrorEvent, ToolFinished
 from agent.graph import build_graph
 from agent.guardrails import mask_secrets
 from agent.state import TURN_RESET, AgentContext, AgentDeps
 from core.errors import SupportError
+from tools import TOOLS
+from tools.store.models import PolicyException
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +29,14 @@ class SupportAgent:
 
     def __init__(self, deps: AgentDeps, checkpointer: BaseCheckpointSaver) -> None:
         self.deps = deps
+        self.checkpointer = checkpointer
         self.graph = build_graph(checkpointer)
 
     @staticmethod
     def _config(conversation_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": conversation_id}}
 
-    async def turn(self, conversation_id: str, customer_id: str | None, text: str) -> AsyncIterator[_Event]:
+    async def turn(self, conversation_id: str, customer_id: str | None, text: str) -> AsyncIterator[BaseEvent]:
         """Stream the events of one customer turn; the last event is always ``done``."""
         context = AgentContext(deps=self.deps, conversation_id=conversation_id, customer_id=customer_id)
         turn_input = {"messages": [HumanMessage(mask_secrets(text))], **TURN_RESET}
@@ -40,6 +45,10 @@ class SupportAgent:
                 turn_input, self._config(conversation_id), context=context, stream_mode="custom"
             ):
                 yield event
+                if isinstance(event, ToolFinished) and event.outcome == "needs_approval":
+                    pending = await asyncio.to_thread(self._pending_approval, conversation_id, event.tool)
+                    if pending is not None:
+                        yield pending
         except SupportError as exc:
             log.warning("turn failed in conversation %s: %s", conversation_id, exc)
             yield ErrorEvent(message=TURN_FAILED)
@@ -47,6 +56,24 @@ class SupportAgent:
             log.exception("unexpected error in conversation %s", conversation_id)
             yield ErrorEvent(message=TURN_FAILED)
         yield Done()
+
+    def _pending_approval(self, conversation_id: str, tool: str) -> ApprovalPending | None:
+        """The request this conversation just recorded for a person's approval, as the customer may see it."""
+        with self.deps.store.session() as session:
+            request = session.scalars(
+                select(PolicyException)
+                .where(PolicyException.conversation_id == conversation_id, PolicyException.tool == tool,
+                       PolicyException.status == "pending")
+                .order_by(PolicyException.id.desc())
+            ).first()
+        if request is None:
+            return None
+        label = TOOLS[tool].customer_label if tool in TOOLS else "Your request"
+        return ApprovalPending(request_id=request.id, tool=tool, description=f"{label}: waiting for a person's approval")
+
+    async def forget(self, conversation_id: str) -> None:
+        """Delete the conversation's checkpoints (its messages and state)."""
+        await self.checkpointer.adelete_thread(conversation_id)
 
     async def transcript(self, conversation_id: str) -> list[dict[str, str]]:
         """The conversation's messages as ``{"role", "content"}`` (empty for a new conversation)."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
+from agent.escalation_config import EscalationConfig, load_escalation_config
 from agent.routing import IntentRouter
 from core.settings import Settings
 from knowledge import KnowledgeBase
@@ -37,6 +40,11 @@ class AgentState(TypedDict, total=False):
     """A read tool's result for the reply to describe."""
     needs_person: bool
     """A call outside policy was recorded and waits for a person's approval."""
+    retrieved: bool
+    """The help center was searched this turn (with ``passages`` empty: it had no answer)."""
+    escalation_reason: str | None
+    """Why this turn hands the conversation to a person (see ``agent.escalation``)."""
+    handoff_tried: bool
     handoff: dict[str, Any] | None
     reply: str
     citations: list[dict[str, Any]]
@@ -50,6 +58,9 @@ class AgentState(TypedDict, total=False):
     """Customer verified in this conversation (anonymous sessions), checked by code against the store."""
     guardrail_trips: int
     escalated: bool
+    angry_messages: int
+    unanswered: int
+    turns_without_progress: int
 
 
 TURN_RESET: dict[str, Any] = {
@@ -64,6 +75,9 @@ TURN_RESET: dict[str, Any] = {
     "say": "",
     "show": None,
     "needs_person": False,
+    "retrieved": False,
+    "escalation_reason": None,
+    "handoff_tried": False,
     "handoff": None,
     "reply": "",
     "citations": [],
@@ -82,6 +96,10 @@ class AgentDeps:
     knowledge: KnowledgeBase
     router: IntentRouter
     policy: Policy
+    escalation: EscalationConfig = field(default_factory=load_escalation_config)
+    """When conversations go to a person."""
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The time of day for business hours (tests set it)."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,14 @@ def world_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return make_settings(tmp_path_factory.mktemp("world"))
 
 
+OFFICE_HOURS = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+"""A Wednesday, noon in New York: the support team is in (tests that need the night set their own clock)."""
+
+
 @pytest.fixture(scope="session")
 def world(world_settings: Settings) -> AgentDeps:
     """Seeded SQLite store, help center in Chroma, router and policy; the model is a placeholder fake."""
-    return build_deps(world_settings, model=ScriptedChatModel())
+    return dataclasses.replace(build_deps(world_settings, model=ScriptedChatModel()), clock=lambda: OFFICE_HOURS)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ from tools import (  # noqa: F401 - importing registers the tools
     password_reset,
     pending_orders,
 )
+from tools._access import customer_flags
 from tools.registry import TOOLS, Tool
 from tools.runner import ToolResult, execute
 
-__all__ = ["TOOLS", "Tool", "ToolResult", "execute"]
+__all__ = ["TOOLS", "Tool", "ToolResult", "customer_flags", "execute"]

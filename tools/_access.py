@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.errors import ToolFailed, ToolRetry
 from tools.context import ToolContext
+from tools.store import Store
 from tools.store.models import Customer, Fulfillment, Order, PaymentMethod
 
 _ORDER_ID = re.compile(r"^#?W?(\d{7})$", re.IGNORECASE)
@@ -56,3 +58,12 @@ def owned_payment_method(ctx: ToolContext, payment_method_id: str) -> PaymentMet
     if method is None or method.customer_id != ctx.customer_id:
         raise ToolFailed("That payment method isn't on your account.")
     return method
+
+
+def customer_flags(store: Store, customer_id: str | None) -> dict[str, Any]:
+    """Support flags of a customer (``vip``, ``at_risk``...); empty for anonymous or unknown customers."""
+    if customer_id is None:
+        return {}
+    with store.session() as session:
+        customer = session.get(Customer, customer_id)
+        return dict(customer.flags) if customer else {}

@@ -1,4 +1,5 @@
-"""Escalate node: hand the conversation to a human with a summary, and tell the customer so."""
+"""Escalate node: hand the conversation to a person with a summary, and tell the customer truthfully what
+happens next (queue position and wait, or a ticket outside business hours)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
+from agent.escalation_config import EscalationConfig
 from agent.events import HandoffStarted
 from agent.nodes.act import run_tool
-from agent.nodes.guardrail import MAX_TRIPS_BEFORE_HANDOFF
+from agent.prompts import replies
 from agent.state import AgentContext, AgentState
 
 QUEUE_BY_INTENT = {
@@ -22,6 +24,8 @@ QUEUE_BY_INTENT = {
     "billing_issue": "billing",
     "account_password": "account",
 }
+URGENT_REASONS = {"sensitive topic"}
+HIGH_REASONS = {"customer is frustrated", "approval needed", "repeated guardrail trips"}
 
 
 def _pending_exception(state: AgentState) -> dict[str, Any] | None:
@@ -32,13 +36,13 @@ def escalation_reason(state: AgentState) -> str:
     """Why this conversation goes to a person."""
     if state.get("needs_person"):
         return "approval needed"
-    if state.get("intent") == "human_agent":
-        return "customer asked for a human"
-    if state.get("stuck"):
-        return "conversation is going in circles"
-    if state.get("guardrail_trips", 0) >= MAX_TRIPS_BEFORE_HANDOFF:
-        return "repeated guardrail trips"
-    return f"needs a person ({state.get('intent', 'unknown')})"
+    return state.get("escalation_reason") or "customer asked for a human"
+
+
+def priority_of(reason: str) -> str:
+    if reason in URGENT_REASONS:
+        return "urgent"
+    return "high" if reason in HIGH_REASONS or reason.startswith("unhappy") else "normal"
 
 
 def summarize(state: AgentState) -> str:
@@ -52,20 +56,39 @@ def summarize(state: AgentState) -> str:
     return summary[:2000]
 
 
+def _tell(reason: str, receipt: dict[str, Any], config: EscalationConfig) -> str:
+    r = replies()
+    if receipt["ticket"]:
+        hours = config.business_hours
+        told = r["handoff_ticket"].format(
+            hours=f"{', '.join(d.title() for d in hours.days)} {hours.open:%H:%M}-{hours.close:%H:%M} "
+                  f"{hours.timezone.split('/')[-1].replace('_', ' ')} time",
+            ticket=receipt["handoff_id"], response=config.ticket_response)
+    else:
+        told = r["handoff"].format(position=receipt["position"],
+                                   minutes=receipt["position"] * config.minutes_per_conversation)
+    return f"{r['care']} {told}" if reason in URGENT_REASONS else told
+
+
 def escalate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Create (or join) the open handoff for this conversation."""
-    queue = QUEUE_BY_INTENT.get(state.get("intent", ""), "general")
-    priority = "high" if state.get("sentiment") == "angry" else "normal"
+    reason = escalation_reason(state)
+    exception = _pending_exception(state)
+    config = runtime.context.deps.escalation
+    open_now = config.business_hours.is_open(runtime.context.deps.clock())
     result = run_tool(
         runtime,
         "transfer_to_human",
-        {"reason": escalation_reason(state), "summary": summarize(state), "queue": queue, "priority": priority},
+        {"reason": reason, "summary": summarize(state), "queue": QUEUE_BY_INTENT.get(state.get("intent", ""),
+                                                                                     "general"),
+         "priority": priority_of(reason), "ticket": not open_now,
+         "exception_id": exception["exception_id"] if exception else None},
         customer_id=runtime.context.customer_id or state.get("verified_customer_id"),
     )
+    said = state.get("say", "")
+    updates: dict[str, Any] = {"tool_results": [*state.get("tool_results", []), result], "handoff_tried": True}
     if result["outcome"] != "done":
-        return {"tool_results": [*state.get("tool_results", []), result], "handoff": None,
-                "say": f"{state.get('say', '')} {result['message']}".strip()}
+        return {**updates, "handoff": None, "say": f"{said} {result['message']}".strip()}
     receipt = result["data"]
-    get_stream_writer()(HandoffStarted(queue=receipt["queue"], reason=escalation_reason(state),
-                                       position=receipt["position"]))
-    return {"tool_results": [*state.get("tool_results", []), result], "handoff": receipt, "escalated": True}
+    get_stream_writer()(HandoffStarted(queue=receipt["queue"], reason=reason, position=receipt["position"]))
+    return {**updates, "handoff": receipt, "escalated": True, "say": f"{said} {_tell(reason, receipt, config)}".strip()}

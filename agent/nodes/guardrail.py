@@ -1,4 +1,5 @@
-"""Guardrail node: the release point of a reply; tracks rail trips and loops, records the message."""
+"""Guardrail node: the release point of a reply; counts rail trips, loops and turns that got nowhere, and
+decides whether a person should take over now."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage
 from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
 
+from agent.escalation import after_answering
 from agent.events import Citation, MessageCompleted
-from agent.state import AgentState
-
-MAX_TRIPS_BEFORE_HANDOFF = 3
-"""Output-rail trips in one conversation after which a person takes over."""
+from agent.state import AgentContext, AgentState
 
 
 def _is_loop(state: AgentState) -> bool:
@@ -20,18 +20,30 @@ def _is_loop(state: AgentState) -> bool:
     return len(previous) == 2 and all(p == state["reply"] for p in previous)
 
 
-def guardrail(state: AgentState) -> dict[str, Any]:
-    """Record the released reply and its citations; count trips and loops for escalation."""
+def _made_progress(state: AgentState) -> bool:
+    done = any(r["outcome"] == "done" for r in state.get("tool_results", []))
+    return done or bool(state.get("passages")) or bool(state.get("handoff")) or bool(state.get("task"))
+
+
+def guardrail(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Record the released reply and its citations; update the counters that trigger a handoff."""
     citations = [Citation(**c) for c in state.get("citations", [])]
     write = get_stream_writer()
     for citation in citations:
         write(citation)
     write(MessageCompleted(text=state["reply"], citations=citations))
-    trips = state.get("guardrail_trips", 0) + len(state.get("rail_trips", []))
-    return {"messages": [AIMessage(content=state["reply"])], "guardrail_trips": trips, "stuck": _is_loop(state)}
+    counters: dict[str, Any] = {
+        "guardrail_trips": state.get("guardrail_trips", 0) + len(state.get("rail_trips", [])),
+        "stuck": _is_loop(state),
+        "unanswered": state.get("unanswered", 0) + (state.get("retrieved", False) and not state.get("passages")),
+        "turns_without_progress": 0 if _made_progress(state) else state.get("turns_without_progress", 0) + 1,
+    }
+    config = runtime.context.deps.escalation
+    reason = None if state.get("handoff_tried") else after_answering({**state, **counters}, config)  # type: ignore[typeddict-item]
+    return {"messages": [AIMessage(content=state["reply"])], **counters, "escalation_reason": reason}
 
 
 def after_guardrail(state: AgentState) -> Literal["escalate", "__end__"]:
-    """Hand over when the rails keep tripping or the conversation loops (once per conversation)."""
-    needs_person = state.get("guardrail_trips", 0) >= MAX_TRIPS_BEFORE_HANDOFF or state.get("stuck", False)
-    return "escalate" if needs_person and not state.get("escalated") else "__end__"
+    """Hand over once, when a trigger fired after this reply."""
+    wanted = state.get("escalation_reason") and not state.get("handoff_tried") and not state.get("escalated")
+    return "escalate" if wanted else "__end__"

@@ -8,8 +8,11 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.dialogue import extract
+from agent.escalation import before_answering
 from agent.guardrails import check_input
+from agent.guardrails.rules import load_rules
 from agent.state import AgentContext, AgentState
+from tools import customer_flags
 
 _ORDER_ID = re.compile(r"#?\bW\s?(\d{7})\b|#(\d{7})\b|\border\s*(?:number|no\.?|#)?\s*(\d{7})\b", re.IGNORECASE)
 _HUMAN = re.compile(r"\b(human|real person|live (agent|person)|representative|operator|manager)\b", re.IGNORECASE)
@@ -28,11 +31,11 @@ def extract_order_ids(text: str) -> list[str]:
 
 
 def sentiment_of(text: str) -> str:
-    """``angry``, ``negative`` or ``neutral`` from shouting and strong words (cheap and explainable)."""
+    """``angry``, ``negative`` or ``neutral`` from shouting, strong words and swearing (cheap, explainable)."""
     letters = [c for c in text if c.isalpha()]
     shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7
     strong = len(_ANGRY_WORDS.findall(text))
-    if shouting or strong >= 2 or text.count("!") >= 3:
+    if shouting or strong >= 2 or text.count("!") >= 3 or load_rules().has_profanity(text):
         return "angry"
     return "negative" if strong else "neutral"
 
@@ -67,11 +70,16 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     task = state.get("task")
     if intent != "human_agent" and answers_task(task, text, intent, order_ids):
         intent = task["intent"]  # type: ignore[index]
-    return {
+    sentiment = sentiment_of(text)
+    understood: dict[str, Any] = {
         "intent": intent,
         "route_score": route.score,
         "order_ids": order_ids,
-        "sentiment": sentiment_of(text),
+        "sentiment": sentiment,
         "input_flag": check_input(text),
         "confirmation": extract.confirmation(text),
+        "angry_messages": state.get("angry_messages", 0) + (sentiment == "angry"),
     }
+    flags = customer_flags(runtime.context.deps.store, runtime.context.customer_id or state.get("verified_customer_id"))
+    reason = before_answering({**state, **understood}, runtime.context.deps.escalation, flags)  # type: ignore[typeddict-item]
+    return {**understood, "escalation_reason": reason}

@@ -1,12 +1,14 @@
-"""``python -m tools.store``: seed the demo data and show sample customers.
+"""``python -m tools.store``: seed the demo data, show sample customers, import or export tau2-bench data.
 
 Only results go to stdout (``sample --json`` prints nothing but JSON); logs and summaries go to stderr.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +18,7 @@ from core.settings import Settings
 from tools.store.db import Store
 from tools.store.demo import ensure_demo_data, seed_demo_data
 from tools.store.queries import SampleCustomer, sample_customers
+from tools.store.tau2 import Tau2ImportError, export_tau2, import_tau2
 
 log = logging.getLogger("tools.store")
 app = typer.Typer(help="The store's demo data.", no_args_is_help=True, add_completion=False)
@@ -47,11 +50,42 @@ def sample(
 def seed() -> None:
     """Create the tables and the demo data unless the store already has customers."""
     store = Store(Settings().resolved_database_url)
-    store.create_schema()
+    store.migrate()
     if not store.is_empty():
         log.info("the store already has customers; nothing seeded")
         return
     typer.echo(seed_demo_data(store).model_dump_json(indent=2), err=True)
+
+
+@app.command("import-tau2")
+def import_tau2_command(
+    path: Annotated[Path, typer.Argument(help="tau2-bench retail db.json.")],
+    replace: Annotated[bool, typer.Option("--replace", help="Wipe every table of the store first.")] = False,
+) -> None:
+    """Load tau2-bench's retail database into the store (refused if it has customers, unless --replace)."""
+    store = Store(Settings().resolved_database_url)
+    store.migrate()
+    try:
+        summary = import_tau2(store, path, replace=replace)
+    except Tau2ImportError as exc:
+        log.error("%s", exc)
+        raise typer.Exit(1) from exc
+    typer.echo(summary.model_dump_json(indent=2), err=True)
+
+
+@app.command("export-tau2")
+def export_tau2_command(
+    out: Annotated[Path | None, typer.Argument(help="File to write (default: stdout).")] = None,
+) -> None:
+    """Write the store as a tau2-bench retail database (users, products, orders)."""
+    store = Store(Settings().resolved_database_url)
+    store.migrate()
+    text = json.dumps(export_tau2(store), indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        log.info("wrote %s", out)
 
 
 def _table(customers: list[SampleCustomer]) -> str:

@@ -278,4 +278,12 @@ class Handoff(Base):
     queue: Mapped[str] = mapped_column(String(32))
     summary: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    """``open`` (waiting or with a person), ``resolved``, or ``returned`` (handed back to the bot)."""
+    ticket: Mapped[bool] = mapped_column(default=False)
+    """Opened outside business hours: answered later rather than live."""
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("policy_exceptions.id"))
+    """The policy exception waiting for this person's decision, if any."""
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

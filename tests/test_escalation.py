@@ -1,0 +1,102 @@
+"""Every escalation trigger, each configurable, with what the customer is told (scripted model)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from agent.escalation_config import load_escalation_config
+from agent.events import HandoffStarted
+from agent.llm.fake import ScriptedChatModel
+from agent.state import AgentDeps
+from tests.conftest import Chat, text_of
+from tools.store.models import Handoff
+
+OLIVIA, LIAM = "olivia_martin_4821", "liam_chen_3057"
+SUNDAY_NIGHT = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
+
+
+def chat(world: AgentDeps, customer: str | None = OLIVIA, *, steps: list[Any] | None = None, clock: Any = None,
+         **config: Any) -> Chat:
+    escalation = load_escalation_config().model_copy(update=config)
+    deps = dataclasses.replace(world, model=ScriptedChatModel(steps=steps or []), escalation=escalation,
+                               clock=clock or world.clock)
+    return Chat(deps, customer)
+
+
+def handoff_of(events: list) -> HandoffStarted | None:
+    return next((e for e in events if isinstance(e, HandoffStarted)), None)
+
+
+def stored(c: Chat) -> Handoff:
+    with c.deps.store.session() as session:
+        return session.scalars(select(Handoff).where(Handoff.conversation_id == c.conversation_id)).one()
+
+
+def test_explicit_request_and_its_switch(world: AgentDeps) -> None:
+    c = chat(world)
+    events = c.say("get me a real person")
+    assert handoff_of(events).reason == "customer asked for a human"
+    assert "you're number" in text_of(events) and "minutes' wait" in text_of(events)
+    off = chat(world, explicit_request=False)
+    assert handoff_of(off.say("get me a real person")) is None
+
+
+def test_frustration_after_repeated_angry_messages(world: AgentDeps) -> None:
+    c = chat(world)
+    assert handoff_of(c.say("THIS IS RIDICULOUS, WHERE IS MY STUFF")) is None
+    events = c.say("this is unacceptable and useless!!!")
+    assert handoff_of(events).reason == "customer is frustrated"
+    assert stored(c).priority == "high"
+    assert handoff_of(chat(world, frustration_messages=0).say("useless ridiculous service!!!")) is None
+
+
+def test_swearing_at_the_bot_counts_as_frustration(world: AgentDeps) -> None:
+    c = chat(world, frustration_messages=1)
+    assert handoff_of(c.say("this damn website is crap")).reason == "customer is frustrated"
+
+
+def test_unhappy_flagged_customer_goes_straight_to_a_person(world: AgentDeps) -> None:
+    events = chat(world, LIAM).say("I'm very unhappy with your company")
+    assert handoff_of(events).reason == "unhappy vip customer"
+    assert handoff_of(chat(world, OLIVIA).say("I'm very unhappy with your company")) is None
+    assert handoff_of(chat(world, LIAM, flagged_customers=[]).say("I'm very unhappy with your company")) is None
+
+
+def test_questions_the_help_center_cannot_answer(world: AgentDeps) -> None:
+    c = chat(world)
+    assert handoff_of(c.say("what's the capital of mongolia and its population?")) is None
+    events = c.say("do you sell tickets to the moon?")
+    assert handoff_of(events).reason == "questions the help center cannot answer"
+
+
+def test_no_progress_after_n_turns(world: AgentDeps) -> None:
+    c = chat(world, no_progress_turns=3, unanswered_questions=0)
+    assert handoff_of(c.say("hi")) is None
+    assert handoff_of(c.say("ok")) is None
+    assert handoff_of(c.say("hmm hello again")).reason == "no progress"
+
+
+def test_repeated_guardrail_trips(world: AgentDeps) -> None:
+    bad = "This store is the worst, honestly."
+    c = chat(world, steps=[bad, bad], guardrail_trips=2)
+    assert handoff_of(c.say("what is your return policy")) is None
+    assert handoff_of(c.say("how long does shipping take")).reason == "repeated guardrail trips"
+
+
+def test_outside_business_hours_the_customer_gets_a_ticket(world: AgentDeps) -> None:
+    c = chat(world, clock=lambda: SUNDAY_NIGHT)
+    text = text_of(c.say("I want to talk to a human"))
+    ticket = stored(c)
+    assert ticket.ticket and f"ticket #{ticket.id}" in text and "within one business day" in text
+    assert "number" not in text
+
+
+@pytest.mark.parametrize(("hour", "open_"), [(12, False), (13, True), (0, True), (1, False)])
+def test_business_hours_are_read_in_the_configured_timezone(hour: int, open_: bool) -> None:
+    hours = load_escalation_config().business_hours
+    assert hours.is_open(datetime(2026, 11, 25, hour, 0, tzinfo=UTC)) is open_  # NY: 07:00, 08:00, 19:00, 20:00
