@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict
 
-from agent.guardrails import Grounding
+from agent.guardrails import Grounding, check_input, check_sentence
 from agent.guardrails.evidence import Evidence
 from agent.prompts import prompt_text, replies
 from agent.state import AgentState
@@ -76,6 +76,12 @@ def _citations(passages: list[dict[str, Any]]) -> list[dict[str, str]]:
     return list(seen.values())
 
 
+def quotable(sentences: list[str], context: str) -> list[str]:
+    """Help-center sentences safe to quote verbatim: retrieved text is data, so a sentence that reads like an
+    instruction to the assistant, or that would break an output rule, is never quoted."""
+    return [s for s in sentences if check_input(s) is None and check_sentence(s, Grounding(facts=context)) is None]
+
+
 def _answer_plan(state: AgentState, question: str) -> ReplyPlan:
     r = replies()
     passages = state.get("passages") or []
@@ -85,11 +91,11 @@ def _answer_plan(state: AgentState, question: str) -> ReplyPlan:
     prefix = f"{r['not_yet_able']} " if state["intent"] in HELP_CENTER_INTENTS else ""
     suffix = f" {r['offer_human']}" if prefix else ""
     evidence = Evidence([p["text"] for p in passages])
-    extract = " ".join(evidence.closest_to(question))
+    extract = " ".join(quotable(evidence.closest_to(question, count=6), context)[:2])
     return ReplyPlan(
         text=prefix,
         prompt=[SystemMessage(prompt_text("answer.md").format(passages=context)), HumanMessage(question)],
-        fallback=f"{prefix}{extract}{suffix}",
+        fallback=f"{prefix}{extract}{suffix}" if extract else r["unknown"],
         grounding=Grounding(facts=f"{context}\n{question}", evidence=evidence),
         citations=_citations(passages),
     )
