@@ -9,6 +9,7 @@ re-run of the interrupted node has no side effects before ``interrupt()``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -51,7 +52,7 @@ class _State(TypedDict, total=False):
 class Approvals:
     """Pending approvals as paused graph runs over the store's policy exceptions."""
 
-    def __init__(self, store: Store, policy: Policy, checkpointer: BaseCheckpointSaver) -> None:
+    def __init__(self, store: Store, policy: Callable[[], Policy], checkpointer: BaseCheckpointSaver) -> None:
         self._store = store
         self._policy = policy
         graph = StateGraph(_State)
@@ -120,7 +121,8 @@ class Approvals:
                        customer_message=f"A member of our team reviewed your request and couldn't approve it.{note}")
 
     def _run_approved(self, exception_id: int, call: dict[str, Any], decision: Decision) -> Outcome:
-        result = execute(self._store, call["tool"], call["arguments"], policy=self._policy,
+        policy = self._policy()
+        result = execute(self._store, call["tool"], call["arguments"], policy=policy,
                          conversation_id=call["conversation_id"], customer_id=call["customer_id"],
                          approved_by=decision.staff_id)
         status: Literal["approved", "failed"] = "approved" if result.outcome == "done" else "failed"
@@ -130,6 +132,6 @@ class Approvals:
             message = f"Our team approved your request, but it couldn't be completed: {result.message}"
         else:
             message = "Good news: our team approved your request. " + wording.receipt(
-                call["tool"], result.data, self._policy.refund_processing_days)
+                call["tool"], result.data, policy.refund_processing_days)
         return Outcome(exception_id=exception_id, status=status, customer_message=message,
                        conversation_id=call["conversation_id"])

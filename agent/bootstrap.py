@@ -15,7 +15,7 @@ from agent.state import AgentDeps
 from core.embeddings import get_embedder
 from core.settings import Settings
 from knowledge import KnowledgeBase, ensure_default_help_center
-from tools.policy import load_policy
+from tools.policy.versions import PolicyStore
 from tools.store import Store
 from tools.store.demo import ensure_demo_data
 
@@ -32,6 +32,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
     store.migrate()
     if settings.seed_demo_data and ensure_demo_data(store):
         log.info("seeded the demo store")
+    policies = PolicyStore(store, file=settings.resolved_policy_path)
     if settings.seed_demo_data:
         ensure_default_help_center(settings)
     return AgentDeps(
@@ -40,7 +41,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
         store=store,
         knowledge=KnowledgeBase.from_settings(settings),
         router=IntentRouter(get_embedder()),
-        policy=load_policy(),
+        policies=policies,
     )
 
 

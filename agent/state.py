@@ -16,6 +16,7 @@ from agent.routing import IntentRouter
 from core.settings import Settings
 from knowledge import KnowledgeBase
 from tools.policy import Policy
+from tools.policy.versions import PolicyStore
 from tools.store import Store
 
 
@@ -95,11 +96,17 @@ class AgentDeps:
     store: Store
     knowledge: KnowledgeBase
     router: IntentRouter
-    policy: Policy
+    policies: PolicyStore
+    """The live, versioned policy (``policy`` reads the version in force)."""
     escalation: EscalationConfig = field(default_factory=load_escalation_config)
     """When conversations go to a person."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     """The time of day for business hours (tests set it)."""
+
+    @property
+    def policy(self) -> Policy:
+        """The policy version in force now (changes apply from the next call, in every process)."""
+        return self.policies.current()
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret-change-me-0000"
 
@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     """Cosine similarity below which a passage counts as not relevant."""
     seed_demo_data: bool = True
     """Create demo customers, orders and the help center on first start."""
+    policy_path: Path | None = None
+    """Policy YAML kept in step with the admin API (hand edits are picked up, validated and versioned);
+    empty means ``<data_dir>/policy.yaml``, created from the bundled default on first start."""
 
     # --- server ----------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -77,6 +80,24 @@ class Settings(BaseSettings):
     """Longest customer message accepted."""
     max_body_bytes: int = Field(64_000, ge=1024)
     """Largest request body accepted."""
+    customer_turns_per_minute: int = Field(30, ge=1)
+    """Chat turns one signed-in customer may start per minute, with a burst of as many (429 beyond)."""
+    ip_turns_per_minute: int = Field(120, ge=1)
+    """Chat turns and new conversations per client address per minute, with a burst of as many (429 beyond)."""
+    max_concurrent_turns: int = Field(1, ge=1, le=64)
+    """Turns worked on at once; more wait in a queue served fairly, round-robin between customers."""
+    max_queued_turns: int = Field(32, ge=0)
+    """Turns that may wait for a free slot; beyond that the server answers 503 with ``Retry-After``."""
+    cors_origins: Annotated[list[str], NoDecode] = []
+    """Other web origins allowed to call the API from a browser (comma-separated); the built-in chat page
+    needs none."""
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_prod(self) -> Settings:
@@ -91,6 +112,10 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_checkpoint_url(self) -> str:
         return self.checkpoint_url or str(self.data_dir / "checkpoints.db")
+
+    @cached_property
+    def resolved_policy_path(self) -> Path:
+        return self.policy_path or self.data_dir / "policy.yaml"
 
     @cached_property
     def resolved_chroma_path(self) -> Path:

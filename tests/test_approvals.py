@@ -28,7 +28,7 @@ def saver_path(tmp_path: Path) -> Path:
 
 
 def approvals_on(store: Store, path: Path) -> Approvals:
-    return Approvals(store, POLICY, SqliteSaver(sqlite3.connect(path, check_same_thread=False)))
+    return Approvals(store, lambda: POLICY, SqliteSaver(sqlite3.connect(path, check_same_thread=False)))
 
 
 @pytest.fixture

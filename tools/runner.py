@@ -14,12 +14,14 @@ from sqlalchemy.orm import Session
 
 from core.errors import ApprovalRequired, PolicyDenied, ToolControl, ToolRetry
 from tools.context import ToolContext
-from tools.policy import Policy
+from tools.policy import Policy, engine
 from tools.registry import TOOLS
 from tools.store import Store
 from tools.store.models import PolicyException, ToolCall, utcnow
 
 log = logging.getLogger(__name__)
+
+DISABLED_MESSAGE = "I can't do that in this chat right now. A person on our team can help: just ask for a human."
 
 Outcome = Literal["done", "denied", "needs_approval", "failed", "retry"]
 
@@ -71,7 +73,8 @@ def execute(
     def context(session: Session) -> ToolContext:
         return ToolContext(session, policy, conversation_id, customer_id, now, approved_by)
 
-    result = _run(store, name, arguments, identified=customer_id is not None, context=context, preview=preview)
+    result = _run(store, name, arguments, identified=customer_id is not None, context=context, preview=preview,
+                  policy=policy)
     if preview:
         return result
     with store.session(write=True) as session:
@@ -103,6 +106,7 @@ def _run(
     identified: bool,
     context: Callable[[Session], ToolContext],
     preview: bool,
+    policy: Policy,
 ) -> ToolResult:
     tool = TOOLS.get(name)
     if tool is None:
@@ -111,6 +115,9 @@ def _run(
     if tool.needs_identity and not identified:
         return ToolResult(tool=name, arguments=_safe(arguments), outcome="failed",
                           message="I need to know who you are first.", rule="identity")
+    if not policy.tool(name).enabled:
+        return ToolResult(tool=name, arguments=_safe(arguments), outcome="denied", rule="tool_disabled",
+                          message=DISABLED_MESSAGE)
     try:
         args = tool.args_model.model_validate(arguments)
     except ValidationError as exc:
@@ -118,7 +125,9 @@ def _run(
     logged = args.model_dump(mode="json")
     try:
         with store.session(write=tool.writes) as session:
-            data = tool.fn(context(session), **args.model_dump())
+            ctx = context(session)
+            engine.check_tool_permissions(ctx, name, logged, writes=tool.writes)
+            data = tool.fn(ctx, **args.model_dump())
             result = ToolResult(tool=name, arguments=logged, outcome="done", data=data.model_dump(mode="json"))
             if preview:
                 raise _RollBack(result)

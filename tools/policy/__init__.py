@@ -12,6 +12,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from core.errors import ConfigError
 
 
+class ToolPolicy(BaseModel):
+    """What ops allow one tool to do."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    """A disabled tool never runs (the customer is told what happens instead)."""
+    requires_approval: bool = False
+    """Every call that changes data waits for a staff member's approval."""
+    max_per_customer_per_day: int | None = Field(None, ge=1)
+    """Successful calls per customer per day before further ones need approval (empty: no limit)."""
+    customer_tiers: list[str] = []
+    """Only customers with one of these flags (``vip``...) may use it; empty: every customer."""
+
+
 class Policy(BaseModel):
     """Rules the tools enforce in code and the numbers the help center quotes."""
 
@@ -35,12 +50,31 @@ class Policy(BaseModel):
     verification_attempts: int = Field(ge=1)
     site_url: str
     support_hours: str
+    tools: dict[str, ToolPolicy] = {}
+    """Per-tool permissions; a tool not listed runs with the defaults of :class:`ToolPolicy`."""
+
+    def tool(self, name: str) -> ToolPolicy:
+        """The permissions of tool ``name``."""
+        return self.tools.get(name, ToolPolicy())
+
+
+def bundled_policy_text() -> str:
+    """The default policy document shipped with the code."""
+    return resources.files(__package__).joinpath("policy.yaml").read_text()
+
+
+def parse_policy(text: str, *, source: str = "policy.yaml") -> Policy:
+    """Validate a policy document; any problem is a :class:`ConfigError` naming ``source``."""
+    try:
+        return Policy.model_validate(yaml.safe_load(text))
+    except (yaml.YAMLError, ValueError) as exc:
+        raise ConfigError(f"policy {source} is invalid: {exc}") from exc
 
 
 def load_policy(path: Path | None = None) -> Policy:
     """Load and validate the policy at ``path``, or the bundled default."""
     try:
-        text = path.read_text() if path else resources.files(__package__).joinpath("policy.yaml").read_text()
-        return Policy.model_validate(yaml.safe_load(text))
-    except (OSError, yaml.YAMLError, ValueError) as exc:
-        raise ConfigError(f"policy file {path or 'policy.yaml'} is invalid: {exc}") from exc
+        text = path.read_text() if path else bundled_policy_text()
+    except OSError as exc:
+        raise ConfigError(f"policy file {path} is unreadable: {exc}") from exc
+    return parse_policy(text, source=str(path or "policy.yaml"))

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
 
 from core.errors import ApprovalRequired, PolicyDenied, ToolRetry
 from tools.context import ToolContext
-from tools.store.models import Order, OrderItem, PaymentMethod, Product, Variant
+from tools.store.models import Customer, Order, OrderItem, PaymentMethod, Product, ToolCall, Variant
 
 
 def _approvable(ctx: ToolContext, rule: str, customer_message: str, detail: str) -> None:
@@ -111,3 +115,28 @@ def replacement_variant(ctx: ToolContext, item: OrderItem, new_item_id: str) -> 
     if not variant.available:
         raise PolicyDenied("unavailable", f"That option of {item.name} is out of stock.")
     return variant
+
+
+def check_tool_permissions(ctx: ToolContext, tool: str, arguments: dict[str, Any], *, writes: bool) -> None:
+    """What ops set for the tool: customer tiers, a daily count per customer (a retried identical request
+    doesn't count twice), approval for every write."""
+    permissions = ctx.policy.tool(tool)
+    if permissions.customer_tiers:
+        customer = ctx.session.get(Customer, ctx.customer_id) if ctx.customer_id else None
+        flags = customer.flags if customer else {}
+        if not any(flags.get(tier) for tier in permissions.customer_tiers):
+            raise PolicyDenied("customer_tier", "That isn't something I can do for your account here; a person "
+                                                "on our team can help.")
+    if permissions.max_per_customer_per_day is not None and writes:
+        day_start = ctx.now.replace(hour=0, minute=0, second=0, microsecond=0)
+        done_today = len({json.dumps(args, sort_keys=True) for args in ctx.session.scalars(select(
+            ToolCall.arguments).where(ToolCall.tool == tool, ToolCall.customer_id == ctx.customer_id,
+                                      ToolCall.outcome == "done", ToolCall.created_at >= day_start))
+                          if args != arguments})
+        if done_today >= permissions.max_per_customer_per_day:
+            _approvable(ctx, "daily_limit", "You've reached today's limit for that in this chat, so a person on "
+                                            "our team needs to approve it.",
+                        f"{done_today} successful {tool} calls today (limit {permissions.max_per_customer_per_day}).")
+    if permissions.requires_approval and writes:
+        _approvable(ctx, "requires_approval", "That needs a person on our team to approve it.",
+                    f"Ops require approval for every {tool} call.")

@@ -287,3 +287,35 @@ class Handoff(Base):
     claimed_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConversationEvent(Base):
+    """One event of a conversation's stream, in order, so a client that reconnects gets exactly what it missed."""
+
+    __tablename__ = "conversation_events"
+
+    conversation_id: Mapped[str] = mapped_column(String(64), ForeignKey("conversations.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    """1, 2, 3... within the conversation; the SSE event id is ``<conversation_id>:<seq>``."""
+    type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]]
+    """The event's JSON body, ``type`` included (see ``agent.events``)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PolicyVersion(Base):
+    """One accepted version of the policy document; the highest version is in force everywhere."""
+
+    __tablename__ = "policy_versions"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]]
+    author: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    """``seed``, ``api``, ``file`` (hand edit of the YAML file) or ``rollback``."""
+    diff: Mapped[str] = mapped_column(Text, default="")
+    """Unified diff of the YAML against the previous version."""
+    file_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the policy file when this version came from it."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,132 @@
+"""The live, versioned policy: validated changes, optimistic concurrency, rollback, hot reload across
+processes and from hand edits of the YAML file, enforced in the tool runner."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from tools import execute
+from tools.policy.versions import PolicyStore, VersionConflict
+from tools.store import Store
+
+ETHAN = "ethan_walker_2260"
+RETURN = {"order_id": "#W2260001", "item_ids": ["1955345537"], "payment_method_id": "credit_card_4934149"}
+
+
+@pytest.fixture
+def policies(fresh_store: Store, tmp_path: Path) -> PolicyStore:
+    return PolicyStore(fresh_store, file=tmp_path / "policy.yaml", file_check_seconds=0)
+
+
+def refund(store: Store, policies: PolicyStore):  # noqa: ANN201
+    return execute(store, "return_delivered_order_items", RETURN, policy=policies.current(), conversation_id="c",
+                   customer_id=ETHAN, preview=True)
+
+
+def edit(policies: PolicyStore, version: int, **changes: object) -> None:
+    document = policies.document()
+    for key, value in changes.items():
+        if key.startswith("tool:"):
+            document["tools"][key[5:]] = value
+        else:
+            document[key] = value
+    policies.update(document, author="ops-1", reason="test", if_match=version)
+
+
+def test_first_start_seeds_version_one_and_the_file(policies: PolicyStore, tmp_path: Path) -> None:
+    assert policies.current().version == 1
+    assert yaml.safe_load((tmp_path / "policy.yaml").read_text())["return_window_days"] == 30
+    assert [v.source for v in policies.history()] == ["seed"]
+
+
+def test_disabling_a_tool_stops_it_at_once(fresh_store: Store, policies: PolicyStore) -> None:
+    assert refund(fresh_store, policies).outcome == "done"
+    edit(policies, 1, **{"tool:return_delivered_order_items": {"enabled": False}})
+    result = refund(fresh_store, policies)
+    assert (result.outcome, result.rule) == ("denied", "tool_disabled") and "person" in result.message
+
+
+def test_lowering_the_limit_turns_a_refund_into_needs_approval(fresh_store: Store, policies: PolicyStore) -> None:
+    edit(policies, 1, auto_refund_limit=50)
+    result = refund(fresh_store, policies)  # the backpack costs $83.85
+    assert (result.outcome, result.rule) == ("needs_approval", "refund_limit")
+
+
+def test_requires_approval_flag(fresh_store: Store, policies: PolicyStore) -> None:
+    edit(policies, 1, **{"tool:return_delivered_order_items": {"requires_approval": True}})
+    assert refund(fresh_store, policies).rule == "requires_approval"
+
+
+def test_concurrent_edits_one_wins_the_other_conflicts(policies: PolicyStore) -> None:
+    policies.current()
+    edit(policies, 1, auto_refund_limit=100)
+    with pytest.raises(VersionConflict) as conflict:
+        edit(policies, 1, auto_refund_limit=300)
+    assert conflict.value.current == 2
+    assert policies.current().auto_refund_limit == 100
+
+
+@pytest.mark.parametrize(("change", "field"), [({"auto_refund_limit": -1}, "auto_refund_limit"),
+                                              ({"return_window_days": "thirty"}, "return_window_days"),
+                                              ({"refund_everything": True}, "refund_everything"),
+                                              ({"tool:cancel_pending_order": {"enabled": "maybe"}}, "enabled")])
+def test_invalid_documents_name_the_field_and_change_nothing(policies: PolicyStore, change: dict, field: str) -> None:
+    policies.current()
+    with pytest.raises(ValidationError) as error:
+        edit(policies, 1, **change)
+    assert field in str(error.value)
+    assert policies.current().version == 1 and len(policies.history()) == 1
+
+
+def test_rollback_restores_behaviour(fresh_store: Store, policies: PolicyStore) -> None:
+    policies.current()
+    edit(policies, 1, **{"tool:return_delivered_order_items": {"enabled": False}})
+    policies.rollback(1, author="ops-1", reason="undo", if_match=2)
+    assert policies.current().version == 3 and refund(fresh_store, policies).outcome == "done"
+    assert "enabled: false" in policies.history()[1].diff and policies.history()[0].source == "rollback"
+
+
+def test_a_second_process_sees_a_change_within_a_second(fresh_store: Store, policies: PolicyStore,
+                                                        tmp_path: Path) -> None:
+    other = PolicyStore(Store(str(fresh_store.engine.url)), file=tmp_path / "policy.yaml")
+    assert other.current().auto_refund_limit == policies.current().auto_refund_limit == 200
+    started = time.monotonic()
+    edit(policies, 1, auto_refund_limit=75)
+    while other.current().auto_refund_limit != 75:
+        assert time.monotonic() - started < 1.0
+        time.sleep(0.01)
+
+
+def test_hand_edits_of_the_file_are_picked_up_and_bad_ones_refused(
+    policies: PolicyStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    policies.current()
+    path = tmp_path / "policy.yaml"
+    path.write_text(path.read_text().replace("return_window_days: 30", "return_window_days: 45"))
+    assert policies.current().return_window_days == 45
+    assert policies.history()[0].source == "file"
+    with caplog.at_level(logging.ERROR):
+        path.write_text(path.read_text().replace("return_window_days: 45", "return_window_days: -5"))
+        time.sleep(0.01)
+        assert policies.current().return_window_days == 45
+    assert "refused" in caplog.text and "return_window_days" in caplog.text
+
+
+def test_the_audit_log_records_the_version_each_call_ran_under(fresh_store: Store, policies: PolicyStore) -> None:
+    from sqlalchemy import select
+
+    from tools.store.models import ToolCall
+
+    policies.current()
+    edit(policies, 1, auto_refund_limit=150)
+    execute(fresh_store, "get_order_details", {"order_id": "#W2260001"}, policy=policies.current(),
+            conversation_id="audit", customer_id=ETHAN)
+    with fresh_store.session() as session:
+        row = session.scalars(select(ToolCall).where(ToolCall.conversation_id == "audit")).one()
+    assert row.policy_version == 2
