@@ -92,16 +92,11 @@ def exchange_delivered_order_items(
     """
     order = owned_order(ctx, order_id, for_update=True)
     engine.require_status(order, {"delivered"}, "exchanged")
-    if len(item_ids) != len(new_item_ids):
-        raise PolicyDenied("item_count", "Tell me the new option for each item you want to exchange.")
-    items = engine.pick_items(order, item_ids)
-    engine.check_final_sale(ctx, items)
+    engine.check_final_sale(ctx, engine.pick_items(order, item_ids))
     engine.check_window(ctx, order, ctx.policy.exchange_window_days, "exchange")
-    variants = [engine.replacement_variant(ctx, item, new) for item, new in zip(items, new_item_ids, strict=True)]
-    difference = sum((v.price - i.price for i, v in zip(items, variants, strict=True)), Decimal("0"))
-    method = owned_payment_method(ctx, payment_method_id)
-    engine.check_gift_card_covers(method, difference)
+    swap = engine.check_swap(ctx, order, item_ids, new_item_ids, owned_payment_method(ctx, payment_method_id))
     order.status = "exchange requested"
     order.extra = {**order.extra, "exchange_items": sorted(item_ids), "exchange_new_items": sorted(new_item_ids),
-                   "exchange_payment_method_id": method.id, "exchange_price_difference": float(difference)}
+                   "exchange_payment_method_id": swap.method.id,
+                   "exchange_price_difference": float(swap.difference)}
     return order_view(order)

@@ -88,15 +88,10 @@ def modify_pending_order_items(
     """
     order = owned_order(ctx, order_id, for_update=True)
     engine.require_status(order, {"pending"}, "changed (items can be changed once, before shipping)")
-    if len(item_ids) != len(new_item_ids):
-        raise ToolRetry("Tell me the new option for each item you want to change.")
-    items = engine.pick_items(order, item_ids)
-    variants = [engine.replacement_variant(ctx, item, new) for item, new in zip(items, new_item_ids, strict=True)]
-    difference = sum((v.price - i.price for i, v in zip(items, variants, strict=True)), Decimal("0"))
-    method = owned_payment_method(ctx, payment_method_id)
-    engine.check_gift_card_covers(method, difference)
-    _pay(order.payments, order.id, "payment" if difference > 0 else "refund", abs(difference), method)
-    for item, variant in zip(items, variants, strict=True):
+    swap = engine.check_swap(ctx, order, item_ids, new_item_ids, owned_payment_method(ctx, payment_method_id))
+    kind = "payment" if swap.difference > 0 else "refund"
+    _pay(order.payments, order.id, kind, abs(swap.difference), swap.method)
+    for item, variant in zip(swap.items, swap.variants, strict=True):
         item.item_id, item.price, item.options = variant.item_id, variant.price, dict(variant.options)
     order.status = "pending (item modified)"
     return order_view(order)

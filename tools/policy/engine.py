@@ -8,6 +8,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from core.errors import ApprovalRequired, PolicyDenied, ToolRetry
@@ -115,6 +116,29 @@ def replacement_variant(ctx: ToolContext, item: OrderItem, new_item_id: str) -> 
     if not variant.available:
         raise PolicyDenied("unavailable", f"That option of {item.name} is out of stock.")
     return variant
+
+
+class Swap(BaseModel):
+    """Items swapped for other options of the same product, and what the customer pays (+) or gets back (-)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    items: list[OrderItem]
+    variants: list[Variant]
+    difference: Decimal
+    method: PaymentMethod
+
+
+def check_swap(ctx: ToolContext, order: Order, item_ids: list[str], new_item_ids: list[str],
+               method: PaymentMethod) -> Swap:
+    """Each item becomes an available other option of its product; a gift card must cover the difference."""
+    if len(item_ids) != len(new_item_ids):
+        raise ToolRetry("Tell me the new option for each item you want to change.")
+    items = pick_items(order, item_ids)
+    variants = [replacement_variant(ctx, item, new) for item, new in zip(items, new_item_ids, strict=True)]
+    difference = sum((v.price - i.price for i, v in zip(items, variants, strict=True)), Decimal("0"))
+    check_gift_card_covers(method, difference)
+    return Swap(items=items, variants=variants, difference=difference, method=method)
 
 
 def check_tool_permissions(ctx: ToolContext, tool: str, arguments: dict[str, Any], *, writes: bool) -> None:
