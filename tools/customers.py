@@ -49,7 +49,7 @@ def _check(ctx: ToolContext, found: Customer | None) -> Verification:
     return Verification(verified=True, customer_id=found.id, name=found.first_name, attempts_left=limit - failures)
 
 
-@tool(label="Verifying your account", needs_identity=False)
+@tool(label="Verifying your account", needs_identity=False, limits=("verification_attempts",))
 def verify_customer_by_email(ctx: ToolContext, email: str = Field(max_length=254)) -> Verification:
     """Verify who the customer is by the email on their account.
 
@@ -62,7 +62,7 @@ def verify_customer_by_email(ctx: ToolContext, email: str = Field(max_length=254
     return _check(ctx, found)
 
 
-@tool(label="Verifying your account", needs_identity=False)
+@tool(label="Verifying your account", needs_identity=False, limits=("verification_attempts",))
 def verify_customer_by_name_zip(
     ctx: ToolContext,
     first_name: str = Field(max_length=100),

@@ -46,7 +46,8 @@ def _receipt(ctx: ToolContext, order: Order, items: list[OrderItem], method_desc
     )
 
 
-@tool(label="Starting your return", writes=True)
+@tool(label="Starting your return", writes=True,
+      limits=("return_window_days", "exception_grace_days", "auto_refund_limit", "final_sale_categories"))
 def return_delivered_order_items(
     ctx: ToolContext, order_id: OrderId, item_ids: ItemIds, payment_method_id: PaymentMethodId
 ) -> ReturnReceipt:
@@ -78,7 +79,8 @@ def return_delivered_order_items(
     return _receipt(ctx, order, items, describe_payment_method(method))
 
 
-@tool(label="Starting your exchange", writes=True)
+@tool(label="Starting your exchange", writes=True,
+      limits=("exchange_window_days", "exception_grace_days", "final_sale_categories"))
 def exchange_delivered_order_items(
     ctx: ToolContext, order_id: OrderId, item_ids: ItemIds, new_item_ids: ItemIds, payment_method_id: PaymentMethodId
 ) -> OrderView:

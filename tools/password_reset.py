@@ -41,7 +41,8 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-@tool(label="Sending a password-reset link", writes=True)
+@tool(label="Sending a password-reset link", writes=True,
+      limits=("password_reset_link_minutes", "password_resets_per_hour"))
 def request_password_reset(ctx: ToolContext) -> ResetSent:
     """Email the customer a single-use link to choose a new password (sent to the address on file)."""
     customer = current_customer(ctx)

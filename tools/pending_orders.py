@@ -27,7 +27,7 @@ def _pay(order_payments: list[Payment], order_id: str, kind: str, amount: Decima
     return line
 
 
-@tool(label="Cancelling your order", writes=True)
+@tool(label="Cancelling your order", writes=True, limits=("cancellation_reasons",))
 def cancel_pending_order(ctx: ToolContext, order_id: OrderId, reason: str = Field(max_length=64)) -> OrderView:
     """Cancel a pending order and refund what was paid (gift cards at once, other methods in a few days).
 

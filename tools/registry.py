@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
 from tools.context import ToolContext
+from tools.policy import Policy
 
 _ARG_LINE = re.compile(r"^\s{4,}(\w+):\s*(.+)$")
 
@@ -34,6 +35,8 @@ class Tool(BaseModel):
     """Runs only for a signed-in or verified customer."""
     customer_label: str
     """What the customer is shown while it runs ("Looking up your order")."""
+    limits: tuple[str, ...] = ()
+    """The policy fields that bound this tool (ops edit them with the tool's permissions)."""
 
     def json_schema(self) -> dict[str, Any]:
         return self.args_model.model_json_schema()
@@ -46,7 +49,9 @@ def _arg_docs(doc: str) -> dict[str, str]:
     return {m.group(1): m.group(2).strip() for line in doc.splitlines() if (m := _ARG_LINE.match(line))}
 
 
-def tool(*, label: str, writes: bool = False, needs_identity: bool = True) -> Callable[[Callable[..., Any]], Tool]:
+def tool(
+    *, label: str, writes: bool = False, needs_identity: bool = True, limits: tuple[str, ...] = ()
+) -> Callable[[Callable[..., Any]], Tool]:
     """Register the decorated function as a tool; a bad definition fails at import."""
 
     def register(fn: Callable[..., Any]) -> Tool:
@@ -75,7 +80,11 @@ def tool(*, label: str, writes: bool = False, needs_identity: bool = True) -> Ca
             writes=writes,
             needs_identity=needs_identity,
             customer_label=label,
+            limits=limits,
         )
+        unknown = [name for name in limits if name not in Policy.model_fields]
+        if unknown:
+            raise TypeError(f"tool {fn.__name__}: limits {unknown} are not policy fields")
         if registered.name in TOOLS:
             raise TypeError(f"tool {registered.name} is registered twice")
         TOOLS[registered.name] = registered

@@ -1,0 +1,75 @@
+"""The ops page at ``/admin`` in real headless Chromium: load tools, change one, see history, roll back."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from core.auth import issue_token
+from core.settings import Settings
+from tests.conftest import make_settings
+from tests.live_server import serve
+from tests.test_chat_page import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.model
+REFUNDS = "return_delivered_order_items"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, world_settings: Settings) -> Iterator[tuple[str, Settings]]:
+    settings = make_settings(tmp_path_factory.mktemp("admin-page"), chroma_path=world_settings.resolved_chroma_path)
+    with serve(settings) as base:
+        yield base, settings
+
+
+@pytest.fixture
+def page(server: tuple[str, Settings]) -> Iterator[Page]:
+    assert shutil.which(CHROMIUM), "install Debian's chromium: apt-get install -y chromium"
+    base, settings = server
+    with sync_playwright() as playwright:
+        browser: Browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_context(base_url=base).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto("/admin")
+        page.fill("#token", issue_token(settings.jwt_secret, role="ops", subject="ops-page"))
+        page.click("#token-form button")
+        expect(page.locator(f'tr[data-tool="{REFUNDS}"]')).to_be_visible()
+        yield page
+        browser.close()
+        assert not errors, errors
+
+
+def _policy(server: tuple[str, Settings]) -> dict:
+    base, settings = server
+    token = issue_token(settings.jwt_secret, role="ops", subject="check")
+    return httpx.get(f"{base}/v1/admin/tools/{REFUNDS}", headers={"Authorization": f"Bearer {token}"}).json()
+
+
+def test_ops_page_edits_a_tool_shows_the_diff_and_rolls_back(page: Page, server: tuple[str, Settings]) -> None:
+    row = page.locator(f'tr[data-tool="{REFUNDS}"]')
+    row.locator('[name="enabled"]').uncheck()
+    row.locator('[name="limit:auto_refund_limit"]').fill("75")
+    row.locator('[name="reason"]').fill("pause refunds during the audit")
+    row.get_by_role("button", name="Save").click()
+    expect(page.locator("#message")).to_contain_text("Saved")
+    assert _policy(server)["policy"]["enabled"] is False and _policy(server)["limits"]["auto_refund_limit"] == 75
+    newest = page.locator("#history li").first
+    expect(newest).to_contain_text("pause refunds during the audit")
+    expect(newest.locator("pre.diff")).to_contain_text("auto_refund_limit: 75")
+    page.locator("#history li").last.get_by_role("button").click()  # back to the first version
+    expect(page.locator("#message")).to_contain_text("Rolled back")
+    assert _policy(server)["policy"]["enabled"] is True and _policy(server)["limits"]["auto_refund_limit"] == 200
+
+
+def test_ops_page_reports_an_invalid_value_with_its_field(page: Page, server: tuple[str, Settings]) -> None:
+    row = page.locator(f'tr[data-tool="{REFUNDS}"]')
+    row.locator('[name="limit:return_window_days"]').fill("-3")
+    row.locator('[name="reason"]').fill("typo")
+    row.get_by_role("button", name="Save").click()
+    expect(page.locator("#message")).to_contain_text("return_window_days")
+    assert _policy(server)["limits"]["return_window_days"] == 30

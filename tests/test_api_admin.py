@@ -1,0 +1,97 @@
+"""The ops admin API on a live server: roles first, validation with the exact field, versions, If-Match,
+history with diffs, rollback, and changes that the very next chat turn obeys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.auth import issue_token
+from core.settings import Settings
+from tests.conftest import make_settings
+from tests.live_server import serve
+from tests.sse import read_events, reply_text
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def admin(tmp_path_factory: pytest.TempPathFactory, world_settings: Settings) -> Iterator[tuple[str, Settings]]:
+    """A server on its own copy of the store (the tests change the policy)."""
+    folder: Path = tmp_path_factory.mktemp("admin")
+    settings = make_settings(folder, chroma_path=world_settings.resolved_chroma_path)
+    with serve(settings) as base:
+        yield base, settings
+
+
+def auth(settings: Settings, role: str, subject: str = "ops-1") -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role=role, subject=subject)}"}  # type: ignore[arg-type]
+
+
+def test_roles_are_checked_before_anything_else(admin: tuple[str, Settings]) -> None:
+    base, settings = admin
+    for path in ("/v1/admin/tools", "/v1/admin/tools/nope"):
+        assert httpx.get(base + path).status_code == 401
+    assert httpx.patch(f"{base}/v1/admin/tools/nope", json={}).status_code == 401
+    for role in ("customer", "agent"):
+        assert httpx.get(f"{base}/v1/admin/tools", headers=auth(settings, role)).status_code == 403
+        assert httpx.patch(f"{base}/v1/admin/tools/nope", json={}, headers=auth(settings, role)).status_code == 403
+    assert httpx.patch(f"{base}/v1/admin/tools/nope", json={"reason": "why not"},
+                       headers=auth(settings, "ops")).status_code == 404
+
+
+def test_tools_are_listed_with_schema_permissions_and_limits(admin: tuple[str, Settings]) -> None:
+    base, settings = admin
+    response = httpx.get(f"{base}/v1/admin/tools", headers=auth(settings, "ops"))
+    tools = {t["name"]: t for t in response.json()}
+    refund = tools["return_delivered_order_items"]
+    assert refund["policy"]["enabled"] is True and refund["limits"]["auto_refund_limit"] == 200.0
+    assert "order_id" in refund["argument_schema"]["properties"] and response.headers["etag"]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"reason": "test", "limits": {"auto_refund_limit": -5}}, "auto_refund_limit"),
+    ({"reason": "test", "enabled": "sometimes"}, "enabled"),
+    ({"reason": "test", "colour": "red"}, "colour"),
+    ({"reason": "test", "limits": {"restocking_fee": 1}}, "restocking_fee"),
+])
+def test_invalid_changes_are_422_with_the_field_and_change_nothing(admin: tuple[str, Settings], body: dict,
+                                                                   field: str) -> None:
+    base, settings = admin
+    before = httpx.get(f"{base}/v1/admin/policy", headers=auth(settings, "ops")).json()["version"]
+    response = httpx.patch(f"{base}/v1/admin/tools/return_delivered_order_items", json=body,
+                           headers=auth(settings, "ops"))
+    assert response.status_code == 422 and field in response.text
+    assert httpx.get(f"{base}/v1/admin/policy", headers=auth(settings, "ops")).json()["version"] == before
+
+
+def _refund_turn(base: str, settings: Settings) -> str:
+    headers = {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role='customer', subject='ethan_walker_2260')}"}
+    with httpx.stream("POST", f"{base}/v1/chat", json={"message": "I want to return the backpack from #W2260001"},
+                      headers=headers, timeout=60) as response:
+        return reply_text(read_events(response))
+
+
+def test_disable_then_limit_then_rollback_govern_the_next_turn(admin: tuple[str, Settings]) -> None:
+    base, settings = admin
+    ops = auth(settings, "ops")
+    assert "(yes/no)" in _refund_turn(base, settings)
+    version = int(httpx.get(f"{base}/v1/admin/policy", headers=ops).json()["version"])
+    off = httpx.patch(f"{base}/v1/admin/tools/return_delivered_order_items", headers={**ops, "If-Match": str(version)},
+                      json={"enabled": False, "reason": "fraud wave"})
+    assert off.status_code == 200 and off.json()["policy"]["enabled"] is False
+    assert "can't do that in this chat right now" in _refund_turn(base, settings)
+    stale = httpx.patch(f"{base}/v1/admin/tools/return_delivered_order_items", headers={**ops, "If-Match": str(version)},
+                        json={"enabled": True, "reason": "second editor"})
+    assert stale.status_code == 412
+    httpx.patch(f"{base}/v1/admin/tools/return_delivered_order_items", headers=ops,
+                json={"enabled": True, "limits": {"auto_refund_limit": 50}, "reason": "tighter"})
+    assert "needs to approve it" in _refund_turn(base, settings)  # $83.85 > $50
+    history = httpx.get(f"{base}/v1/admin/policy/history", headers=ops).json()
+    assert history[0]["author"] == "ops-1" and "auto_refund_limit" in history[0]["diff"]
+    back = httpx.post(f"{base}/v1/admin/policy/rollback", headers=ops, json={"version": version, "reason": "undo"})
+    assert back.status_code == 200 and back.json()["document"]["auto_refund_limit"] == 200.0
+    assert "(yes/no)" in _refund_turn(base, settings)
