@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BIG_MODEL := data/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
 
-.PHONY: run test setup lint
+.PHONY: run test setup lint system-deps
 
 $(STAMP): pyproject.toml requirements-models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,7 +22,10 @@ run: $(STAMP)
 $(BIG_MODEL): | $(STAMP)
 	$(BIN)/python scripts/fetch_big_model.py $(BIG_MODEL)
 
-test: $(STAMP) $(BIG_MODEL)
+system-deps:
+	sh scripts/system-deps.sh
+
+test: $(STAMP) $(BIG_MODEL) system-deps
 	SUPPORT_TEST_BIG_MODEL=$(BIG_MODEL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
