@@ -9,6 +9,7 @@ re-run of the interrupted node has no side effects before ``interrupt()``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, Literal, TypedDict
 
@@ -62,29 +63,31 @@ class Approvals:
         graph.add_edge("wait_for_decision", "apply_decision")
         graph.add_edge("apply_decision", END)
         self._graph = graph.compile(checkpointer=checkpointer)
+        self._deciding = asyncio.Lock()
 
     @staticmethod
     def _config(exception_id: int) -> dict[str, Any]:
         return {"configurable": {"thread_id": f"approval-{exception_id}"}}
 
-    def open(self, exception_id: int) -> None:
+    async def open(self, exception_id: int) -> None:
         """Start the paused run for a new exception (a no-op if it already exists)."""
-        if not self._graph.get_state(self._config(exception_id)).values:
-            self._graph.invoke({"exception_id": exception_id}, self._config(exception_id))
+        if not (await self._graph.aget_state(self._config(exception_id))).values:
+            await self._graph.ainvoke({"exception_id": exception_id}, self._config(exception_id))
 
-    def is_waiting(self, exception_id: int) -> bool:
-        return bool(self._graph.get_state(self._config(exception_id)).next)
+    async def is_waiting(self, exception_id: int) -> bool:
+        return bool((await self._graph.aget_state(self._config(exception_id))).next)
 
-    def decide(self, exception_id: int, decision: Decision) -> Outcome:
+    async def decide(self, exception_id: int, decision: Decision) -> Outcome:
         """Resume the paused run with ``decision``; deciding twice returns the first outcome."""
         config = self._config(exception_id)
-        state = self._graph.get_state(config)
-        if not state.values:
-            raise NotFound(f"no approval is waiting for exception {exception_id}")
-        if state.next:
-            state = self._graph.invoke(Command(resume=decision.model_dump()), config)
-            return Outcome(**state["outcome"])
-        return Outcome(**state.values["outcome"])
+        async with self._deciding:
+            state = await self._graph.aget_state(config)
+            if not state.values:
+                raise NotFound(f"no approval is waiting for exception {exception_id}")
+            if state.next:
+                result = await self._graph.ainvoke(Command(resume=decision.model_dump()), config)
+                return Outcome(**result["outcome"])
+            return Outcome(**state.values["outcome"])
 
     @staticmethod
     def _wait(state: _State) -> dict[str, Any]:

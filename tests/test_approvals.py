@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from sqlalchemy import select
 
 from agent.approvals import Approvals, Decision
@@ -27,8 +28,23 @@ def saver_path(tmp_path: Path) -> Path:
     return tmp_path / "approvals.db"
 
 
-def approvals_on(store: Store, path: Path) -> Approvals:
-    return Approvals(store, lambda: POLICY, SqliteSaver(sqlite3.connect(path, check_same_thread=False)))
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def approvals_on(store: Store, path: Path) -> AsyncIterator[Approvals]:
+    """Approvals over a checkpoint file, as one server process would hold them."""
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        yield Approvals(store, lambda: POLICY, saver)
+
+
+def run(step: Callable[[Approvals], Awaitable[T]], store: Store, path: Path) -> T:
+    """Run ``step`` in a process of its own (a fresh saver on the same checkpoint file)."""
+    async def once() -> T:
+        async with approvals_on(store, path) as approvals:
+            return await step(approvals)
+
+    return asyncio.run(once())
 
 
 @pytest.fixture
@@ -43,10 +59,10 @@ def pending(fresh_store: Store) -> int:
 
 
 @pytest.fixture
-def approvals(fresh_store: Store, saver_path: Path, pending: int) -> Iterator[Approvals]:
-    approvals = approvals_on(fresh_store, saver_path)
-    approvals.open(pending)
-    yield approvals
+def opened(fresh_store: Store, saver_path: Path, pending: int) -> int:
+    """The paused approval run of the pending exception."""
+    run(lambda a: a.open(pending), fresh_store, saver_path)
+    return pending
 
 
 def refunds(store: Store) -> list[Refund]:
@@ -54,56 +70,47 @@ def refunds(store: Store) -> list[Refund]:
         return list(session.scalars(select(Refund).where(Refund.order_id == "#W7394002")))
 
 
-def test_approve_runs_the_tool_once_with_the_approver_audited(fresh_store: Store, approvals: Approvals,
-                                                              pending: int) -> None:
-    assert approvals.is_waiting(pending)
-    outcome = approvals.decide(pending, Decision(approve=True, staff_id="agent-7"))
+def test_approve_runs_the_tool_once_with_the_approver_audited(fresh_store: Store, saver_path: Path,
+                                                              opened: int) -> None:
+    assert run(lambda a: a.is_waiting(opened), fresh_store, saver_path)
+    outcome = run(lambda a: a.decide(opened, Decision(approve=True, staff_id="agent-7")), fresh_store, saver_path)
     assert outcome.status == "approved" and "Your refund of $48.70" in outcome.customer_message
-    again = approvals.decide(pending, Decision(approve=True, staff_id="agent-8"))
+    again = run(lambda a: a.decide(opened, Decision(approve=True, staff_id="agent-8")), fresh_store, saver_path)
     assert again == outcome
     assert [(str(r.amount), r.approved_by) for r in refunds(fresh_store)] == [("48.70", "agent-7")]
     with fresh_store.session() as session:
         audit = session.scalars(select(ToolCall).where(ToolCall.actor == "staff:agent-7")).all()
-        exception = session.get(PolicyException, pending)
+        exception = session.get(PolicyException, opened)
         assert session.get(Order, "#W7394002").status == "return requested"
     assert [(a.tool, a.outcome) for a in audit] == [("return_delivered_order_items", "done")]
     assert (exception.status, exception.decided_by) == ("approved", "agent-7")
 
 
-def test_deny_explains_and_changes_nothing(fresh_store: Store, approvals: Approvals, pending: int) -> None:
-    outcome = approvals.decide(pending, Decision(approve=False, staff_id="agent-7", note="It was used."))
+def test_deny_explains_and_changes_nothing(fresh_store: Store, saver_path: Path, opened: int) -> None:
+    outcome = run(lambda a: a.decide(opened, Decision(approve=False, staff_id="agent-7", note="It was used.")),
+                  fresh_store, saver_path)
     assert outcome.status == "denied" and "couldn't approve it. It was used." in outcome.customer_message
     assert refunds(fresh_store) == []
     with fresh_store.session() as session:
-        assert session.get(PolicyException, pending).status == "denied"
+        assert session.get(PolicyException, opened).status == "denied"
 
 
-def test_a_restart_between_escalation_and_approval(fresh_store: Store, saver_path: Path, pending: int) -> None:
-    approvals_on(fresh_store, saver_path).open(pending)
-    after_restart = approvals_on(fresh_store, saver_path)  # a new process: new saver, same checkpoint file
-    assert after_restart.is_waiting(pending)
-    assert after_restart.decide(pending, Decision(approve=True, staff_id="agent-7")).status == "approved"
-    assert len(refunds(fresh_store)) == 1
+def test_a_restart_between_escalation_and_approval(fresh_store: Store, saver_path: Path, opened: int) -> None:
+    # ``opened`` ran in one "process"; each run() below is a new one on the same checkpoint file
+    assert run(lambda a: a.is_waiting(opened), fresh_store, saver_path)
+    outcome = run(lambda a: a.decide(opened, Decision(approve=True, staff_id="agent-7")), fresh_store, saver_path)
+    assert outcome.status == "approved" and len(refunds(fresh_store)) == 1
 
 
-def test_two_staff_deciding_at_once_refund_once(fresh_store: Store, saver_path: Path, approvals: Approvals,
-                                                pending: int) -> None:
-    outcomes = []
-    barrier = threading.Barrier(2)
+def test_two_staff_deciding_at_once_refund_once(fresh_store: Store, saver_path: Path, opened: int) -> None:
+    async def both(approvals: Approvals) -> list:
+        return list(await asyncio.gather(*(approvals.decide(opened, Decision(approve=True, staff_id=s))
+                                           for s in ("agent-1", "agent-2"))))
 
-    def decide(staff: str) -> None:
-        barrier.wait()
-        outcomes.append(approvals_on(fresh_store, saver_path).decide(pending, Decision(approve=True, staff_id=staff)))
-
-    threads = [threading.Thread(target=decide, args=(s,)) for s in ("agent-1", "agent-2")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(refunds(fresh_store)) == 1
-    assert {o.exception_id for o in outcomes} == {pending}
+    outcomes = run(both, fresh_store, saver_path)
+    assert len(refunds(fresh_store)) == 1 and outcomes[0] == outcomes[1]
 
 
-def test_unknown_exception_is_not_found(approvals: Approvals) -> None:
+def test_unknown_exception_is_not_found(fresh_store: Store, saver_path: Path) -> None:
     with pytest.raises(NotFound):
-        approvals.decide(999_999, Decision(approve=True, staff_id="agent-7"))
+        run(lambda a: a.decide(999_999, Decision(approve=True, staff_id="agent-7")), fresh_store, saver_path)
