@@ -43,7 +43,8 @@ class Found:
 
 
 def find_sources(paths: Iterable[Path]) -> Found:
-    """Supported files under ``paths`` (folders are walked, hidden entries skipped), each file once."""
+    """Supported files under ``paths`` (folders are walked, hidden entries skipped), each file once even when
+    it is reached twice (listed again, inside a listed folder, through a symlink)."""
     found, seen = Found(), set[Path]()
     for given in paths:
         path = given.resolve()
@@ -56,8 +57,8 @@ def find_sources(paths: Iterable[Path]) -> Found:
             found.errors[str(given)] = _UNSUPPORTED if path.exists() else "no such file or folder"
             continue
         for file, source in candidates:
-            if file not in seen:
-                seen.add(file)
+            if (target := file.resolve()) not in seen:
+                seen.add(target)
                 found.files.append(SourceFile(file, source))
     return found
 

@@ -1,7 +1,8 @@
 """Split documents into retrieval chunks: Markdown by headings, plain text by paragraphs, HTML via its headings.
 
-A section longer than :data:`CHUNK_CHARS` is cut at paragraph, line, sentence or word boundaries into pieces
-that repeat the last :data:`OVERLAP_CHARS` characters of the previous piece.
+Text before a document's first subheading (and a whole plain-text document) is the :data:`INTRO_SECTION`, so
+every chunk names a section. A section longer than :data:`CHUNK_CHARS` is cut at paragraph, line, sentence or
+word boundaries into pieces that repeat the last :data:`OVERLAP_CHARS` characters of the previous piece.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ KINDS: dict[str, DocKind] = {
 """File suffixes the knowledge base reads, and how each is split."""
 CHUNK_CHARS = 800
 OVERLAP_CHARS = 100
+INTRO_SECTION = "Overview"
+"""Section of the text before a document's first subheading, so every citation names a section."""
+CHUNKER_VERSION = 2
+"""Part of every document hash: bump it when chunking or the embedded text changes, and every document
+(the bundled help center included) is re-ingested."""
 
 # How an over-long text is cut, coarsest first: (separator kept between the pieces, pattern).
 _CUTS = (
@@ -50,16 +56,18 @@ class Chunk(BaseModel):
     """Where the document came from, as shown to readers (``help_center/returns.md``)."""
     title: str
     section: str
-    """Heading path below the title (``Refunds > Store credit``); empty for the text before the first one."""
+    """Heading path below the title (``Refunds > Store credit``); :data:`INTRO_SECTION` before the first one."""
     index: int
     content_hash: str
-    """SHA-256 of the whole document's text."""
+    """:func:`document_hash` of the whole document's text."""
     updated: str
     """ISO time the document last changed."""
 
     def embedding_text(self) -> str:
-        """What the vector is computed from: the headings give a short passage its topic."""
-        return "\n".join(part for part in (self.title, self.section, self.text) if part)
+        """What the vector is computed from: the headings give a short passage its topic (a generic
+        :data:`INTRO_SECTION` adds none)."""
+        section = "" if self.section == INTRO_SECTION else self.section
+        return "\n".join(part for part in (self.title, section, self.text) if part)
 
     def metadata(self) -> dict[str, str | int]:
         return self.model_dump(exclude={"id", "text"})
@@ -75,7 +83,7 @@ class _Section:
 def chunk_document(text: str, *, kind: DocKind, source: str, updated: str, doc_id: str | None = None) -> list[Chunk]:
     """Chunks of one document; ``doc_id`` defaults to ``source``. Empty when it holds no text."""
     doc_id = doc_id or source
-    content_hash = hashlib.sha256(text.encode()).hexdigest()
+    content_hash = document_hash(text)
     prefix = f"{hashlib.sha1(doc_id.encode()).hexdigest()[:16]}-{content_hash[:12]}"
     sections = _sections(text, kind, _title_from(source))
     pieces = [(section, piece) for section in sections for piece in split_long(section.body)]
@@ -95,6 +103,11 @@ def chunk_document(text: str, *, kind: DocKind, source: str, updated: str, doc_i
     ]
 
 
+def document_hash(text: str) -> str:
+    """SHA-256 of the chunker version and ``text``: equal hashes mean equal chunks."""
+    return hashlib.sha256(f"chunker {CHUNKER_VERSION}\n{text}".encode()).hexdigest()
+
+
 def split_long(text: str, *, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS) -> list[str]:
     """``text`` packed into pieces of at most ``size`` characters, each repeating the previous one's tail."""
     if len(text) <= size:
@@ -112,7 +125,7 @@ def split_long(text: str, *, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHA
 
 def _sections(text: str, kind: DocKind, default_title: str) -> list[_Section]:
     if kind == "text":
-        return [_Section(default_title, "", text.strip())] if text.strip() else []
+        return [_Section(default_title, INTRO_SECTION, text.strip())] if text.strip() else []
     return _markdown_sections(html_to_markdown(text) if kind == "html" else text, default_title)
 
 
@@ -129,7 +142,7 @@ def _markdown_sections(text: str, default_title: str) -> list[_Section]:
     for first, after, level, name in [*headings, (len(lines), len(lines), 0, "")]:
         body = "\n".join(lines[start:first]).strip()
         if body:
-            sections.append(_Section(title, " > ".join(path[n] for n in sorted(path)), body))
+            sections.append(_Section(title, " > ".join(path[n] for n in sorted(path)) or INTRO_SECTION, body))
         if level == 1:
             title, path = name, {}
         elif level:

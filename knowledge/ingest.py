@@ -2,8 +2,8 @@
 
 Documents are keyed by their resolved path. An unchanged document (same content hash) is skipped; a changed
 one has its new chunks written before the old ones are removed, so a search never finds it missing or half
-replaced; a document that vanished from a folder being ingested is deleted. A file that cannot be used is
-reported and keeps whatever version the collection already had.
+replaced, and a write that fails part-way is undone. A document that vanished from a folder being ingested is
+deleted. A file that cannot be used is reported and keeps whatever version the collection already had.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from core.embeddings import MiniLMEmbeddingFunction
 from core.settings import Settings
 from knowledge._sources import Found, SourceFile, UnusableDocument, find_sources, read_document
-from knowledge.chunking import Chunk, chunk_document
+from knowledge.chunking import Chunk, chunk_document, document_hash
 from knowledge.placeholders import render_policy
 from knowledge.store import chroma_errors, open_collection
 from tools.policy import Policy, load_policy
@@ -45,7 +45,7 @@ class IngestReport(BaseModel):
     """Unchanged since the last ingest."""
     deleted: list[str] = []
     errors: dict[str, str] = {}
-    """Files that could not be ingested, with the reason."""
+    """Files that could not be ingested, with the reason (by full path when two files share a source name)."""
     chunks_written: int = 0
 
     def summary(self) -> str:
@@ -73,7 +73,11 @@ def ingest(paths: Iterable[Path], collection: Collection, *, policy: Policy) -> 
     stored = _stored_documents(collection)
     done: dict[str, list[str]] = {"added": [], "updated": [], "skipped": []}
     errors, written = dict(found.errors), 0
+    names: dict[str, Path] = {}
     for file in found.files:
+        if (taken := names.setdefault(file.source, file.path)) != file.path:
+            errors[str(file.path)] = f"same name ({file.source}) as {taken}: rename one of them"
+            continue
         try:
             chunks = _chunks(file, policy)
         except UnusableDocument as exc:
@@ -120,17 +124,21 @@ def _chunks(file: SourceFile, policy: Policy) -> list[Chunk]:
 
 
 def _replace(collection: Collection, chunks: list[Chunk]) -> None:
-    """Write a document's new chunks, then drop its chunks of any other version."""
+    """Write a document's new chunks, then drop its chunks of any other version; a failed write is undone."""
     embeddings = MiniLMEmbeddingFunction()([chunk.embedding_text() for chunk in chunks])
     with chroma_errors("store a document"):
-        for start in range(0, len(chunks), _BATCH):
-            part = chunks[start : start + _BATCH]
-            collection.upsert(
-                ids=[c.id for c in part],
-                documents=[c.text for c in part],
-                embeddings=embeddings[start : start + _BATCH],
-                metadatas=[c.metadata() for c in part],
-            )
+        try:
+            for start in range(0, len(chunks), _BATCH):
+                part = chunks[start : start + _BATCH]
+                collection.upsert(
+                    ids=[c.id for c in part],
+                    documents=[c.text for c in part],
+                    embeddings=embeddings[start : start + _BATCH],
+                    metadatas=[c.metadata() for c in part],
+                )
+        except BaseException:  # Ctrl-C too: never leave part of a version behind
+            collection.delete(ids=[c.id for c in chunks])
+            raise
         collection.delete(
             where={"$and": [{"doc_id": chunks[0].doc_id}, {"content_hash": {"$ne": chunks[0].content_hash}}]}
         )
@@ -158,8 +166,9 @@ def _delete_vanished(collection: Collection, stored: dict[str, _Stored], found: 
 
 
 def _folder_digest(folder: Path, policy: Policy) -> str:
-    """Hash of the policy and every supported file's name and bytes: cheap, no embedding."""
-    digest = hashlib.sha256(policy.model_dump_json().encode())
+    """Hash of every supported file's name and document hash, policy rendered in: cheap, no embedding."""
+    digest = hashlib.sha256()
     for file in find_sources([folder]).files:
-        digest.update(file.source.encode() + b"\0" + file.path.read_bytes() + b"\0")
+        text = render_policy(file.path.read_text(encoding="utf-8-sig", errors="replace"), policy)
+        digest.update(f"{file.source}\0{document_hash(text)}\0".encode())
     return digest.hexdigest()

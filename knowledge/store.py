@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from core.embeddings import MiniLMEmbeddingFunction
 from core.errors import ConfigError, RuntimeFailure
 from core.settings import Settings
+from knowledge.chunking import INTRO_SECTION
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class Passage(BaseModel):
     text: str
     title: str
     section: str
-    """Heading path inside the article; empty for its introduction."""
+    """Heading path inside the article; ``Overview`` for its introduction."""
     source: str
     """Document it comes from (``help_center/returns-policy.md``)."""
     score: float
@@ -105,7 +106,7 @@ def _passage(text: str, meta: dict[str, Any], distance: float) -> Passage:
     return Passage(
         text=text,
         title=str(meta.get("title", "")),
-        section=str(meta.get("section", "")),
+        section=str(meta.get("section") or INTRO_SECTION),  # chunks stored before intros had a section
         source=str(meta.get("source", "")),
         score=round(1.0 - float(distance), 4),
     )

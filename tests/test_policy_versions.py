@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 from pydantic import ValidationError
+from sqlalchemy import delete
 
 from tools import execute
 from tools.policy.versions import PolicyStore, VersionConflict
 from tools.store import Store
+from tools.store.models import PolicyVersion
 
 ETHAN = "ethan_walker_2260"
 RETURN = {"order_id": "#W2260001", "item_ids": ["1955345537"], "payment_method_id": "credit_card_4934149"}
@@ -21,10 +23,13 @@ RETURN = {"order_id": "#W2260001", "item_ids": ["1955345537"], "payment_method_i
 
 @pytest.fixture
 def policies(fresh_store: Store, tmp_path: Path) -> PolicyStore:
+    """A store that has never had a policy (the copied demo store may carry versions from other tests)."""
+    with fresh_store.session() as session:
+        session.execute(delete(PolicyVersion))
     return PolicyStore(fresh_store, file=tmp_path / "policy.yaml", file_check_seconds=0)
 
 
-def refund(store: Store, policies: PolicyStore):  # noqa: ANN201
+def refund(store: Store, policies: PolicyStore):
     return execute(store, "return_delivered_order_items", RETURN, policy=policies.current(), conversation_id="c",
                    customer_id=ETHAN, preview=True)
 

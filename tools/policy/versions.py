@@ -159,8 +159,13 @@ class PolicyStore:
         return _digest(text)
 
     def _sync_file(self) -> None:
-        """Pick up a hand edit of the YAML file: a valid one becomes a new version, an invalid one is logged."""
-        if self._file is None or not self._file.is_file():
+        """Pick up a hand edit of the YAML file: a valid one becomes a new version, an invalid one is logged.
+        A missing file is written from the version in force."""
+        if self._file is None:
+            return
+        if not self._file.is_file():
+            if self._cached is not None:
+                self._write_file(_document(self._cached))
             return
         now = utcnow().timestamp()
         if now - self._file_checked_at < self._file_check_seconds:
@@ -179,6 +184,8 @@ class PolicyStore:
             return
         try:
             document = _document(parse_policy(text, source=str(self._file)))
+            if {**document, "version": latest} == self.document(latest):
+                return  # the same policy, only written differently
             self.update(document, author="file", reason=f"hand edit of {self._file.name}", if_match=latest,
                         source="file", file_hash=digest)
         except VersionConflict:  # another process recorded the same edit first
