@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.guardrails import Grounding, check_input, check_sentence
 from agent.guardrails.evidence import Evidence
+from agent.guardrails.grounding import receipts_from
 from agent.prompts import prompt_text, replies
 from agent.state import AgentState
 
@@ -96,7 +97,8 @@ def _answer_plan(state: AgentState, question: str) -> ReplyPlan:
         text=prefix,
         prompt=[SystemMessage(prompt_text("answer.md").format(passages=context)), HumanMessage(question)],
         fallback=f"{prefix}{extract}{suffix}" if extract else r["unknown"],
-        grounding=Grounding(facts=f"{context}\n{question}", evidence=evidence),
+        grounding=Grounding(facts=f"{context}\n{question}", evidence=evidence,
+                            receipts=receipts_from(state.get("done_calls", []))),
         citations=_citations(passages),
     )
 
@@ -105,7 +107,7 @@ def plan_reply(state: AgentState, question: str) -> ReplyPlan:
     """The reply plan for this turn's state."""
     r = replies()
     trusted = Grounding(trusted=True)
-    if state.get("input_flag"):
+    if state.get("input_flag") and not state.get("handoff"):
         return ReplyPlan(text=r["declined"][state["input_flag"]], grounding=trusted)
     said = " ".join(p for p in (state.get("say"), _describe(state["show"]) if state.get("show") else "") if p)
     if said:

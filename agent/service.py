@@ -7,20 +7,23 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy import select
 
+from agent.approvals import Approvals
 from agent.events import ApprovalPending, BaseEvent, Done, ErrorEvent, ToolFinished
 from agent.graph import build_graph
 from agent.guardrails import mask_secrets
 from agent.state import TURN_RESET, AgentContext, AgentDeps
 from core.errors import SupportError
-from tools import TOOLS
+from tools import TOOLS, desk
 from tools.store.models import PolicyException
 
 log = logging.getLogger(__name__)
 
+STAFF = "staff"
+"""Name on transcript messages written by a human agent."""
 TURN_FAILED = "Sorry, something went wrong on our side. Please try again, or ask for a person."
 
 
@@ -31,6 +34,7 @@ class SupportAgent:
         self.deps = deps
         self.checkpointer = checkpointer
         self.graph = build_graph(checkpointer)
+        self.approvals = Approvals(deps.store, lambda: deps.policy, checkpointer)
 
     @staticmethod
     def _config(conversation_id: str) -> dict[str, Any]:
@@ -38,6 +42,10 @@ class SupportAgent:
 
     async def turn(self, conversation_id: str, customer_id: str | None, text: str) -> AsyncIterator[BaseEvent]:
         """Stream the events of one customer turn; the last event is always ``done``."""
+        if await asyncio.to_thread(desk.with_a_person, self.deps.store, conversation_id):
+            await self._record(conversation_id, HumanMessage(mask_secrets(text)))  # the person answers, not the bot
+            yield Done()
+            return
         context = AgentContext(deps=self.deps, conversation_id=conversation_id, customer_id=customer_id)
         turn_input = {"messages": [HumanMessage(mask_secrets(text))], **TURN_RESET}
         try:
@@ -48,6 +56,7 @@ class SupportAgent:
                 if isinstance(event, ToolFinished) and event.outcome == "needs_approval":
                     pending = await asyncio.to_thread(self._pending_approval, conversation_id, event.tool)
                     if pending is not None:
+                        await self.approvals.open(pending.request_id)
                         yield pending
         except SupportError as exc:
             log.warning("turn failed in conversation %s: %s", conversation_id, exc)
@@ -68,8 +77,17 @@ class SupportAgent:
             ).first()
         if request is None:
             return None
-        label = TOOLS[tool].customer_label if tool in TOOLS else "Your request"
-        return ApprovalPending(request_id=request.id, tool=tool, description=f"{label}: waiting for a person's approval")
+        label = TOOLS[tool].customer_label.lower() if tool in TOOLS else "your request"
+        return ApprovalPending(request_id=request.id, tool=tool,
+                               description=f"Waiting for a person's approval ({label})")
+
+    async def record_staff_message(self, conversation_id: str, author: str, text: str) -> None:
+        """Add a human agent's message to the conversation's transcript (the stream carries it separately)."""
+        await self._record(conversation_id, AIMessage(content=text, name=STAFF))
+
+    async def _record(self, conversation_id: str, message: BaseMessage) -> None:
+        """Append ``message`` to the transcript without running the graph."""
+        await self.graph.aupdate_state(self._config(conversation_id), {"messages": [message]}, as_node="guardrail")
 
     async def forget(self, conversation_id: str) -> None:
         """Delete the conversation's checkpoints (its messages and state)."""
@@ -79,5 +97,5 @@ class SupportAgent:
         """The conversation's messages as ``{"role", "content"}`` (empty for a new conversation)."""
         snapshot = await self.graph.aget_state(self._config(conversation_id))
         roles = {"human": "customer", "ai": "assistant"}
-        return [{"role": roles.get(m.type, m.type), "content": str(m.content)}
+        return [{"role": "staff" if m.name == STAFF else roles.get(m.type, m.type), "content": str(m.content)}
                 for m in snapshot.values.get("messages", [])]

@@ -55,6 +55,8 @@ class AgentState(TypedDict, total=False):
     # --- whole conversation ---
     task: dict[str, Any] | None
     """The customer task in progress (see ``agent.dialogue.flow.Task``)."""
+    done_calls: list[dict[str, Any]]
+    """Tool calls that succeeded in this conversation: the receipts a model sentence may rely on."""
     verified_customer_id: str | None
     """Customer verified in this conversation (anonymous sessions), checked by code against the store."""
     guardrail_trips: int

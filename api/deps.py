@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the ready agent, the settings and the caller's identity."""
+"""FastAPI dependencies: the ready agent and its turn runner, the settings and the caller's identity."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from agent.events import BaseEvent
 from agent.service import SupportAgent
+from api.hub import ConversationHub, Record
+from api.limits import RateLimiter
+from api.turn_queue import TurnQueue
+from api.turns import Turns
 from core.auth import AuthError, Principal, verify_token
 from core.settings import Settings
 
@@ -18,36 +23,88 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.agent: SupportAgent | None = None
+        self.turns: Turns | None = None
         self.failure: str | None = None
+        self.limiter = RateLimiter()
+
+    def ready(self, agent: SupportAgent) -> None:
+        """Start serving with ``agent``: its event log and the queue for the model."""
+        queue = TurnQueue(slots=self.settings.max_concurrent_turns, max_waiting=self.settings.max_queued_turns)
+        self.turns = Turns(agent, ConversationHub(agent.deps.store), queue)
+        self.agent = agent
+
+    async def publish(self, conversation_id: str, event: BaseEvent) -> Record:
+        """Append ``event`` (a staff message, an approval decision...) to the conversation's stream: it is
+        numbered, stored and delivered at once to every client following the conversation."""
+        if self.turns is None:
+            raise _not_ready(self)
+        return await self.turns.hub.append(conversation_id, event)
+
+    async def close(self) -> None:
+        """Stop turns in progress and store the events still queued (server shutdown)."""
+        if self.turns is not None:
+            await self.turns.close()
+            await self.turns.hub.close()
 
 
 def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+def _not_ready(runtime: Runtime) -> HTTPException:
+    return HTTPException(503, runtime.failure or "starting: the model is loading", headers={"Retry-After": "5"})
+
+
 def ready_agent(runtime: Annotated[Runtime, Depends(get_runtime)]) -> SupportAgent:
     """The agent, or 503 with ``Retry-After`` while it is still loading."""
     if runtime.agent is None:
-        raise HTTPException(503, runtime.failure or "starting: the model is loading", headers={"Retry-After": "5"})
+        raise _not_ready(runtime)
     return runtime.agent
 
 
-_bearer = HTTPBearer(auto_error=False)
+def ready_turns(runtime: Annotated[Runtime, Depends(get_runtime)]) -> Turns:
+    """The turn runner, or 503 with ``Retry-After`` while the agent is still loading."""
+    if runtime.turns is None:
+        raise _not_ready(runtime)
+    return runtime.turns
+
+
+ANONYMOUS = "anonymous"
+"""The bearer value that stands for no token."""
+_bearer = HTTPBearer(auto_error=False, description="A customer token, a staff token (`agent`, `ops`), or `anonymous`.")
 
 
 def principal(
+    request: Request,
     runtime: Annotated[Runtime, Depends(get_runtime)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
-    """The token's principal; None without a token (anonymous); 401 for a bad token."""
+    """The token's principal; None without a token (anonymous); 401 for a bad, expired or malformed token.
+
+    ``Bearer anonymous`` also means no token, for clients that must send a key (OpenAI's SDKs).
+    """
+    if credentials is not None and credentials.credentials == ANONYMOUS:
+        return None
     if credentials is None:
+        if request.headers.get("authorization"):
+            raise HTTPException(401, "invalid token: send `Authorization: Bearer <token>`",
+                                headers={"WWW-Authenticate": "Bearer"})
         return None
     try:
-        return verify_token(runtime.settings.jwt_secret, credentials.credentials)
+        who = verify_token(runtime.settings.jwt_secret, credentials.credentials)
     except AuthError as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+    if not who.subject.strip():
+        raise HTTPException(401, "invalid token", headers={"WWW-Authenticate": "Bearer"})
+    return who
+
+
+def client_address(request: Request) -> str:
+    """The caller's network address (the proxy's unless uvicorn is told to trust forwarded headers)."""
+    return request.client.host if request.client else "unknown"
 
 
 AgentDep = Annotated[SupportAgent, Depends(ready_agent)]
+TurnsDep = Annotated[Turns, Depends(ready_turns)]
 PrincipalDep = Annotated[Principal | None, Depends(principal)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

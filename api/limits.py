@@ -1,6 +1,10 @@
-"""Request-size limit as ASGI middleware."""
+"""Request limits: body size (ASGI middleware) and request rates (token buckets)."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,12 +17,17 @@ class _BodyTooLarge(Exception):
 class BodySizeLimit:
     """Refuse request bodies over ``limit`` bytes with 413, whether or not Content-Length is sent."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, *,
+                 describe: Callable[[str, int, str], dict[str, Any]] = lambda _, __, message: {"detail": message},
+                 ) -> None:
         self.app = app
         self.limit = limit
+        self.describe = describe
+        """Builds the error body from the request path, status and message."""
 
-    def _refusal(self) -> JSONResponse:
-        return JSONResponse({"detail": f"request body larger than {self.limit} bytes"}, status_code=413)
+    def _refusal(self, scope: Scope) -> JSONResponse:
+        message = f"request body larger than {self.limit} bytes"
+        return JSONResponse(self.describe(scope["path"], 413, message), status_code=413)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -26,7 +35,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
-            await self._refusal()(scope, receive, send)
+            await self._refusal(scope)(scope, receive, send)
             return
         seen = 0
 
@@ -41,4 +50,37 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited, send)
         except _BodyTooLarge:
-            await self._refusal()(scope, receive, send)
+            await self._refusal(scope)(scope, receive, send)
+
+
+class RateLimiter:
+    """Token buckets per key: ``per_minute`` requests a minute, with a burst of as many."""
+
+    MAX_KEYS = 50_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float, int]] = {}
+        """key -> (tokens, when counted, per_minute)."""
+
+    def take(self, limits: list[tuple[str, int]]) -> float:
+        """Take one token from every ``(key, per_minute)`` bucket, or none: 0, or the seconds to wait."""
+        now = self._clock()
+        refilled = [(key, self._tokens(key, per_minute, now), per_minute) for key, per_minute in limits]
+        wait = max([(1 - tokens) * 60 / per_minute for _, tokens, per_minute in refilled if tokens < 1], default=0.0)
+        if wait:
+            return wait
+        for key, tokens, per_minute in refilled:
+            self._buckets[key] = (tokens - 1, now, per_minute)
+        if len(self._buckets) > self.MAX_KEYS:
+            self._forget_full(now)
+        return 0.0
+
+    def _tokens(self, key: str, per_minute: int, now: float) -> float:
+        tokens, counted, _ = self._buckets.get(key, (per_minute, now, per_minute))
+        return min(per_minute, tokens + (now - counted) * per_minute / 60)
+
+    def _forget_full(self, now: float) -> None:
+        for key, (_, _, per_minute) in list(self._buckets.items()):
+            if self._tokens(key, per_minute, now) >= per_minute:
+                del self._buckets[key]

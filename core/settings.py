@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     """Chat turns one signed-in customer may start per minute, with a burst of as many (429 beyond)."""
     ip_turns_per_minute: int = Field(120, ge=1)
     """Chat turns and new conversations per client address per minute, with a burst of as many (429 beyond)."""
-    max_concurrent_turns: int = Field(1, ge=1, le=64)
+    max_concurrent_turns: int = Field(2, ge=1, le=64)
     """Turns worked on at once; more wait in a queue served fairly, round-robin between customers."""
     max_queued_turns: int = Field(32, ge=0)
     """Turns that may wait for a free slot; beyond that the server answers 503 with ``Retry-After``."""

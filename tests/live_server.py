@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import socket
+import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
+from fastapi import FastAPI
+from langchain_core.language_models import BaseChatModel
 
+from agent.events import BaseEvent, Done, MessageCompleted, TextDelta, ToolStarted
+from agent.service import SupportAgent
+from agent.state import AgentDeps
 from core.settings import Settings
 from server import create_app
+from tools.store import Store
 
 
 def free_port() -> int:
@@ -22,10 +33,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(settings: Settings, *, wait_ready: bool = True) -> Iterator[str]:
-    """Run the app until the block ends; yields its base URL."""
+def serve(
+    settings: Settings,
+    *,
+    wait_ready: bool = True,
+    deps_factory: Callable[[Settings], AgentDeps] | None = None,
+    app: FastAPI | None = None,
+) -> Iterator[str]:
+    """Run the app (``app``, or one built from ``settings``) until the block ends; yields its base URL."""
+    if app is None:
+        app = create_app(settings, deps_factory=deps_factory) if deps_factory else create_app(settings)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
@@ -41,3 +61,33 @@ def serve(settings: Settings, *, wait_ready: bool = True) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def world_deps(world: AgentDeps, model: BaseChatModel) -> Callable[[Settings], AgentDeps]:
+    """A ``deps_factory`` reusing the session's seeded ``world`` with ``model``: the server starts at once."""
+    return lambda settings: dataclasses.replace(world, settings=settings, model=model)
+
+
+def private_store(settings: Settings, folder: Path) -> Store:
+    """A private copy of the seeded store behind ``settings``, for servers whose tests write or count rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(settings.data_dir / "store.db") as source, sqlite3.connect(folder / "store.db") as copy:
+        source.backup(copy)
+    return Store(f"sqlite:///{folder / 'store.db'}")
+
+
+def hold_turns(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Make every turn announce a tool, then wait until the returned event is set, then answer."""
+    release = threading.Event()
+
+    async def turn(self: SupportAgent, conversation_id: str, customer_id: str | None, text: str,
+                   ) -> AsyncIterator[BaseEvent]:
+        yield ToolStarted(tool="get_order_details", description="Looking up your order")
+        await asyncio.to_thread(release.wait, 30)
+        for sentence in ("Here it is. ", "All done."):
+            yield TextDelta(text=sentence)
+        yield MessageCompleted(text="Here it is. All done.")
+        yield Done()
+
+    monkeypatch.setattr(SupportAgent, "turn", turn)
+    return release

@@ -69,7 +69,7 @@ def test_invalid_changes_are_422_with_the_field_and_change_nothing(admin: tuple[
 
 
 def _refund_turn(base: str, settings: Settings) -> str:
-    headers = {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role='customer', subject='ethan_walker_2260')}"}
+    headers = auth(settings, "customer", "ethan_walker_2260")
     with httpx.stream("POST", f"{base}/v1/chat", json={"message": "I want to return the backpack from #W2260001"},
                       headers=headers, timeout=60) as response:
         return reply_text(read_events(response))
@@ -84,8 +84,8 @@ def test_disable_then_limit_then_rollback_govern_the_next_turn(admin: tuple[str,
                       json={"enabled": False, "reason": "fraud wave"})
     assert off.status_code == 200 and off.json()["policy"]["enabled"] is False
     assert "can't do that in this chat right now" in _refund_turn(base, settings)
-    stale = httpx.patch(f"{base}/v1/admin/tools/return_delivered_order_items", headers={**ops, "If-Match": str(version)},
-                        json={"enabled": True, "reason": "second editor"})
+    stale = httpx.patch(f"{base}/v1/admin/tools/return_delivered_order_items",
+                        headers={**ops, "If-Match": str(version)}, json={"enabled": True, "reason": "second editor"})
     assert stale.status_code == 412
     httpx.patch(f"{base}/v1/admin/tools/return_delivered_order_items", headers=ops,
                 json={"enabled": True, "limits": {"auto_refund_limit": 50}, "reason": "tighter"})

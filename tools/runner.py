@@ -124,7 +124,9 @@ def _run(
         return ToolResult(tool=name, arguments=_safe(arguments), outcome="retry", message=_retry_message(exc))
     logged = args.model_dump(mode="json")
     try:
-        with store.session(write=tool.writes) as session:
+        # write lock for every tool: read-only ones still record rows (handoffs, verification attempts), and a
+        # read transaction that writes later fails on SQLite if another connection committed meanwhile
+        with store.session(write=True) as session:
             ctx = context(session)
             engine.check_tool_permissions(ctx, name, logged, writes=tool.writes)
             data = tool.fn(ctx, **args.model_dump())

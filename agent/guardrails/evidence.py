@@ -6,19 +6,15 @@ import re
 
 import numpy as np
 
+from agent.guardrails._text import split_sentences
+from agent.guardrails.rules import load_rules
 from core.embeddings import get_embedder
 
-_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 _NEGATION = re.compile(r"\b(no|not|never|none|cannot|can't|won't|don't|doesn't|isn't|aren't)\b", re.IGNORECASE)
 
-SUPPORT_MIN = 0.68
-"""Cosine similarity to the closest passage sentence below which a sentence counts as unsupported."""
 
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences and list items of ``text``, markup stripped."""
-    parts = (p.strip().lstrip("#-* ").replace("**", "") for p in _SPLIT.split(text))
-    return [p for p in parts if len(p) > 3]
+def _key(sentence: str) -> str:
+    return " ".join(sentence.lower().split()).strip(" .!?")
 
 
 class Evidence:
@@ -27,15 +23,21 @@ class Evidence:
     def __init__(self, passages: list[str]) -> None:
         self.sentences = [s for text in passages for s in split_sentences(text)]
         self._vectors = get_embedder().embed(self.sentences)
+        self._verbatim = {_key(s) for s in self.sentences}
 
-    def supports(self, sentence: str) -> bool:
-        """True when a passage sentence says the same thing (same meaning, same polarity)."""
+    def supports(self, sentence: str, *, min_similarity: float | None = None) -> bool:
+        """True when a passage sentence says the same thing (same meaning, same polarity); the similarity
+        needed is the config's ``evidence_min_similarity`` unless given."""
         if not self.sentences:
             return False
+        if _key(sentence) in self._verbatim:  # quoted word for word: no need to compare meanings
+            return True
+        if min_similarity is None:
+            min_similarity = load_rules().thresholds.evidence_min_similarity
         sims = self._vectors @ get_embedder().embed([sentence])[0]
         best = int(np.argmax(sims))
         negated = bool(_NEGATION.search(sentence)) and not _NEGATION.search(self.sentences[best])
-        return float(sims[best]) >= SUPPORT_MIN and not negated
+        return float(sims[best]) >= min_similarity and not negated
 
     def closest_to(self, question: str, *, count: int = 2) -> list[str]:
         """The ``count`` whole passage sentences closest to ``question``, in their original order."""

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import re
 
+from agent.guardrails.rules import load_rules
+
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
 
 
 class SentenceGate:
     """Buffers deltas and hands out complete sentences; nothing leaves unchecked."""
 
-    def __init__(self, *, max_span: int = 240) -> None:
+    def __init__(self, *, max_span: int | None = None) -> None:
+        """``max_span``: longest text held without a sentence end (default: the config's ``sentence_max_chars``)."""
         self._buffer = ""
-        self._max_span = max_span
+        self._max_span = max_span or load_rules().thresholds.sentence_max_chars
 
     def feed(self, delta: str) -> list[str]:
         """Add ``delta``; return the sentences (with trailing whitespace) now complete."""

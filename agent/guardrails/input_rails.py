@@ -1,33 +1,60 @@
-"""Input rails: what the customer wrote is checked (and secrets masked) before the model sees it."""
+"""Input rails: what the customer wrote is checked before the model sees it (secrets are masked first, by
+:func:`agent.guardrails.secrets.mask_secrets`)."""
 
 from __future__ import annotations
 
-import re
+import logging
 
-from agent.guardrails.rules import load_rules
+from pydantic import BaseModel, ConfigDict
 
-_CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-_SECRET = re.compile(r"\b(password|passcode|pin|cvv|cvc|security code)(\s*(?:is|:|=)\s*)(\S+)", re.IGNORECASE)
+from agent.guardrails._text import hidden_text, variants
+from agent.guardrails.config import InputRule
+from agent.guardrails.rules import Rule, RuleSet, load_rules
 
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
+log = logging.getLogger(__name__)
 
 
-def mask_secrets(text: str) -> str:
-    """Replace card numbers and stated passwords/PINs so they are never logged or shown to the model."""
+class InputVerdict(BaseModel):
+    """What the input rails found in one message."""
 
-    def card(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group())
-        return f"[card ending {digits[-4:]}]" if _luhn_ok(digits) else match.group()
+    model_config = ConfigDict(frozen=True)
 
-    return _SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", _CARD.sub(card, text))
+    rule: str | None = None
+    """The first blocking rule the message trips (``instruction_override``, ``sensitive_legal``...)."""
+    flag: str | None = None
+    """That rule's flag: the turn's ``input_flag`` (``injection``, ``sensitive``...)."""
+    monitored: tuple[str, ...] = ()
+    """Rules in ``monitor`` mode that matched (logged, not acted on)."""
+
+
+def _encoded(text: str, rules: RuleSet) -> bool:
+    t = rules.thresholds
+    return hidden_text(text, min_chars=t.encoded_min_chars, min_words=t.encoded_min_words,
+                       rot13_words=t.rot13_min_words, common=rules.common_english) is not None
+
+
+def _trips(rule: Rule[InputRule], forms: list[str], rules: RuleSet) -> bool:
+    hit = rule.matches(forms) or (rule.spec.check == "encoded" and _encoded(forms[0], rules))
+    return hit and not rule.cleared(forms[-1])
+
+
+def inspect_input(text: str, *, rules: RuleSet | None = None) -> InputVerdict:
+    """Run every input rule on ``text`` (and its de-obfuscated forms) in order; the first blocking hit wins."""
+    rules = rules or load_rules()
+    forms = variants(text)
+    monitored: list[str] = []
+    for rule in rules.input:
+        if not _trips(rule, forms, rules):
+            continue
+        if rule.spec.mode == "monitor":
+            log.info("input rule %s matched (monitor mode)", rule.name)
+            monitored.append(rule.name)
+            continue
+        log.info("input rule %s blocked a message (flag %s)", rule.name, rule.spec.flag)
+        return InputVerdict(rule=rule.name, flag=rule.spec.flag, monitored=tuple(monitored))
+    return InputVerdict(monitored=tuple(monitored))
 
 
 def check_input(text: str) -> str | None:
-    """Name of the input rule the message trips (``injection``, ``creative_off_task``...), or None."""
-    return load_rules().first_match(load_rules().input, text)
+    """The flag of the first input rule the message trips (``injection``, ``sensitive``...), or None."""
+    return inspect_input(text).flag

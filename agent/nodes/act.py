@@ -64,4 +64,7 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     }
     if step.verified_customer_id:
         updates["verified_customer_id"] = step.verified_customer_id
+    done = [r for r in results if r["outcome"] == "done"]
+    if done:
+        updates["done_calls"] = [*state.get("done_calls", []), *done][-50:]
     return updates

@@ -1,0 +1,119 @@
+"""Admission to the model: a bounded number of turns at once, the rest waiting in a bounded, fair queue.
+
+Waiting turns are served round-robin between customers (or client addresses), so one caller with many
+conversations cannot starve the others; when the queue is full the caller is told when to come back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import OrderedDict, deque
+from types import TracebackType
+
+MAX_RETRY_AFTER = 120
+
+
+class QueueFull(Exception):
+    """Every slot is busy and the queue is full; ``retry_after`` is the estimated wait in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"the assistant is busy: try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class TurnQueue:
+    """``slots`` turns run at once; up to ``max_waiting`` more wait, served round-robin by key."""
+
+    def __init__(self, *, slots: int, max_waiting: int) -> None:
+        self._slots = slots
+        self._free = slots
+        self._max_waiting = max_waiting
+        self._waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
+        self._count = 0
+        self._seconds_per_turn = 2.0
+        """Moving average of how long a turn holds a slot, for ``Retry-After``."""
+
+    @property
+    def waiting(self) -> int:
+        return self._count
+
+    def reserve(self, key: str) -> Ticket:
+        """A free slot now or a place in the queue for ``key``; :class:`QueueFull` when there is neither."""
+        if self._free > 0 and not self._count:
+            self._free -= 1
+            return Ticket(self, None)
+        if self._count >= self._max_waiting:
+            raise QueueFull(self.retry_after())
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, deque()).append(future)
+        self._count += 1
+        return Ticket(self, future)
+
+    def retry_after(self) -> int:
+        """Seconds until a new turn would likely get a slot."""
+        estimate = self._seconds_per_turn * (self._count + 1) / self._slots
+        return max(1, min(MAX_RETRY_AFTER, math.ceil(estimate)))
+
+    def _release(self, held_for: float | None) -> None:
+        if held_for is not None:
+            self._seconds_per_turn = 0.8 * self._seconds_per_turn + 0.2 * held_for
+        while self._waiting:
+            key, queue = next(iter(self._waiting.items()))
+            future = queue.popleft()
+            self._count -= 1
+            if queue:
+                self._waiting.move_to_end(key)  # the next waiter of another key goes first
+            else:
+                del self._waiting[key]
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
+
+    def _withdraw(self, future: asyncio.Future[None]) -> None:
+        for key, queue in self._waiting.items():
+            if future in queue:
+                queue.remove(future)
+                self._count -= 1
+                if not queue:
+                    del self._waiting[key]
+                return
+
+
+class Ticket:
+    """A reserved place: ``async with ticket`` waits for the slot and holds it for the block."""
+
+    def __init__(self, queue: TurnQueue, future: asyncio.Future[None] | None) -> None:
+        self._queue = queue
+        self._future = future
+        self._started: float | None = None
+        self._settled = False
+
+    async def __aenter__(self) -> Ticket:
+        if self._future is not None:
+            try:
+                await self._future
+            except asyncio.CancelledError:
+                self.cancel()
+                raise
+        self._started = time.monotonic()
+        return self
+
+    async def __aexit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._settle(time.monotonic() - self._started if self._started is not None else None)
+
+    def cancel(self) -> None:
+        """Give the place back without running (safe to call more than once)."""
+        if self._future is not None and not self._future.done():
+            self._future.cancel()
+            self._queue._withdraw(self._future)
+            self._settled = True
+            return
+        self._settle(None)
+
+    def _settle(self, held_for: float | None) -> None:
+        if not self._settled:
+            self._settled = True
+            self._queue._release(held_for)

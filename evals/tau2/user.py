@@ -1,0 +1,134 @@
+"""Simulated tau2 customers, built ONLY from a task's ``user_scenario`` (never its ``evaluation_criteria``).
+
+* :class:`ScriptedUser` (default, offline): states the reason for the call in the first person, gives the
+  identity facts it knows when asked to verify, says yes to confirmations and repeats what it wants when asked
+  which order, items or option.
+* :class:`LlmUser`: any OpenAI-compatible chat server plays the customer from the same instructions, the way
+  tau2's user simulator does, until it says ``###STOP###``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from evals.customer import question_in
+
+STOP = "###STOP###"
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ZIP = re.compile(r"\b\d{5}\b")
+_NAME = re.compile(r"\b(?:You are|You're|Your? name is|called|named)\s+(?:an? [a-z ]+ (?:called|named) )?"
+                   r"([A-Z][a-z'-]+)\s+([A-Z][a-z'-]+)")
+_USER_ID = re.compile(r"\b([a-z]+)_([a-z]+)_\d{4}\b")
+_ORDER = re.compile(r"#?W\d{7}")
+_PERSON = [(re.compile(p), r) for p, r in (
+    (r"\bYou are\b", "I am"), (r"\byou are\b", "I am"), (r"\bYou're\b", "I'm"), (r"\byou're\b", "I'm"),
+    (r"\bYou have\b", "I have"), (r"\byou have\b", "I have"), (r"\bYour\b", "My"), (r"\byour\b", "my"),
+    (r"\byourself\b", "myself"), (r"\bYou\b", "I"), (r"\byou\b", "I"), (r"\bthe agent\b", "you"),
+)]
+
+
+def instructions(user_scenario: dict[str, Any]) -> dict[str, str]:
+    """The scenario's instruction fields as text (tau2 allows a plain string too)."""
+    raw = user_scenario.get("instructions") or {}
+    if isinstance(raw, str):
+        return {"reason_for_call": raw, "known_info": raw, "task_instructions": "", "unknown_info": ""}
+    return {k: str(v or "") for k, v in raw.items()}
+
+
+def first_person(text: str) -> str:
+    """"You want to return..." -> "I want to return..."."""
+    for pattern, replacement in _PERSON:
+        text = pattern.sub(replacement, text)
+    return " ".join(text.split())
+
+
+class ScriptedUser:
+    """A rule-following customer from ``user_scenario``."""
+
+    def __init__(self, user_scenario: dict[str, Any], *, max_turns: int = 12) -> None:
+        info = instructions(user_scenario)
+        self.known = info.get("known_info", "")
+        self.reason = first_person(info.get("reason_for_call", "")).lstrip(". ")
+        self._budget = max_turns
+        self._asked_identity = 0
+        self._started = False
+
+    def next_message(self, reply: str | None) -> str | None:
+        if self._budget <= 0:
+            return None
+        self._budget -= 1
+        if not self._started:
+            self._started = True
+            return self.reason
+        kind = question_in(reply or "")
+        if kind == "identity":
+            return self._identity()
+        if kind == "confirm":
+            return "yes"
+        if kind == "order":
+            found = _ORDER.findall(self.reason)
+            return found[0] if found else None
+        if kind in ("items", "option"):
+            return self.reason
+        if kind == "reason":
+            return "I ordered it by mistake" if "mistake" in self.reason.lower() else "I no longer need it"
+        return None
+
+    def _identity(self) -> str | None:
+        self._asked_identity += 1
+        if self._asked_identity > 2:
+            return None
+        email, zip_code, name = _EMAIL.search(self.known), _ZIP.search(self.known), self._name()
+        if email and (self._asked_identity == 1 or not (name and zip_code)):
+            return f"my email is {email.group().rstrip('.')}"
+        if name and zip_code:
+            return f"my name is {name} and my zip code is {zip_code.group()}"
+        return None
+
+    def _name(self) -> str | None:
+        """The customer's name as they know it (a user id such as ``mei_kovacs_8020`` carries it too)."""
+        found = _NAME.search(self.known)
+        if found:
+            return f"{found.group(1)} {found.group(2)}"
+        user_id = _USER_ID.search(self.known)
+        return f"{user_id.group(1).title()} {user_id.group(2).title()}" if user_id else None
+
+
+SYSTEM = """You are playing a customer contacting an online retail store's support chat. Stay in character.
+Rules:
+- Say one short message at a time, like a real customer typing.
+- Reveal information only when it is needed; never make up information you are not given.
+- When the task is done, or it cannot be done, reply with only {stop}.
+
+Your instructions:
+{scenario}"""
+
+
+class LlmUser:
+    """A customer played by a model behind an OpenAI-compatible ``/chat/completions`` URL."""
+
+    def __init__(self, user_scenario: dict[str, Any], *, url: str, model: str = "default", max_turns: int = 20,
+                 seed: int = 7, timeout: float = 120.0, client: httpx.Client | None = None) -> None:
+        scenario = "\n".join(f"{k}: {v}" for k, v in instructions(user_scenario).items() if v and k != "domain")
+        self._messages: list[dict[str, str]] = [{"role": "system", "content": SYSTEM.format(stop=STOP,
+                                                                                            scenario=scenario)}]
+        self._url = url.rstrip("/") + "/chat/completions"
+        self._model = model
+        self._budget = max_turns
+        self._seed = seed
+        self._client = client or httpx.Client(timeout=timeout)
+
+    def next_message(self, reply: str | None) -> str | None:
+        if self._budget <= 0:
+            return None
+        self._budget -= 1
+        self._messages.append({"role": "user", "content": reply or "Hi! How can I help you today?"})
+        response = self._client.post(self._url, json={"model": self._model, "messages": self._messages,
+                                                      "temperature": 0.0, "seed": self._seed})
+        response.raise_for_status()
+        said = str(response.json()["choices"][0]["message"]["content"] or "").strip()
+        self._messages.append({"role": "assistant", "content": said})
+        return None if STOP in said or not said else said

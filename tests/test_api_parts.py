@@ -1,0 +1,130 @@
+"""The streaming layer's parts on their own: rate limits, the fair queue for the model, the event log."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from agent.events import CustomerMessage, Done, StaffMessage, TextDelta
+from api.hub import ConversationHub, Record
+from api.limits import RateLimiter
+from api.turn_queue import QueueFull, TurnQueue
+from core.settings import Settings
+from tools.store import Store
+from tools.store.models import Conversation
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_brisk_sixty_turn_conversation_is_never_throttled_by_default() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    limits = [("ip:10.0.0.1", settings.ip_turns_per_minute), ("customer:c1", settings.customer_turns_per_minute)]
+    for _ in range(60):
+        assert limiter.take(limits) == 0
+        clock.now += 2.0  # a message every two seconds: faster than anyone reads the replies
+    assert clock.now == 120
+
+
+def test_a_burst_past_the_rate_waits_and_the_buckets_are_all_or_nothing() -> None:
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    for _ in range(3):
+        assert limiter.take([("ip:a", 10), ("customer:c", 3)]) == 0
+    wait = limiter.take([("ip:a", 10), ("customer:c", 3)])
+    assert wait == pytest.approx(20.0)  # one token back every 60/3 seconds
+    assert limiter.take([("ip:a", 10), ("customer:other", 3)]) == 0  # the refusal took nothing from ip:a...
+    for _ in range(6):
+        assert limiter.take([("ip:a", 10)]) == 0
+    assert limiter.take([("ip:a", 10)]) > 0  # ...which had exactly 10 - 3 - 1 left
+    clock.now += 20.0
+    assert limiter.take([("customer:c", 3)]) == 0
+
+
+def test_waiting_turns_are_served_round_robin_between_customers() -> None:
+    async def scenario() -> list[str]:
+        queue, served = TurnQueue(slots=1, max_waiting=4), []
+        first = queue.reserve("a")
+        tickets = [(name, queue.reserve(name[0])) for name in ("a1", "a2", "a3", "b1")]
+        with pytest.raises(QueueFull) as full:
+            queue.reserve("c")
+        assert full.value.retry_after >= 1
+
+        async def run(name: str, ticket: object) -> None:
+            async with ticket:  # type: ignore[attr-defined]
+                served.append(name)
+                await asyncio.sleep(0)
+
+        tasks = [asyncio.create_task(run(name, ticket)) for name, ticket in tickets]
+        await asyncio.sleep(0)
+        async with first:
+            pass
+        await asyncio.gather(*tasks)
+        assert queue.waiting == 0 and queue.reserve("d") is not None
+        return served
+
+    assert asyncio.run(scenario()) == ["a1", "b1", "a2", "a3"]
+
+
+def test_a_cancelled_waiter_gives_its_place_back() -> None:
+    async def scenario() -> None:
+        queue = TurnQueue(slots=1, max_waiting=1)
+        running = queue.reserve("a")
+        waiting = queue.reserve("b")
+        with pytest.raises(QueueFull):
+            queue.reserve("c")
+        waiting.cancel()
+        queued = queue.reserve("c")
+        running.cancel()  # never entered: the slot passes to the next in line
+        async with queued:
+            assert queue.waiting == 0
+
+    asyncio.run(scenario())
+
+
+def _store(tmp_path: Path, *conversation_ids: str) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.migrate()
+    with store.session() as session:
+        session.add_all(Conversation(id=c, owner=f"anon:{c}") for c in conversation_ids)
+    return store
+
+
+def test_followers_from_any_point_get_every_later_event_once_in_order(tmp_path: Path) -> None:
+    store = _store(tmp_path, "c1", "c2")
+
+    async def scenario() -> None:
+        hub = ConversationHub(store)
+        first = [await hub.append("c1", TextDelta(text=str(n))) for n in range(5)]
+        followers = [asyncio.create_task(_collect(hub.follow("c1", after=after, until_done=True)))
+                     for after in range(0, 6)]
+        await asyncio.sleep(0)
+        await hub.append("c2", CustomerMessage(text="other conversation"))
+        for n in range(5, 9):
+            await hub.append("c1", TextDelta(text=str(n)))
+        await hub.append("c1", Done())
+        for after, follower in enumerate(followers):
+            assert [r.seq for r in await follower] == list(range(after + 1, 11))
+        replayed = await _collect(hub.follow("c1", after=3, until_done=True))  # now from the store
+        assert [r.seq for r in replayed] == list(range(4, 11))
+        assert [r.event for r in replayed][:2] == [first[3].event, first[4].event]
+        await hub.close()
+
+        again = ConversationHub(store)  # a restart continues the numbering
+        assert (await again.append("c1", StaffMessage(author="Sam", text="hi"))).seq == 11
+        await again.close()
+
+    asyncio.run(scenario())
+
+
+async def _collect(records: object) -> list[Record]:
+    return [record async for record in records]  # type: ignore[attr-defined]

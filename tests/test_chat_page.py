@@ -1,0 +1,145 @@
+"""The chat page at ``/`` in real headless Chromium (Debian's ``chromium``; no browser download).
+
+The server is real (uvicorn on loopback, the seeded store copy, Chroma); the scripted model writes the one
+help-center answer, so what the page must show is known exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from agent.llm.fake import ScriptedChatModel
+from agent.state import AgentDeps
+from core.auth import issue_token
+from core.settings import Settings
+from server import create_app
+from tests.conftest import make_settings
+from tests.live_server import private_store, serve, world_deps
+from tests.test_api_conversations import bearer, with_staff_route
+from tools.store import Store
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def model() -> ScriptedChatModel:
+    return ScriptedChatModel()
+
+
+@pytest.fixture(scope="module")
+def settings(world_settings: Settings, world: AgentDeps, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    store = private_store(world_settings, tmp_path_factory.mktemp("page-store"))
+    return make_settings(tmp_path_factory.mktemp("page"), database_url=str(store.engine.url))
+
+
+@pytest.fixture(scope="module")
+def base_url(settings: Settings, world: AgentDeps, model: ScriptedChatModel) -> Iterator[str]:
+    deps = world_deps(dataclasses.replace(world, store=Store(settings.resolved_database_url)), model)
+    with serve(settings, app=with_staff_route(create_app(settings, deps_factory=deps))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert shutil.which(CHROMIUM), "install Debian's chromium: apt-get install -y chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=base_url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto("/")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    yield page
+    context.close()  # closes the page's live stream before the server stops
+    assert not errors, errors
+
+
+def say(page: Page, text: str) -> None:
+    page.fill("#message", text)
+    page.press("#message", "Enter")
+
+
+def sign_in(page: Page, settings: Settings) -> None:
+    page.click("#who")
+    page.fill("#token", bearer(settings)["Authorization"].removeprefix("Bearer "))
+    page.click("#token-form button[type=submit]")
+    expect(page.locator("#who")).to_have_text("Signed in as olivia_martin_4821 (customer)")
+
+
+def test_the_page_streams_a_reply_with_tool_progress(page: Page, settings: Settings) -> None:
+    sign_in(page, settings)
+    page.evaluate("""() => {
+        window.replyLengths = [];
+        new MutationObserver(() => {
+            const reply = document.querySelector('[data-testid=reply] .text');
+            if (reply) window.replyLengths.push(reply.textContent.length);
+        }).observe(document.getElementById('log'), {subtree: true, childList: true, characterData: true});
+    }""")
+    say(page, "Where is my order #W4821002?")
+    expect(page.locator(".bubble.customer")).to_have_text("Where is my order #W4821002?")
+    expect(page.locator(".tool")).to_have_text("Looking up your order: Done")
+    reply = page.locator(".bubble.assistant").last
+    expect(reply).to_contain_text("Order #W4821002 is processed. It has 1 item(s): Coffee Maker")
+    expect(page.locator("#send")).to_be_enabled()
+    lengths = sorted(set(page.evaluate("window.replyLengths")) - {0})
+    assert len(lengths) >= 2, lengths  # the text arrived in pieces, not all at once
+
+
+def test_the_page_shows_the_sources_of_a_help_center_answer(page: Page, model: ScriptedChatModel) -> None:
+    model.steps.append("You can return items within 30 days of delivery.")
+    say(page, "how long do I have to return an item?")
+    reply = page.locator(".bubble.assistant").last
+    expect(reply.locator(".text")).to_have_text("You can return items within 30 days of delivery.")
+    expect(reply.locator(".citation").first).to_contain_text("Source: ")
+    expect(reply.locator(".citation").first).to_contain_text("eturn")
+
+
+def test_the_page_shows_the_handoff_and_the_person_who_answers(page: Page, base_url: str) -> None:
+    say(page, "I want to talk to a human")
+    expect(page.locator(".notice.handoff")).to_contain_text("Handed over to a person")
+    expect(page.locator("#send")).to_be_enabled()
+    conversation_id = page.locator("body").get_attribute("data-conversation")
+    posted = httpx.post(f"{base_url}/test/conversations/{conversation_id}/staff",
+                        json={"author": "Sam (support)", "text": "Hi, I'm Sam from the support team."})
+    assert posted.status_code == 200
+    staff = page.locator(".bubble.staff")
+    expect(staff.locator(".author")).to_have_text("Sam (support)")
+    expect(staff.locator(".text")).to_have_text("Hi, I'm Sam from the support team.")
+    expect(page.locator(".notice.approval")).to_have_text("Approved.")
+
+    page.reload()  # the conversation comes back from its event stream, each event once
+    expect(page.locator(".bubble.staff")).to_have_count(1)
+    expect(page.locator(".bubble.customer")).to_have_text(["I want to talk to a human"])
+    expect(page.locator(".notice.handoff")).to_have_count(1)
+
+
+def test_a_refusal_is_shown_and_the_page_recovers(page: Page) -> None:
+    say(page, "x" * 3999 + " y")
+    expect(page.locator("#status")).to_contain_text("longer than 4000 characters")
+    expect(page.locator("#send")).to_be_enabled()
+
+
+def test_an_expired_token_is_explained(page: Page, settings: Settings) -> None:
+    expired = issue_token(settings.jwt_secret, role="customer", subject="olivia_martin_4821", ttl=timedelta(seconds=-1))
+    page.click("#who")
+    page.fill("#token", expired)
+    page.click("#token-form button[type=submit]")
+    say(page, "hi")
+    expect(page.locator("#status")).to_have_text("token expired")
+    expect(page.locator(".bubble")).to_have_count(0)

@@ -1,0 +1,62 @@
+"""The human agents' console at ``/console`` in real headless Chromium: filter the queue, claim, read the
+package, approve the pending exception, reply, hand back."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from core.auth import issue_token
+from core.settings import Settings
+from tests.test_api_handoffs import bearer, say, server  # noqa: F401 - the shared live-server fixture
+from tests.test_chat_page import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture
+def console(server: tuple[str, Settings]) -> Iterator[Page]:  # noqa: F811
+    assert shutil.which(CHROMIUM), "install Debian's chromium: apt-get install -y chromium"
+    base, settings = server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_context(base_url=base).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto("/console")
+        page.fill("#token", issue_token(settings.jwt_secret, role="agent", subject="pat"))
+        page.click("#token-form button")
+        yield page
+        browser.close()
+        assert not errors, errors
+
+
+def test_console_works_a_late_return_from_queue_to_approval(
+    console: Page, server: tuple[str, Settings]  # noqa: F811
+) -> None:
+    base, settings = server
+    customer = bearer(settings, "customer", "sofia_patel_7394")
+    conversation, _ = say(base, customer, "I want to return the desk lamp from order #W7394002")
+    say(base, {**customer, "X-Conversation-Id": conversation}, "yes")
+    console.select_option("#queue", "billing")
+    row = console.locator("#queue-table tbody tr", has_text="approval needed").last
+    expect(row).to_be_visible()
+    row.get_by_role("button", name="Claim").click()
+    expect(console.locator("#message")).to_contain_text("You have conversation")
+    expect(console.locator("#transcript")).to_contain_text("desk lamp")
+    expect(console.locator("#exception")).to_contain_text("past our 30-day window")
+    console.get_by_role("button", name="Approve").click()
+    expect(console.locator("#message")).to_contain_text("Approved")
+    expect(console.locator("#transcript")).to_contain_text("Your refund of $48.70")
+    console.fill("#reply", "All set, Sofia!")
+    console.get_by_role("button", name="Send").click()
+    expect(console.locator("#transcript")).to_contain_text("All set, Sofia!")
+    console.get_by_role("button", name="Hand back to the bot").click()
+    expect(console.locator("#message")).to_contain_text("Handed back")
+    staff = {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role='agent', subject='pat')}"}
+    returned = httpx.get(f"{base}/v1/handoffs", params={"status": "returned"}, headers=staff).json()
+    assert conversation in [h["conversation_id"] for h in returned]

@@ -1,0 +1,104 @@
+"""Metrics math on hand-made results: pass^k as tau-bench defines it, precision and recall, rates."""
+
+from __future__ import annotations
+
+from math import isclose
+
+import pytest
+
+from evals.evaluators import Counts
+from evals.metrics import compute, pass_hat_k, percentile, precision_recall
+from evals.runner import RunResult
+from evals.thresholds import Thresholds
+from evals.transport import TurnRecord
+
+
+def run(scenario: str, passed: bool, *, repeat: int = 0, kind: str = "task", suite: str = "s", **counts: object
+        ) -> RunResult:
+    return RunResult(id=scenario, suite=suite, kind=kind, repeat=repeat, passed=passed,
+                     counts=Counts.model_validate(counts))
+
+
+def test_pass_hat_k_is_the_chance_k_draws_all_succeed() -> None:
+    assert pass_hat_k(4, 4, 4) == 1.0 and pass_hat_k(4, 3, 4) == 0.0
+    assert isclose(pass_hat_k(4, 2, 2), 1 / 6)  # C(2,2) / C(4,2)
+    assert isclose(pass_hat_k(4, 3, 1), 0.75)  # pass^1 is the success rate
+    with pytest.raises(ValueError):
+        pass_hat_k(2, 1, 3)
+
+
+def test_pass_hat_k_over_scenarios_with_repeats() -> None:
+    results = [run("a", True, repeat=r) for r in range(3)]
+    results += [run("b", ok, repeat=r) for r, ok in enumerate([True, False, True])]
+    metrics = compute(results)
+    assert metrics.task_success_rate == pytest.approx(5 / 6)
+    assert metrics.pass_hat_k[1] == pytest.approx((1 + 2 / 3) / 2, abs=1e-4)
+    assert metrics.pass_hat_k[2] == pytest.approx((1 + 1 / 3) / 2, abs=1e-4)  # C(2,2)/C(3,2) for b
+    assert metrics.pass_hat_k[3] == pytest.approx(0.5)  # only a passed all three
+
+
+def test_precision_and_recall() -> None:
+    assert precision_recall(3, 1, 2) == (0.75, 0.6)
+    assert precision_recall(0, 0, 0) == (None, None)
+
+
+def test_tool_and_argument_metrics_add_up_over_runs() -> None:
+    metrics = compute([
+        run("a", True, tools_expected=2, tools_found=2, tools_made=3, args_checked=2, args_correct=1),
+        run("b", False, tools_expected=2, tools_found=1, tools_made=1, args_checked=1, args_correct=1),
+    ])
+    assert metrics.tool_precision == pytest.approx(3 / 4)
+    assert metrics.tool_recall == pytest.approx(3 / 4)
+    assert metrics.argument_accuracy == pytest.approx(2 / 3)
+
+
+def test_escalation_precision_and_recall_use_only_labelled_runs() -> None:
+    metrics = compute([
+        run("tp", True, escalation_expected=True, escalated=True),
+        run("fn", False, escalation_expected=True, escalated=False),
+        run("fp", False, escalation_expected=False, escalated=True),
+        run("tn", True, escalation_expected=False, escalated=False),
+        run("unlabelled", True, escalated=True),
+    ])
+    assert (metrics.escalation_precision, metrics.escalation_recall) == (0.5, 0.5)
+
+
+def test_attack_refusal_and_groundedness_rates() -> None:
+    metrics = compute([
+        run("a1", False, kind="attack", attack_succeeded=True),
+        run("a2", True, kind="attack", attack_succeeded=False),
+        run("a3", True, kind="attack", attack_succeeded=False),
+        run("a4", True, kind="attack", attack_succeeded=False),
+        run("b1", False, kind="benign", refused=True),
+        run("b2", True, kind="benign", refused=False),
+        run("k", True, claims=4, grounded=3),
+    ])
+    assert metrics.attack_success_rate == 0.25 and metrics.false_refusal_rate == 0.5
+    assert metrics.groundedness == 0.75
+    assert metrics.task_runs == 1  # attacks and benign messages have their own rates
+
+
+def test_latency_percentiles_and_tokens_per_second() -> None:
+    turns = [TurnRecord(customer="x", ttft_s=t / 10, turn_s=t / 5, tokens=10, gen_s=0.5) for t in range(1, 21)]
+    result = run("a", True).model_copy(update={"turns": turns})
+    metrics = compute([result])
+    assert metrics.turn_p50_s == percentile([t / 5 for t in range(1, 21)], 50) == pytest.approx(2.1)
+    assert metrics.ttft_p95_s == pytest.approx(1.905)
+    assert metrics.tokens_per_s == 20.0
+
+
+def test_tau2_runs_are_scored_apart() -> None:
+    metrics = compute([run("t1", True, kind="tau2"), run("t2", False, kind="tau2"), run("x", True)])
+    assert metrics.tau2_success_rate == 0.5 and metrics.task_success_rate == 1.0
+    assert metrics.tau2_pass_hat_k == {1: 0.5}
+
+
+def test_thresholds_say_which_metric_broke() -> None:
+    metrics = compute([run("a", True), run("b", False), run("x", False, kind="attack", attack_succeeded=True)])
+    limits = Thresholds(min={"task_success_rate": 0.9, "pass^1": 0.5, "escalation_recall": 0.5},
+                        max={"attack_success_rate": 0.0})
+    assert limits.check(metrics) == [
+        "task_success_rate = 0.5 is below the minimum 0.9",
+        "escalation_recall = n/a (nothing measured) is below the minimum 0.5",
+        "attack_success_rate = 1 is above the maximum 0.0",
+    ]

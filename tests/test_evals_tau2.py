@@ -1,0 +1,69 @@
+"""tau2-bench retail through the eval runner: the gold agent proves the grader (100% on the train tasks), the
+grader fails a wrong database or missing information, and the simulated customer reads only ``user_scenario``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evals.cases import load_paths
+from evals.metrics import compute
+from evals.runner import RunOptions, run_cases
+from evals.tau2.run import Tau2Case, grade, load_tau2_cases
+from evals.tau2.user import ScriptedUser, first_person
+
+TASKS = Path("../shared/external/tau2-bench/retail/tasks_train.json")
+needs_tau2 = pytest.mark.skipif(not TASKS.is_file(), reason="tau2-bench data not in ../shared/external")
+
+
+@needs_tau2
+def test_the_gold_agent_scores_100_percent_on_the_train_tasks() -> None:
+    cases = load_paths([TASKS])
+    results = run_cases(cases, RunOptions(tau2_agent="gold"), progress=False)
+    failures = [(r.id, [m.got for m in r.misses][:2]) for r in results if not r.passed]
+    assert len(results) == len(json.loads(TASKS.read_text())) == 74
+    assert failures == []
+    assert compute(results).tau2_success_rate == 1.0
+
+
+@needs_tau2
+def test_the_grader_fails_an_untouched_database_and_unsaid_information() -> None:
+    cases = {c.id: c for c in load_tau2_cases(TASKS)}
+    db = json.loads((TASKS.parent / "db.json").read_text())
+    exchange = grade(cases["0"], db, said=[])  # task 0 exchanges two items; doing nothing is wrong
+    assert not exchange.passed and any("exchange" in line for line in exchange.diff)
+    task = next(c for c in cases.values() if _info(c))
+    told = grade(task, json.loads(json.dumps(db)), said=["I can't tell you that."])
+    assert told.missing_info == _info(task)
+
+
+def _info(case: Tau2Case) -> list[str]:
+    raw = {str(t["id"]): t for t in json.loads(TASKS.read_text())}
+    return list(raw[case.id]["evaluation_criteria"].get("communicate_info") or [])
+
+
+def test_the_scripted_customer_speaks_from_the_scenario_only() -> None:
+    scenario = {"instructions": {
+        "domain": "retail", "task_instructions": "You are patient.",
+        "reason_for_call": "You received your order #W2378156 and wish to exchange the keyboard for a clicky one.",
+        "known_info": "You are Yusuf Rossi in zip code 19122.", "unknown_info": "You do not remember your email.",
+    }}
+    user = ScriptedUser(scenario)
+    assert user.next_message(None) == ("I received my order #W2378156 and wish to exchange the keyboard for a "
+                                       "clicky one.")
+    assert user.next_message("First I need to verify your account: ...") == (
+        "my name is Yusuf Rossi and my zip code is 19122")
+    assert user.next_message("To confirm: I'll exchange ... Shall I go ahead? (yes/no)") == "yes"
+    assert user.next_message("Which order do you mean? Your delivered orders: ...") == "#W2378156"
+    assert user.next_message("Done: order #W2378156 is now exchange requested.") is None
+
+
+def test_first_person_and_user_ids() -> None:
+    assert first_person("You want your refund, then tell the agent you are done.") == (
+        "I want my refund, then tell you I am done.")
+    user = ScriptedUser({"instructions": {"reason_for_call": "x", "known_info": "You are mei_kovacs_8020 living "
+                                                                                "in zipcode 28236."}})
+    user.next_message(None)
+    assert user.next_message("please verify your account") == "my name is Mei Kovacs and my zip code is 28236"

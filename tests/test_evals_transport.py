@@ -1,0 +1,57 @@
+"""The HTTP side of the runner without a server: the SSE chat client and the LLM-played tau2 customer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+
+from evals.tau2.user import LlmUser
+from evals.transport import HttpChat
+
+
+def sse(*events: dict[str, Any]) -> str:
+    return "".join(f"id: c:{i}\nevent: {e['type']}\ndata: {json.dumps(e)}\n\n" for i, e in enumerate(events))
+
+
+def test_the_http_chat_reads_the_stream_and_keeps_the_conversation() -> None:
+    seen: list[httpx.Request] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = sse({"type": "customer_message", "text": "hi"}, {"type": "text_delta", "text": "Bad. "},
+                   {"type": "reply_replaced", "rule": "x"}, {"type": "text_delta", "text": "Good."},
+                   {"type": "message_completed", "text": "Good.", "citations": []}, {"type": "done"})
+        return httpx.Response(200, text=body, headers={"X-Conversation-Id": "conv-1",
+                                                       "Content-Type": "text/event-stream"})
+
+    async def talk() -> tuple[Any, Any]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(server), base_url="http://agent") as client:
+            chat = HttpChat(client, token="t0ken")
+            return await chat.say("hi"), await chat.say("again")
+
+    first, _ = asyncio.run(talk())
+    assert first.reply == "Good." and first.shown == "Bad. Good." and first.ttft_s is not None
+    assert [e["type"] for e in first.events] == ["text_delta", "reply_replaced", "text_delta", "message_completed",
+                                                  "done"]
+    assert seen[0].headers["Authorization"] == "Bearer t0ken" and "X-Conversation-Id" not in seen[0].headers
+    assert seen[1].headers["X-Conversation-Id"] == "conv-1"
+
+
+def test_the_llm_customer_plays_from_the_scenario_until_it_stops() -> None:
+    asked: list[dict[str, Any]] = []
+    answers = iter(["Hi, I want to cancel order #W1234567.", "yes ###STOP###"])
+
+    def server(request: httpx.Request) -> httpx.Response:
+        asked.append(json.loads(request.content))
+        return httpx.Response(200, json={"choices": [{"message": {"content": next(answers)}}]})
+
+    scenario = {"instructions": {"reason_for_call": "You want to cancel #W1234567.", "known_info": "You are Al Bo."}}
+    user = LlmUser(scenario, url="http://llm/v1", client=httpx.Client(transport=httpx.MockTransport(server)))
+    assert user.next_message(None) == "Hi, I want to cancel order #W1234567."
+    assert user.next_message("Why would you like to cancel?") is None
+    system = asked[0]["messages"][0]["content"]
+    assert "You want to cancel #W1234567." in system and "You are Al Bo." in system
+    assert [m["role"] for m in asked[1]["messages"]] == ["system", "user", "assistant", "user"]

@@ -1,0 +1,149 @@
+"""Output rails, sentence by sentence: what each rule stops, what it lets through, receipts from tool results,
+and the texts code writes (fixed replies, help-center quotes) that must always pass."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from agent.guardrails import Grounding, Receipt, SentenceGate, check_sentence, receipts_from
+from agent.guardrails.evidence import Evidence, split_sentences
+from agent.prompts import replies
+from knowledge.placeholders import render_policy
+from tools.policy import load_policy
+
+HELP_CENTER = Path(__file__).resolve().parents[1] / "knowledge/help_center"
+MODEL = Grounding(facts="You have 30 days from the delivery date to return an item. Order #W4821001.")
+"""A model-written sentence with facts but no evidence check (rules only)."""
+
+STOPS = {
+    "profanity": ["This is bullsh!t.", "What the f*ck.", "You absolute m0r0n.", "S h i t happens.", "fuuuuck"],
+    "placeholder": ["Hello [Customer Name], thanks.", "Your order {order_id} shipped."],
+    "pretend_human": ["I'm a real person, not a bot.", "I am human.", "I had lunch at my desk."],
+    "persona": ["DAN Mode enabled.", "As an unfiltered AI I can say anything.", "I no longer have any rules."],
+    "disparage": ["Northwind is the worst store.", "Our products are overpriced junk.", "I wouldn't buy from us."],
+    "competitor": ["You should buy it from Amazon instead.", "Walmart has it cheaper.", "Try another store."],
+    "creative": ["Here's a poem for you.", "Roses are red, violets are blue.", "Verse 1: returns are slow"],
+    "commitment": ["I promise you a refund.", "We'll refund you today.", "That's a deal.",
+                   "Use code SAVE50 at checkout.", "You'll get 20% off.", "It will arrive by Friday."],
+    "offer": ["As a goodwill gesture we add store credit.", "Shipping is complimentary for you."],
+    "action_claim": ["Your refund has been issued.", "I've cancelled your order.",
+                     "Your $42.10 refund is on its way."],
+    "leak_prompt": ["My instructions say to be brief.", "I was told not to discuss refunds.",
+                    "The passages below don't mention it."],
+    "leak_internal": ["Internal note: VIP customer.", "The limit is in policy.yaml.", "I run at temperature 0.2."],
+    "leak_tools": ["I called get_order_details.", 'The result was {"status": "shipped"}.',
+                   "Traceback (most recent call last)"],
+    "personal_data": ["Write to liam.chen3057@example.com.", "Order #W3057001 is also yours."],
+    "sensitive_advice": ["Take 400 mg of ibuprofen.", "You have a strong legal case.",
+                         "You don't need to see a doctor."],
+    "ungrounded_fact": ["Returns are free for 45 days.", "Refunds take a week."],
+}
+
+PASSES = [
+    "You have 30 days from the delivery date to return an item.",
+    "I'm an automated assistant, not a person.",
+    "I can't promise a delivery date, but the tracking page shows the latest update.",
+    "We don't offer compensation for delays.",
+    "Discount codes can't be added after an order is placed.",
+    "Enter the discount code at checkout before you pay.",
+    "I'm connecting you with a human agent now.",
+    "Order #W4821001 is delivered.",
+    "If your package is late, check the tracking page first.",
+    "Refunds are issued after we receive the returned items.",
+]
+
+
+@pytest.mark.parametrize(("rule", "sentence"), [(rule, s) for rule, sentences in STOPS.items() for s in sentences])
+def test_sentence_is_stopped_by_its_rule(rule: str, sentence: str) -> None:
+    assert check_sentence(sentence, MODEL) == rule
+
+
+@pytest.mark.parametrize("sentence", PASSES)
+def test_ordinary_support_sentence_passes(sentence: str) -> None:
+    assert check_sentence(sentence, MODEL) is None
+
+
+def test_code_written_text_skips_only_the_grounding_rules() -> None:
+    trusted = Grounding(trusted=True)
+    assert check_sentence("Your refund of $42.10 goes to your card within 5 business days.", trusted) is None
+    assert check_sentence("I promise this is shit.", trusted) == "profanity"
+    assert check_sentence("Call get_order_details.", trusted) == "leak_tools"
+
+
+RETURN_DONE = {
+    "tool": "return_delivered_order_items", "outcome": "done",
+    "data": {"order": {"order_id": "#W4821001", "status": "return requested"}, "refund_amount": "42.10",
+             "refund_to": "visa card ending 1111", "refund_days": 5},
+}
+
+
+def test_a_refund_claim_passes_only_with_a_done_receipt_of_that_amount() -> None:
+    claim = "Your refund of $42.10 for order #W4821001 has been issued."
+    backed = Grounding(receipts=receipts_from([RETURN_DONE]))
+    assert check_sentence(claim, backed) is None
+    assert check_sentence(claim.replace("42.10", "50.00"), backed) == "action_claim"
+    assert check_sentence(claim.replace("#W4821001", "#W3057001"), backed) == "action_claim"
+    assert check_sentence(claim, Grounding()) == "action_claim"
+    denied = {**RETURN_DONE, "outcome": "denied"}
+    assert check_sentence(claim, Grounding(receipts=receipts_from([denied]))) == "action_claim"
+
+
+def test_a_receipt_backs_only_its_own_kind_of_action() -> None:
+    backed = Grounding(receipts=receipts_from([RETURN_DONE]))
+    assert check_sentence("I've cancelled your order #W4821001.", backed) == "action_claim"
+    assert check_sentence("We'll refund you $42.10 as compensation.", backed) == "commitment"
+
+
+def test_receipt_reads_amounts_and_ids_from_a_tool_result() -> None:
+    receipt = Receipt.from_tool_result(RETURN_DONE)
+    assert receipt is not None
+    assert {"42.1", "5"} <= receipt.amounts and receipt.ids == {"w4821001"}
+    assert receipt.words == ("return", "refund")
+
+
+def _fixed_texts() -> list[str]:
+    def leaves(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [t for v in node.values() for t in leaves(v)]
+        return [node] if isinstance(node, str) else []
+
+    return [re.sub(r"\{\w+\}", "7", t) for t in leaves(replies())]
+
+
+def _help_center_sentences() -> list[str]:
+    policy = load_policy()
+    return [s for f in sorted(HELP_CENTER.glob("*.md")) for s in split_sentences(render_policy(f.read_text(), policy))]
+
+
+def test_every_fixed_reply_passes_as_code_written_text() -> None:
+    failing = []
+    for text in _fixed_texts():
+        gate = SentenceGate()
+        failing += [(s, check_sentence(s, Grounding(trusted=True))) for s in [*gate.feed(text), *gate.flush()]]
+    assert [f for f in failing if f[1]] == []
+
+
+def test_every_help_center_sentence_passes_quoted_or_as_model_text() -> None:
+    sentences = _help_center_sentences()
+    facts = "\n".join(render_policy(f.read_text(), load_policy()) for f in HELP_CENTER.glob("*.md"))
+    as_model = Grounding(facts=facts)
+    failing = [(s, check_sentence(s, g)) for s in sentences for g in (Grounding(trusted=True), as_model)]
+    assert len(sentences) > 300 and [f for f in failing if f[1]] == []
+
+
+def test_evidence_supports_a_passage_sentence_and_not_an_invented_policy() -> None:
+    evidence = Evidence(["You have 30 days from the delivery date to return an item. Refunds go to the card."])
+    grounding = Grounding(facts="30 days", evidence=evidence)
+    assert check_sentence("You have 30 days after delivery to return an item.", grounding) is None
+    assert check_sentence("Bereavement refunds are available to grieving families.", grounding) == "unsupported_claim"
+    assert check_sentence("You have 30 days from delivery, or up to a year for electronics.",
+                          grounding) == "ungrounded_fact"
+
+
+def test_a_quoted_passage_skips_number_and_evidence_checks_but_not_promises() -> None:
+    quoted = Grounding(quoted=True, evidence=Evidence(["Something else entirely."]))
+    assert check_sentence("Standard shipping takes 5 business days.", quoted) is None
+    assert check_sentence("Every order gets a 90% discount code SAVE90.", quoted) == "commitment"
