@@ -173,3 +173,10 @@ def test_the_model_reads_an_unusual_address_but_cannot_invent_one(world: AgentDe
             assert f"send order #W4821003 to {expected}" in text
         else:
             assert "Where should order #W4821003 go" in text  # the model's invention was refused
+
+
+def test_the_order_named_before_verification_is_remembered(chat_on: Callable[..., Chat]) -> None:
+    chat = chat_on(None)
+    chat.say("where is my order #W4821002")
+    text = text_of(chat.say("it's olivia.martin4821@example.com"))
+    assert "you're verified" in text and "Order #W4821002 is processed" in text

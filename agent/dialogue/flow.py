@@ -69,12 +69,14 @@ class Turn(BaseModel):
 
 def advance(task: Task, turn: Turn) -> Step:
     """Move ``task`` one step forward with what the customer just said."""
+    if turn.order_ids and task.awaiting != "confirmation":
+        task = task.model_copy(update={"order_id": turn.order_ids[0]})
     if turn.customer_id is None:
         return _verify(task, turn)
     if task.awaiting == "confirmation" and task.proposal is not None:
         return _confirmed(task, turn)
     if task.intent in READ_INTENTS:
-        return _read(turn)
+        return _read(task, turn)
     return _fill(task, turn)
 
 
@@ -100,9 +102,9 @@ def _verify(task: Task, turn: Turn) -> Step:
     return step.model_copy(update={"say": f"{thanks} {step.say}", "verified_customer_id": verified})
 
 
-def _read(turn: Turn) -> Step:
-    if turn.order_ids:
-        return Step(say="", show=turn.call("get_order_details", {"order_id": turn.order_ids[0]}))
+def _read(task: Task, turn: Turn) -> Step:
+    if task.order_id:
+        return Step(say="", show=turn.call("get_order_details", {"order_id": task.order_id}))
     return Step(say="", show=turn.call("list_recent_orders", {}))
 
 
