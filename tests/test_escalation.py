@@ -100,3 +100,14 @@ def test_outside_business_hours_the_customer_gets_a_ticket(world: AgentDeps) -> 
 def test_business_hours_are_read_in_the_configured_timezone(hour: int, open_: bool) -> None:
     hours = load_escalation_config().business_hours
     assert hours.is_open(datetime(2026, 11, 25, hour, 0, tzinfo=UTC)) is open_  # NY: 07:00, 08:00, 19:00, 20:00
+
+
+@pytest.mark.parametrize("message", ["my father died last week and I need to cancel his orders",
+                                     "I'm going to sue you over this, my lawyer will call"])
+def test_sensitive_topics_go_to_a_person_with_care(world: AgentDeps, message: str) -> None:
+    c = chat(world)
+    events = c.say(message)
+    assert handoff_of(events).reason == "sensitive topic"
+    assert "I'm so sorry" in text_of(events) and stored(c).priority == "urgent"
+    switched_off = handoff_of(chat(world, sensitive_topics=False).say(message))
+    assert switched_off is None or switched_off.reason != "sensitive topic"
