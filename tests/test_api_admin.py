@@ -3,6 +3,10 @@ history with diffs, rollback, and changes that the very next chat turn obeys."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +16,11 @@ import pytest
 from core.auth import issue_token
 from core.settings import Settings
 from tests.conftest import make_settings
-from tests.live_server import serve
+from tests.live_server import free_port, serve
 from tests.sse import read_events, reply_text
 
 pytestmark = pytest.mark.model
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +100,37 @@ def test_disable_then_limit_then_rollback_govern_the_next_turn(admin: tuple[str,
     back = httpx.post(f"{base}/v1/admin/policy/rollback", headers=ops, json={"version": version, "reason": "undo"})
     assert back.status_code == 200 and back.json()["document"]["auto_refund_limit"] == 200.0
     assert "(yes/no)" in _refund_turn(base, settings)
+
+
+def test_a_second_server_process_sees_a_change_within_a_second(admin: tuple[str, Settings]) -> None:
+    base, settings = admin
+    port = free_port()
+    env = {**os.environ, "SUPPORT_DATA_DIR": str(settings.data_dir),
+           "SUPPORT_CHROMA_PATH": str(settings.resolved_chroma_path), "SUPPORT_SEED_DEMO_DATA": "false"}
+    other = subprocess.Popen([sys.executable, "server.py", "--port", str(port)], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        second = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while not _ready(second):
+            assert time.monotonic() < deadline and other.poll() is None, "second server did not start"
+            time.sleep(0.2)
+        ops = auth(settings, "ops")
+        changed = httpx.patch(f"{base}/v1/admin/tools/cancel_pending_order", headers=ops,
+                              json={"requires_approval": True, "reason": "seen by every process?"})
+        assert changed.status_code == 200
+        started = time.monotonic()
+        while not httpx.get(f"{second}/v1/admin/tools/cancel_pending_order",
+                            headers=ops).json()["policy"]["requires_approval"]:
+            assert time.monotonic() - started < 1.0
+            time.sleep(0.02)
+    finally:
+        other.terminate()
+        other.wait(timeout=30)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
