@@ -29,9 +29,10 @@ _now: dict[Store, Any] = {}
 
 
 def at_day(store: Store, order_id: str, days: int) -> None:
-    """Run the next calls ``days`` days (and one hour) after the order's delivery."""
+    """Run the next calls ``days`` calendar days after the order's delivery (at the end of that day)."""
     with store.session() as session:
-        _now[store] = session.get(Order, order_id).delivered_at + timedelta(days=days, hours=1)
+        delivered = session.get(Order, order_id).delivered_at
+        _now[store] = delivered.replace(hour=23, minute=59) + timedelta(days=days)
 
 
 def refunds(store: Store, order_id: str) -> list[Refund]:

@@ -61,7 +61,7 @@ def pick_items(order: Order, item_ids: list[str]) -> list[OrderItem]:
 def check_window(ctx: ToolContext, order: Order, window_days: int, doing: str) -> None:
     """Within ``window_days`` of delivery; a person may approve up to ``exception_grace_days`` more."""
     delivered = order.delivered_at or ctx.now
-    age = (ctx.now - delivered).days
+    age = (ctx.now.date() - delivered.date()).days  # calendar days: the same answer at any hour
     if age <= window_days:
         return
     late = f"Order {order.id} was delivered {age} days ago, past our {window_days}-day window for {doing}"
