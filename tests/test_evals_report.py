@@ -80,3 +80,21 @@ def test_compare_sees_a_lower_is_better_metric_go_up_as_a_regression() -> None:
     comparison = compare(report([safe]), report([attack]))
     changed = {m.name: m.verdict for m in comparison.metrics}
     assert changed["attack_success_rate"] == "regressed" and comparison.regressed
+
+
+def test_the_html_report_shows_its_charts_in_a_real_browser(tmp_path: Path) -> None:
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_chat_page import CHROMIUM, CHROMIUM_ARGS
+
+    assert shutil.which(CHROMIUM), "install Debian's chromium: apt-get install -y chromium"
+    _, html_path = write(report([result("status-ok", True), result("status-shipped", False)]), tmp_path)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(html_path.as_uri())
+        widths = page.eval_on_selector_all("img", "images => images.map(i => i.complete ? i.naturalWidth : 0)")
+        browser.close()
+    assert len(widths) == 3 and all(w > 100 for w in widths)  # every chart decoded and drawn
