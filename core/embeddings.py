@@ -23,6 +23,8 @@ from core.errors import ConfigError
 
 MAX_TOKENS = 256
 BATCH_SIZE = 32
+MEMO_SIZE = 20_000
+"""Texts whose vectors are kept (about 30 MB); the oldest go first."""
 
 
 def _package_dir(name: str) -> Path:
@@ -52,12 +54,27 @@ class MiniLM:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = _load_tokenizer()
         self._lock = threading.Lock()
+        self._memo: dict[str, np.ndarray] = {}
+        self._memo_lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Embed ``texts`` (any number) into a ``(len(texts), 384)`` float32 array."""
+        """Embed ``texts`` (any number) into a ``(len(texts), 384)`` float32 array.
+
+        Recent texts are remembered: a turn embeds the same question and passage sentences several times
+        (routing, retrieval, evidence), and that repeated work sat before the first token.
+        """
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        return np.concatenate([self._embed_batch(texts[i : i + BATCH_SIZE]) for i in range(0, len(texts), BATCH_SIZE)])
+        with self._memo_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+            for i in range(0, len(missing), BATCH_SIZE):
+                batch = missing[i : i + BATCH_SIZE]
+                for text, vector in zip(batch, self._embed_batch(batch), strict=True):
+                    self._memo[text] = vector
+            found = np.stack([self._memo[t] for t in texts])
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.pop(next(iter(self._memo)))
+        return found
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         with self._lock:  # the tokenizer's padding state is shared

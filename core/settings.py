@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     """Sampling temperature for free wording (structured calls always use 0)."""
     seed: int = 7
     """Sampling seed, so runs are repeatable where the backend allows it."""
+    prompt_cache_mb: int = Field(256, ge=0)
+    """Memory for the KV state of recent prompts, so a repeated prompt prefix is not processed again (0: off)."""
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     """Base URL of the OpenAI-compatible server when ``llm_backend=openai``."""
     openai_model: str = "default"

@@ -14,6 +14,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
+from llama_cpp import Llama, LlamaRAMCache
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from agent.llm.structured import parse_structured
@@ -77,6 +78,7 @@ class ChatLlamaCpp(BaseChatModel):
     temperature: float = 0.2
     seed: int = 7
     repeat_penalty: float = 1.15
+    prompt_cache_mb: int = 256
 
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -91,13 +93,14 @@ class ChatLlamaCpp(BaseChatModel):
                 llama = self._open_llama()
                 llama.eval(llama.tokenize(_WARM_UP))  # the first batches pay one-off set-up costs: pay them now
                 llama.reset()
+                if self.prompt_cache_mb:  # keeps the KV state of recent prompts, not only the last one
+                    llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"could not load model {self.model_path}: {exc}") from exc
         self._llama = llama
         return self
 
     def _open_llama(self) -> Any:
-        from llama_cpp import Llama
 
         return Llama(
             model_path=str(self.model_path),
