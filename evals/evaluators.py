@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -112,7 +113,7 @@ def _norm(value: Any) -> str:
     return str(value).strip().casefold()
 
 
-class Evaluator:
+class Evaluator(ABC):
     """Judges one part of a scenario's expectations."""
 
     name: ClassVar[str]
@@ -120,8 +121,9 @@ class Evaluator:
     def applies(self, expect: Expect) -> bool:
         return True
 
+    @abstractmethod
     def check(self, obs: Observation) -> list[Miss]:
-        raise NotImplementedError
+        """The expectations ``obs`` missed (empty when it met them all)."""
 
 
 class TurnErrors(Evaluator):
