@@ -91,3 +91,13 @@ def hold_turns(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
 
     monkeypatch.setattr(SupportAgent, "turn", turn)
     return release
+
+
+@contextmanager
+def serve_on_own_store(folder: Path, world_settings: Settings) -> Iterator[tuple[str, Settings]]:
+    """A real server (real model) with its own seeded store in ``folder``, sharing the world's help center."""
+    from tests.conftest import make_settings
+
+    settings = make_settings(folder, chroma_path=world_settings.resolved_chroma_path)
+    with serve(settings) as base:
+        yield base, settings

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from core.auth import issue_token
 from core.settings import Settings
-from tests.conftest import make_settings
-from tests.live_server import serve
-from tests.test_chat_page import CHROMIUM, CHROMIUM_ARGS
+from tests.browser import chromium
+from tests.live_server import serve_on_own_store
 
 pytestmark = pytest.mark.model
 REFUNDS = "return_delivered_order_items"
@@ -21,17 +19,14 @@ REFUNDS = "return_delivered_order_items"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, world_settings: Settings) -> Iterator[tuple[str, Settings]]:
-    settings = make_settings(tmp_path_factory.mktemp("admin-page"), chroma_path=world_settings.resolved_chroma_path)
-    with serve(settings) as base:
-        yield base, settings
+    with serve_on_own_store(tmp_path_factory.mktemp("admin-page"), world_settings) as running:
+        yield running
 
 
 @pytest.fixture
 def page(server: tuple[str, Settings]) -> Iterator[Page]:
-    assert shutil.which(CHROMIUM), "install Debian's chromium: apt-get install -y chromium"
     base, settings = server
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_context(base_url=base).new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -40,7 +35,6 @@ def page(server: tuple[str, Settings]) -> Iterator[Page]:
         page.click("#token-form button")
         expect(page.locator(f'tr[data-tool="{REFUNDS}"]')).to_be_visible()
         yield page
-        browser.close()
         assert not errors, errors
 
 

@@ -15,8 +15,7 @@ import pytest
 
 from core.auth import issue_token
 from core.settings import Settings
-from tests.conftest import make_settings
-from tests.live_server import free_port, serve
+from tests.live_server import free_port, serve_on_own_store
 from tests.sse import read_events, reply_text
 
 pytestmark = pytest.mark.model
@@ -25,11 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def admin(tmp_path_factory: pytest.TempPathFactory, world_settings: Settings) -> Iterator[tuple[str, Settings]]:
-    """A server on its own copy of the store (the tests change the policy)."""
-    folder: Path = tmp_path_factory.mktemp("admin")
-    settings = make_settings(folder, chroma_path=world_settings.resolved_chroma_path)
-    with serve(settings) as base:
-        yield base, settings
+    """A server on its own store (the tests change the policy)."""
+    with serve_on_own_store(tmp_path_factory.mktemp("admin"), world_settings) as running:
+        yield running
 
 
 def auth(settings: Settings, role: str, subject: str = "ops-1") -> dict[str, str]:

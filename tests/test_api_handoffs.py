@@ -10,8 +10,7 @@ import pytest
 
 from core.auth import issue_token
 from core.settings import Settings
-from tests.conftest import make_settings
-from tests.live_server import serve
+from tests.live_server import serve_on_own_store
 from tests.sse import iter_events, read_events, reply_text
 
 pytestmark = pytest.mark.model
@@ -20,9 +19,8 @@ SOFIA = "sofia_patel_7394"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, world_settings: Settings) -> Iterator[tuple[str, Settings]]:
-    settings = make_settings(tmp_path_factory.mktemp("desk"), chroma_path=world_settings.resolved_chroma_path)
-    with serve(settings) as base:
-        yield base, settings
+    with serve_on_own_store(tmp_path_factory.mktemp("desk"), world_settings) as running:
+        yield running
 
 
 def bearer(settings: Settings, role: str, subject: str) -> dict[str, str]:

@@ -7,27 +7,23 @@ help-center answer, so what the page must show is known exactly.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
 from core.auth import issue_token
 from core.settings import Settings
 from server import create_app
+from tests.browser import chromium
 from tests.conftest import make_settings
 from tests.live_server import private_store, serve, world_deps
 from tests.test_api_conversations import bearer, with_staff_route
 from tools.store import Store
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +46,8 @@ def base_url(settings: Settings, world: AgentDeps, model: ScriptedChatModel) -> 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert shutil.which(CHROMIUM), "install Debian's chromium: apt-get install -y chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

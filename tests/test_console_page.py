@@ -3,27 +3,24 @@ package, approve the pending exception, reply, hand back."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from core.auth import issue_token
 from core.settings import Settings
+from tests.browser import chromium
 from tests.test_api_handoffs import bearer, say, server  # noqa: F401 - the shared live-server fixture
-from tests.test_chat_page import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture
 def console(server: tuple[str, Settings]) -> Iterator[Page]:  # noqa: F811
-    assert shutil.which(CHROMIUM), "install Debian's chromium: apt-get install -y chromium"
     base, settings = server
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_context(base_url=base).new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -31,7 +28,6 @@ def console(server: tuple[str, Settings]) -> Iterator[Page]:  # noqa: F811
         page.fill("#token", issue_token(settings.jwt_secret, role="agent", subject="pat"))
         page.click("#token-form button")
         yield page
-        browser.close()
         assert not errors, errors
 
 

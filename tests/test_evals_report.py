@@ -83,18 +83,11 @@ def test_compare_sees_a_lower_is_better_metric_go_up_as_a_regression() -> None:
 
 
 def test_the_html_report_shows_its_charts_in_a_real_browser(tmp_path: Path) -> None:
-    import shutil
+    from tests.browser import chromium
 
-    from playwright.sync_api import sync_playwright
-
-    from tests.test_chat_page import CHROMIUM, CHROMIUM_ARGS
-
-    assert shutil.which(CHROMIUM), "install Debian's chromium: apt-get install -y chromium"
     _, html_path = write(report([result("status-ok", True), result("status-shipped", False)]), tmp_path)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page()
         page.goto(html_path.as_uri())
         widths = page.eval_on_selector_all("img", "images => images.map(i => i.complete ? i.naturalWidth : 0)")
-        browser.close()
     assert len(widths) == 3 and all(w > 100 for w in widths)  # every chart decoded and drawn
