@@ -1,32 +1,31 @@
-"""The guardrails config: one validated file, per-rule block/monitor modes, and a fixed reply for every flag."""
+"""The guardrails config: one validated section, per-rule block/monitor modes, the rules in force per context,
+and a fixed reply for every flag."""
 
 from __future__ import annotations
 
 import logging
-from importlib import resources
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
 from pydantic import ValidationError
 
-from agent.guardrails import Grounding, inspect_input, inspect_sentence, load_config
-from agent.guardrails.rules import load_rules
+from agent.guardrails import Grounding, inspect_input, inspect_sentence, load_rules, rules_for, rules_in_force
+from agent.guardrails.rules import RuleSet
 from agent.prompts import replies
+from core.guardrails_config import GuardrailsConfig, bundled_guardrails, bundled_guardrails_text
 
 
 def bundled() -> dict:
-    return yaml.safe_load(resources.files("agent.guardrails").joinpath("guardrails.yaml").read_text())
+    return yaml.safe_load(bundled_guardrails_text())
 
 
-def write(tmp_path: Path, data: dict) -> Path:
-    path = tmp_path / "guardrails.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+def compiled(data: dict) -> RuleSet:
+    return rules_for(GuardrailsConfig.model_validate(data))
 
 
 def test_the_bundled_config_loads_with_every_rule_named_once() -> None:
-    config = load_config()
+    config = bundled_guardrails()
     for rail in (config.input, config.output):
         names = [r.name for r in rail]
         assert len(names) == len(set(names))
@@ -46,44 +45,64 @@ def test_the_bundled_config_loads_with_every_rule_named_once() -> None:
         (lambda d: d["words"].update(negations=[False]), "negations"),
     ],
 )
-def test_a_bad_config_fails_at_load_with_a_clear_reason(tmp_path: Path, change, complaint: str) -> None:
+def test_a_bad_config_is_refused_with_a_clear_reason(change, complaint: str) -> None:
     data = bundled()
     change(data)
     with pytest.raises(ValidationError, match=complaint):
-        load_config(write(tmp_path, data))
+        GuardrailsConfig.model_validate(data)
 
 
-def test_a_monitored_output_rule_records_the_hit_and_lets_the_text_through(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_monitored_output_rule_records_the_hit_and_lets_the_text_through(caplog: pytest.LogCaptureFixture) -> None:
     data = bundled()
     next(r for r in data["output"] if r["name"] == "disparage")["mode"] = "monitor"
-    rules = load_rules(write(tmp_path, data))
+    rules = compiled(data)
     sentence = "Northwind is the worst store."
     with caplog.at_level(logging.INFO, logger="agent.guardrails"):
         verdict = inspect_sentence(sentence, Grounding(trusted=True), rules=rules)
     assert verdict.rule is None and verdict.monitored == ("disparage",)
     assert "output rule disparage matched (monitor mode)" in caplog.text and sentence not in caplog.text
-    assert inspect_sentence(sentence, Grounding(trusted=True)).rule == "disparage"  # the bundled file still blocks
+    assert inspect_sentence(sentence, Grounding(trusted=True)).rule == "disparage"  # the bundled config still blocks
 
 
-def test_a_monitored_input_rule_does_not_flag_the_message(tmp_path: Path) -> None:
+def test_a_monitored_input_rule_does_not_flag_the_message() -> None:
     data = bundled()
     next(r for r in data["input"] if r["name"] == "creative_writing")["mode"] = "monitor"
-    rules = load_rules(write(tmp_path, data))
+    rules = compiled(data)
     verdict = inspect_input("write me a poem", rules=rules)
     assert verdict.flag is None and verdict.monitored == ("creative_writing",)
 
 
-def test_thresholds_come_from_the_config(tmp_path: Path) -> None:
+def test_thresholds_come_from_the_config() -> None:
     data = bundled()
     data["thresholds"]["prompt_leak_ngram"] = 4
-    rules = load_rules(write(tmp_path, data))
+    rules = compiled(data)
     leak = "Answer in short sentences using only the facts."
     assert inspect_sentence(leak, Grounding(trusted=True), rules=rules).rule == "leak_prompt"
     assert inspect_sentence(leak, Grounding(trusted=True)).rule is None
 
 
 def test_every_input_flag_has_a_fixed_reply() -> None:
-    flags = {r.flag for r in load_config().input}
+    flags = {r.flag for r in bundled_guardrails().input}
     assert flags <= set(replies()["declined"])
+
+
+def test_the_rules_in_force_hold_in_their_own_context_only() -> None:
+    data = bundled()
+    next(r for r in data["output"] if r["name"] == "disparage")["mode"] = "monitor"
+    sentence = "Northwind is the worst store."
+
+    def verdict() -> str | None:
+        return inspect_sentence(sentence, Grounding(trusted=True)).rule
+
+    with rules_in_force(GuardrailsConfig.model_validate(data)) as rules, ThreadPoolExecutor(1) as pool:
+        assert load_rules() is rules and verdict() is None
+        assert pool.submit(verdict).result() == "disparage"  # a thread outside this context: bundled rules
+    assert verdict() == "disparage"
+
+
+def test_rules_are_compiled_once_per_config() -> None:
+    config = GuardrailsConfig.model_validate(bundled())
+    assert rules_for(config) is rules_for(config) is rules_for(bundled_guardrails())  # equal configs share them
+    data = bundled()
+    data["thresholds"]["prompt_leak_ngram"] = 5
+    assert rules_for(GuardrailsConfig.model_validate(data)).thresholds.prompt_leak_ngram == 5

@@ -1,27 +1,30 @@
 """Guardrails: input rails before the model, output rails on every sentence before the customer.
 
-Rules, word lists and thresholds live in ``guardrails.yaml`` (validated by :mod:`agent.guardrails.config`).
+Rules, word lists and thresholds are the ``guardrails`` section of the versioned policy (validated by
+:mod:`core.guardrails_config`); the rails run on the section of the version in force (:func:`rules_in_force`).
 """
 
-from agent.guardrails.config import GuardrailsConfig, load_config
 from agent.guardrails.gate import SentenceGate
 from agent.guardrails.grounding import Grounding, Receipt, receipts_from
 from agent.guardrails.input_rails import InputVerdict, check_input, inspect_input
 from agent.guardrails.output_rails import SentenceVerdict, check_sentence, inspect_sentence
+from agent.guardrails.rules import RuleSet, load_rules, rules_for, rules_in_force
 from agent.guardrails.secrets import mask_secrets
 
 __all__ = [
     "Grounding",
-    "GuardrailsConfig",
     "InputVerdict",
     "Receipt",
+    "RuleSet",
     "SentenceGate",
     "SentenceVerdict",
     "check_input",
     "check_sentence",
     "inspect_input",
     "inspect_sentence",
-    "load_config",
+    "load_rules",
     "mask_secrets",
     "receipts_from",
+    "rules_for",
+    "rules_in_force",
 ]

@@ -8,8 +8,8 @@ import logging
 from pydantic import BaseModel, ConfigDict
 
 from agent.guardrails._text import hidden_text, variants
-from agent.guardrails.config import InputRule
 from agent.guardrails.rules import Rule, RuleSet, load_rules
+from core.guardrails_config import InputRule
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,23 @@
-"""The guardrails config compiled once: patterns, word sets and protected-prompt shingles."""
+"""The guardrails config compiled: patterns, word sets and protected-prompt shingles, and the rules in force.
+
+The rails run on the guardrails of the policy version in force: the graph runs every node inside
+:func:`rules_in_force`, and :func:`load_rules` returns those rules (the bundled ones outside a turn).
+"""
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Generic, TypeVar
 
 from agent.guardrails._text import masked_matches, shingles, split_sentences, word_forms
-from agent.guardrails.config import GuardrailsConfig, InputRule, OutputRule, Thresholds, expand, load_config
 from agent.prompts import prompt_text, replies
+from core.guardrails_config import GuardrailsConfig, InputRule, OutputRule, Thresholds, bundled_guardrails, expand
 
 Spec = TypeVar("Spec", InputRule, OutputRule)
 
@@ -84,8 +91,7 @@ def _compile(spec: Spec, words: dict[str, list[str]]) -> Rule[Spec]:
     return Rule(spec=spec, patterns=compiled(spec.patterns), unless=compiled(spec.unless))
 
 
-def compile_rules(config: GuardrailsConfig) -> RuleSet:
-    """Compile ``config`` (already validated)."""
+def _compile_rules(config: GuardrailsConfig) -> RuleSet:
     words = config.words
     n = config.thresholds.prompt_leak_ngram
     prompts = (re.sub(r"\{\w+\}", " ", prompt_text(name)) for name in config.protected_prompts)
@@ -102,7 +108,40 @@ def compile_rules(config: GuardrailsConfig) -> RuleSet:
     )
 
 
-@lru_cache(maxsize=4)
-def load_rules(path: Path | None = None) -> RuleSet:
-    """The compiled rules of the config at ``path``, or of the bundled one (a bad file fails here, at start)."""
-    return compile_rules(load_config(path))
+_COMPILED: OrderedDict[int, tuple[GuardrailsConfig, RuleSet]] = OrderedDict()
+"""Recently compiled configs by identity (the entry keeps its config alive, so the id is not reused)."""
+_COMPILED_MAX = 8
+_COMPILED_LOCK = threading.Lock()
+_IN_FORCE: ContextVar[RuleSet | None] = ContextVar("guardrail_rules_in_force", default=None)
+
+
+def rules_for(config: GuardrailsConfig) -> RuleSet:
+    """``config`` (already validated) compiled, once per config object: the policy store hands out the same
+    object until the version changes, and a new version with the same guardrails reuses their rules."""
+    with _COMPILED_LOCK:
+        entry = _COMPILED.get(id(config))
+        if entry is None or entry[0] is not config:
+            same = next((rules for known, rules in _COMPILED.values() if known == config), None)
+            entry = _COMPILED[id(config)] = (config, same or _compile_rules(config))
+            if len(_COMPILED) > _COMPILED_MAX:
+                _COMPILED.popitem(last=False)
+        _COMPILED.move_to_end(id(config))
+        return entry[1]
+
+
+def load_rules() -> RuleSet:
+    """The rules in force: those of the policy version the running turn uses (see :func:`rules_in_force`),
+    or the bundled ones outside a turn."""
+    in_force = _IN_FORCE.get()
+    return in_force if in_force is not None else rules_for(bundled_guardrails())
+
+
+@contextmanager
+def rules_in_force(config: GuardrailsConfig) -> Iterator[RuleSet]:
+    """Make ``config``'s rules the ones :func:`load_rules` returns, for this block and this context only."""
+    rules = rules_for(config)
+    token = _IN_FORCE.set(rules)
+    try:
+        yield rules
+    finally:
+        _IN_FORCE.reset(token)

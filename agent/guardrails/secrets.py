@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache, partial
 
-from agent.guardrails.config import SecretRule
-from agent.guardrails.rules import load_rules
+from agent.guardrails.rules import RuleSet, load_rules
+from core.guardrails_config import SecretRule
 
 
 def luhn_ok(digits: str) -> bool:
@@ -43,9 +43,9 @@ def _replacement(rule: SecretRule, match: re.Match[str]) -> str:
     return rule.replace.format(last4=re.sub(r"\D", "", match[0])[-4:], **groups)
 
 
-def mask_secrets(text: str) -> str:
+def mask_secrets(text: str, *, rules: RuleSet | None = None) -> str:
     """``text`` with every configured kind of secret replaced, so it is never stored, logged or shown to the
-    model (a card number keeps its last four digits)."""
-    for rule in load_rules().config.secrets:
+    model (a card number keeps its last four digits); ``rules``: the rules in force unless given."""
+    for rule in (rules or load_rules()).config.secrets:
         text = _pattern(rule).sub(partial(_replacement, rule), text)
     return text

@@ -1,8 +1,8 @@
-"""The guardrails config (``guardrails.yaml``): rails, word lists and thresholds, validated with pydantic.
+"""The guardrails config: rails, word lists and thresholds, validated with pydantic.
 
-Everything the rails decide comes from this one file, so operations can tune it without touching code:
-:func:`load_config` fails at start-up, with the rule's name, on a bad pattern, an unknown word list or check,
-or a duplicate rule name.
+Everything the rails decide comes from this config, so operations can tune it without touching code. It is the
+``guardrails`` section of the versioned policy document; the bundled ``guardrails.yaml`` is its default. A bad
+pattern, an unknown word list or check, or a duplicate rule name is refused with the rule's name.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Literal
 
 import yaml
@@ -95,7 +94,7 @@ class SecretRule(_Strict):
 
 
 class GuardrailsConfig(_Strict):
-    """The whole guardrails file."""
+    """The guardrails: the ``guardrails`` section of the policy document."""
 
     thresholds: Thresholds = Thresholds()
     words: dict[StrictStr, list[StrictStr]]
@@ -145,8 +144,12 @@ def expand(pattern: str, words: dict[str, list[str]]) -> str:
     return _LIST_REF.sub(alternation, pattern)
 
 
-@lru_cache(maxsize=4)
-def load_config(path: Path | None = None) -> GuardrailsConfig:
-    """The guardrails config at ``path``, or the bundled ``guardrails.yaml`` (an invalid file fails here)."""
-    text = path.read_text() if path else resources.files(__package__).joinpath("guardrails.yaml").read_text()
-    return GuardrailsConfig.model_validate(yaml.safe_load(text))
+def bundled_guardrails_text() -> str:
+    """The bundled ``guardrails.yaml``, comments and all."""
+    return resources.files(__package__).joinpath("guardrails.yaml").read_text()
+
+
+@lru_cache(maxsize=1)
+def bundled_guardrails() -> GuardrailsConfig:
+    """The bundled config: the default when a policy document has no ``guardrails`` section."""
+    return GuardrailsConfig.model_validate(yaml.safe_load(bundled_guardrails_text()))
