@@ -1,5 +1,5 @@
 """The live, versioned policy: validated changes, optimistic concurrency, rollback, hot reload across
-processes and from hand edits of the YAML file, enforced in the tool runner."""
+processes and from hand edits of the YAML file (guardrails section included), enforced in the tool runner."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy import delete
 
+from core.guardrails_config import bundled_guardrails
 from tools import execute
+from tools.policy import Policy
 from tools.policy.versions import PolicyStore, VersionConflict
 from tools.store import Store
 from tools.store.models import PolicyVersion
@@ -135,3 +137,49 @@ def test_the_audit_log_records_the_version_each_call_ran_under(fresh_store: Stor
     with fresh_store.session() as session:
         row = session.scalars(select(ToolCall).where(ToolCall.conversation_id == "audit")).one()
     assert row.policy_version == 2
+
+
+def test_the_document_round_trips_with_its_guardrails(policies: PolicyStore, tmp_path: Path) -> None:
+    policy = policies.current()
+    assert policy.guardrails == bundled_guardrails()
+    assert Policy.model_validate(policies.document()) == policy
+    assert Policy.model_validate(yaml.safe_load((tmp_path / "policy.yaml").read_text())) == policy
+    assert policies.document()["guardrails"]["secrets"][0]["validate"] == "luhn"  # written as in the YAML
+
+
+def test_documents_without_a_guardrails_section_get_the_bundled_ones(fresh_store: Store, tmp_path: Path) -> None:
+    with fresh_store.session() as session:
+        session.execute(delete(PolicyVersion))
+    older = tmp_path / "policy.yaml"  # a policy file from before guardrails were part of the policy
+    older.write_text((Path(__file__).parents[1] / "tools" / "policy" / "policy.yaml").read_text())
+    policies = PolicyStore(fresh_store, file=older, file_check_seconds=0)
+    assert policies.current().guardrails == bundled_guardrails()
+    document = policies.document()
+    del document["guardrails"]
+    policies.update(document, author="ops-1", reason="a stored version without guardrails", if_match=1)
+    assert policies.current().guardrails == bundled_guardrails()
+
+
+def test_a_hand_edit_of_the_guardrails_section_is_picked_up(policies: PolicyStore, tmp_path: Path) -> None:
+    policies.current()
+    path = tmp_path / "policy.yaml"
+    path.write_text(path.read_text().replace("evidence_min_similarity: 0.68", "evidence_min_similarity: 0.5"))
+    assert policies.current().guardrails.thresholds.evidence_min_similarity == 0.5
+    assert "+    evidence_min_similarity: 0.5" in policies.history()[0].diff
+
+
+@pytest.mark.parametrize(("old", "new", "complaint"), [
+    ("evidence_min_similarity: 0.68", "evidence_min_similarity: -1", "evidence_min_similarity"),
+    ("'\\b(ahoy|arr+|matey|ye scallywag|yarr)\\b'", "'\\b(ahoy|arr+'", "rule 'persona': bad pattern"),
+    ("visit)\\s+({{competitors}})", "visit)\\s+({{rivals}})", "unknown word list 'rivals'"),
+])
+def test_an_invalid_guardrails_section_is_refused_and_the_last_good_version_stays(
+    policies: PolicyStore, tmp_path: Path, caplog: pytest.LogCaptureFixture, old: str, new: str, complaint: str
+) -> None:
+    policies.current()
+    path = tmp_path / "policy.yaml"
+    assert old in path.read_text()
+    with caplog.at_level(logging.ERROR):
+        path.write_text(path.read_text().replace(old, new))
+        assert policies.current().version == 1 and policies.current().guardrails == bundled_guardrails()
+    assert "refused" in caplog.text and complaint in caplog.text

@@ -1,7 +1,9 @@
-"""The store policy: one versioned YAML document, validated on load."""
+"""The store policy: one versioned YAML document, validated on load: store rules, per-tool permissions and the
+guardrails."""
 
 from __future__ import annotations
 
+import textwrap
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -10,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import ConfigError
+from core.guardrails_config import GuardrailsConfig, bundled_guardrails, bundled_guardrails_text
 
 
 class ToolPolicy(BaseModel):
@@ -28,7 +31,7 @@ class ToolPolicy(BaseModel):
 
 
 class Policy(BaseModel):
-    """Rules the tools enforce in code and the numbers the help center quotes."""
+    """Rules the tools enforce in code, the numbers the help center quotes, and the guardrails."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -52,6 +55,9 @@ class Policy(BaseModel):
     support_hours: str
     tools: dict[str, ToolPolicy] = {}
     """Per-tool permissions; a tool not listed runs with the defaults of :class:`ToolPolicy`."""
+    guardrails: GuardrailsConfig = Field(default_factory=bundled_guardrails)
+    """Input and output rails, word lists, thresholds and secrets to mask; a document without this section
+    gets the bundled ``core/guardrails.yaml``."""
 
     def tool(self, name: str) -> ToolPolicy:
         """The permissions of tool ``name``."""
@@ -59,8 +65,10 @@ class Policy(BaseModel):
 
 
 def bundled_policy_text() -> str:
-    """The default policy document shipped with the code."""
-    return resources.files(__package__).joinpath("policy.yaml").read_text()
+    """The default policy document shipped with the code: ``policy.yaml`` with the bundled guardrails (comments
+    kept) as its ``guardrails`` section."""
+    rules = resources.files(__package__).joinpath("policy.yaml").read_text()
+    return f"{rules}guardrails:\n{textwrap.indent(bundled_guardrails_text(), '  ')}"
 
 
 def parse_policy(text: str, *, source: str = "policy.yaml") -> Policy:

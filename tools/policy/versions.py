@@ -42,11 +42,11 @@ class VersionView(BaseModel):
 
 
 def to_yaml(document: dict[str, Any]) -> str:
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1_000_000)  # a pattern on one line
 
 
 def _document(policy: Policy) -> dict[str, Any]:
-    data = policy.model_dump(mode="json")
+    data = policy.model_dump(mode="json", by_alias=True)  # as written in YAML (a secret rule's ``validate``)
     for key, value in list(data.items()):  # keep money readable in YAML: 200.0, not '200.0'
         if isinstance(getattr(policy, key), type(policy.auto_refund_limit)):
             data[key] = float(value)
