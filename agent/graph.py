@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Callable
+from typing import Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
 from agent.dialogue.flow import ACTION_INTENTS, READ_INTENTS
+from agent.guardrails import rules_in_force
 from agent.nodes.act import act
 from agent.nodes.escalate import escalate
 from agent.nodes.guardrail import after_guardrail, guardrail
@@ -18,6 +22,20 @@ from agent.nodes.understand import understand
 from agent.state import AgentContext, AgentState
 
 FIXED_REPLY_INTENTS = ("greeting", "thanks_bye", "off_topic", "complaint")
+Node = Callable[[AgentState, Runtime[AgentContext]], dict[str, Any]]
+
+
+def under_live_guardrails(node: Node) -> Node:
+    """``node`` running on the guardrails of the policy version in force, so a change applies from the next
+    turn. The rules are set inside the call: LangGraph runs a sync node in a thread with a copy of the context.
+    ``functools.wraps`` keeps the signature LangGraph reads to inject ``runtime``."""
+
+    @functools.wraps(node)
+    def run(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        with rules_in_force(runtime.context.deps.policy.guardrails):
+            return node(state, runtime)
+
+    return run
 
 
 def after_understand(state: AgentState) -> Literal["escalate", "act", "retrieve", "respond"]:
@@ -40,12 +58,8 @@ def after_act(state: AgentState) -> Literal["escalate", "respond"]:
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
     """Wire the nodes; ``checkpointer`` makes conversations persist."""
     graph = StateGraph(AgentState, context_schema=AgentContext)
-    graph.add_node("understand", understand)
-    graph.add_node("retrieve", retrieve)
-    graph.add_node("act", act)
-    graph.add_node("escalate", escalate)
-    graph.add_node("respond", respond)
-    graph.add_node("guardrail", guardrail)
+    for node in (understand, retrieve, act, escalate, respond, guardrail):
+        graph.add_node(node.__name__, under_live_guardrails(node))
     graph.add_edge(START, "understand")
     graph.add_conditional_edges("understand", after_understand)
     graph.add_edge("retrieve", "respond")

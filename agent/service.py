@@ -14,7 +14,7 @@ from sqlalchemy import select
 from agent.approvals import Approvals
 from agent.events import ApprovalPending, BaseEvent, Done, ErrorEvent, ToolFinished
 from agent.graph import build_graph
-from agent.guardrails import mask_secrets
+from agent.guardrails import mask_secrets, rules_for
 from agent.state import TURN_RESET, AgentContext, AgentDeps
 from core.errors import SupportError
 from tools import TOOLS, desk
@@ -42,12 +42,13 @@ class SupportAgent:
 
     async def turn(self, conversation_id: str, customer_id: str | None, text: str) -> AsyncIterator[BaseEvent]:
         """Stream the events of one customer turn; the last event is always ``done``."""
+        message = HumanMessage(await self.mask_secrets(text))
         if await asyncio.to_thread(desk.with_a_person, self.deps.store, conversation_id):
-            await self._record(conversation_id, HumanMessage(mask_secrets(text)))  # the person answers, not the bot
+            await self._record(conversation_id, message)  # the person answers, not the bot
             yield Done()
             return
         context = AgentContext(deps=self.deps, conversation_id=conversation_id, customer_id=customer_id)
-        turn_input = {"messages": [HumanMessage(mask_secrets(text))], **TURN_RESET}
+        turn_input = {"messages": [message], **TURN_RESET}
         try:
             async for event in self.graph.astream(
                 turn_input, self._config(conversation_id), context=context, stream_mode="custom"
@@ -65,6 +66,11 @@ class SupportAgent:
             log.exception("unexpected error in conversation %s", conversation_id)
             yield ErrorEvent(message=TURN_FAILED)
         yield Done()
+
+    async def mask_secrets(self, text: str) -> str:
+        """``text`` with secrets masked by the guardrails of the policy version in force."""
+        policy = await asyncio.to_thread(self.deps.policies.current)
+        return mask_secrets(text, rules=rules_for(policy.guardrails))
 
     def _pending_approval(self, conversation_id: str, tool: str) -> ApprovalPending | None:
         """The request this conversation just recorded for a person's approval, as the customer may see it."""

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from fastapi import HTTPException
 
 from agent.events import CustomerMessage, Done, ErrorEvent
-from agent.guardrails import mask_secrets
 from agent.service import TURN_FAILED, SupportAgent
 from api.hub import ConversationHub, Record
 from api.turn_queue import QueueFull, Ticket, TurnQueue
@@ -70,7 +69,7 @@ class Turns:
         self.check_free(conversation_id)
         self._running[conversation_id] = None  # claimed before the first await: a second message gets 409
         try:
-            record = await self.hub.append(conversation_id, CustomerMessage(text=mask_secrets(text)))
+            record = await self.hub.append(conversation_id, CustomerMessage(text=await self.agent.mask_secrets(text)))
         except BaseException:
             del self._running[conversation_id]
             raise
