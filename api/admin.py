@@ -1,10 +1,11 @@
-"""Ops administration of the agent's tools and policy: read, change (validated, versioned, optimistic
-concurrency with ``If-Match``), history with diffs, and rollback. Changes apply from the next tool call
-in every server process."""
+"""Ops administration of the agent's tools, policy and guardrails: read, change (validated, versioned,
+optimistic concurrency with ``If-Match``), history with diffs, and rollback. Changes apply from the next tool
+call or turn in every server process."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Container, Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from api.deps import AgentDep
 from api.roles import require
 from core.auth import Principal
 from core.errors import NotFound
+from core.guardrails_config import GuardrailsConfig, Mode
 from tools import TOOLS
 from tools.policy import ToolPolicy
 from tools.policy.versions import PolicyStore, VersionConflict, VersionView
@@ -60,6 +62,23 @@ class PolicyChange(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
+class GuardrailsChange(BaseModel):
+    """A change to the guardrails; what is left out stays as it is. Values are checked in the whole document."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: dict[str, Mode] = Field({}, description="`block` or `monitor` by input rule name.")
+    output: dict[str, Mode] = Field({}, description="`block` or `monitor` by output rule name.")
+    thresholds: dict[str, Any] = Field({}, description="New threshold values by name.")
+    words: dict[str, Any] = Field({}, description="Word lists replaced whole, by name (entries are regex fragments).")
+    reason: str = Field(min_length=3, max_length=500, description="Why: kept in the history.")
+
+
+class GuardrailsDocument(BaseModel):
+    version: int
+    guardrails: GuardrailsConfig
+
+
 class Rollback(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -86,6 +105,24 @@ def _tool_view(name: str, document: dict[str, Any], policies: PolicyStore) -> Ad
     return AdminTool(name=name, description=tool.description, writes=tool.writes,
                      needs_identity=tool.needs_identity, argument_schema=tool.json_schema(),
                      policy=policies.current().tool(name), limits={k: document[k] for k in tool.limits})
+
+
+def _unknown(field: str, names: Iterable[str], known: Container[str], what: str) -> list[dict[str, Any]]:
+    return [{"loc": ["body", field, name], "msg": f"there is no {what} {name!r}", "type": "extra_forbidden"}
+            for name in names if name not in known]
+
+
+def _changed_guardrails(section: dict[str, Any], change: GuardrailsChange) -> dict[str, Any]:
+    """``section`` (as dumped) with ``change`` applied; unknown rule or word-list names are a 422 naming them."""
+    unknown = [*_unknown("input", change.input, {r["name"] for r in section["input"]}, "input rule"),
+               *_unknown("output", change.output, {r["name"] for r in section["output"]}, "output rule"),
+               *_unknown("words", change.words, section["words"], "word list")]
+    if unknown:
+        raise HTTPException(422, unknown)
+    return {**section, "thresholds": {**section["thresholds"], **change.thresholds},
+            "words": {**section["words"], **change.words},
+            "input": [{**r, "mode": change.input.get(r["name"], r["mode"])} for r in section["input"]],
+            "output": [{**r, "mode": change.output.get(r["name"], r["mode"])} for r in section["output"]]}
 
 
 def _apply(policies: PolicyStore, document: dict[str, Any], *, who: Principal, reason: str,
@@ -157,10 +194,32 @@ async def read_policy(_: Ops, agent: AgentDep, response: Response) -> PolicyDocu
 @router.put("/v1/admin/policy")
 async def replace_policy(change: PolicyChange, who: Ops, agent: AgentDep, response: Response,
                          if_match: IfMatch = None) -> PolicyDocument:
-    """Replace the whole document (validated; a new version)."""
+    """Replace the whole document, ``guardrails`` section included (validated; a new version)."""
     await asyncio.to_thread(_apply, agent.deps.policies, change.document, who=who, reason=change.reason,
                             if_match=_if_match(if_match), response=response)
     return await read_policy(who, agent, response)
+
+
+@router.get("/v1/admin/guardrails")
+async def read_guardrails(_: Ops, agent: AgentDep, response: Response) -> GuardrailsDocument:
+    """The guardrails in force: input and output rules with their ``block``/``monitor`` mode, word lists,
+    thresholds and secrets to mask (``ETag``: the policy version)."""
+    policy = await asyncio.to_thread(agent.deps.policies.current)
+    response.headers["ETag"] = f'"{policy.version}"'
+    return GuardrailsDocument(version=policy.version, guardrails=policy.guardrails)
+
+
+@router.patch("/v1/admin/guardrails")
+async def change_guardrails(change: GuardrailsChange, who: Ops, agent: AgentDep, response: Response,
+                            if_match: IfMatch = None) -> GuardrailsDocument:
+    """Change rule modes, thresholds or word lists; the whole document is validated before it applies (422 with
+    the exact field), and the change is a new version that every conversation uses from its next turn."""
+    policies = agent.deps.policies
+    document = await asyncio.to_thread(policies.document)
+    document = {**document, "guardrails": _changed_guardrails(document["guardrails"], change)}
+    await asyncio.to_thread(_apply, policies, document, who=who, reason=change.reason,
+                            if_match=_if_match(if_match), response=response)
+    return await read_guardrails(who, agent, response)
 
 
 @router.get("/v1/admin/policy/history")

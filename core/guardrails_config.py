@@ -22,7 +22,7 @@ _LIST_REF = re.compile(r"\{\{(\w+)\}\}")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)  # docstrings: OpenAPI
 
 
 class Thresholds(_Strict):

@@ -21,6 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from agent.events import BaseEvent, Done, MessageCompleted, TextDelta, ToolStarted
 from agent.service import SupportAgent
 from agent.state import AgentDeps
+from core.auth import issue_token
 from core.settings import Settings
 from server import create_app
 from tools.store import Store
@@ -61,6 +62,11 @@ def serve(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def auth(settings: Settings, role: str, subject: str = "ops-1") -> dict[str, str]:
+    """The ``Authorization`` header of a signed token for ``role``."""
+    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role=role, subject=subject)}"}  # type: ignore[arg-type]
 
 
 def world_deps(world: AgentDeps, model: BaseChatModel) -> Callable[[Settings], AgentDeps]:

@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.auth import issue_token
 from core.settings import Settings
-from tests.live_server import free_port, serve_on_own_store
+from tests.live_server import auth, free_port, serve_on_own_store
 from tests.sse import read_events, reply_text
 
 pytestmark = pytest.mark.model
@@ -27,10 +26,6 @@ def admin(tmp_path_factory: pytest.TempPathFactory, world_settings: Settings) ->
     """A server on its own store (the tests change the policy)."""
     with serve_on_own_store(tmp_path_factory.mktemp("admin"), world_settings) as running:
         yield running
-
-
-def auth(settings: Settings, role: str, subject: str = "ops-1") -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role=role, subject=subject)}"}  # type: ignore[arg-type]
 
 
 def test_roles_are_checked_before_anything_else(admin: tuple[str, Settings]) -> None:
