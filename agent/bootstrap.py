@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -20,6 +21,16 @@ from tools.store import Store
 from tools.store.demo import ensure_demo_data
 
 log = logging.getLogger(__name__)
+
+
+def answer_style(settings: Settings, *, custom_model: bool = False) -> Literal["model", "quote"]:
+    """How help-center answers are worded: ``SUPPORT_ANSWER_STYLE``, where ``auto`` quotes with the bundled
+    model (a 135M model's own wording fails the evidence check on most answers) and lets any other model word
+    them; ``custom_model``: the caller supplies its own model instead of the configured one."""
+    if settings.answer_style != "auto":
+        return settings.answer_style
+    bundled = settings.llm_backend == "llama_cpp" and settings.model_path is None and not custom_model
+    return "quote" if bundled else "model"
 
 
 def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> AgentDeps:
@@ -42,6 +53,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
         knowledge=KnowledgeBase.from_settings(settings),
         router=IntentRouter(get_embedder()),
         policies=policies,
+        answer_style=answer_style(settings, custom_model=model is not None),
     )
 
 

@@ -83,7 +83,7 @@ def quotable(sentences: list[str], context: str) -> list[str]:
     return [s for s in sentences if check_input(s) is None and check_sentence(s, Grounding(facts=context)) is None]
 
 
-def _answer_plan(state: AgentState, question: str) -> ReplyPlan:
+def _answer_plan(state: AgentState, question: str, *, quote: bool) -> ReplyPlan:
     r = replies()
     passages = state.get("passages") or []
     if not passages:
@@ -93,18 +93,23 @@ def _answer_plan(state: AgentState, question: str) -> ReplyPlan:
     suffix = f" {r['offer_human']}" if prefix else ""
     evidence = Evidence([p["text"] for p in passages])
     extract = " ".join(quotable(evidence.closest_to(question, count=6), context)[:2])
+    quoted = f"{prefix}{extract}{suffix}" if extract else r["unknown"]
+    grounding = Grounding(facts=f"{context}\n{question}", evidence=evidence,
+                          receipts=receipts_from(state.get("done_calls", [])))
+    if quote:
+        return ReplyPlan(text=quoted, fallback=r["unknown"], grounding=grounding, citations=_citations(passages))
     return ReplyPlan(
         text=prefix,
         prompt=[SystemMessage(prompt_text("answer.md").format(passages=context)), HumanMessage(question)],
-        fallback=f"{prefix}{extract}{suffix}" if extract else r["unknown"],
-        grounding=Grounding(facts=f"{context}\n{question}", evidence=evidence,
-                            receipts=receipts_from(state.get("done_calls", []))),
+        fallback=quoted,
+        grounding=grounding,
         citations=_citations(passages),
     )
 
 
-def plan_reply(state: AgentState, question: str) -> ReplyPlan:
-    """The reply plan for this turn's state."""
+def plan_reply(state: AgentState, question: str, *, quote: bool = False) -> ReplyPlan:
+    """The reply plan for this turn's state; ``quote``: help-center answers quote the passages instead of
+    being worded by the model."""
     r = replies()
     trusted = Grounding(trusted=True)
     if state.get("input_flag") and not state.get("handoff"):
@@ -114,4 +119,4 @@ def plan_reply(state: AgentState, question: str) -> ReplyPlan:
         return ReplyPlan(text=said, grounding=trusted)
     if state["intent"] in ("greeting", "thanks_bye", "off_topic", "complaint"):
         return ReplyPlan(text=r[state["intent"]], grounding=trusted)
-    return _answer_plan(state, question)
+    return _answer_plan(state, question, quote=quote)

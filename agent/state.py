@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AnyMessage
@@ -100,6 +100,8 @@ class AgentDeps:
     router: IntentRouter
     policies: PolicyStore
     """The live, versioned policy (``policy`` reads the version in force)."""
+    answer_style: Literal["model", "quote"] = "model"
+    """Help-center answers worded by the model from the passages, or quoted from them."""
     escalation: EscalationConfig = field(default_factory=load_escalation_config)
     """When conversations go to a person."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     """Sampling temperature for free wording (structured calls always use 0)."""
     seed: int = 7
     """Sampling seed, so runs are repeatable where the backend allows it."""
+    answer_style: Literal["auto", "model", "quote"] = "auto"
+    """How help-center answers are worded: ``model`` words them from the retrieved passages (every sentence
+    checked against them), ``quote`` quotes the closest help-center sentences, ``auto`` quotes with the bundled
+    135M model (its own wording fails the evidence check on most answers) and lets any other model word them."""
     prompt_cache_mb: int = Field(256, ge=0)
     """Memory for the KV state of recent prompts, so a repeated prompt prefix is not processed again (0: off)."""
     openai_base_url: str = "http://127.0.0.1:8080/v1"

@@ -18,7 +18,7 @@ from typing import Literal
 from langchain_core.language_models import BaseChatModel
 
 import tools
-from agent.bootstrap import build_deps
+from agent.bootstrap import answer_style, build_deps
 from agent.llm import build_chat_model
 from agent.llm.fake import ScriptedChatModel
 from agent.routing import IntentRouter
@@ -108,7 +108,8 @@ class World:
         chosen = model or self.model
         try:
             yield AgentDeps(settings=self.settings, model=chosen, store=fresh, knowledge=self.knowledge,
-                            router=self.router, policies=PolicyStore(fresh), clock=lambda: clock)
+                            router=self.router, policies=PolicyStore(fresh), clock=lambda: clock,
+                            answer_style=answer_style(self.settings, custom_model=model is not None))
         finally:
             fresh.engine.dispose()
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):

@@ -1,5 +1,6 @@
 """The minimum behaviour, through the real graph, on the bundled model and on a bigger GGUF with another
-chat template (Qwen2.5 0.5B): the same code must serve both."""
+chat template (Qwen2.5 0.5B): the same code must serve both, each with the answer style a server gives it (the
+bundled model quotes help-center answers, Qwen words them)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.bootstrap import answer_style
 from agent.llm import ChatLlamaCpp, build_chat_model
 from agent.state import AgentDeps
 from tests.conftest import Chat, make_settings, text_of
@@ -27,9 +29,10 @@ def deps_on(request: pytest.FixtureRequest, world: AgentDeps, tmp_path_factory: 
         model_path = Path(os.environ.get("SUPPORT_TEST_BIG_MODEL", ""))
         if not model_path.is_file():
             pytest.fail("SUPPORT_TEST_BIG_MODEL must name the Qwen2.5 0.5B GGUF (make test fetches it)")
-    model = build_chat_model(make_settings(tmp_path_factory.mktemp("m"), model_path=model_path))
+    settings = make_settings(tmp_path_factory.mktemp("m"), model_path=model_path)
+    model = build_chat_model(settings)
     assert isinstance(model, ChatLlamaCpp)
-    return dataclasses.replace(world, model=model)
+    return dataclasses.replace(world, model=model, answer_style=answer_style(settings))  # as a server runs it
 
 
 def test_order_status_comes_from_the_store(deps_on: AgentDeps) -> None:

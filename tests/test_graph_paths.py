@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from agent.bootstrap import answer_style
 from agent.events import HandoffStarted, MessageCompleted, ReplyReplaced, TextDelta, ToolStarted
 from agent.guardrails import Grounding, check_sentence
 from agent.llm.fake import ScriptedChatModel
+from agent.state import AgentDeps
 from core.errors import ModelError
-from tests.conftest import OTHER_CUSTOMER, SHOWCASE, Chat, text_of
+from tests.conftest import OTHER_CUSTOMER, SHOWCASE, Chat, make_settings, text_of
 from tools.store.models import Handoff, Order, ToolCall
 
 ChatWith = Callable[..., Chat]
@@ -93,6 +97,36 @@ def test_knowledge_answer_is_grounded_and_cited(chat_with: ChatWith) -> None:
     completed = next(e for e in events if isinstance(e, MessageCompleted))
     assert completed.citations and any("eturn" in c.title for c in completed.citations)
     model.assert_all_used()
+
+
+def test_quoted_answer_comes_from_the_help_center_without_the_model(world: AgentDeps) -> None:
+    model = ScriptedChatModel()
+    quoting = dataclasses.replace(world, model=model, answer_style="quote")
+    events = Chat(quoting, SHOWCASE).say("how long do I have to return an item?")
+    assert "30 days from the delivery date" in text_of(events)
+    assert not [e for e in events if isinstance(e, ReplyReplaced)]
+    completed = next(e for e in events if isinstance(e, MessageCompleted))
+    assert any("eturn" in c.title for c in completed.citations)
+    model.assert_all_used()  # the model was not asked
+
+
+@pytest.mark.parametrize(
+    ("configured", "backend", "model_path", "custom_model", "expected"),
+    [
+        ("auto", "llama_cpp", None, False, "quote"),  # the bundled 135M model
+        ("auto", "llama_cpp", "big.gguf", False, "model"),
+        ("auto", "openai", None, False, "model"),
+        ("auto", "llama_cpp", None, True, "model"),  # a model handed in (scripted, or loaded by the caller)
+        ("model", "llama_cpp", None, False, "model"),
+        ("quote", "llama_cpp", "big.gguf", False, "quote"),
+    ],
+)
+def test_answer_style_quotes_only_with_the_bundled_model_unless_set(
+    tmp_path: Path, configured: str, backend: str, model_path: str | None, custom_model: bool, expected: str
+) -> None:
+    settings = make_settings(tmp_path, answer_style=configured, llm_backend=backend,
+                             model_path=Path(model_path) if model_path else None)
+    assert answer_style(settings, custom_model=custom_model) == expected
 
 
 SUPPORTED = "You have 30 days from the delivery date to return an item. "

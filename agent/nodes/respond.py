@@ -21,13 +21,14 @@ ANSWER_STOP = ["\n\n"]
 
 def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Stream the reply: code-written facts as they are, model wording only while it passes the rails."""
-    plan = plan_reply(state, last_customer_text(state))
+    deps = runtime.context.deps
+    plan = plan_reply(state, last_customer_text(state), quote=deps.answer_style == "quote")
     writer = GuardedWriter(get_stream_writer(), plan.grounding)
     passed = writer.stream([plan.text]) if plan.text else True
     if passed and plan.prompt is not None:
         writer_prefix = writer.released
         try:
-            stream = runtime.context.deps.model.stream(plan.prompt, stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
+            stream = deps.model.stream(plan.prompt, stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
             chunks = (str(c.content) for c in stream)
             passed = writer.stream(chunks) and writer.released != writer_prefix
         except ModelError:
