@@ -1,4 +1,5 @@
-"""The ops page at ``/admin`` in real headless Chromium: load tools, change one, see history, roll back."""
+"""The ops page at ``/admin`` in real headless Chromium: load tools and guardrails, change them, see history,
+roll back."""
 
 from __future__ import annotations
 
@@ -38,10 +39,18 @@ def page(server: tuple[str, Settings]) -> Iterator[Page]:
         assert not errors, errors
 
 
-def _policy(server: tuple[str, Settings]) -> dict:
+def _read(server: tuple[str, Settings], path: str) -> dict:
     base, settings = server
     token = issue_token(settings.jwt_secret, role="ops", subject="check")
-    return httpx.get(f"{base}/v1/admin/tools/{REFUNDS}", headers={"Authorization": f"Bearer {token}"}).json()
+    return httpx.get(f"{base}{path}", headers={"Authorization": f"Bearer {token}"}).json()
+
+
+def _policy(server: tuple[str, Settings]) -> dict:
+    return _read(server, f"/v1/admin/tools/{REFUNDS}")
+
+
+def _guardrails(server: tuple[str, Settings]) -> dict:
+    return _read(server, "/v1/admin/guardrails")["guardrails"]
 
 
 def test_ops_page_edits_a_tool_shows_the_diff_and_rolls_back(page: Page, server: tuple[str, Settings]) -> None:
@@ -67,3 +76,33 @@ def test_ops_page_reports_an_invalid_value_with_its_field(page: Page, server: tu
     row.get_by_role("button", name="Save").click()
     expect(page.locator("#message")).to_contain_text("return_window_days")
     assert _policy(server)["limits"]["return_window_days"] == 30
+
+
+def test_ops_page_changes_a_rule_mode_a_threshold_and_a_word_list(page: Page, server: tuple[str, Settings]) -> None:
+    panel = page.locator("#guardrails")
+    competitor = panel.locator('tr[data-rail="output"][data-rule="competitor"] select')
+    competitor.select_option("monitor")
+    words = panel.locator('[name="words:competitors"]')
+    words.fill(words.input_value() + ", zalando")
+    panel.locator('[name="threshold:evidence_min_similarity"]').fill("0.6")
+    panel.locator('[name="reason"]').fill("measure the competitor rule")
+    panel.get_by_role("button", name="Save guardrails").click()
+    expect(page.locator("#message")).to_contain_text("Saved the guardrails")
+    guardrails = _guardrails(server)
+    assert next(r["mode"] for r in guardrails["output"] if r["name"] == "competitor") == "monitor"
+    assert "zalando" in guardrails["words"]["competitors"] and "amazon" in guardrails["words"]["competitors"]
+    assert guardrails["thresholds"]["evidence_min_similarity"] == 0.6
+    assert next(r["mode"] for r in guardrails["input"] if r["name"] == "persona") == "block"  # same name, other rail
+    newest = page.locator("#history li").first
+    expect(newest).to_contain_text("measure the competitor rule")
+    expect(newest.locator("pre.diff")).to_contain_text("+  - zalando")
+    expect(competitor).to_have_value("monitor")  # the page shows the new version
+
+
+def test_ops_page_reports_an_invalid_threshold_with_its_field(page: Page, server: tuple[str, Settings]) -> None:
+    before = _guardrails(server)["thresholds"]
+    page.locator('#guardrails [name="threshold:evidence_min_similarity"]').fill("1.5")
+    page.locator('#guardrails [name="reason"]').fill("typo")
+    page.locator("#guardrails").get_by_role("button", name="Save guardrails").click()
+    expect(page.locator("#message")).to_contain_text("body.guardrails.thresholds.evidence_min_similarity")
+    assert _guardrails(server)["thresholds"] == before

@@ -1,4 +1,5 @@
-// Ops page: list tools with their permissions and limits, change them (with If-Match), see history, roll back.
+// Ops page: tools with their permissions and limits, the guardrails (rule modes, thresholds, word lists); change
+// them (with If-Match), see the history with diffs, roll back.
 const $ = (selector) => document.querySelector(selector);
 let version = null;
 
@@ -38,6 +39,13 @@ function input(type, name, value) {
   return element;
 }
 
+function labelled(text, field) {
+  const label = document.createElement("label");
+  label.className = "setting";
+  label.append(`${text} `, field);
+  return label;
+}
+
 function toolRow(tool) {
   const row = document.createElement("tr");
   row.dataset.tool = tool.name;
@@ -47,13 +55,9 @@ function toolRow(tool) {
   cell(row, input("number", "max_per_customer_per_day", tool.policy.max_per_customer_per_day));
   const limits = cell(row, "");
   for (const [key, value] of Object.entries(tool.limits)) {
-    const label = document.createElement("label");
-    label.className = "limit";
-    label.textContent = `${key} `;
     const field = input("text", `limit:${key}`, Array.isArray(value) ? value.join(", ") : value);
     field.dataset.kind = Array.isArray(value) ? "list" : typeof value;
-    label.append(field);
-    limits.append(label);
+    limits.append(labelled(key, field));
   }
   cell(row, input("text", "reason", ""));
   const save = document.createElement("button");
@@ -63,17 +67,28 @@ function toolRow(tool) {
   return row;
 }
 
-function readLimit(field) {
-  if (field.dataset.kind === "number") return Number(field.value);
+function readValue(field) {
+  if (field.dataset.kind === "number") return field.value === "" ? null : Number(field.value);
   if (field.dataset.kind === "list") return field.value.split(",").map((v) => v.trim()).filter(Boolean);
   return field.value;
+}
+
+// Send a change made against the version on screen, then reload; `done` words the success once it is known.
+async function submit(method, path, body, done, failed = "Not saved") {
+  try {
+    await call(method, path, body, { "If-Match": String(version) });
+    say(done(), true);
+    await load();
+  } catch (error) {
+    say(`${failed}: ${error.message}`);
+  }
 }
 
 async function saveTool(row) {
   const get = (name) => row.querySelector(`[name="${name}"]`);
   const perDay = get("max_per_customer_per_day").value;
   const limits = {};
-  for (const field of row.querySelectorAll("[name^='limit:']")) limits[field.name.slice(6)] = readLimit(field);
+  for (const field of row.querySelectorAll("[name^='limit:']")) limits[field.name.slice(6)] = readValue(field);
   const change = {
     enabled: get("enabled").checked,
     requires_approval: get("requires_approval").checked,
@@ -81,13 +96,59 @@ async function saveTool(row) {
     reason: get("reason").value,
     ...(perDay ? { max_per_customer_per_day: Number(perDay) } : {}),
   };
-  try {
-    await call("PATCH", `/v1/admin/tools/${row.dataset.tool}`, change, { "If-Match": String(version) });
-    say(`Saved ${row.dataset.tool} as version ${version}.`, true);
-    await load();
-  } catch (error) {
-    say(`Not saved: ${error.message}`);
+  await submit("PATCH", `/v1/admin/tools/${row.dataset.tool}`, change, () => `Saved ${row.dataset.tool} as version ${version}.`);
+}
+
+function modeSelect(rule) {
+  const select = document.createElement("select");
+  select.name = "mode";
+  for (const mode of ["block", "monitor"]) select.append(new Option(mode, mode, false, mode === rule.mode));
+  select.dataset.loaded = rule.mode;
+  return select;
+}
+
+function ruleRow(rail, rule) {
+  const row = document.createElement("tr");
+  row.dataset.rail = rail;
+  row.dataset.rule = rule.name;
+  cell(row, rule.name);
+  cell(row, modeSelect(rule));
+  return row;
+}
+
+function setting(name, kind, value) {
+  const field = kind === "list" ? document.createElement("textarea") : input("number", name, value);
+  field.name = name;
+  field.dataset.kind = kind;
+  if (kind === "list") field.value = value.join(", "); else field.step = "any";
+  field.dataset.loaded = field.value;
+  return field;
+}
+
+function showGuardrails({ guardrails }) {
+  for (const rail of ["input", "output"]) {
+    $(`#${rail}-rules tbody`).replaceChildren(...guardrails[rail].map((rule) => ruleRow(rail, rule)));
   }
+  $("#thresholds").replaceChildren(...Object.entries(guardrails.thresholds).map(
+    ([name, value]) => labelled(name, setting(`threshold:${name}`, "number", value))));
+  $("#words").replaceChildren(...Object.entries(guardrails.words).map(
+    ([name, list]) => labelled(name, setting(`words:${name}`, "list", list))));
+}
+
+// Only what was edited is sent: the server keeps the rest as it is.
+function guardrailsChange() {
+  const form = $("#guardrails");
+  const edited = (field) => field.value !== field.dataset.loaded;
+  const change = { input: {}, output: {}, thresholds: {}, words: {}, reason: form.elements.reason.value };
+  for (const row of form.querySelectorAll("tr[data-rule]")) {
+    const select = row.querySelector("select");
+    if (edited(select)) change[row.dataset.rail][row.dataset.rule] = select.value;
+  }
+  for (const field of form.querySelectorAll("[name^='threshold:'], [name^='words:']")) {
+    const [group, name] = field.name.split(":");
+    if (edited(field)) change[group === "threshold" ? "thresholds" : "words"][name] = readValue(field);
+  }
+  return change;
 }
 
 function historyItem(entry) {
@@ -98,14 +159,9 @@ function historyItem(entry) {
   item.append(title, ` by ${entry.author} (${entry.source}) on ${new Date(entry.created_at + "Z").toLocaleString()}: ${entry.reason} `);
   const back = document.createElement("button");
   back.textContent = `Roll back to ${entry.version}`;
-  back.addEventListener("click", async () => {
-    try {
-      await call("POST", "/v1/admin/policy/rollback", { version: entry.version, reason: `rollback to version ${entry.version}` },
-                 { "If-Match": String(version) });
-      say(`Rolled back to version ${entry.version}.`, true);
-      await load();
-    } catch (error) { say(`Not rolled back: ${error.message}`); }
-  });
+  back.addEventListener("click", () => submit("POST", "/v1/admin/policy/rollback",
+    { version: entry.version, reason: `rollback to version ${entry.version}` },
+    () => `Rolled back to version ${entry.version}.`, "Not rolled back"));
   item.append(back);
   if (entry.diff) {
     const diff = document.createElement("pre");
@@ -120,6 +176,7 @@ async function load() {
   try {
     const tools = await call("GET", "/v1/admin/tools");
     $("#tools tbody").replaceChildren(...tools.map(toolRow));
+    showGuardrails(await call("GET", "/v1/admin/guardrails"));
     const history = await call("GET", "/v1/admin/policy/history");
     $("#history").replaceChildren(...history.map(historyItem));
   } catch (error) {
@@ -127,6 +184,10 @@ async function load() {
   }
 }
 
+$("#guardrails").addEventListener("submit", (event) => {
+  event.preventDefault();
+  submit("PATCH", "/v1/admin/guardrails", guardrailsChange(), () => `Saved the guardrails as version ${version}.`);
+});
 $("#token-form").addEventListener("submit", (event) => {
   event.preventDefault();
   sessionStorage.setItem("opsToken", $("#token").value.trim());
