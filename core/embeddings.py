@@ -76,6 +76,11 @@ class MiniLM:
                 self._memo.pop(next(iter(self._memo)))
         return found
 
+    def forget(self) -> None:
+        """Drop the remembered vectors (a benchmark times a text's first embedding, not a lookup)."""
+        with self._memo_lock:
+            self._memo.clear()
+
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         with self._lock:  # the tokenizer's padding state is shared
             encodings = self._tokenizer.encode_batch(texts)

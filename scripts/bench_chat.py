@@ -14,7 +14,8 @@
 4. ``--concurrent`` conversations at once: errors, p50/p95 time to the first text, total time.
 
 The server runs in this process (uvicorn on loopback) on a temporary data folder unless ``--data-dir`` is given;
-rate limits are lifted for the benchmark. Nothing is downloaded.
+rate limits are lifted for the benchmark, and the model words help-center answers (``SUPPORT_ANSWER_STYLE=model``,
+the slower path; with the bundled model a server quotes them by default). Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -355,7 +356,7 @@ def main() -> None:
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-chat-"))
     overrides = {"max_concurrent_turns": args.slots} if args.slots else {}
     settings = Settings(data_dir=data_dir, customer_turns_per_minute=100_000, ip_turns_per_minute=100_000,
-                        max_queued_turns=max(32, args.concurrent), **overrides)
+                        max_queued_turns=max(32, args.concurrent), answer_style="model", **overrides)
     say(f"data: {data_dir}; preparing store, knowledge base and model...", flush=True)
     deps = build_deps(settings)
     model = deps.model

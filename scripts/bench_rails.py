@@ -6,7 +6,8 @@ For each labelled customer question (evals/data/kb_questions.yaml) the evidence 
 (policy numbers filled in), as the retrieve node would hand it over; the sentences checked are what a model
 writes: the article's own sentences, paraphrase-like mixes of two of them, the question's words, and the
 off-policy texts of the red-team set. Each check is one ``check_sentence`` call (every rule, the embedding of
-the sentence and the evidence comparison); the evidence's own embedding, done once per reply, is not counted.
+the sentence and the evidence comparison); the evidence's own embedding, done once per reply, is not counted,
+and remembered embeddings are forgotten before each round, so every check embeds its sentence.
 A sentence quoted word for word from the evidence needs no embedding, so the report also gives the sentences
 that do. The machine's other load shows in the numbers: run it on an idle machine.
 """
@@ -27,6 +28,7 @@ import yaml
 
 from agent.guardrails import Grounding, check_sentence
 from agent.guardrails.evidence import Evidence, split_sentences
+from core.embeddings import get_embedder
 from knowledge.placeholders import render_policy
 from tools.policy import load_policy
 
@@ -67,6 +69,7 @@ def main() -> None:
             check_sentence(sentence, grounding)
     timings: dict[str, list[float]] = {"model": [], "paraphrase": [], "trusted": []}
     for _ in range(args.rounds):
+        get_embedder().forget()  # every round embeds its sentences anew, as a model's new sentences are
         for grounding, sentences in cases:
             quoted = set(grounding.evidence.sentences if grounding.evidence else [])
             for sentence in sentences:
