@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
-from typing import Literal
+from typing import ClassVar, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
@@ -48,6 +48,15 @@ class _Rule(_Strict):
     """Case-insensitive regular expressions; ``{{list}}`` inserts a word list."""
     unless: list[StrictStr] = []
     """Patterns that clear a hit (a support word in an angry message, a negation in a sentence)."""
+    check: str | None = None
+    """A code detector that trips the rule besides its patterns (each rail names the ones it has)."""
+    rail: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _detects_something(self) -> Self:
+        if not self.patterns and not self.check:
+            raise ValueError(f"{self.rail} rule {self.name!r} has neither patterns nor a check")
+        return self
 
 
 class InputRule(_Rule):
@@ -57,12 +66,7 @@ class InputRule(_Rule):
     """The turn's ``input_flag``: the graph's fixed reply for it is ``declined.<flag>`` in replies.yaml."""
     check: Literal["encoded"] | None = None
     """A code detector that trips the rule besides its patterns (``encoded``: base64/hex/rot13 blobs)."""
-
-    @model_validator(mode="after")
-    def _detects_something(self) -> InputRule:
-        if not self.patterns and not self.check:
-            raise ValueError(f"input rule {self.name!r} has neither patterns nor a check")
-        return self
+    rail = "input"
 
 
 class OutputRule(_Rule):
@@ -74,12 +78,7 @@ class OutputRule(_Rule):
     """A code detector that trips the rule besides its patterns."""
     backed_by: Literal["receipts"] | None = None
     """``receipts``: a hit is cleared when a done tool result backs every amount and id the sentence states."""
-
-    @model_validator(mode="after")
-    def _detects_something(self) -> OutputRule:
-        if not self.patterns and not self.check:
-            raise ValueError(f"output rule {self.name!r} has neither patterns nor a check")
-        return self
+    rail = "output"
 
 
 class SecretRule(_Strict):
