@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +28,9 @@ class ReplyPlan(BaseModel):
     """Text written by code from facts (released as is, still through the rails)."""
     prompt: list[BaseMessage] | None = None
     """When set, the model writes the reply from this prompt."""
-    fallback: str = ""
-    """Safe text used when the model's wording fails a rail."""
+    fallback: Callable[[], str] | None = None
+    """Makes the safe text used when the reply fails a rail (only then: choosing quotable sentences takes longer
+    than the model needs for its first token)."""
     grounding: Grounding = Grounding()
     citations: list[dict[str, str]] = []
 
@@ -92,12 +94,16 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool) -> ReplyPlan:
     prefix = f"{r['not_yet_able']} " if state["intent"] in HELP_CENTER_INTENTS else ""
     suffix = f" {r['offer_human']}" if prefix else ""
     evidence = Evidence([p["text"] for p in passages])
-    extract = " ".join(quotable(evidence.closest_to(question, count=6), context)[:2])
-    quoted = f"{prefix}{extract}{suffix}" if extract else r["unknown"]
+
+    def quoted() -> str:
+        extract = " ".join(quotable(evidence.closest_to(question, count=6), context)[:2])
+        return f"{prefix}{extract}{suffix}" if extract else r["unknown"]
+
     grounding = Grounding(facts=f"{context}\n{question}", evidence=evidence,
                           receipts=receipts_from(state.get("done_calls", [])))
     if quote:
-        return ReplyPlan(text=quoted, fallback=r["unknown"], grounding=grounding, citations=_citations(passages))
+        return ReplyPlan(text=quoted(), fallback=lambda: r["unknown"], grounding=grounding,
+                         citations=_citations(passages))
     return ReplyPlan(
         text=prefix,
         prompt=[SystemMessage(prompt_text("answer.md").format(passages=context)), HumanMessage(question)],

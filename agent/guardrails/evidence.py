@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -17,13 +18,21 @@ def _key(sentence: str) -> str:
     return " ".join(sentence.lower().split()).strip(" .!?")
 
 
+_EMBEDDING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence")
+
+
 class Evidence:
-    """Sentences of the retrieved passages, embedded once per reply."""
+    """Sentences of the retrieved passages, embedded once per reply: in the background, so the model can start
+    on its first token meanwhile."""
 
     def __init__(self, passages: list[str]) -> None:
         self.sentences = [s for text in passages for s in split_sentences(text)]
-        self._vectors = get_embedder().embed(self.sentences)
+        self._embedding = _EMBEDDING.submit(get_embedder().embed, self.sentences)
         self._verbatim = {_key(s) for s in self.sentences}
+
+    @property
+    def _vectors(self) -> np.ndarray:
+        return self._embedding.result()
 
     def supports(self, sentence: str, *, min_similarity: float | None = None) -> bool:
         """True when a passage sentence says the same thing (same meaning, same polarity); the similarity

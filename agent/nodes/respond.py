@@ -34,5 +34,5 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         except ModelError:
             passed = False
     if not passed:
-        writer.replace(plan.fallback or replies()["safe_fallback"])
+        writer.replace(plan.fallback() if plan.fallback else replies()["safe_fallback"])
     return {"reply": writer.released.strip(), "citations": plan.citations, "rail_trips": writer.trips}
