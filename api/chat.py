@@ -13,10 +13,6 @@ from api.wire import event_stream
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
 
-ChatRequest = MessageIn
-"""Former name of the request body."""
-
-
 @router.post("/chat", response_class=EventSourceResponse, responses=TURN)
 async def chat(
     body: MessageIn,
