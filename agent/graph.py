@@ -25,7 +25,7 @@ FIXED_REPLY_INTENTS = ("greeting", "thanks_bye", "off_topic", "complaint")
 Node = Callable[[AgentState, Runtime[AgentContext]], dict[str, Any]]
 
 
-def under_live_guardrails(node: Node) -> Node:
+def _under_live_guardrails(node: Node) -> Node:
     """``node`` running on the guardrails of the policy version in force, so a change applies from the next
     turn. The rules are set inside the call: LangGraph runs a sync node in a thread with a copy of the context.
     ``functools.wraps`` keeps the signature LangGraph reads to inject ``runtime``."""
@@ -59,7 +59,7 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     """Wire the nodes; ``checkpointer`` makes conversations persist."""
     graph = StateGraph(AgentState, context_schema=AgentContext)
     for node in (understand, retrieve, act, escalate, respond, guardrail):
-        graph.add_node(node.__name__, under_live_guardrails(node))
+        graph.add_node(node.__name__, _under_live_guardrails(node))
     graph.add_edge(START, "understand")
     graph.add_conditional_edges("understand", after_understand)
     graph.add_edge("retrieve", "respond")
