@@ -71,4 +71,5 @@ async def open_checkpointer(settings: Settings) -> AsyncIterator[BaseCheckpointS
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     async with AsyncSqliteSaver.from_conn_string(url) as saver:
+        await saver.setup()  # the tables exist before the first turn: deleting a new conversation needs them
         yield saver

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
-from agent.bootstrap import build_deps
+from agent.bootstrap import build_deps, open_checkpointer
 from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
 from core.auth import issue_token, verify_token
@@ -107,3 +108,11 @@ def test_terminal_chat_streams_a_reply(world_settings: Settings) -> None:
                           input="where is my order #W4821003?\n\n", capture_output=True, text=True, timeout=120,
                           check=True)
     assert "Order #W4821003 is pending." in done.stdout
+
+
+def test_a_conversation_is_forgotten_before_any_turn_on_a_new_database(tmp_path: Path) -> None:
+    async def forget() -> None:
+        async with open_checkpointer(make_settings(tmp_path)) as saver:
+            await saver.adelete_thread("never-started")
+
+    asyncio.run(forget())
