@@ -26,13 +26,13 @@ Node = Callable[[AgentState, Runtime[AgentContext]], dict[str, Any]]
 
 
 def _under_live_guardrails(node: Node) -> Node:
-    """``node`` running on the guardrails of the policy version in force, so a change applies from the next
-    turn. The rules are set inside the call: LangGraph runs a sync node in a thread with a copy of the context.
-    ``functools.wraps`` keeps the signature LangGraph reads to inject ``runtime``."""
+    """``node`` running on the guardrails of the policy version in force when the turn began, so a change
+    applies from the next turn. The rules are set inside the call: LangGraph runs a sync node in a thread with a
+    copy of the context. ``functools.wraps`` keeps the signature LangGraph reads to inject ``runtime``."""
 
     @functools.wraps(node)
     def run(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-        with rules_in_force(runtime.context.deps.policy.guardrails):
+        with rules_in_force(runtime.context.guardrails):
             return node(state, runtime)
 
     return run

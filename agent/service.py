@@ -42,12 +42,14 @@ class SupportAgent:
 
     async def turn(self, conversation_id: str, customer_id: str | None, text: str) -> AsyncIterator[BaseEvent]:
         """Stream the events of one customer turn; the last event is always ``done``."""
-        message = HumanMessage(await self.mask_secrets(text))
+        policy = await asyncio.to_thread(self.deps.policies.current)
+        message = HumanMessage(mask_secrets(text, rules=rules_for(policy.guardrails)))
         if await asyncio.to_thread(desk.with_a_person, self.deps.store, conversation_id):
             await self._record(conversation_id, message)  # the person answers, not the bot
             yield Done()
             return
-        context = AgentContext(deps=self.deps, conversation_id=conversation_id, customer_id=customer_id)
+        context = AgentContext(deps=self.deps, conversation_id=conversation_id, customer_id=customer_id,
+                               guardrails=policy.guardrails)
         turn_input = {"messages": [message], **TURN_RESET}
         try:
             async for event in self.graph.astream(

@@ -13,6 +13,7 @@ from langgraph.graph.message import add_messages
 
 from agent.escalation_config import EscalationConfig, load_escalation_config
 from agent.routing import IntentRouter
+from core.guardrails_config import GuardrailsConfig
 from core.settings import Settings
 from knowledge import KnowledgeBase
 from tools.policy import Policy
@@ -121,3 +122,5 @@ class AgentContext:
     conversation_id: str
     customer_id: str | None
     """From the authenticated session; None for an anonymous customer."""
+    guardrails: GuardrailsConfig
+    """The guardrails of the policy version in force when the turn began (read once per turn)."""
