@@ -44,8 +44,6 @@ class Settings(BaseSettings):
     """How help-center answers are worded: ``model`` words them from the retrieved passages (every sentence
     checked against them), ``quote`` quotes the closest help-center sentences, ``auto`` quotes with the bundled
     135M model (its own wording fails the evidence check on most answers) and lets any other model word them."""
-    prompt_cache_mb: int = Field(256, ge=0)
-    """Memory for the KV state of recent prompts, so a repeated prompt prefix is not processed again (0: off)."""
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     """Base URL of the OpenAI-compatible server when ``llm_backend=openai``."""
     openai_model: str = "default"

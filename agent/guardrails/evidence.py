@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 
 import numpy as np
 
@@ -18,21 +18,17 @@ def _key(sentence: str) -> str:
     return " ".join(sentence.lower().split()).strip(" .!?")
 
 
-_EMBEDDING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence")
-
-
 class Evidence:
-    """Sentences of the retrieved passages, embedded once per reply: in the background, so the model can start
-    on its first token meanwhile."""
+    """Sentences of the retrieved passages, embedded once per reply, when first compared: not before the model's
+    first token (and not beside the model either: on a small CPU that slows its generation more than it saves)."""
 
     def __init__(self, passages: list[str]) -> None:
         self.sentences = [s for text in passages for s in split_sentences(text)]
-        self._embedding = _EMBEDDING.submit(get_embedder().embed, self.sentences)
         self._verbatim = {_key(s) for s in self.sentences}
 
-    @property
+    @cached_property
     def _vectors(self) -> np.ndarray:
-        return self._embedding.result()
+        return get_embedder().embed(self.sentences)
 
     def supports(self, sentence: str, *, min_similarity: float | None = None) -> bool:
         """True when a passage sentence says the same thing (same meaning, same polarity); the similarity

@@ -47,5 +47,4 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         seed=settings.seed,
-        prompt_cache_mb=settings.prompt_cache_mb,
     ).load()

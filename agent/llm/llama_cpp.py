@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
-from llama_cpp import Llama, LlamaRAMCache
+from llama_cpp import Llama
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from agent.llm.structured import parse_structured
@@ -23,6 +24,10 @@ from core.errors import ModelError
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
 GGUF_MAGIC = b"GGUF"
 _WARM_UP = b"Warm-up text so the first customer does not pay for set-up. " * 8
+GIL_SWITCH_SECONDS = 0.0005
+"""How soon a thread waiting for Python's GIL gets it: the generating thread needs it back after every token's
+decode (which runs without it), and at Python's default of 5 ms the server streamed 87% of raw llama.cpp's
+tokens/s, at 0.5 ms as many as raw (``scripts/bench_chat.py``)."""
 
 
 def check_gguf(path: Path) -> None:
@@ -78,7 +83,6 @@ class ChatLlamaCpp(BaseChatModel):
     temperature: float = 0.2
     seed: int = 7
     repeat_penalty: float = 1.15
-    prompt_cache_mb: int = 256
 
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -88,20 +92,22 @@ class ChatLlamaCpp(BaseChatModel):
         if self._llama is not None:
             return self
         check_gguf(self.model_path)
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_SECONDS))
         try:
             with _quiet_stderr():
                 llama = self._open_llama()
                 llama.eval(llama.tokenize(_WARM_UP))  # the first batches pay one-off set-up costs: pay them now
                 llama.reset()
-                if self.prompt_cache_mb:  # keeps the KV state of recent prompts, not only the last one
-                    llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"could not load model {self.model_path}: {exc}") from exc
         self._llama = llama
         return self
 
     def _open_llama(self) -> Any:
-
+        """The llama.cpp model. A new prompt reuses the KV state of the tokens it shares with the one before (the
+        fixed system text comes first in every prompt), so a turn evaluates only the new tokens. No state
+        cache on top: llama-cpp-python's copies every completion's logits (hundreds of MB with a large
+        vocabulary) outside its own size limit, and the copy slowed the end of every reply."""
         return Llama(
             model_path=str(self.model_path),
             n_ctx=self.n_ctx,
