@@ -96,7 +96,8 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool) -> ReplyPlan:
     evidence = Evidence([p["text"] for p in passages])
 
     def quoted() -> str:
-        extract = " ".join(quotable(evidence.closest_to(question, count=6), context)[:2])
+        best = quotable(evidence.closest_to(question, count=6), context)[:2]
+        extract = " ".join(evidence.in_order(best))
         return f"{prefix}{extract}{suffix}" if extract else r["unknown"]
 
     grounding = Grounding(facts=f"{context}\n{question}", evidence=evidence,

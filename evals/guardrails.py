@@ -230,7 +230,8 @@ def quoting_model(deps: AgentDeps, text: str) -> ScriptedChatModel:
     """A scripted model that answers with the help-center sentences closest to ``text`` (what a good model
     says), for the benign run."""
     passages = [p.text for p in deps.knowledge.search(mask_secrets(text))]
-    answer = " ".join(Evidence(passages).closest_to(text)) if passages else "I'm not sure."
+    evidence = Evidence(passages)
+    answer = " ".join(evidence.in_order(evidence.closest_to(text))) if passages else "I'm not sure."
     return ScriptedChatModel(steps=[answer] * SCRIPTED_CALLS)
 
 

@@ -45,9 +45,13 @@ class Evidence:
         return float(sims[best]) >= min_similarity and not negated
 
     def closest_to(self, question: str, *, count: int = 2) -> list[str]:
-        """The ``count`` whole passage sentences closest to ``question``, in their original order."""
+        """The ``count`` whole passage sentences closest to ``question``, closest first."""
         whole = [i for i, s in enumerate(self.sentences) if s[0].isupper() and s[-1] in ".!?"]
         if not whole:
             return []
         sims = self._vectors[whole] @ get_embedder().embed([question])[0]
-        return [self.sentences[whole[i]] for i in sorted(np.argsort(-sims)[:count])]
+        return [self.sentences[whole[i]] for i in np.argsort(-sims)[:count]]
+
+    def in_order(self, sentences: list[str]) -> list[str]:
+        """``sentences`` (passage sentences) in the order the passages have them."""
+        return sorted(sentences, key=self.sentences.index)
