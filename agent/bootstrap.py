@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from agent.guardrails import check_guardrails
 from agent.llm import build_chat_model
 from agent.routing import IntentRouter
 from agent.state import AgentDeps
@@ -33,6 +35,12 @@ def answer_style(settings: Settings, *, custom_model: bool = False) -> Literal["
     return "quote" if bundled else "model"
 
 
+def open_policies(store: Store, *, file: Path | None = None, file_check_seconds: float = 0.5) -> PolicyStore:
+    """The live policy of ``store``, refusing any version whose guardrails would not run."""
+    return PolicyStore(store, file=file, check=lambda policy: check_guardrails(policy.guardrails),
+                       file_check_seconds=file_check_seconds)
+
+
 def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> AgentDeps:
     """Open the stores (seeding demo data on first start if enabled) and load the models.
 
@@ -43,7 +51,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
     store.migrate()
     if settings.seed_demo_data and ensure_demo_data(store):
         log.info("seeded the demo store")
-    policies = PolicyStore(store, file=settings.resolved_policy_path)
+    policies = open_policies(store, file=settings.resolved_policy_path)
     if settings.seed_demo_data:
         ensure_default_help_center(settings)
     return AgentDeps(

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api.deps import AgentDep
 from api.roles import require
 from core.auth import Principal
-from core.errors import NotFound
+from core.errors import ConfigError, NotFound
 from core.guardrails_config import GuardrailsConfig, Mode
 from tools import TOOLS
 from tools.policy import ToolPolicy
@@ -100,6 +100,13 @@ def _if_match(value: str | None) -> int | None:
         raise HTTPException(400, "If-Match must be a policy version number") from exc
 
 
+def _based_on(if_match: str | None, document: dict[str, Any]) -> int:
+    """The version a partial change applies to: the client's ``If-Match``, else the version it was merged into
+    (so a change landing in between is a 412, never silently overwritten)."""
+    version = _if_match(if_match)
+    return document["version"] if version is None else version
+
+
 def _tool_view(name: str, document: dict[str, Any], policies: PolicyStore) -> AdminTool:
     tool = TOOLS[name]
     return AdminTool(name=name, description=tool.description, writes=tool.writes,
@@ -135,6 +142,8 @@ def _apply(policies: PolicyStore, document: dict[str, Any], *, who: Principal, r
     except ValidationError as exc:
         raise HTTPException(422, [{"loc": ["body", *err["loc"]], "msg": err["msg"], "type": err["type"]}
                                   for err in exc.errors()]) from exc
+    except ConfigError as exc:  # valid by the schema, but the guardrails would not run
+        raise HTTPException(422, [{"loc": ["body", "guardrails"], "msg": str(exc), "type": "value_error"}]) from exc
     response.headers["ETag"] = f'"{policy.version}"'
 
 
@@ -177,9 +186,10 @@ async def change_tool(name: str, change: ToolChange, who: Ops, agent: AgentDep, 
     document = await asyncio.to_thread(policies.document)
     permissions = {**document.get("tools", {}).get(name, {}),
                    **change.model_dump(exclude={"limits", "reason"}, exclude_none=True)}
+    based_on = _based_on(if_match, document)
     document = {**document, **change.limits, "tools": {**document.get("tools", {}), name: permissions}}
-    await asyncio.to_thread(_apply, policies, document, who=who, reason=change.reason,
-                            if_match=_if_match(if_match), response=response)
+    await asyncio.to_thread(_apply, policies, document, who=who, reason=change.reason, if_match=based_on,
+                            response=response)
     return _tool_view(name, await asyncio.to_thread(policies.document), policies)
 
 
@@ -216,9 +226,10 @@ async def change_guardrails(change: GuardrailsChange, who: Ops, agent: AgentDep,
     the exact field), and the change is a new version that every conversation uses from its next turn."""
     policies = agent.deps.policies
     document = await asyncio.to_thread(policies.document)
+    based_on = _based_on(if_match, document)
     document = {**document, "guardrails": _changed_guardrails(document["guardrails"], change)}
-    await asyncio.to_thread(_apply, policies, document, who=who, reason=change.reason,
-                            if_match=_if_match(if_match), response=response)
+    await asyncio.to_thread(_apply, policies, document, who=who, reason=change.reason, if_match=based_on,
+                            response=response)
     return await read_guardrails(who, agent, response)
 
 

@@ -8,9 +8,10 @@ pattern, an unknown word list or check, or a duplicate rule name is refused with
 from __future__ import annotations
 
 import re
+import string
 from functools import lru_cache
 from importlib import resources
-from typing import ClassVar, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
@@ -91,13 +92,27 @@ class SecretRule(_Strict):
     validate_with: Literal["luhn", "iban"] | None = Field(None, alias="validate")
     """A check a match must also pass (card-number checksum, IBAN check digits)."""
 
+    @model_validator(mode="after")
+    def _replacement_fields_exist(self) -> SecretRule:
+        try:
+            groups = set(re.compile(self.pattern).groupindex)
+        except re.error as exc:
+            raise ValueError(f"secret {self.name!r}: bad pattern: {exc}") from exc
+        fields = {name for _, name, _, _ in string.Formatter().parse(self.replace) if name is not None}
+        unknown = sorted(fields - groups - {"last4"})
+        if unknown:
+            raise ValueError(f"secret {self.name!r}: replace uses {unknown}, which are neither last4 nor groups of "
+                             "its pattern")
+        return self
+
 
 class GuardrailsConfig(_Strict):
     """The guardrails: the ``guardrails`` section of the policy document."""
 
     thresholds: Thresholds = Thresholds()
-    words: dict[StrictStr, list[StrictStr]]
-    protected_prompts: list[StrictStr] = []
+    words: dict[StrictStr, Annotated[list[Annotated[StrictStr, Field(min_length=1)]], Field(min_length=1)]]
+    """Word lists (an empty list or entry would match everywhere)."""
+    protected_prompts: list[Annotated[StrictStr, Field(pattern=r"^[\w-]+\.md$")]] = []
     """Prompt files in ``agent/prompts`` whose wording must never reach a customer."""
     secrets: list[SecretRule] = []
     receipts: dict[StrictStr, list[StrictStr]] = {}
@@ -122,11 +137,6 @@ class GuardrailsConfig(_Strict):
                     re.compile(expand(pattern, self.words))
                 except (re.error, KeyError) as exc:
                     raise ValueError(f"rule {rule.name!r}: bad pattern {pattern!r}: {exc}") from exc
-        for secret in self.secrets:
-            try:
-                re.compile(secret.pattern)
-            except re.error as exc:
-                raise ValueError(f"secret {secret.name!r}: bad pattern: {exc}") from exc
         return self
 
 

@@ -12,13 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import delete
 
+from agent.bootstrap import open_policies
 from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
 from core.settings import Settings
 from tests.conftest import SHOWCASE, make_settings
 from tests.live_server import auth, private_store, serve, world_deps
 from tests.sse import read_events, reply_text
-from tools.policy.versions import PolicyStore
 from tools.store.models import PolicyVersion
 
 URL = "/v1/admin/guardrails"
@@ -61,7 +61,7 @@ def admin(tmp_path_factory: pytest.TempPathFactory, world_settings: Settings, wo
     store = private_store(world_settings, folder)
     with store.session() as session:
         session.execute(delete(PolicyVersion))
-    deps = dataclasses.replace(world, store=store, policies=PolicyStore(store, file=settings.resolved_policy_path))
+    deps = dataclasses.replace(world, store=store, policies=open_policies(store, file=settings.resolved_policy_path))
     model = ScriptedChatModel()
     with serve(settings, deps_factory=world_deps(deps, model)) as base:
         yield Admin(base, settings, model)
@@ -100,12 +100,36 @@ def test_the_section_in_force_is_read_with_its_version(admin: Admin) -> None:
     ({"words": {"competitors": "zalando"}}, ["body", "guardrails", "words", "competitors"]),
     ({"words": {"competitors": ["(zalando"]}}, ["body", "guardrails"]),
     ({"reason": None}, ["body", "reason"]),
+    ({"words": {"insults": []}}, ["body", "guardrails", "words", "insults"]),  # an empty list matches everything
+    ({"words": {"insults": ["idiot", ""]}}, ["body", "guardrails", "words", "insults", 1]),
 ])
 def test_an_invalid_change_is_422_with_the_exact_field_and_changes_nothing(admin: Admin, change: dict[str, Any],
                                                                           loc: list[str]) -> None:
     before = admin.version()
     response = admin.send("PATCH", {"reason": "tuning", **change})
     assert response.status_code == 422 and loc in [error["loc"] for error in response.json()["detail"]]
+    assert admin.version() == before
+
+
+@pytest.mark.parametrize(("change", "loc", "says"), [
+    ({"protected_prompts": ["../../README.md"]}, ["body", "guardrails", "protected_prompts", 0], "pattern"),
+    ({"protected_prompts": ["missing.md"]}, ["body", "guardrails"], "do not compile"),
+    ({"secrets": [{"name": "x", "pattern": r"\d{6}", "replace": "{oops}"}]}, ["body", "guardrails", "secrets"],
+     "neither last4 nor groups"),
+    ({"input": [{"name": "new_rule", "flag": "unheard_of", "patterns": ["zzz"]}]}, ["body", "guardrails"],
+     "without a fixed reply"),
+])
+def test_a_document_whose_guardrails_would_not_run_is_refused(admin: Admin, change: dict[str, Any], loc: list[Any],
+                                                               says: str) -> None:
+    """Valid-looking sections that would break every turn (a 500) are a 422 before they are stored."""
+    before = admin.version()
+    document = admin.get("/v1/admin/policy").json()["document"]
+    guardrails = document["guardrails"]
+    edited = {key: guardrails[key] + value if key in ("secrets", "input") else value for key, value in change.items()}
+    body = {"document": {**document, "guardrails": {**guardrails, **edited}}, "reason": "tuning"}
+    response = admin.send("PUT", body, path="/v1/admin/policy")
+    assert response.status_code == 422, response.text
+    assert [e for e in response.json()["detail"] if e["loc"][:len(loc)] == loc] and says in response.text
     assert admin.version() == before
 
 

@@ -8,7 +8,7 @@ from agent.guardrails.gate import SentenceGate
 from agent.guardrails.grounding import Grounding, Receipt, receipts_from
 from agent.guardrails.input_rails import InputVerdict, check_input, inspect_input
 from agent.guardrails.output_rails import SentenceVerdict, check_sentence, inspect_sentence
-from agent.guardrails.rules import RuleSet, load_rules, rules_for, rules_in_force
+from agent.guardrails.rules import RuleSet, check_guardrails, load_rules, rules_for, rules_in_force
 from agent.guardrails.secrets import mask_secrets
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "RuleSet",
     "SentenceGate",
     "SentenceVerdict",
+    "check_guardrails",
     "check_input",
     "check_sentence",
     "inspect_input",

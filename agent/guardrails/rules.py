@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 
 from agent.guardrails._text import masked_matches, shingles, split_sentences, word_forms
 from agent.prompts import prompt_text, replies
+from core.errors import ConfigError
 from core.guardrails_config import GuardrailsConfig, InputRule, OutputRule, Thresholds, bundled_guardrails, expand
 
 Spec = TypeVar("Spec", InputRule, OutputRule)
@@ -127,6 +128,19 @@ def rules_for(config: GuardrailsConfig) -> RuleSet:
                 _COMPILED.popitem(last=False)
         _COMPILED.move_to_end(id(config))
         return entry[1]
+
+
+def check_guardrails(config: GuardrailsConfig) -> None:
+    """What the schema cannot see: every input flag has its fixed reply and the rules compile (the protected
+    prompts exist). A :class:`ConfigError` says which part is wrong."""
+    declined = replies()["declined"]
+    missing = sorted({rule.flag for rule in config.input} - set(declined))
+    if missing:
+        raise ConfigError(f"input flags without a fixed reply in agent/prompts/replies.yaml: {missing}")
+    try:
+        rules_for(config)
+    except (OSError, KeyError, re.error) as exc:
+        raise ConfigError(f"the guardrails do not compile: {exc}") from exc
 
 
 def load_rules() -> RuleSet:

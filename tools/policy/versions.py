@@ -62,8 +62,11 @@ class PolicyStore:
     author, reason and diff, and applies from the next tool call in every process sharing the database."""
 
     def __init__(self, store: Store, *, file: Path | None = None, on_change: Callable[[Policy], None] | None = None,
-                 file_check_seconds: float = 0.5) -> None:
+                 check: Callable[[Policy], None] | None = None, file_check_seconds: float = 0.5) -> None:
+        """``check``: a test of a new document beyond its schema (raising :class:`ConfigError`), run before it
+        is stored: the agent checks that its guardrails will run."""
         self._store = store
+        self._check = check
         self._file = file
         self._on_change = on_change
         self._file_check_seconds = file_check_seconds
@@ -90,13 +93,16 @@ class PolicyStore:
                source: str = "api", file_hash: str | None = None) -> Policy:
         """Validate ``document`` and make it the next version; a stale ``if_match`` is a :class:`VersionConflict`.
 
-        Raises pydantic's ``ValidationError`` (with the exact fields) for an invalid document.
+        Raises pydantic's ``ValidationError`` (with the exact fields) for an invalid document, and the ``check``'s
+        :class:`ConfigError` for one that passes the schema but would not run.
         """
         with self._lock, self._store.session(write=True) as session:
             latest = session.scalar(select(func.max(PolicyVersion.version))) or 0
             if if_match is not None and if_match != latest:
                 raise VersionConflict(latest)
             policy = Policy.model_validate({**document, "version": latest + 1})
+            if self._check:
+                self._check(policy)
             previous = session.get(PolicyVersion, latest)
             new_document = _document(policy)
             diff = "".join(difflib.unified_diff(
