@@ -18,6 +18,7 @@ from agent.guardrails import mask_secrets, rules_for
 from agent.state import TURN_RESET, AgentContext, AgentDeps
 from core.errors import SupportError
 from tools import TOOLS, desk
+from tools.policy import Policy
 from tools.store.models import PolicyException
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,8 @@ class SupportAgent:
 
     async def turn(self, conversation_id: str, customer_id: str | None, text: str) -> AsyncIterator[BaseEvent]:
         """Stream the events of one customer turn; the last event is always ``done``."""
-        policy = await asyncio.to_thread(self.deps.policies.current)
-        message = HumanMessage(mask_secrets(text, rules=rules_for(policy.guardrails)))
+        policy, masked = await asyncio.to_thread(self._in_force, text)
+        message = HumanMessage(masked)
         if await asyncio.to_thread(desk.with_a_person, self.deps.store, conversation_id):
             await self._record(conversation_id, message)  # the person answers, not the bot
             yield Done()
@@ -71,8 +72,13 @@ class SupportAgent:
 
     async def mask_secrets(self, text: str) -> str:
         """``text`` with secrets masked by the guardrails of the policy version in force."""
-        policy = await asyncio.to_thread(self.deps.policies.current)
-        return mask_secrets(text, rules=rules_for(policy.guardrails))
+        return (await asyncio.to_thread(self._in_force, text))[1]
+
+    def _in_force(self, text: str) -> tuple[Policy, str]:
+        """The policy in force and ``text`` masked by its guardrails (off the event loop: the first use of a new
+        version compiles its rules)."""
+        policy = self.deps.policies.current()
+        return policy, mask_secrets(text, rules=rules_for(policy.guardrails))
 
     def _pending_approval(self, conversation_id: str, tool: str) -> ApprovalPending | None:
         """The request this conversation just recorded for a person's approval, as the customer may see it."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,10 +23,6 @@ from core.errors import ModelError
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
 GGUF_MAGIC = b"GGUF"
 _WARM_UP = b"Warm-up text so the first customer does not pay for set-up. " * 8
-GIL_SWITCH_SECONDS = 0.0005
-"""How soon a thread waiting for Python's GIL gets it: the generating thread needs it back after every token's
-decode (which runs without it), and at Python's default of 5 ms the server streamed 87% of raw llama.cpp's
-tokens/s, at 0.5 ms as many as raw (``scripts/bench_chat.py``)."""
 
 
 def check_gguf(path: Path) -> None:
@@ -92,7 +87,6 @@ class ChatLlamaCpp(BaseChatModel):
         if self._llama is not None:
             return self
         check_gguf(self.model_path)
-        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_SECONDS))
         try:
             with _quiet_stderr():
                 llama = self._open_llama()
