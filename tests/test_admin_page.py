@@ -83,7 +83,7 @@ def test_ops_page_changes_a_rule_mode_a_threshold_and_a_word_list(page: Page, se
     competitor = panel.locator('tr[data-rail="output"][data-rule="competitor"] select')
     competitor.select_option("monitor")
     words = panel.locator('[name="words:competitors"]')
-    words.fill(words.input_value() + ", zalando")
+    words.fill(words.input_value() + "\nzalando")  # one entry a line: entries are regex fragments, {1,3} included
     panel.locator('[name="threshold:evidence_min_similarity"]').fill("0.6")
     panel.locator('[name="reason"]').fill("measure the competitor rule")
     panel.get_by_role("button", name="Save guardrails").click()

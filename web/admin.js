@@ -70,6 +70,7 @@ function toolRow(tool) {
 function readValue(field) {
   if (field.dataset.kind === "number") return field.value === "" ? null : Number(field.value);
   if (field.dataset.kind === "list") return field.value.split(",").map((v) => v.trim()).filter(Boolean);
+  if (field.dataset.kind === "lines") return field.value.split("\n").map((v) => v.trim()).filter(Boolean);
   return field.value;
 }
 
@@ -117,10 +118,10 @@ function ruleRow(rail, rule) {
 }
 
 function setting(name, kind, value) {
-  const field = kind === "list" ? document.createElement("textarea") : input("number", name, value);
+  const field = kind === "lines" ? document.createElement("textarea") : input("number", name, value);
   field.name = name;
   field.dataset.kind = kind;
-  if (kind === "list") field.value = value.join(", "); else field.step = "any";
+  if (kind === "lines") field.value = value.join("\n"); else field.step = "any";
   field.dataset.loaded = field.value;
   return field;
 }
@@ -132,7 +133,7 @@ function showGuardrails({ guardrails }) {
   $("#thresholds").replaceChildren(...Object.entries(guardrails.thresholds).map(
     ([name, value]) => labelled(name, setting(`threshold:${name}`, "number", value))));
   $("#words").replaceChildren(...Object.entries(guardrails.words).map(
-    ([name, list]) => labelled(name, setting(`words:${name}`, "list", list))));
+    ([name, list]) => labelled(name, setting(`words:${name}`, "lines", list))));
 }
 
 // Only what was edited is sent: the server keeps the rest as it is.

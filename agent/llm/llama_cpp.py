@@ -98,10 +98,11 @@ class ChatLlamaCpp(BaseChatModel):
         return self
 
     def _open_llama(self) -> Any:
-        """The llama.cpp model. A new prompt reuses the KV state of the tokens it shares with the one before (the
-        fixed system text comes first in every prompt), so a turn evaluates only the new tokens. No state
-        cache on top: llama-cpp-python's copies every completion's logits (hundreds of MB with a large
-        vocabulary) outside its own size limit, and the copy slowed the end of every reply."""
+        """The llama.cpp model. A new prompt reuses the KV state of the tokens it shares with the prompt before
+        (the fixed system text comes first in every prompt), so after an answer the next one evaluates only its
+        new tokens (an address prompt in between costs the system text once more). No state cache on top:
+        llama-cpp-python's copies every completion's logits (hundreds of MB with a large vocabulary) outside its
+        own size limit, and the copy slowed the end of every reply."""
         return Llama(
             model_path=str(self.model_path),
             n_ctx=self.n_ctx,

@@ -59,7 +59,8 @@ def _digest(text: str) -> str:
 
 class PolicyStore:
     """Reads and changes the policy in force. Every change is validated first, becomes a new version with
-    author, reason and diff, and applies from the next tool call in every process sharing the database."""
+    author, reason and diff, and applies from the next tool call (the guardrails: the next turn) in every process
+    sharing the database."""
 
     def __init__(self, store: Store, *, file: Path | None = None, on_change: Callable[[Policy], None] | None = None,
                  check: Callable[[Policy], None] | None = None, file_check_seconds: float = 0.5) -> None:
@@ -159,7 +160,8 @@ class PolicyStore:
 
     def _write_file(self, document: dict[str, Any]) -> str:
         assert self._file is not None
-        text = "# Store policy, kept in step with the admin API; hand edits are picked up and versioned.\n"
+        text = "# Policy (store rules, tool permissions, guardrails), kept in step with the admin API; hand edits are "
+        text += "picked up and versioned.\n"
         text += to_yaml(document)
         self._file.write_text(text)
         return _digest(text)
