@@ -100,11 +100,17 @@ def _if_match(value: str | None) -> int | None:
         raise HTTPException(400, "If-Match must be a policy version number") from exc
 
 
-def _based_on(if_match: str | None, document: dict[str, Any]) -> int:
-    """The version a partial change applies to: the client's ``If-Match``, else the version it was merged into
-    (so a change landing in between is a 412, never silently overwritten)."""
+async def _apply_change(policies: PolicyStore, document: dict[str, Any], changed: dict[str, Any], *, who: Principal,
+                        reason: str, if_match: str | None, response: Response) -> None:
+    """Apply a partial change merged into ``document``: against the client's ``If-Match``, else against the
+    version it was merged into (a change landing in between is a 412, never silently overwritten). A change that
+    changes nothing makes no new version."""
+    if changed == document:
+        response.headers["ETag"] = f'"{document["version"]}"'
+        return
     version = _if_match(if_match)
-    return document["version"] if version is None else version
+    await asyncio.to_thread(_apply, policies, changed, who=who, reason=reason,
+                            if_match=document["version"] if version is None else version, response=response)
 
 
 def _tool_view(name: str, document: dict[str, Any], policies: PolicyStore) -> AdminTool:
@@ -186,10 +192,9 @@ async def change_tool(name: str, change: ToolChange, who: Ops, agent: AgentDep, 
     document = await asyncio.to_thread(policies.document)
     permissions = {**document.get("tools", {}).get(name, {}),
                    **change.model_dump(exclude={"limits", "reason"}, exclude_none=True)}
-    based_on = _based_on(if_match, document)
-    document = {**document, **change.limits, "tools": {**document.get("tools", {}), name: permissions}}
-    await asyncio.to_thread(_apply, policies, document, who=who, reason=change.reason, if_match=based_on,
-                            response=response)
+    changed = {**document, **change.limits, "tools": {**document.get("tools", {}), name: permissions}}
+    await _apply_change(policies, document, changed, who=who, reason=change.reason, if_match=if_match,
+                        response=response)
     return _tool_view(name, await asyncio.to_thread(policies.document), policies)
 
 
@@ -226,10 +231,9 @@ async def change_guardrails(change: GuardrailsChange, who: Ops, agent: AgentDep,
     the exact field), and the change is a new version that every conversation uses from its next turn."""
     policies = agent.deps.policies
     document = await asyncio.to_thread(policies.document)
-    based_on = _based_on(if_match, document)
-    document = {**document, "guardrails": _changed_guardrails(document["guardrails"], change)}
-    await asyncio.to_thread(_apply, policies, document, who=who, reason=change.reason, if_match=based_on,
-                            response=response)
+    changed = {**document, "guardrails": _changed_guardrails(document["guardrails"], change)}
+    await _apply_change(policies, document, changed, who=who, reason=change.reason, if_match=if_match,
+                        response=response)
     return await read_guardrails(who, agent, response)
 
 

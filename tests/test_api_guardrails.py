@@ -133,6 +133,14 @@ def test_a_document_whose_guardrails_would_not_run_is_refused(admin: Admin, chan
     assert admin.version() == before
 
 
+def test_a_change_that_changes_nothing_makes_no_version(admin: Admin) -> None:
+    before = admin.version()
+    mode = next(r["mode"] for r in admin.get().json()["guardrails"]["output"] if r["name"] == "profanity")
+    response = admin.send("PATCH", {"reason": "saved the page as it was", "output": {"profanity": mode}})
+    assert response.status_code == 200 and response.headers["etag"] == f'"{before}"'
+    assert admin.version() == before
+
+
 def test_a_bad_word_list_entry_names_the_rule_it_breaks(admin: Admin) -> None:
     response = admin.send("PATCH", {"reason": "tuning", "words": {"competitors": ["(zalando"]}})
     assert "rule 'competitor': bad pattern" in response.text
