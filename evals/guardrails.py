@@ -310,8 +310,8 @@ def is_refusal(*, flagged: bool, reply: str, withdrawn: bool) -> bool:
 
 
 def refused(outcome: Outcome) -> bool:
-    """Benign messages are one turn each: :func:`is_refusal` over the outcome."""
-    return bool(outcome.flagged_by or outcome.declined or (outcome.withdrawn and outcome.unanswered))
+    """:func:`is_refusal` of a benign message (one turn each: ``shown`` is its reply)."""
+    return is_refusal(flagged=bool(outcome.flagged_by), reply=outcome.shown, withdrawn=bool(outcome.withdrawn))
 
 
 def reworded(outcome: Outcome) -> bool:

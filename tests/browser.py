@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -23,3 +23,18 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def signed_in(base_url: str, path: str, token: str) -> Iterator[Page]:
+    """A page of ``path`` after signing in with ``token`` on its token form; the block fails on any script
+    error the page raised."""
+    with chromium() as browser:
+        page = browser.new_context(base_url=base_url).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(path)
+        page.fill("#token", token)
+        page.click("#token-form button")
+        yield page
+        assert not errors, errors

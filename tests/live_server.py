@@ -82,6 +82,14 @@ def private_store(settings: Settings, folder: Path) -> Store:
     return Store(f"sqlite:///{folder / 'store.db'}")
 
 
+def settings_on_private_store(world_settings: Settings, folder: Path) -> Settings:
+    """Settings for a server in ``folder`` whose store is a private copy of the seeded one."""
+    from tests.conftest import make_settings
+
+    store = private_store(world_settings, folder / "store")
+    return make_settings(folder, database_url=str(store.engine.url))
+
+
 def hold_turns(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Make every turn announce a tool, then wait until the returned event is set, then answer."""
     release = threading.Event()

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from core.auth import issue_token
 from core.settings import Settings
-from tests.browser import chromium
+from tests.browser import signed_in
 from tests.live_server import serve_on_own_store
 
 pytestmark = pytest.mark.model
@@ -27,16 +27,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, world_settings: Settings) -
 @pytest.fixture
 def page(server: tuple[str, Settings]) -> Iterator[Page]:
     base, settings = server
-    with chromium() as browser:
-        page = browser.new_context(base_url=base).new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto("/admin")
-        page.fill("#token", issue_token(settings.jwt_secret, role="ops", subject="ops-page"))
-        page.click("#token-form button")
+    with signed_in(base, "/admin", issue_token(settings.jwt_secret, role="ops", subject="ops-page")) as page:
         expect(page.locator(f'tr[data-tool="{REFUNDS}"]')).to_be_visible()
         yield page
-        assert not errors, errors
 
 
 def _read(server: tuple[str, Settings], path: str) -> dict:

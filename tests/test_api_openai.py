@@ -14,7 +14,7 @@ from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
 from core.settings import Settings
 from tests.conftest import SHOWCASE, make_settings
-from tests.live_server import private_store, serve, world_deps
+from tests.live_server import serve, settings_on_private_store, world_deps
 from tests.test_api_conversations import bearer
 from tools.store import Store
 
@@ -31,8 +31,7 @@ def model() -> ScriptedChatModel:
 
 @pytest.fixture(scope="module")
 def settings(world_settings: Settings, world: AgentDeps, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    store = private_store(world_settings, tmp_path_factory.mktemp("openai-store"))
-    return make_settings(tmp_path_factory.mktemp("openai"), database_url=str(store.engine.url))
+    return settings_on_private_store(world_settings, tmp_path_factory.mktemp("openai"))
 
 
 @pytest.fixture(scope="module")

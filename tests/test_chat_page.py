@@ -20,8 +20,7 @@ from core.auth import issue_token
 from core.settings import Settings
 from server import create_app
 from tests.browser import chromium
-from tests.conftest import make_settings
-from tests.live_server import private_store, serve, world_deps
+from tests.live_server import serve, settings_on_private_store, world_deps
 from tests.test_api_conversations import bearer, with_staff_route
 from tools.store import Store
 
@@ -33,8 +32,7 @@ def model() -> ScriptedChatModel:
 
 @pytest.fixture(scope="module")
 def settings(world_settings: Settings, world: AgentDeps, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    store = private_store(world_settings, tmp_path_factory.mktemp("page-store"))
-    return make_settings(tmp_path_factory.mktemp("page"), database_url=str(store.engine.url))
+    return settings_on_private_store(world_settings, tmp_path_factory.mktemp("page"))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from core.auth import issue_token
 from core.settings import Settings
-from tests.browser import chromium
+from tests.browser import signed_in
 from tests.test_api_handoffs import bearer, say, server  # noqa: F401 - the shared live-server fixture
 
 pytestmark = pytest.mark.model
@@ -20,15 +20,8 @@ pytestmark = pytest.mark.model
 @pytest.fixture
 def console(server: tuple[str, Settings]) -> Iterator[Page]:  # noqa: F811
     base, settings = server
-    with chromium() as browser:
-        page = browser.new_context(base_url=base).new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto("/console")
-        page.fill("#token", issue_token(settings.jwt_secret, role="agent", subject="pat"))
-        page.click("#token-form button")
+    with signed_in(base, "/console", issue_token(settings.jwt_secret, role="agent", subject="pat")) as page:
         yield page
-        assert not errors, errors
 
 
 def test_console_works_a_late_return_from_queue_to_approval(
