@@ -25,7 +25,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from agent.bootstrap import build_deps, open_checkpointer
-from agent.llm import bundled_model_path, check_gguf
+from agent.llm import configured_model_path
 from agent.service import SupportAgent
 from agent.state import AgentDeps
 from api import account, admin, chat, conversations, handoffs, openai_compat, wire
@@ -141,7 +141,7 @@ def serve(
     settings = Settings()
     try:
         if settings.llm_backend == "llama_cpp":
-            check_gguf(settings.model_path or bundled_model_path())
+            configured_model_path(settings)
     except SupportError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

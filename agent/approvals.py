@@ -19,7 +19,7 @@ from langgraph.types import Command, interrupt
 from pydantic import BaseModel
 from sqlalchemy import update
 
-from agent.dialogue import wording
+from agent.executor import wording
 from core.errors import NotFound
 from tools import execute
 from tools.policy import Policy

@@ -25,14 +25,27 @@ from tools.store.demo import ensure_demo_data
 log = logging.getLogger(__name__)
 
 
+def _runs_bundled_model(settings: Settings, custom_model: bool) -> bool:
+    return (settings.llm_backend == "llama_cpp" and settings.model_path is None and settings.model == "smollm2-135m"
+            and not custom_model)
+
+
 def answer_style(settings: Settings, *, custom_model: bool = False) -> Literal["model", "quote"]:
     """How help-center answers are worded: ``SUPPORT_ANSWER_STYLE``, where ``auto`` quotes with the bundled
-    model (a 135M model's own wording fails the evidence check on most answers) and lets any other model word
-    them; ``custom_model``: the caller supplies its own model instead of the configured one."""
+    135M model (its own wording fails the evidence check on most answers) and lets any other model word them;
+    ``custom_model``: the caller supplies its own model instead of the configured one."""
     if settings.answer_style != "auto":
         return settings.answer_style
-    bundled = settings.llm_backend == "llama_cpp" and settings.model_path is None and not custom_model
-    return "quote" if bundled else "model"
+    return "quote" if _runs_bundled_model(settings, custom_model) else "model"
+
+
+def planner_mode(settings: Settings, *, custom_model: bool = False) -> Literal["model", "router"]:
+    """Who reads messages the fast path does not settle: ``SUPPORT_PLANNER``, where ``auto`` means the model
+    planner with a configured model that can plan, and the router with the bundled 135M model (it cannot) or a
+    model the caller hands in (a scripted test model plans only when a test asks for it)."""
+    if settings.planner != "auto":
+        return settings.planner
+    return "router" if custom_model or _runs_bundled_model(settings, custom_model) else "model"
 
 
 def open_policies(store: Store, *, file: Path | None = None, file_check_seconds: float = 0.5) -> PolicyStore:
@@ -62,6 +75,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
         router=IntentRouter(get_embedder()),
         policies=policies,
         answer_style=answer_style(settings, custom_model=model is not None),
+        planner=planner_mode(settings, custom_model=model is not None),
     )
 
 

@@ -56,6 +56,12 @@ class MessageCompleted(BaseEvent):
     citations: list[Citation] = []
 
 
+class Thinking(BaseEvent):
+    """The agent is reading the message (the planner runs); the reply follows."""
+
+    type: Literal["thinking"] = "thinking"
+
+
 class ToolStarted(BaseEvent):
     """The agent started an action; ``description`` is safe to show the customer."""
 
@@ -130,7 +136,7 @@ class Done(BaseEvent):
 
 
 Event = Annotated[
-    CustomerMessage | TextDelta | Citation | MessageCompleted | ToolStarted | ToolFinished | ReplyReplaced
+    CustomerMessage | TextDelta | Citation | MessageCompleted | Thinking | ToolStarted | ToolFinished | ReplyReplaced
     | HandoffStarted | StaffMessage | ApprovalPending | ApprovalDecided | ErrorEvent | Done,
     Field(discriminator="type"),
 ]

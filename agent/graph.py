@@ -11,7 +11,6 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from agent.dialogue.flow import ACTION_INTENTS, READ_INTENTS
 from agent.guardrails import rules_in_force
 from agent.nodes.act import act
 from agent.nodes.escalate import escalate
@@ -19,9 +18,9 @@ from agent.nodes.guardrail import after_guardrail, guardrail
 from agent.nodes.respond import respond
 from agent.nodes.retrieve import retrieve
 from agent.nodes.understand import understand
+from agent.planner.node import plan
 from agent.state import AgentContext, AgentState
 
-FIXED_REPLY_INTENTS = ("greeting", "thanks_bye", "off_topic", "complaint")
 Node = Callable[[AgentState, Runtime[AgentContext]], dict[str, Any]]
 
 
@@ -38,30 +37,30 @@ def _under_live_guardrails(node: Node) -> Node:
     return run
 
 
-def after_understand(state: AgentState) -> Literal["escalate", "act", "retrieve", "respond"]:
-    """A person takes over when a trigger fired; a flagged message gets a fixed reply and no tool; otherwise
-    by intent."""
+def after_understand(state: AgentState) -> Literal["escalate", "plan", "respond"]:
+    """A person takes over when a trigger fired; a flagged message gets a fixed reply and never reaches the
+    planner; otherwise the message is planned."""
     if state.get("escalation_reason"):
         return "escalate"
-    if state.get("input_flag"):
-        return "respond"
-    if state["intent"] in READ_INTENTS | ACTION_INTENTS:
-        return "act"
-    return "respond" if state["intent"] in FIXED_REPLY_INTENTS else "retrieve"
+    return "respond" if state.get("input_flag") else "plan"
 
 
-def after_act(state: AgentState) -> Literal["escalate", "respond"]:
-    """A request recorded for a person's approval goes to the human queue."""
-    return "escalate" if state.get("needs_person") else "respond"
+def after_act(state: AgentState) -> Literal["escalate", "retrieve", "respond"]:
+    """A handoff the customer asked for, or a request recorded for a person's approval, goes to the human
+    queue; a help-center question is looked up; the rest is said."""
+    if state.get("needs_person") or state.get("escalation_reason"):
+        return "escalate"
+    return "retrieve" if state.get("question") else "respond"
 
 
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
     """Wire the nodes; ``checkpointer`` makes conversations persist."""
     graph = StateGraph(AgentState, context_schema=AgentContext)
-    for node in (understand, retrieve, act, escalate, respond, guardrail):
+    for node in (understand, plan, act, retrieve, escalate, respond, guardrail):
         graph.add_node(node.__name__, _under_live_guardrails(node))
     graph.add_edge(START, "understand")
     graph.add_conditional_edges("understand", after_understand)
+    graph.add_edge("plan", "act")
     graph.add_edge("retrieve", "respond")
     graph.add_conditional_edges("act", after_act)
     graph.add_edge("escalate", "respond")

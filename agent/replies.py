@@ -24,8 +24,11 @@ class ReplyPlan(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
+    said: str = ""
+    """Facts and questions written by code, said first (still through the rails, but trusted by the evidence
+    check)."""
     text: str = ""
-    """Text written by code from facts (released as is, still through the rails)."""
+    """Text written by code (released as is, still through the rails)."""
     prompt: list[BaseMessage] | None = None
     """When set, the model writes the reply from this prompt."""
     fallback: Callable[[], str] | None = None
@@ -67,7 +70,8 @@ def describe_orders(orders: list[dict[str, Any]]) -> str:
     return "\n".join([r["recent_orders_intro"], *lines, r["recent_orders_outro"]])
 
 
-def _describe(result: dict[str, Any]) -> str:
+def describe(result: dict[str, Any]) -> str:
+    """A read tool's result in words (its customer-safe message when it did not succeed)."""
     if result["outcome"] != "done":
         return str(result["message"])
     data = result["data"]
@@ -85,11 +89,11 @@ def quotable(sentences: list[str], context: str) -> list[str]:
     return [s for s in sentences if check_input(s) is None and check_sentence(s, Grounding(facts=context)) is None]
 
 
-def _answer_plan(state: AgentState, question: str, *, quote: bool) -> ReplyPlan:
+def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) -> ReplyPlan:
     r = replies()
     passages = state.get("passages") or []
     if not passages:
-        return ReplyPlan(text=r["unknown"], grounding=Grounding(trusted=True))
+        return ReplyPlan(said=said, text=r["unknown"], grounding=Grounding(trusted=True))
     context = "\n\n".join(f"[{p['title']} / {p['section']}]\n{p['text']}" for p in passages)
     prefix = f"{r['not_yet_able']} " if state["intent"] in HELP_CENTER_INTENTS else ""
     suffix = f" {r['offer_human']}" if prefix else ""
@@ -103,9 +107,10 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool) -> ReplyPlan:
     grounding = Grounding(facts=f"{context}\n{question}", evidence=evidence,
                           receipts=receipts_from(state.get("done_calls", [])))
     if quote:
-        return ReplyPlan(text=quoted(), fallback=lambda: r["unknown"], grounding=grounding,
+        return ReplyPlan(said=said, text=quoted(), fallback=lambda: r["unknown"], grounding=grounding,
                          citations=_citations(passages))
     return ReplyPlan(
+        said=said,
         text=prefix,
         prompt=[SystemMessage(prompt_text("answer.md").format(passages=context)), HumanMessage(question)],
         fallback=quoted,
@@ -121,9 +126,7 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False) -> Repl
     trusted = Grounding(trusted=True)
     if state.get("input_flag") and not state.get("handoff"):
         return ReplyPlan(text=r["declined"][state["input_flag"]], grounding=trusted)
-    said = " ".join(p for p in (state.get("say"), _describe(state["show"]) if state.get("show") else "") if p)
-    if said:
-        return ReplyPlan(text=said, grounding=trusted)
-    if state["intent"] in ("greeting", "thanks_bye", "off_topic", "complaint"):
-        return ReplyPlan(text=r[state["intent"]], grounding=trusted)
-    return _answer_plan(state, question, quote=quote)
+    said = state.get("say", "")
+    if state.get("retrieved"):
+        return _answer_plan(state, state.get("question") or question, quote=quote, said=said)
+    return ReplyPlan(said=said or r["ask_request"], grounding=trusted)

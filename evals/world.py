@@ -18,7 +18,7 @@ from typing import Literal
 from langchain_core.language_models import BaseChatModel
 
 import tools
-from agent.bootstrap import answer_style, build_deps
+from agent.bootstrap import answer_style, build_deps, planner_mode
 from agent.llm import build_chat_model
 from agent.llm.fake import ScriptedChatModel
 from agent.routing import IntentRouter
@@ -109,7 +109,8 @@ class World:
         try:
             yield AgentDeps(settings=self.settings, model=chosen, store=fresh, knowledge=self.knowledge,
                             router=self.router, policies=PolicyStore(fresh), clock=lambda: clock,
-                            answer_style=answer_style(self.settings, custom_model=model is not None))
+                            answer_style=answer_style(self.settings, custom_model=model is not None),
+                            planner=planner_mode(self.settings, custom_model=model is not None))
         finally:
             fresh.engine.dispose()
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):

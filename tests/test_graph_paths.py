@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agent.bootstrap import answer_style
+from agent.bootstrap import answer_style, planner_mode
 from agent.events import HandoffStarted, MessageCompleted, ReplyReplaced, TextDelta, ToolStarted
 from agent.guardrails import Grounding, check_sentence
 from agent.llm.fake import ScriptedChatModel
@@ -111,22 +111,41 @@ def test_quoted_answer_comes_from_the_help_center_without_the_model(world: Agent
 
 
 @pytest.mark.parametrize(
-    ("configured", "backend", "model_path", "custom_model", "expected"),
+    ("configured", "backend", "model", "model_path", "custom_model", "expected"),
     [
-        ("auto", "llama_cpp", None, False, "quote"),  # the bundled 135M model
-        ("auto", "llama_cpp", "big.gguf", False, "model"),
-        ("auto", "openai", None, False, "model"),
-        ("auto", "llama_cpp", None, True, "model"),  # a model handed in (scripted, or loaded by the caller)
-        ("model", "llama_cpp", None, False, "model"),
-        ("quote", "llama_cpp", "big.gguf", False, "quote"),
+        ("auto", "llama_cpp", "smollm2-135m", None, False, "quote"),  # the bundled 135M model
+        ("auto", "llama_cpp", "qwen2.5-coder-1.5b", None, False, "model"),  # the default model
+        ("auto", "llama_cpp", "smollm2-135m", "big.gguf", False, "model"),
+        ("auto", "openai", "smollm2-135m", None, False, "model"),
+        ("auto", "llama_cpp", "smollm2-135m", None, True, "model"),  # a model handed in (scripted, or loaded)
+        ("model", "llama_cpp", "smollm2-135m", None, False, "model"),
+        ("quote", "llama_cpp", "qwen2.5-coder-1.5b", "big.gguf", False, "quote"),
     ],
 )
 def test_answer_style_quotes_only_with_the_bundled_model_unless_set(
-    tmp_path: Path, configured: str, backend: str, model_path: str | None, custom_model: bool, expected: str
+    tmp_path: Path, configured: str, backend: str, model: str, model_path: str | None, custom_model: bool,
+    expected: str,
 ) -> None:
-    settings = make_settings(tmp_path, answer_style=configured, llm_backend=backend,
+    settings = make_settings(tmp_path, answer_style=configured, llm_backend=backend, model=model,
                              model_path=Path(model_path) if model_path else None)
     assert answer_style(settings, custom_model=custom_model) == expected
+
+
+@pytest.mark.parametrize(
+    ("configured", "model", "custom_model", "expected"),
+    [
+        ("auto", "qwen2.5-coder-1.5b", False, "model"),  # the default model plans
+        ("auto", "smollm2-135m", False, "router"),  # the bundled 135M model cannot
+        ("auto", "qwen2.5-coder-1.5b", True, "router"),  # a model handed in plans only when asked
+        ("model", "smollm2-135m", True, "model"),
+        ("router", "qwen2.5-coder-1.5b", False, "router"),
+    ],
+)
+def test_planner_mode_follows_the_setting_and_the_model(
+    tmp_path: Path, configured: str, model: str, custom_model: bool, expected: str
+) -> None:
+    settings = make_settings(tmp_path, planner=configured, model=model)
+    assert planner_mode(settings, custom_model=custom_model) == expected
 
 
 SUPPORTED = "You have 30 days from the delivery date to return an item. "

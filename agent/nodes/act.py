@@ -1,4 +1,6 @@
-"""Act node: move the customer's task one step (verify, ask, preview, confirm, run) through the tools."""
+"""Act node: carry out this turn's commands in the order the customer asked: lookups run, the task in progress
+moves one step (verify, ask, preview, confirm, run), further writes wait in a queue, and the rest becomes a
+help-center question, a handoff or a fixed reply for the respond node."""
 
 from __future__ import annotations
 
@@ -7,14 +9,21 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agent.dialogue.flow import Task, Turn, advance
+from agent.commands import WRITE_INTENT
 from agent.events import ToolFinished, ToolStarted
+from agent.executor.flow import Step, Task, Turn, advance
 from agent.nodes.understand import last_customer_text
+from agent.prompts import replies
+from agent.replies import describe
 from agent.state import AgentContext, AgentState
 from tools import TOOLS, execute
 
 TOOL_OUTCOME_TEXT = {"done": "Done", "failed": "Couldn't complete that", "retry": "Needs more details",
                      "denied": "Not possible under our policy", "needs_approval": "Needs a person's approval"}
+DETAILS = ("order_id", "items", "new_option", "reason", "address")
+INTENT_OF_COMMAND = {"lookup": "order_status", "answer": "policy_question", "handoff": "human_agent"}
+CHAT_INTENT = {"greeting": "greeting", "thanks": "thanks_bye", "goodbye": "thanks_bye", "bot": "greeting",
+               "off_topic": "off_topic", "complaint": "complaint"}
 
 
 def run_tool(
@@ -34,37 +43,165 @@ def run_tool(
     return result.model_dump(mode="json")
 
 
-def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Advance the task for this turn's intent and record what it decided."""
-    ctx = runtime.context
-    results: list[dict[str, Any]] = []
+def intent_of(command: dict[str, Any]) -> str:
+    """The intent a command stands for (the queue a handoff goes to, the fixed replies)."""
+    if command["cmd"] == "write":
+        return WRITE_INTENT[command["tool"]]
+    if command["cmd"] == "chat":
+        return CHAT_INTENT[command["kind"]]
+    return INTENT_OF_COMMAND.get(command["cmd"], "unknown")
 
-    def run(name: str, arguments: dict[str, Any], *, customer_id: str | None, preview: bool) -> dict[str, Any]:
-        result = run_tool(runtime, name, arguments, customer_id=customer_id, preview=preview)
+
+class _Execution:
+    """The state of one turn's execution: what to say, the task, the queue and the tool results."""
+
+    def __init__(self, state: AgentState, runtime: Runtime[AgentContext]) -> None:
+        self.state = state
+        self.runtime = runtime
+        self.customer_id = runtime.context.customer_id or state.get("verified_customer_id")
+        saved = state.get("task")
+        self.task: Task | None = Task(**saved) if saved else None
+        self.queue: list[dict[str, Any]] = list(state.get("queue", []))
+        self.says: list[str] = []
+        self.results: list[dict[str, Any]] = []
+        self.questions: list[str] = []
+        self.hand_off: str | None = None
+        self.needs_person = False
+        self.verified: str | None = None
+        self.moved = False
+        """The task in progress took a step this turn."""
+
+    def run(self, name: str, arguments: dict[str, Any], *, customer_id: str | None, preview: bool) -> dict[str, Any]:
+        result = run_tool(self.runtime, name, arguments, customer_id=customer_id, preview=preview)
         if not preview:
-            results.append(result)
+            self.results.append(result)
         return result
 
-    saved = state.get("task")
-    task = Task(**saved) if saved and saved["intent"] == state["intent"] else Task(intent=state["intent"])
-    step = advance(task, Turn(
-        text=last_customer_text(state),
-        order_ids=state.get("order_ids", []),
-        customer_id=ctx.customer_id or state.get("verified_customer_id"),
-        run=run,
-        model=ctx.deps.model,
-        refund_days=ctx.deps.policy.refund_processing_days,
-    ))
+    def step(self, task: Task, command: dict[str, Any]) -> None:
+        """Move ``task`` one step with this message and the command's details."""
+        deps = self.runtime.context.deps
+        answer = None if "yes" not in command else ("yes" if command["yes"] else "no")
+        step = advance(task, Turn(
+            text=last_customer_text(self.state), order_ids=self.state.get("order_ids", []),
+            customer_id=self.customer_id, run=self.run, model=deps.model,
+            refund_days=deps.policy.refund_processing_days,
+            details={k: command[k] for k in DETAILS if command.get(k)}, answer=answer,
+        ))
+        self._record(step)
+
+    def _record(self, step: Step) -> None:
+        self.moved = True
+        self.task = step.task
+        if step.say:
+            self.says.append(step.say)
+        if step.show:
+            self.says.append(describe(step.show))
+        if step.verified_customer_id:
+            self.verified = self.customer_id = step.verified_customer_id
+        self.needs_person = self.needs_person or step.needs_person
+        self.hand_off = self.hand_off or step.hand_off
+
+    def apply(self, command: dict[str, Any]) -> None:
+        kind = command["cmd"]
+        if kind == "lookup":
+            self._look_up(command)
+        elif kind == "write":
+            if self.task is not None and self.task.awaiting:
+                self.queue.append(command)
+            else:
+                self.step(Task(intent=WRITE_INTENT[command["tool"]]), command)
+        elif kind in ("confirm", "correct"):
+            self._continue(command)
+        elif kind == "drop":
+            if self.task is not None:
+                self.task = None
+                self.says.append("Okay, I've left that as it is.")
+        elif kind == "answer":
+            self.questions.append(command["question"])
+        elif kind == "handoff":
+            asked = command["reason"] == "customer asked for a human"
+            if asked and not self.runtime.context.deps.escalation.explicit_request:
+                self.questions.append(last_customer_text(self.state))  # ops turned explicit requests off
+            else:
+                self.hand_off = command["reason"]
+        elif kind == "chat":
+            self.says.append(replies()["small_talk"][command["kind"]])
+        elif kind == "ask":
+            self._ask(command["about"])
+
+    def _look_up(self, command: dict[str, Any]) -> None:
+        """Show an order (or the recent ones) without disturbing the task in progress; an anonymous customer is
+        verified first."""
+        if self.customer_id is None:
+            if self.task is None or not self.task.awaiting:
+                self.step(Task(intent="order_status", order_id=command.get("order_id")), command)
+            return
+        if command.get("order_id"):
+            result = self.run("get_order_details", {"order_id": command["order_id"]}, customer_id=self.customer_id,
+                              preview=False)
+        else:
+            result = self.run("list_recent_orders", {}, customer_id=self.customer_id, preview=False)
+        self.says.append(describe(result))
+
+    def _continue(self, command: dict[str, Any]) -> None:
+        if self.task is None:
+            return
+        given = [k for k in DETAILS if command.get(k)]
+        if given:  # a new detail replaces the old one; code reads it again from the customer's words
+            cleared = {"order_id": command.get("order_id"), "items": {"item_ids": [], "new_item_ids": []},
+                       "new_option": {"new_item_ids": []}, "reason": {"reason": None}, "address": {"address": None}}
+            update: dict[str, Any] = {"awaiting": None, "proposal": None}
+            for detail in given:
+                value = cleared[detail]
+                update.update(value if isinstance(value, dict) else {detail: value})
+            self.task = self.task.model_copy(update=update)
+        self.step(self.task, command)
+
+    def _ask(self, about: str) -> None:
+        if self.task is not None and about != "request":
+            self.step(self.task, {})
+        else:
+            self.says.append(replies()["ask_request"])
+
+    def finish(self) -> None:
+        """Start the next queued request once the task in progress is over, and say what comes next."""
+        while self.task is None and self.queue and not self.hand_off and not self.needs_person:
+            command = self.queue.pop(0)
+            self.says.append(replies()["next_request"])
+            self.step(Task(intent=WRITE_INTENT[command["tool"]]), command)
+        if self.task is not None and self.task.awaiting and not self.moved:
+            if self.says or self.questions or self.hand_off:  # a digression: answered, then back to the task
+                what = replies()["awaited"].get(self.task.awaiting, "an answer")
+                self.says.append(replies()["back_to_task"].format(what=what))
+            else:
+                self.step(self.task, {})
+        if self.queue and self.task is not None:
+            what = "request" if len(self.queue) == 1 else f"{len(self.queue)} requests"
+            self.says.append(replies()["queued"].format(what=what))
+
+
+def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Carry out this turn's commands and record what the reply must say."""
+    execution = _Execution(state, runtime)
+    commands = state.get("commands") or []
+    for command in commands:
+        execution.apply(command)
+    execution.finish()
+    intent = intent_of(commands[0]) if commands else "unknown"
     updates: dict[str, Any] = {
-        "tool_results": [*state.get("tool_results", []), *results],
-        "say": step.say,
-        "show": step.show,
-        "task": step.task.model_dump() if step.task else None,
-        "needs_person": step.needs_person,
+        "intent": execution.task.intent if execution.task else intent,
+        "tool_results": [*state.get("tool_results", []), *execution.results],
+        "say": " ".join(execution.says),
+        "question": " ".join(execution.questions),
+        "task": execution.task.model_dump() if execution.task else None,
+        "queue": execution.queue,
+        "needs_person": execution.needs_person,
     }
-    if step.verified_customer_id:
-        updates["verified_customer_id"] = step.verified_customer_id
-    done = [r for r in results if r["outcome"] == "done"]
+    if execution.hand_off:
+        updates["escalation_reason"] = execution.hand_off
+    if execution.verified:
+        updates["verified_customer_id"] = execution.verified
+    done = [r for r in execution.results if r["outcome"] == "done"]
     if done:
         updates["done_calls"] = [*state.get("done_calls", []), *done][-50:]
     return updates

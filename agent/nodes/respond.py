@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
+from agent.guardrails import Grounding
 from agent.nodes.understand import last_customer_text
 from agent.prompts import replies
 from agent.replies import plan_reply
@@ -24,15 +26,17 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     deps = runtime.context.deps
     plan = plan_reply(state, last_customer_text(state), quote=deps.answer_style == "quote")
     writer = GuardedWriter(get_stream_writer(), plan.grounding)
-    passed = writer.stream([plan.text]) if plan.text else True
+    passed = writer.stream([plan.said], grounding=Grounding(trusted=True)) if plan.said else True
+    passed = passed and (writer.stream([f" {plan.text}" if plan.said else plan.text]) if plan.text else True)
     if passed and plan.prompt is not None:
         writer_prefix = writer.released
         try:
             stream = deps.model.stream(plan.prompt, stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
-            chunks = (str(c.content) for c in stream)
+            chunks = itertools.chain([" "] if writer.released else [], (str(c.content) for c in stream))
             passed = writer.stream(chunks) and writer.released != writer_prefix
         except ModelError:
             passed = False
     if not passed:
-        writer.replace(plan.fallback() if plan.fallback else replies()["safe_fallback"])
+        fallback = plan.fallback() if plan.fallback else replies()["safe_fallback"]
+        writer.replace(f"{plan.said} {fallback}".strip())
     return {"reply": writer.released.strip(), "citations": plan.citations, "rail_trips": writer.trips}

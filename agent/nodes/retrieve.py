@@ -12,5 +12,5 @@ from agent.state import AgentContext, AgentState
 
 def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Top-k passages above the relevance threshold (possibly none)."""
-    passages = runtime.context.deps.knowledge.search(last_customer_text(state))
+    passages = runtime.context.deps.knowledge.search(state.get("question") or last_customer_text(state))
     return {"passages": [p.model_dump(mode="json") for p in passages], "retrieved": True}

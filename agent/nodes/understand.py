@@ -1,4 +1,5 @@
-"""Understand node: input rails, intent (nearest-neighbour routing plus rules), slots and sentiment."""
+"""Understand node: input rails, the router's intent (nearest-neighbour routing plus rules), order numbers,
+sentiment and the triggers that hand a conversation to a person before anything else happens."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.dialogue import extract
 from agent.escalation import before_answering
+from agent.executor import extract
 from agent.guardrails import check_input
 from agent.guardrails.rules import load_rules
 from agent.state import AgentContext, AgentState
@@ -40,40 +41,20 @@ def sentiment_of(text: str) -> str:
     return "negative" if strong else "neutral"
 
 
-_WEAK_INTENTS = {"unknown", "greeting", "thanks_bye", "off_topic", "complaint"}
-
-
-def answers_task(task: dict[str, Any] | None, text: str, intent: str, order_ids: list[str]) -> bool:
-    """The message answers what the task in progress asked for (so it continues that task)."""
-    if not task or not task.get("awaiting"):
-        return False
-    awaiting = task["awaiting"]
-    evidence = {
-        "confirmation": extract.confirmation(text) is not None,
-        "identity": bool(extract.email(text) or extract.zip_code(text)),
-        "order": bool(order_ids),
-        "reason": extract.cancel_reason(text) is not None,
-        "address": extract.zip_code(text) is not None,
-    }.get(awaiting, False)
-    return evidence or intent == task["intent"] or intent in _WEAK_INTENTS or (intent == "policy_question" and (
-        awaiting in ("items", "options")))
-
-
 def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Classify the newest customer message, or recognise it as the answer to the agent's last question."""
+    """Check the newest customer message (input rails, escalation triggers) and take the router's reading of it,
+    which the planner starts from."""
     text = last_customer_text(state)
     route = runtime.context.deps.router.route(text)
     intent = route.intent
     if _HUMAN.search(text) and intent in ("unknown", "complaint", "off_topic", "policy_question"):
         intent = "human_agent"
     order_ids = extract_order_ids(text)
-    task = state.get("task")
-    if intent != "human_agent" and answers_task(task, text, intent, order_ids):
-        intent = task["intent"]  # type: ignore[index]
     sentiment = sentiment_of(text)
     understood: dict[str, Any] = {
         "intent": intent,
         "route_score": route.score,
+        "route_margin": route.margin,
         "order_ids": order_ids,
         "sentiment": sentiment,
         "input_flag": check_input(text),

@@ -1,17 +1,19 @@
-"""One step of a customer task: verify identity, fill the tool call from the conversation and the store,
-preview it against policy, ask for a yes, then run it. Code decides every step; the model is only asked
-to read an address out of free text."""
+"""One step of a customer task: verify identity, fill the tool call from the details the customer gave (as the
+planner passed them on, or the message itself) checked against the store, preview it against policy, ask for
+a yes, then run it. Code decides every step, and never asks the same question twice in a row: a second
+failed try at the same thing hands the conversation to a person."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 
-from agent.dialogue import extract, wording
-from agent.dialogue.address import parse_address
+from agent.executor import extract, wording
+from agent.executor.address import parse_address
+from tools.arguments import items_named, option_named, orders_holding
 
 READ_INTENTS = {"order_status"}
 ACTION_INTENTS = {"cancel_order", "change_address", "update_account_address", "return_refund", "exchange_item",
@@ -34,6 +36,10 @@ class Task(BaseModel):
     address: dict[str, str] | None = None
     awaiting: str | None = None
     """What the agent asked for last: identity, order, items, options, reason, address or confirmation."""
+    details: dict[str, Any] = {}
+    """Details the customer gave before they were verified, used once they are."""
+    tries: int = 0
+    """Questions in a row about ``awaiting`` that the customer's answers did not settle."""
     proposal: dict[str, Any] | None = None
     """The previewed tool call awaiting the customer's yes: ``{"tool", "arguments", "outcome"}``."""
 
@@ -48,6 +54,8 @@ class Step(BaseModel):
     verified_customer_id: str | None = None
     needs_person: bool = False
     """A tool call outside policy was recorded for a person's approval."""
+    hand_off: str | None = None
+    """The conversation should go to a person, for this reason."""
 
 
 class Turn(BaseModel):
@@ -61,6 +69,18 @@ class Turn(BaseModel):
     run: RunTool
     model: BaseChatModel
     refund_days: int
+    details: dict[str, Any] = {}
+    """What the planner read out of the message (``agent.commands``): order_id, items, new_option, reason,
+    address. Each is checked against the store like the customer's own words."""
+    answer: Literal["yes", "no"] | None = None
+    """The customer's answer to a yes/no question, when the planner read one."""
+
+    def about(self, detail: str) -> str:
+        """What the customer said about ``detail``: the planner's reading, else the whole message."""
+        value = self.details.get(detail)
+        if isinstance(value, list):
+            value = ", ".join(value)
+        return str(value) if value else self.text
 
     def call(self, name: str, arguments: dict[str, Any], *, preview: bool = False) -> dict[str, Any]:
         """Run a tool as this turn's customer."""
@@ -69,8 +89,9 @@ class Turn(BaseModel):
 
 def advance(task: Task, turn: Turn) -> Step:
     """Move ``task`` one step forward with what the customer just said."""
-    if turn.order_ids and task.awaiting != "confirmation":
-        task = task.model_copy(update={"order_id": turn.order_ids[0]})
+    named = turn.details.get("order_id") or (turn.order_ids[0] if turn.order_ids else None)
+    if named and task.awaiting != "confirmation":
+        task = task.model_copy(update={"order_id": named})
     if turn.customer_id is None:
         return _verify(task, turn)
     if task.awaiting == "confirmation" and task.proposal is not None:
@@ -88,8 +109,9 @@ def _verify(task: Task, turn: Turn) -> Step:
         result = turn.call("verify_customer_by_name_zip", {"first_name": name[0], "last_name": name[1],
                                                           "zip": zip_code})
     else:
-        return Step(say="First I need to verify your account: please tell me the email address on it, or your "
-                        "full name and zip code.", task=task.model_copy(update={"awaiting": "identity"}))
+        task = task.model_copy(update={"details": {**task.details, **turn.details}})
+        return _ask(task, "identity", "First I need to verify your account: please tell me the email address on "
+                                      "it, or your full name and zip code.")
     if result["outcome"] != "done":
         return Step(say=result["message"], task=None)
     if not result["data"]["verified"]:
@@ -97,7 +119,8 @@ def _verify(task: Task, turn: Turn) -> Step:
         return Step(say=f"I couldn't match those details to an account. Please check them and try again "
                         f"({left} attempt(s) left).", task=task.model_copy(update={"awaiting": "identity"}))
     verified = result["data"]["customer_id"]
-    step = advance(task.model_copy(update={"awaiting": None}), turn.model_copy(update={"customer_id": verified}))
+    step = advance(task.model_copy(update={"awaiting": None, "details": {}, "tries": 0}), turn.model_copy(
+        update={"customer_id": verified, "details": {**task.details, **turn.details}}))
     thanks = f"Thanks, {result['data']['name']}, you're verified."
     return step.model_copy(update={"say": f"{thanks} {step.say}", "verified_customer_id": verified})
 
@@ -113,7 +136,7 @@ def _fill(task: Task, turn: Turn) -> Step:
     if task.intent == "account_password":
         return _preview(task, turn, "request_password_reset", {})
     if task.intent == "update_account_address":
-        address = task.address or parse_address(turn.text, turn.model)
+        address = task.address or parse_address(turn.about("address"), turn.model)
         if address is None:
             return _ask(task, "address", "What's the new address? Please write it like: 12 Main St, Apt 3, "
                                          "Springfield, IL 62701.")
@@ -128,14 +151,14 @@ def _fill(task: Task, turn: Turn) -> Step:
 def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     order_id = order["order_id"]
     if task.intent == "cancel_order":
-        reason = task.reason or extract.cancel_reason(turn.text)
+        reason = task.reason or extract.cancel_reason(turn.about("reason"))
         if reason is None:
             return _ask(task, "reason", f"Why would you like to cancel order {order_id}: is it no longer needed, "
                                         "or was it ordered by mistake?")
         return _preview(task.model_copy(update={"reason": reason}), turn, "cancel_pending_order",
                         {"order_id": order_id, "reason": reason})
     if task.intent == "change_address":
-        address = task.address or parse_address(turn.text, turn.model)
+        address = task.address or parse_address(turn.about("address"), turn.model)
         if address is None:
             return _ask(task, "address", f"Where should order {order_id} go instead? Please write the address "
                                          "like: 12 Main St, Apt 3, Springfield, IL 62701.")
@@ -160,7 +183,7 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
 
 def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
     """The order the task is about: named now or earlier, or the only one it can apply to."""
-    wanted = turn.order_ids[0] if turn.order_ids else task.order_id
+    wanted = task.order_id
     if wanted:
         result = turn.call("get_order_details", {"order_id": wanted})
         if result["outcome"] == "done":
@@ -169,6 +192,11 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
     recent = turn.call("list_recent_orders", {"limit": 10})
     status = ORDER_STATUS_FOR[task.intent]
     eligible = [o for o in recent["data"].get("orders", []) if status in o["status"]]
+    holding = orders_holding(turn.about("items"), eligible)
+    if len(holding) == 1 or len(eligible) == 1:
+        return (holding or eligible)[0], Step(say="")
+    if holding:
+        eligible = holding
     if len(eligible) == 1:
         return eligible[0], Step(say="")
     if not eligible:
@@ -183,14 +211,14 @@ def _items(task: Task, turn: Turn, order: dict[str, Any]) -> list[dict[str, Any]
         return [i for i in order["items"] if i["item_id"] in task.item_ids]
     if len(order["items"]) == 1:
         return list(order["items"])
-    return extract.mentioned(turn.text, order["items"])
+    return items_named(turn.about("items"), order["items"])
 
 
 def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[list[str] | None, Step]:
     chosen: list[str] = []
     for item in items:
         product = turn.call("get_product_details", {"product_id": item["product_id"]})["data"]
-        option = extract.best_option(turn.text, product["variants"], item["options"])
+        option = option_named(turn.about("new_option"), product["variants"], item["options"])
         if option is None:
             choices = "; ".join(", ".join(str(v) for v in variant["options"].values())
                                 for variant in product["variants"] if variant["available"]
@@ -202,8 +230,17 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
     return chosen, Step(say="")
 
 
+GIVE_UP = ("I'm sorry, I'm not getting this right. I'm handing our conversation to a person on our team, "
+           "so you won't have to repeat yourself.")
+
+
 def _ask(task: Task, slot: str, question: str) -> Step:
-    return Step(say=question, task=task.model_copy(update={"awaiting": slot, "proposal": None}))
+    """Ask for ``slot``; asking again right after is worded differently, and a third time hands over."""
+    tries = task.tries + 1 if task.awaiting == slot else 0
+    if tries >= 2:
+        return Step(say=GIVE_UP, task=None, hand_off="conversation is going in circles")
+    said = f"Sorry, I still need that to go on. {question}" if tries else question
+    return Step(say=said, task=task.model_copy(update={"awaiting": slot, "proposal": None, "tries": tries}))
 
 
 def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any]) -> Step:
@@ -213,16 +250,19 @@ def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any]) -> St
         return Step(say=result["message"], task=None)
     action = wording.proposal(tool, result["arguments"], result["data"]) if result["outcome"] == "done" else ""
     proposal = {"tool": tool, "arguments": result["arguments"], "outcome": result["outcome"]}
-    confirm = task.model_copy(update={"awaiting": "confirmation", "proposal": proposal})
+    confirm = task.model_copy(update={"awaiting": "confirmation", "proposal": proposal, "tries": 0})
     if result["outcome"] == "needs_approval":
         return Step(say=f"{result['message']} Shall I send it to them for approval? (yes/no)", task=confirm)
     return Step(say=f"To confirm: I'll {action}. Shall I go ahead? (yes/no)", task=confirm)
 
 
 def _confirmed(task: Task, turn: Turn) -> Step:
-    answer = extract.confirmation(turn.text)
+    answer = turn.answer or extract.confirmation(turn.text)
     if answer is None:
-        return Step(say="Please answer yes or no: shall I go ahead?", task=task)
+        if task.tries >= 1:
+            return Step(say=GIVE_UP, task=None, hand_off="conversation is going in circles")
+        return Step(say="Sorry, I didn't catch that: shall I go ahead with it? Please answer yes or no.",
+                    task=task.model_copy(update={"tries": task.tries + 1}))
     if answer == "no":
         return Step(say="Okay, I haven't changed anything. Is there something else I can do?", task=None)
     proposal = task.proposal or {}

@@ -9,11 +9,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
-from agent.dialogue import extract
+from agent.executor import extract
 from agent.prompts import prompt_text
 from core.errors import ModelError
 
-_US_ADDRESS = re.compile(
+US_ADDRESS = re.compile(
     r"(?P<address1>\d+[^,\n]*?),\s*(?:(?P<address2>(?:apt|apartment|suite|ste|unit|#)[^,\n]*?),\s*)?"
     r"(?P<city>[A-Za-z .'-]+?),\s*(?P<state>[A-Za-z]{2})\.?,?\s+(?P<zip>\d{5})\b",
     re.IGNORECASE,
@@ -43,7 +43,7 @@ def _stated_in(slots: AddressSlots, text: str) -> bool:
 
 def parse_address(text: str, model: BaseChatModel) -> dict[str, str] | None:
     """The address in ``text`` in the store's shape, or None when there is no complete one."""
-    found = _US_ADDRESS.search(text)
+    found = US_ADDRESS.search(text)
     if found:
         return _as_address(found.groupdict())
     if extract.zip_code(text) is None:  # no zip code: not a complete address, don't ask the model

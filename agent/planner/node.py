@@ -1,0 +1,109 @@
+"""Plan node: turn the customer's message into commands. Plain answers to the agent's own question and
+single requests the router is sure of take the fast path; everything else goes to the model planner under
+a JSON-schema grammar, with the router's reading as the floor when its output is unusable."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+from pydantic import ValidationError
+
+from agent.commands import Plan
+from agent.events import Thinking
+from agent.executor import extract
+from agent.executor.address import US_ADDRESS
+from agent.nodes.understand import last_customer_text
+from agent.planner.floor import from_route
+from agent.planner.prompt import build_prompt
+from agent.state import AgentContext, AgentState
+from core.errors import ModelError
+from tools import execute
+
+log = logging.getLogger(__name__)
+
+SURE_SCORE = 0.8
+SURE_MARGIN = 0.7
+FAST_INTENTS = {"greeting", "thanks_bye", "human_agent", "order_status"}
+"""Intents the router may settle alone: nothing is written on its word."""
+_SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]|,", re.IGNORECASE)
+_SHORT_WORDS = 8
+
+
+def _short(text: str) -> bool:
+    return len(text.split()) <= _SHORT_WORDS
+
+
+def _answers_question(task: dict[str, Any], text: str, order_ids: list[str]) -> list[dict[str, Any]] | None:
+    """Commands for a message that plainly answers what the task asked for, or None."""
+    awaiting = task.get("awaiting")
+    if awaiting == "confirmation" and _short(text) and (answer := extract.confirmation(text)):
+        return [{"cmd": "confirm", "yes": answer == "yes"}]
+    if awaiting == "identity" and (extract.email(text) or extract.zip_code(text)):
+        return [{"cmd": "correct"}]
+    if awaiting == "order" and len(order_ids) == 1 and _short(text):
+        return [{"cmd": "correct", "order_id": order_ids[0]}]
+    if awaiting == "reason" and _short(text) and extract.cancel_reason(text):
+        return [{"cmd": "correct", "reason": text}]
+    if awaiting == "address" and US_ADDRESS.search(text):
+        return [{"cmd": "correct", "address": text}]
+    return None
+
+
+def fast_path(state: AgentState, text: str) -> list[dict[str, Any]] | None:
+    """Commands that need no planner, or None."""
+    task = state.get("task")
+    if task and (answered := _answers_question(task, text, state.get("order_ids", []))):
+        return answered
+    sure = state.get("route_score", 0.0) >= SURE_SCORE and state.get("route_margin", 0.0) >= SURE_MARGIN
+    if sure and state["intent"] in FAST_INTENTS and not task and not _SEVERAL.search(text.strip().rstrip("?.!")):
+        return from_route(state["intent"], text, state.get("order_ids", []))
+    return None
+
+
+def _customer_orders(runtime: Runtime[AgentContext], customer_id: str | None) -> list[dict[str, Any]] | None:
+    """The customer's recent orders, read as that customer (a preview: no audit row), or None if unknown."""
+    if customer_id is None:
+        return None
+    ctx = runtime.context
+    result = execute(ctx.deps.store, "list_recent_orders", {"limit": 8}, policy=ctx.deps.policy,
+                     conversation_id=ctx.conversation_id, customer_id=customer_id, preview=True)
+    return result.data.get("orders", []) if result.outcome == "done" else []
+
+
+def _model_plan(state: AgentState, runtime: Runtime[AgentContext]) -> tuple[list[dict[str, Any]] | None, str]:
+    """The model's commands and the path taken (``planner`` or ``fallback: why``)."""
+    deps = runtime.context.deps
+    orders = _customer_orders(runtime, runtime.context.customer_id or state.get("verified_customer_id"))
+    prompt = build_prompt(orders=orders, task=state.get("task"), messages=state["messages"])
+    try:
+        planned = deps.model.with_structured_output(Plan).invoke(prompt)
+    except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
+        log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
+        return None, f"fallback: {type(exc).__name__}"
+    commands = [c.model_dump(exclude_none=True) for c in planned.commands]
+    policy = deps.policy
+    disabled = [c["tool"] for c in commands if "tool" in c and not policy.tool(c["tool"]).enabled]
+    if disabled:
+        log.warning("planner named a disabled tool: %s", disabled)
+        return None, "fallback: disabled tool"
+    return commands, "planner"
+
+
+def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """This turn's commands and how they were found."""
+    text = last_customer_text(state)
+    started = time.perf_counter()
+    commands = fast_path(state, text)
+    path = "fast"
+    if commands is None and runtime.context.deps.planner == "model":
+        get_stream_writer()(Thinking())
+        commands, path = _model_plan(state, runtime)
+    if commands is None:
+        commands = from_route(state["intent"], text, state.get("order_ids", []), state.get("task"))
+        path = path if path.startswith("fallback") else "router"
+    return {"commands": commands, "plan_path": path, "plan_seconds": round(time.perf_counter() - started, 3)}

@@ -1,0 +1,72 @@
+"""The planner's prompt: a fixed part first (instructions and the tool catalog, the same for every turn, so
+llama.cpp reuses its KV state), then this conversation's short context: the customer's orders, the task in
+progress and the latest messages."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, get_args
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from agent.commands import ReadTool, WriteTool
+from agent.prompts import prompt_text
+from tools import TOOLS
+
+WRITE_DETAILS: dict[str, tuple[str, ...]] = {
+    "cancel_pending_order": ("order_id", "reason"),
+    "modify_pending_order_address": ("order_id", "address"),
+    "return_delivered_order_items": ("order_id", "items"),
+    "exchange_delivered_order_items": ("order_id", "items", "new_option"),
+    "modify_user_address": ("address",),
+    "request_password_reset": (),
+}
+"""Which details of a write command each tool uses (code maps them to the tool's own arguments)."""
+RECENT_MESSAGES = 6
+MAX_ORDERS = 8
+
+
+def catalog() -> str:
+    """One line per tool the planner may name, from the registry: name, first docstring line, details."""
+    lines = [f"- {name} (lookup): {TOOLS[name].description}" for name in get_args(ReadTool)]
+    for name in get_args(WriteTool):
+        details = ", ".join(WRITE_DETAILS[name]) or "none"
+        lines.append(f"- {name} (write; details: {details}): {TOOLS[name].description}")
+    return "\n".join(lines)
+
+
+@cache
+def system_text() -> str:
+    """The fixed part of every planner prompt."""
+    return prompt_text("planner.md").format(catalog=catalog())
+
+
+def describe_orders(orders: list[dict[str, Any]]) -> str:
+    """Orders in a few tokens each: id, status and items with their options."""
+    lines = []
+    for order in orders[:MAX_ORDERS]:
+        items = "; ".join(f"{i['name']} ({', '.join(str(v) for v in i['options'].values())})" for i in order["items"])
+        lines.append(f"{order['order_id']} {order['status']}: {items}")
+    return "\n".join(lines) or "none"
+
+
+def describe_task(task: dict[str, Any] | None) -> str:
+    if not task:
+        return "none"
+    known = {k: task[k] for k in ("order_id", "reason") if task.get(k)}
+    waiting = f", waiting for the customer's {task['awaiting']}" if task.get("awaiting") else ""
+    return f"{task['intent'].replace('_', ' ')} {known or ''}{waiting}".replace("  ", " ")
+
+
+def conversation_lines(messages: list[BaseMessage]) -> str:
+    said = [m for m in messages if m.type in ("human", "ai")][-RECENT_MESSAGES:]
+    return "\n".join(f"{'Customer' if m.type == 'human' else 'Agent'}: {str(m.content)[:400]}" for m in said)
+
+
+def build_prompt(*, orders: list[dict[str, Any]] | None, task: dict[str, Any] | None,
+                 messages: list[BaseMessage]) -> list[BaseMessage]:
+    """The planner prompt; ``orders`` is None while the customer is not identified."""
+    context = (f"Customer's orders:\n{describe_orders(orders) if orders is not None else 'not verified yet'}\n"
+               f"Task in progress: {describe_task(task)}\n\nConversation (the last line is new):\n"
+               f"{conversation_lines(messages)}")
+    return [SystemMessage(system_text()), HumanMessage(context)]

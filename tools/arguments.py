@@ -1,0 +1,52 @@
+"""Checks of what a customer (or the planner, on their behalf) names against the store's data: which of the
+customer's orders and items a phrase means, and which catalogue option. Nothing here guesses: a phrase that
+matches nothing, or several things equally well, matches nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+_ALL = re.compile(r"\b(all|everything|both|whole order|entire order|every item|all of it)\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-z0-9]+")
+_NOT_NAMES = {"the", "and", "for", "with", "from", "order", "item", "items", "one", "this", "that", "want", "new",
+              "please", "return", "exchange", "cancel", "instead"}
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _NOT_NAMES}
+
+
+def _describe(candidate: dict[str, Any], key: str) -> str:
+    value = candidate.get(key, "")
+    return " ".join(str(v) for v in value.values()) if isinstance(value, dict) else str(value)
+
+
+def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items (of one order) whose names ``text`` mentions; all of them for "all"/"both"."""
+    if _ALL.search(text):
+        return list(items)
+    said = _words(text)
+    return [i for i in items if _words(_describe(i, "name")) & said]
+
+
+def orders_holding(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The orders holding an item that ``text`` names by name ("the coffee maker")."""
+    said = _words(text)
+    return [o for o in orders if said and any(_words(i["name"]) & said for i in o["items"])]
+
+
+def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:
+    """The available variant whose option values best match what ``text`` asks for (ties: none)."""
+    said = _words(text)
+    scored = []
+    for variant in variants:
+        if not variant["available"] or variant["options"] == current:
+            continue
+        wanted = {k: v for k, v in variant["options"].items() if current.get(k) != v}
+        scored.append((sum(bool(_words(str(v)) & said) for v in wanted.values()), variant))
+    scored.sort(key=lambda pair: -pair[0])
+    if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1]
