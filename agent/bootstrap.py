@@ -13,6 +13,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.guardrails import check_guardrails
 from agent.llm import build_chat_model
+from agent.llm.models import BUNDLED_GGUF
+from agent.planner.prompt import warm_up
 from agent.routing import IntentRouter
 from agent.state import AgentDeps
 from core.embeddings import get_embedder
@@ -26,8 +28,11 @@ log = logging.getLogger(__name__)
 
 
 def _runs_bundled_model(settings: Settings, custom_model: bool) -> bool:
-    return (settings.llm_backend == "llama_cpp" and settings.model_path is None and settings.model == "smollm2-135m"
-            and not custom_model)
+    if settings.llm_backend != "llama_cpp" or custom_model:
+        return False
+    if settings.model_path is not None:
+        return settings.model_path.name == BUNDLED_GGUF
+    return settings.model == "smollm2-135m"
 
 
 def answer_style(settings: Settings, *, custom_model: bool = False) -> Literal["model", "quote"]:
@@ -67,15 +72,21 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
     policies = open_policies(store, file=settings.resolved_policy_path)
     if settings.seed_demo_data:
         ensure_default_help_center(settings)
+    custom = model is not None
+    planner = planner_mode(settings, custom_model=custom)
+    if model is None:
+        model = build_chat_model(settings)
+        if planner == "model":
+            warm_up(model)
     return AgentDeps(
         settings=settings,
-        model=model or build_chat_model(settings),
+        model=model,
         store=store,
         knowledge=KnowledgeBase.from_settings(settings),
         router=IntentRouter(get_embedder()),
         policies=policies,
-        answer_style=answer_style(settings, custom_model=model is not None),
-        planner=planner_mode(settings, custom_model=model is not None),
+        answer_style=answer_style(settings, custom_model=custom),
+        planner=planner,
     )
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from agent.guardrails import Grounding, check_input, check_sentence
 from agent.guardrails.evidence import Evidence
 from agent.guardrails.grounding import receipts_from
+from agent.planner.prompt import system_text
 from agent.prompts import prompt_text, replies
 from agent.state import AgentState
 
@@ -24,8 +25,10 @@ class ReplyPlan(BaseModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
+    ask: str = ""
+    """The question the customer is asked, said last (written by code)."""
     said: str = ""
-    """Facts and questions written by code, said first (still through the rails, but trusted by the evidence
+    """Facts and receipts written by code, said first (still through the rails, but trusted by the evidence
     check)."""
     text: str = ""
     """Text written by code (released as is, still through the rails)."""
@@ -112,7 +115,8 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
     return ReplyPlan(
         said=said,
         text=prefix,
-        prompt=[SystemMessage(prompt_text("answer.md").format(passages=context)), HumanMessage(question)],
+        prompt=[SystemMessage(system_text()),
+                HumanMessage(prompt_text("answer.md").format(passages=context, question=question))],
         fallback=quoted,
         grounding=grounding,
         citations=_citations(passages),
@@ -126,7 +130,8 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False) -> Repl
     trusted = Grounding(trusted=True)
     if state.get("input_flag") and not state.get("handoff"):
         return ReplyPlan(text=r["declined"][state["input_flag"]], grounding=trusted)
-    said = state.get("say", "")
+    said, ask = state.get("say", ""), state.get("ask", "")
     if state.get("retrieved"):
-        return _answer_plan(state, state.get("question") or question, quote=quote, said=said)
-    return ReplyPlan(said=said or r["ask_request"], grounding=trusted)
+        plan = _answer_plan(state, state.get("question") or question, quote=quote, said=said)
+        return plan.model_copy(update={"ask": ask})
+    return ReplyPlan(said=" ".join(p for p in (said, ask) if p) or r["ask_request"], grounding=trusted)

@@ -45,7 +45,9 @@ class AgentState(TypedDict, total=False):
     passages: list[dict[str, Any]]
     tool_results: list[dict[str, Any]]
     say: str
-    """Text the act node decided to say (facts and questions written by code)."""
+    """Text the act node decided to say (facts and receipts written by code)."""
+    ask: str
+    """The question the task in progress waits on, said after everything else."""
     needs_person: bool
     """A call outside policy was recorded and waits for a person's approval."""
     retrieved: bool
@@ -90,6 +92,7 @@ TURN_RESET: dict[str, Any] = {
     "passages": [],
     "tool_results": [],
     "say": "",
+    "ask": "",
     "needs_person": False,
     "retrieved": False,
     "escalation_reason": None,

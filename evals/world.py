@@ -21,6 +21,7 @@ import tools
 from agent.bootstrap import answer_style, build_deps, planner_mode
 from agent.llm import build_chat_model
 from agent.llm.fake import ScriptedChatModel
+from agent.planner.prompt import warm_up
 from agent.routing import IntentRouter
 from agent.state import AgentDeps
 from core.embeddings import get_embedder
@@ -95,6 +96,8 @@ class World:
         """The real model, loaded on first use (runs that only use scripted models never load it)."""
         if self._model is None:
             self._model = build_chat_model(self.settings)
+            if planner_mode(self.settings) == "model":
+                warm_up(self._model)
         return self._model
 
     @contextmanager

@@ -17,6 +17,8 @@ from agent.bootstrap import build_deps
 from agent.events import TextDelta, _Event
 from agent.llm import ChatLlamaCpp, build_chat_model
 from agent.llm.fake import ScriptedChatModel
+from agent.llm.models import DEFAULT_MODEL
+from agent.planner.prompt import warm_up
 from agent.service import SupportAgent
 from agent.state import AgentDeps
 from core.settings import Settings
@@ -42,8 +44,14 @@ def _real_model_needs_marker(request: pytest.FixtureRequest, monkeypatch: pytest
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings on a temp data folder, ignoring any .env file."""
-    return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+    """Settings on a temp data folder, ignoring any .env file; the bundled 135M model unless a test names
+    another (tests of the default model are marked ``bigmodel`` and use :func:`default_model_settings`)."""
+    return Settings(_env_file=None, data_dir=data_dir, **{"model": "smollm2-135m", **overrides})  # type: ignore[call-arg]
+
+
+def default_model_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings that run the default model, as ``make run`` does."""
+    return make_settings(data_dir, model=DEFAULT_MODEL, **overrides)
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +74,15 @@ def bundled_model(world_settings: Settings) -> ChatLlamaCpp:
     """The real bundled SmolLM2-135M, loaded once."""
     model = build_chat_model(world_settings)
     assert isinstance(model, ChatLlamaCpp)
+    return model
+
+
+@pytest.fixture(scope="session")
+def default_model(world_settings: Settings) -> ChatLlamaCpp:
+    """The real default model (Qwen2.5-Coder-1.5B), loaded once, its prompt prefix evaluated."""
+    model = build_chat_model(world_settings.model_copy(update={"model": DEFAULT_MODEL}))
+    assert isinstance(model, ChatLlamaCpp)
+    warm_up(model)
     return model
 
 

@@ -1,19 +1,18 @@
-"""The minimum behaviour, through the real graph, on the bundled model and on a bigger GGUF with another
-chat template (Qwen2.5 0.5B): the same code must serve both, each with the answer style a server gives it (the
-bundled model quotes help-center answers, Qwen words them)."""
+"""The minimum behaviour, through the real graph, on the bundled model and on the default model with another
+chat template (Qwen2.5-Coder-1.5B): the same code must serve both, each with the answer style and planner a
+server gives it (the bundled model quotes help-center answers and leaves reading to the router; Qwen plans
+and words them)."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
 
 import pytest
 
-from agent.bootstrap import answer_style
-from agent.llm import ChatLlamaCpp, build_chat_model
+from agent.bootstrap import answer_style, planner_mode
+from agent.llm import ChatLlamaCpp
 from agent.state import AgentDeps
-from tests.conftest import Chat, make_settings, text_of
+from tests.conftest import Chat, default_model_settings, make_settings, text_of
 
 MODELS = [
     pytest.param("bundled", marks=pytest.mark.model),
@@ -23,16 +22,16 @@ MODELS = [
 
 @pytest.fixture(scope="module", params=MODELS)
 def deps_on(request: pytest.FixtureRequest, world: AgentDeps, tmp_path_factory: pytest.TempPathFactory) -> AgentDeps:
+    folder = tmp_path_factory.mktemp("m")
     if request.param == "bundled":
-        model_path = None
+        settings = make_settings(folder)
+        model = request.getfixturevalue("bundled_model")
     else:
-        model_path = Path(os.environ.get("SUPPORT_TEST_BIG_MODEL", ""))
-        if not model_path.is_file():
-            pytest.fail("SUPPORT_TEST_BIG_MODEL must name the Qwen2.5 0.5B GGUF (make test fetches it)")
-    settings = make_settings(tmp_path_factory.mktemp("m"), model_path=model_path)
-    model = build_chat_model(settings)
+        settings = default_model_settings(folder)
+        model = request.getfixturevalue("default_model")
     assert isinstance(model, ChatLlamaCpp)
-    return dataclasses.replace(world, model=model, answer_style=answer_style(settings))  # as a server runs it
+    return dataclasses.replace(world, model=model, answer_style=answer_style(settings),  # as a server runs it
+                               planner=planner_mode(settings))
 
 
 def test_order_status_comes_from_the_store(deps_on: AgentDeps) -> None:

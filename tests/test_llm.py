@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -56,18 +55,6 @@ def test_bundled_model_streams_and_returns_schema_valid_output(bundled_model: Ch
     _streams_and_decides(bundled_model)
 
 
-BIG_MODEL = os.environ.get("SUPPORT_TEST_BIG_MODEL", "")
-
-
-@pytest.fixture(scope="session")
-def big_model(tmp_path_factory: pytest.TempPathFactory) -> ChatLlamaCpp:
-    if not Path(BIG_MODEL).is_file():
-        pytest.fail("SUPPORT_TEST_BIG_MODEL must name the Qwen2.5 0.5B GGUF (make test fetches it)")
-    model = build_chat_model(make_settings(tmp_path_factory.mktemp("big"), model_path=Path(BIG_MODEL)))
-    assert isinstance(model, ChatLlamaCpp)
-    return model
-
-
 @pytest.mark.bigmodel
-def test_bigger_model_with_another_chat_template_works_unchanged(big_model: ChatLlamaCpp) -> None:
-    _streams_and_decides(big_model)
+def test_the_default_model_with_another_chat_template_works_unchanged(default_model: ChatLlamaCpp) -> None:
+    _streams_and_decides(default_model)

@@ -186,6 +186,10 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
     wanted = task.order_id
     if wanted:
         result = turn.call("get_order_details", {"order_id": wanted})
+        status = ORDER_STATUS_FOR[task.intent]
+        if result["outcome"] == "done" and status not in result["data"]["status"]:
+            return None, Step(say=f"Order {wanted} is {result['data']['status']}, and only {status} orders can have "
+                                  "that done.", task=None)
         if result["outcome"] == "done":
             return result["data"], Step(say="")
         return None, Step(say=result["message"], task=task.model_copy(update={"awaiting": "order"}))

@@ -63,6 +63,8 @@ class _Execution:
         self.task: Task | None = Task(**saved) if saved else None
         self.queue: list[dict[str, Any]] = list(state.get("queue", []))
         self.says: list[str] = []
+        self.ask = ""
+        """The question the task in progress waits on, said last."""
         self.results: list[dict[str, Any]] = []
         self.questions: list[str] = []
         self.hand_off: str | None = None
@@ -92,7 +94,9 @@ class _Execution:
     def _record(self, step: Step) -> None:
         self.moved = True
         self.task = step.task
-        if step.say:
+        if step.task is not None and step.task.awaiting:
+            self.ask = step.say
+        elif step.say:
             self.says.append(step.say)
         if step.show:
             self.says.append(describe(step.show))
@@ -172,12 +176,12 @@ class _Execution:
         if self.task is not None and self.task.awaiting and not self.moved:
             if self.says or self.questions or self.hand_off:  # a digression: answered, then back to the task
                 what = replies()["awaited"].get(self.task.awaiting, "an answer")
-                self.says.append(replies()["back_to_task"].format(what=what))
+                self.ask = replies()["back_to_task"].format(what=what)
             else:
                 self.step(self.task, {})
         if self.queue and self.task is not None:
             what = "request" if len(self.queue) == 1 else f"{len(self.queue)} requests"
-            self.says.append(replies()["queued"].format(what=what))
+            self.ask = f"{self.ask} {replies()['queued'].format(what=what)}".strip()
 
 
 def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -192,6 +196,7 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "intent": execution.task.intent if execution.task else intent,
         "tool_results": [*state.get("tool_results", []), *execution.results],
         "say": " ".join(execution.says),
+        "ask": execution.ask,
         "question": " ".join(execution.questions),
         "task": execution.task.model_dump() if execution.task else None,
         "queue": execution.queue,

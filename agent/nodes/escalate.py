@@ -91,4 +91,5 @@ def escalate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
         return {**updates, "handoff": None, "say": f"{said} {result['message']}".strip()}
     receipt = result["data"]
     get_stream_writer()(HandoffStarted(queue=receipt["queue"], reason=reason, position=receipt["position"]))
-    return {**updates, "handoff": receipt, "escalated": True, "say": f"{said} {_tell(reason, receipt, config)}".strip()}
+    told = f"{said} {_tell(reason, receipt, config)}".strip()
+    return {**updates, "handoff": receipt, "escalated": True, "say": told, "ask": ""}

@@ -36,7 +36,9 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
             passed = writer.stream(chunks) and writer.released != writer_prefix
         except ModelError:
             passed = False
+    if passed and plan.ask:
+        passed = writer.stream([f" {plan.ask}"], grounding=Grounding(trusted=True))
     if not passed:
         fallback = plan.fallback() if plan.fallback else replies()["safe_fallback"]
-        writer.replace(f"{plan.said} {fallback}".strip())
+        writer.replace(" ".join(p for p in (plan.said, fallback, plan.ask) if p))
     return {"reply": writer.released.strip(), "citations": plan.citations, "rail_trips": writer.trips}

@@ -49,6 +49,8 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     intent = route.intent
     if _HUMAN.search(text) and intent in ("unknown", "complaint", "off_topic", "policy_question"):
         intent = "human_agent"
+    elif intent == "human_agent" and runtime.context.deps.planner == "model" and not _HUMAN.search(text):
+        intent = "unknown"  # "are you a bot?" reads close to "a human, please": the planner tells them apart
     order_ids = extract_order_ids(text)
     sentiment = sentiment_of(text)
     understood: dict[str, Any] = {

@@ -13,7 +13,7 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
-from agent.commands import Plan
+from agent.commands import Command, Plan
 from agent.events import Thinking
 from agent.executor import extract
 from agent.executor.address import US_ADDRESS
@@ -21,6 +21,7 @@ from agent.nodes.understand import last_customer_text
 from agent.planner.floor import from_route
 from agent.planner.prompt import build_prompt
 from agent.state import AgentContext, AgentState
+from core.embeddings import get_embedder
 from core.errors import ModelError
 from tools import execute
 
@@ -85,13 +86,41 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext]) -> tuple[list
     except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
         log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
         return None, f"fallback: {type(exc).__name__}"
-    commands = [c.model_dump(exclude_none=True) for c in planned.commands]
+    commands = grounded(planned.commands, last_customer_text(state))
     policy = deps.policy
     disabled = [c["tool"] for c in commands if "tool" in c and not policy.tool(c["tool"]).enabled]
     if disabled:
         log.warning("planner named a disabled tool: %s", disabled)
         return None, "fallback: disabled tool"
     return commands, "planner"
+
+
+ANSWER_MIN_SIMILARITY = 0.3
+"""Below this, a help-center question the planner added is not about the message (small models copy their
+prompt's examples)."""
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _stated(value: str, text: str) -> bool:
+    """Every word and number of ``value`` appears in what the customer wrote."""
+    said = set(_TOKEN.findall(text.lower()))
+    return set(_TOKEN.findall(value.lower())) <= said
+
+
+def grounded(commands: list[Command], text: str) -> list[dict[str, Any]]:
+    """The planner's commands as data, without what the customer did not say: an address not in their words
+    is dropped (code asks for it), and so is an extra help-center question unrelated to the message."""
+    planned = [c.model_dump(exclude_none=True) for c in commands]
+    for command in planned:
+        if command.get("address") and not _stated(command["address"], text):
+            del command["address"]
+    questions = [c for c in planned if c["cmd"] == "answer"]
+    if questions and len(planned) > 1:
+        vectors = get_embedder().embed([text, *(c["question"] for c in questions)])
+        related = {id(c) for c, v in zip(questions, vectors[1:], strict=True)
+                   if float(v @ vectors[0]) >= ANSWER_MIN_SIMILARITY}
+        planned = [c for c in planned if c["cmd"] != "answer" or id(c) in related]
+    return planned
 
 
 def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, get_args
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agent.commands import ReadTool, WriteTool
@@ -37,8 +38,14 @@ def catalog() -> str:
 
 @cache
 def system_text() -> str:
-    """The fixed part of every planner prompt."""
+    """The fixed start of every prompt the model gets (planning and answering), so that llama.cpp keeps its KV
+    state from one call to the next."""
     return prompt_text("planner.md").format(catalog=catalog())
+
+
+def warm_up(model: BaseChatModel) -> None:
+    """Evaluate the fixed prompt start once at load, so the first customer does not wait for it."""
+    model.invoke([SystemMessage(system_text()), HumanMessage("Job: PLAN. Customer: hi")], max_tokens=1)
 
 
 def describe_orders(orders: list[dict[str, Any]]) -> str:
@@ -68,5 +75,5 @@ def build_prompt(*, orders: list[dict[str, Any]] | None, task: dict[str, Any] | 
     """The planner prompt; ``orders`` is None while the customer is not identified."""
     context = (f"Customer's orders:\n{describe_orders(orders) if orders is not None else 'not verified yet'}\n"
                f"Task in progress: {describe_task(task)}\n\nConversation (the last line is new):\n"
-               f"{conversation_lines(messages)}")
+               f"{conversation_lines(messages)}\n\nJob: PLAN the newest message. Answer with the JSON only.")
     return [SystemMessage(system_text()), HumanMessage(context)]
