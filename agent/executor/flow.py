@@ -182,8 +182,14 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
 
 
 def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
-    """The order the task is about: named now or earlier, or the only one it can apply to."""
+    """The order the task is about: named now or earlier, or the only one it can apply to. An order named for
+    the customer (by the planner) that lacks the item they named gives way to the one order that has it."""
     wanted = task.order_id
+    if wanted and not turn.order_ids:
+        recent = turn.call("list_recent_orders", {"limit": 10}, preview=True)["data"].get("orders", [])
+        holding = orders_holding(turn.text, recent)
+        if len(holding) == 1 and not any(o["order_id"] == wanted for o in holding):
+            wanted = holding[0]["order_id"]
     if wanted:
         result = turn.call("get_order_details", {"order_id": wanted})
         status = ORDER_STATUS_FOR[task.intent]

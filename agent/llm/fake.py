@@ -1,7 +1,8 @@
 """A scripted chat model for tests: it says exactly what the test tells it to, in order.
 
-Each step is the next model answer: a string (streamed word by word), a dict or pydantic model (returned
-by ``with_structured_output``), or an exception (raised). Unused steps fail :meth:`assert_all_used`, and a
+Each step is the next model answer: a string (streamed word by word, or parsed as JSON by
+``with_structured_output``, as a real model's output is), a dict or pydantic model (returned by
+``with_structured_output``), or an exception (raised). Unused steps fail :meth:`assert_all_used`, and a
 call with no step left raises, so a test notices when the graph calls the model more or less than it
 expected.
 """
@@ -18,6 +19,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, Field
+
+from agent.llm.structured import parse_structured
 
 Step = str | dict[str, Any] | BaseModel | Exception
 
@@ -65,6 +68,8 @@ class ScriptedChatModel(BaseChatModel):
     ) -> Runnable[LanguageModelInput, BaseModel]:
         def answer(prompt: Any) -> BaseModel:
             step = self._next(prompt.to_messages() if hasattr(prompt, "to_messages") else list(prompt))
+            if isinstance(step, str):
+                return parse_structured(schema, step)
             return schema.model_validate(step.model_dump() if isinstance(step, BaseModel) else step)
 
         return RunnableLambda(answer)

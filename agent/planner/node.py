@@ -31,7 +31,7 @@ SURE_SCORE = 0.8
 SURE_MARGIN = 0.7
 FAST_INTENTS = {"greeting", "thanks_bye", "human_agent", "order_status"}
 """Intents the router may settle alone: nothing is written on its word."""
-_SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]|,", re.IGNORECASE)
+_SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]", re.IGNORECASE)
 _SHORT_WORDS = 8
 
 
@@ -39,10 +39,19 @@ def _short(text: str) -> bool:
     return len(text.split()) <= _SHORT_WORDS
 
 
+_FILLER = {"please", "pls", "thanks", "thank", "you", "go", "ahead", "do", "it", "sure", "ok", "okay", "that's",
+           "fine", "right", "correct", "yes", "yeah", "yep", "no", "nope", "thx", "ty"}
+
+
+def _bare(text: str) -> bool:
+    """A yes or no and nothing else ("yes please", "no thanks"): anything more goes to the planner."""
+    return all(w.strip(".,!?") in _FILLER for w in text.lower().split()[1:]) and len(text.split()) <= 5
+
+
 def _answers_question(task: dict[str, Any], text: str, order_ids: list[str]) -> list[dict[str, Any]] | None:
     """Commands for a message that plainly answers what the task asked for, or None."""
     awaiting = task.get("awaiting")
-    if awaiting == "confirmation" and _short(text) and (answer := extract.confirmation(text)):
+    if awaiting == "confirmation" and _bare(text) and (answer := extract.confirmation(text)):
         return [{"cmd": "confirm", "yes": answer == "yes"}]
     if awaiting == "identity" and (extract.email(text) or extract.zip_code(text)):
         return [{"cmd": "correct"}]
@@ -108,12 +117,14 @@ def _stated(value: str, text: str) -> bool:
 
 
 def grounded(commands: list[Command], text: str) -> list[dict[str, Any]]:
-    """The planner's commands as data, without what the customer did not say: an address not in their words
-    is dropped (code asks for it), and so is an extra help-center question unrelated to the message."""
+    """The planner's commands as data, without what the customer did not say: an address or option not in
+    their words is dropped (code asks for it), and so is an extra help-center question unrelated to the
+    message."""
     planned = [c.model_dump(exclude_none=True) for c in commands]
     for command in planned:
-        if command.get("address") and not _stated(command["address"], text):
-            del command["address"]
+        for detail in ("address", "new_option"):
+            if command.get(detail) and not _stated(command[detail], text):
+                del command[detail]
     questions = [c for c in planned if c["cmd"] == "answer"]
     if questions and len(planned) > 1:
         vectors = get_embedder().embed([text, *(c["question"] for c in questions)])

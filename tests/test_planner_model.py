@@ -1,0 +1,94 @@
+"""The real default model plans first messages the way customers write them, and carries a two-request
+message through to both receipts. (The understanding suite in evals/ measures this on whole conversations.)"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from agent.llm import ChatLlamaCpp
+from agent.state import AgentDeps
+from tests.conftest import Chat, text_of
+from tests.test_dialogue import OLIVIA, order, writes
+from tools.store import Store
+
+pytestmark = pytest.mark.bigmodel
+
+Check = Callable[[list[dict[str, Any]]], bool]
+
+
+def _has(cmd: str, **fields: Any) -> Check:
+    def check(commands: list[dict[str, Any]]) -> bool:
+        return any(c["cmd"] == cmd and all(c.get(k) == v for k, v in fields.items()) for c in commands)
+
+    return check
+
+
+def _only(cmd: str, **fields: Any) -> Check:
+    return lambda commands: len(commands) == 1 and _has(cmd, **fields)(commands)
+
+
+def _both(*checks: Check) -> Check:
+    return lambda commands: all(check(commands) for check in checks)
+
+
+def _no_writes(commands: list[dict[str, Any]]) -> bool:
+    return not any(c["cmd"] == "write" for c in commands)
+
+
+FIRST_MESSAGES: list[tuple[str, Check]] = [
+    ("wheres my coffe maker??", _only("lookup", order_id="#W4821002")),
+    ("i want to send back the earbuds", _has("write", tool="return_delivered_order_items", order_id="#W4821001")),
+    ("cancel the order with the water bottle, i ordered it by mistake",  # the order code settles on counts
+     _has("write", tool="cancel_pending_order")),
+    ("is it still possible to cancel my pending order?", _both(_has("answer"), _no_writes)),
+    ("are you a bot?", _only("chat", kind="bot")),
+    ("thanks, that's all, bye!", lambda c: _only("chat", kind="goodbye")(c) or _only("chat", kind="thanks")(c)),
+    ("I want to talk to a real person", _only("handoff")),
+    ("i forgot my password and cant log in", _has("write", tool="request_password_reset")),
+    ("the earbuds i got are black but i wanted white, can i swap them?",
+     _has("write", tool="exchange_delivered_order_items", order_id="#W4821001")),
+    ("how long do refunds take?", _both(_only("answer"), _no_writes)),
+    ("quiero devolver los auriculares", _has("write", tool="return_delivered_order_items")),
+    ("cancel my tshirt order and also reset my password",
+     _both(_has("write", tool="cancel_pending_order"), _has("write", tool="request_password_reset"))),
+]
+
+
+@pytest.fixture(scope="module")
+def deps_on_default(world: AgentDeps, default_model: ChatLlamaCpp) -> AgentDeps:
+    return dataclasses.replace(world, model=default_model, planner="model", answer_style="quote")
+
+
+def commands_for(chat: Chat) -> list[dict[str, Any]]:
+    """What the turn was read as; a request for a person caught before planning counts as a handoff."""
+    values = chat.agent.graph.get_state({"configurable": {"thread_id": chat.conversation_id}}).values
+    return [{"cmd": "handoff"}] if values.get("escalated") and not values["commands"] else values["commands"]
+
+
+def test_first_messages_are_planned_right(deps_on_default: AgentDeps, fresh_store: Store) -> None:
+    deps = dataclasses.replace(deps_on_default, store=fresh_store)
+    wrong = []
+    for message, check in FIRST_MESSAGES:
+        chat = Chat(deps, OLIVIA)
+        reply = text_of(chat.say(message))
+        if "water bottle" in message and "#W4821003" not in reply:
+            wrong.append((message, reply))
+        elif not check(commands_for(chat)):
+            wrong.append((message, commands_for(chat)))
+    print(f"planned right: {len(FIRST_MESSAGES) - len(wrong)} of {len(FIRST_MESSAGES)}; wrong: {wrong}")
+    assert len(wrong) <= 2, wrong
+
+
+def test_two_requests_in_one_message_end_to_end(deps_on_default: AgentDeps, fresh_store: Store) -> None:
+    chat = Chat(dataclasses.replace(deps_on_default, store=fresh_store), OLIVIA)
+    first = text_of(chat.say("pls cancel my tshirt order, ordered it by mistake. and reset my password too"))
+    assert "cancel order #W4821003" in first and "(yes/no)" in first and writes(chat) == []
+    second = text_of(chat.say("yes"))
+    assert "cancelled" in second and "password-reset link" in second
+    assert "sent a password-reset link" in text_of(chat.say("yes please"))
+    assert order(fresh_store, "#W4821003").status == "cancelled"
+    assert writes(chat) == [("cancel_pending_order", "done"), ("request_password_reset", "done")]
