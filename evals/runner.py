@@ -44,7 +44,8 @@ class RunOptions(BaseModel):
     """How to run (the command line's options)."""
 
     model: Path | None = None
-    """GGUF to run in-process (None: the bundled model)."""
+    """GGUF to run in-process (None: the configured model, the default Qwen2.5-Coder-1.5B unless
+    ``SUPPORT_MODEL`` says otherwise)."""
     repeat: int = 1
     workers: int = 1
     url: str | None = None

@@ -31,6 +31,12 @@ class TurnRecord(BaseModel):
     events: list[dict[str, Any]] = []
     ttft_s: float | None = None
     """Seconds to the first text delta."""
+    first_event_s: float | None = None
+    """Seconds to the first event of any kind (``thinking``, a tool starting, text)."""
+    plan_path: str = ""
+    """How the message was read: ``fast``, ``planner``, ``router`` or ``fallback: ...`` (in-process only)."""
+    plan_s: float | None = None
+    """Seconds the reading took (in-process only)."""
     turn_s: float = 0.0
     tokens: int = 0
     """Tokens the model generated in this turn (in-process only)."""
@@ -54,6 +60,8 @@ async def record(text: str, events: AsyncIterator[dict[str, Any]]) -> TurnRecord
     turn = TurnRecord(customer=text)
     async for event in events:
         turn.events.append(event)
+        if turn.first_event_s is None:
+            turn.first_event_s = time.perf_counter() - started
         if event["type"] == "text_delta":
             turn.ttft_s = turn.ttft_s if turn.ttft_s is not None else time.perf_counter() - started
             turn.reply += event["text"]
@@ -125,6 +133,7 @@ class InProcessChat:
         if self.meter:
             turn.tokens, turn.gen_s = self.meter.take()
         state = await self.agent.graph.aget_state({"configurable": {"thread_id": self.conversation_id}})
+        turn.plan_path, turn.plan_s = state.values.get("plan_path", ""), state.values.get("plan_seconds")
         passages = state.values.get("passages") or []
         turn.from_help_center = bool(state.values.get("retrieved") and passages)
         turn.passages = [str(p["text"]) for p in passages] if turn.from_help_center else []

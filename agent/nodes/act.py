@@ -72,6 +72,8 @@ class _Execution:
         self.verified: str | None = None
         self.moved = False
         """The task in progress took a step this turn."""
+        self.intent: str | None = None
+        """The intent of the first task this turn worked on."""
 
     def run(self, name: str, arguments: dict[str, Any], *, customer_id: str | None, preview: bool) -> dict[str, Any]:
         result = run_tool(self.runtime, name, arguments, customer_id=customer_id, preview=preview)
@@ -82,6 +84,7 @@ class _Execution:
     def step(self, task: Task, command: dict[str, Any]) -> None:
         """Move ``task`` one step with this message and the command's details."""
         deps = self.runtime.context.deps
+        self.intent = self.intent or task.intent
         answer = None if "yes" not in command else ("yes" if command["yes"] else "no")
         step = advance(task, Turn(
             text=last_customer_text(self.state), order_ids=self.state.get("order_ids", []),
@@ -191,9 +194,9 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     for command in commands:
         execution.apply(command)
     execution.finish()
-    intent = intent_of(commands[0]) if commands else "unknown"
+    intent = execution.intent or (intent_of(commands[0]) if commands else "unknown")
     updates: dict[str, Any] = {
-        "intent": execution.task.intent if execution.task else intent,
+        "intent": intent,
         "tool_results": [*state.get("tool_results", []), *execution.results],
         "say": " ".join(execution.says),
         "ask": execution.ask,

@@ -1,0 +1,62 @@
+"""How a turn is read, and how long it takes, by path: the fast path, the model planner, the router floor and
+the planner's fallbacks. Runs eval scenarios in-process on the configured model (the default model unless
+``--model`` names another GGUF), one conversation at a time, and prints per path: share of turns, time to
+read the message (the plan), time to the first event and to the first text, p50 and p95. Planned turns are
+split into the first planned turn of a conversation (its customer context not yet evaluated) and later ones.
+
+    .venv/bin/python scripts/bench_planner.py [SUITE ...] [--limit N] [--model GGUF]
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from evals.cases import load_paths
+from evals.runner import RunOptions, run_cases
+
+DEFAULT_SUITES = [Path("evals/suites/understanding")]
+
+
+def _stats(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"p50 {np.percentile(values, 50):.2f} s / p95 {np.percentile(values, 95):.2f} s"
+
+
+def main(
+    suites: Annotated[list[Path] | None, typer.Argument(help="Suite files or folders.")] = None,
+    limit: Annotated[int, typer.Option(help="Scenarios at most (0: all).")] = 0,
+    model: Annotated[Path | None, typer.Option(help="GGUF to run instead of the configured model.")] = None,
+) -> None:
+    cases = [c for c in load_paths(suites or DEFAULT_SUITES) if c.scenario is not None]
+    cases = cases[:limit] if limit else cases
+    results = run_cases(cases, RunOptions(model=model, workers=1), progress=True)
+    by_path: dict[str, list] = defaultdict(list)
+    first_planned, later_planned = [], []
+    for result in results:
+        planned_before = False
+        for turn in result.turns:
+            path = turn.plan_path.split(":")[0] or "(none)"
+            by_path[path].append(turn)
+            if path == "planner" and turn.plan_s is not None:
+                (later_planned if planned_before else first_planned).append(turn.plan_s)
+                planned_before = True
+    total = sum(len(turns) for turns in by_path.values())
+    typer.echo(f"{len(results)} conversations, {total} turns, model: {model or 'configured default'}")
+    for path, turns in sorted(by_path.items(), key=lambda kv: -len(kv[1])):
+        plan = [t.plan_s for t in turns if t.plan_s is not None]
+        first_event = [t.first_event_s for t in turns if t.first_event_s is not None]
+        first_text = [t.ttft_s for t in turns if t.ttft_s is not None]
+        typer.echo(f"- {path}: {len(turns)} turns ({len(turns) / total:.0%}); plan {_stats(plan)}; "
+                   f"first event {_stats(first_event)}; first text {_stats(first_text)}")
+    typer.echo(f"planned turns, first of a conversation: {_stats(first_planned)} ({len(first_planned)} turns)")
+    typer.echo(f"planned turns, later ones: {_stats(later_planned)} ({len(later_planned)} turns)")
+
+
+if __name__ == "__main__":
+    typer.run(main)
