@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ORDER_ID = r"^#W[0-9]{7}$"
 ReadTool = Literal["get_order_details", "list_recent_orders"]
-WriteTool = Literal["cancel_pending_order", "modify_pending_order_address", "return_delivered_order_items",
-                    "exchange_delivered_order_items", "modify_user_address", "request_password_reset"]
+WriteTool = Literal["cancel_pending_order", "modify_pending_order_address", "modify_pending_order_items",
+                    "return_delivered_order_items", "exchange_delivered_order_items", "modify_user_address",
+                    "request_password_reset"]
 Slot = Literal["order", "items", "option", "reason", "address"]
 Text = Annotated[str, Field(max_length=200)]
 
@@ -27,7 +28,7 @@ class _Details(_Command):
     items: Annotated[list[Text], Field(max_length=8)] = []
     """Item names as the order lists them (or "all")."""
     new_option: Text | None = None
-    """The option wanted instead, for an exchange ("blue, size L")."""
+    """The option wanted instead, for an exchange or a change of a pending order's items ("blue, size L")."""
     reason: Text | None = None
     address: Text | None = None
     """A new address exactly as the customer wrote it."""
@@ -110,6 +111,7 @@ class Plan(BaseModel):
 WRITE_INTENT: dict[str, str] = {
     "cancel_pending_order": "cancel_order",
     "modify_pending_order_address": "change_address",
+    "modify_pending_order_items": "modify_items",
     "return_delivered_order_items": "return_refund",
     "exchange_delivered_order_items": "exchange_item",
     "modify_user_address": "update_account_address",

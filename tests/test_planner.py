@@ -201,3 +201,12 @@ def test_plain_answers_take_the_fast_path(planned: Callable[..., Chat]) -> None:
     assert plan_path(chat) == "fast"
     chat.say("yes")
     assert plan_path(chat) == "fast" and order(chat.deps.store, "#W4821003").status == "cancelled"
+
+
+def test_a_pending_orders_item_changes_to_another_option(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W4821003",
+                         "items": ["T-Shirt"], "new_option": "size L"}))
+    proposal = text_of(chat.say("can i get the tshirt in size L instead? it hasnt shipped yet"))
+    assert "change order #W4821003 to T-Shirt (black, L)" in proposal and writes(chat) == []
+    assert "pending (item modified)" in text_of(chat.say("yes"))
+    assert writes(chat) == [("modify_pending_order_items", "done")]

@@ -18,6 +18,11 @@ def _words(text: str) -> set[str]:
     return {w.rstrip("s") for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _NOT_NAMES}
 
 
+def _option_words(text: str) -> set[str]:
+    """Words as option values need them: short ones kept ("L", "XL", "4K"), nothing stripped."""
+    return {w for w in _WORD.findall(text.lower()) if w not in _NOT_NAMES}
+
+
 def _describe(candidate: dict[str, Any], key: str) -> str:
     value = candidate.get(key, "")
     return " ".join(str(v) for v in value.values()) if isinstance(value, dict) else str(value)
@@ -39,13 +44,13 @@ def orders_holding(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str
 
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:
     """The available variant whose option values best match what ``text`` asks for (ties: none)."""
-    said = _words(text)
+    said = _option_words(text)
     scored = []
     for variant in variants:
         if not variant["available"] or variant["options"] == current:
             continue
         wanted = {k: v for k, v in variant["options"].items() if current.get(k) != v}
-        scored.append((sum(bool(_words(str(v)) & said) for v in wanted.values()), variant))
+        scored.append((sum(bool(_option_words(str(v)) & said) for v in wanted.values()), variant))
     scored.sort(key=lambda pair: -pair[0])
     if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None

@@ -17,9 +17,10 @@ from tools.arguments import items_named, option_named, orders_holding
 
 READ_INTENTS = {"order_status"}
 ACTION_INTENTS = {"cancel_order", "change_address", "update_account_address", "return_refund", "exchange_item",
+                  "modify_items",
                   "account_password"}
 ORDER_STATUS_FOR = {"cancel_order": "pending", "change_address": "pending", "return_refund": "delivered",
-                    "exchange_item": "delivered"}
+                    "exchange_item": "delivered", "modify_items": "pending"}
 
 RunTool = Callable[..., dict[str, Any]]
 """``run(name, arguments, *, customer_id, preview) -> ToolResult as a dict``."""
@@ -176,7 +177,8 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     new_ids, ask = _new_options(task, turn, items)
     if new_ids is None:
         return ask
-    return _preview(task.model_copy(update={"new_item_ids": new_ids}), turn, "exchange_delivered_order_items",
+    tool = "modify_pending_order_items" if task.intent == "modify_items" else "exchange_delivered_order_items"
+    return _preview(task.model_copy(update={"new_item_ids": new_ids}), turn, tool,
                     {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
                      "payment_method_id": refund_to})
 

@@ -32,6 +32,10 @@ def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any]) -> str:
         difference = preview["details"].get("exchange_price_difference", 0.0)
         return (f"exchange {len(args['item_ids'])} item(s) of order {args['order_id']} for the options you chose "
                 f"(price difference {money(difference)})")
+    if tool == "modify_pending_order_items":
+        changed = [i for i in preview["items"] if i["item_id"] in args["new_item_ids"]]
+        described = _items([f"{i['name']} ({', '.join(str(v) for v in i['options'].values())})" for i in changed])
+        return f"change order {args['order_id']} to {described}, before it ships"
     if tool == "modify_pending_order_address":
         return f"send order {args['order_id']} to {address_line(args)}"
     if tool == "modify_user_address":
@@ -54,6 +58,8 @@ def receipt(tool: str, data: dict[str, Any], refund_days: int) -> str:
     if tool == "exchange_delivered_order_items":
         return (f"Done: order {data['order_id']} is now {data['status']}. We'll email you how to send the old "
                 "items back.")
+    if tool == "modify_pending_order_items":
+        return f"Done: order {data['order_id']} is now {data['status']}."
     if tool == "modify_pending_order_address":
         return f"Done: order {data['order_id']} will ship to {address_line(data['address'])}."
     if tool == "modify_user_address":

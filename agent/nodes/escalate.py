@@ -21,6 +21,7 @@ QUEUE_BY_INTENT = {
     "update_account_address": "account",
     "return_refund": "billing",
     "exchange_item": "orders",
+    "modify_items": "orders",
     "billing_issue": "billing",
     "account_password": "account",
 }
