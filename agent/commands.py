@@ -4,7 +4,7 @@ anything runs, and none of their text is ever shown to the customer."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,8 +21,17 @@ class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _kind_first(schema: dict[str, Any]) -> None:
+    """``cmd`` and ``tool`` lead the JSON (the grammar follows this order): the model names the command before
+    its details."""
+    properties = schema["properties"]
+    schema["properties"] = {k: properties[k] for k in sorted(properties, key=lambda k: k not in ("cmd", "tool"))}
+
+
 class _Details(_Command):
     """The details of a write, in the customer's terms; code maps them to store ids."""
+
+    model_config = ConfigDict(json_schema_extra=_kind_first)
 
     order_id: Annotated[str, Field(pattern=ORDER_ID)] | None = None
     items: Annotated[list[Text], Field(max_length=8)] = []

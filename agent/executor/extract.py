@@ -10,7 +10,8 @@ _YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok(ay)?|confirm(ed)?|go ahead|ple
 _NO = re.compile(r"^\s*(no|nope|nah|don'?t|do not|stop|never ?mind|wait|hold on|not now|n)\b", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ZIP = re.compile(r"(?<![\d#W])\d{5}(?!\d)")
-_NAME = re.compile(r"\b(?:my name is|i am|i'm|this is|name:?)\s+([A-Z][a-z'-]+)\s+([A-Z][a-z'-]+)")
+_NAME = re.compile(r"\b(?:my name is|my name's|i am|i'm|im|this is|name:?)\s+([a-z][a-z'-]+)\s+([a-z][a-z'-]+)",
+                   re.IGNORECASE)
 _REASONS = {
     "no longer needed": re.compile(r"\b(no longer|don'?t|do not|not) (need|want)|changed my mind|not needed",
                                    re.IGNORECASE),
@@ -26,6 +27,17 @@ def confirmation(text: str) -> Literal["yes", "no"] | None:
     return "yes" if _YES.match(text) else None
 
 
+_ACKNOWLEDGEMENTS = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "k", "no", "nope", "nah", "please", "pls",
+                     "thanks", "thank", "you", "thx", "ty", "fine", "alright", "right", "correct", "go", "ahead",
+                     "do", "it", "that's", "absolutely", "confirm", "confirmed"}
+
+
+def bare_acknowledgement(text: str) -> bool:
+    """A message of only yes, no, okay and the like ("yes please", "ok sure"), which states no detail."""
+    words = [w.strip(".,!?") for w in text.lower().split()]
+    return bool(words) and all(w in _ACKNOWLEDGEMENTS for w in words)
+
+
 def email(text: str) -> str | None:
     found = _EMAIL.search(text)
     return found.group().rstrip(".") if found else None
@@ -39,7 +51,7 @@ def zip_code(text: str) -> str | None:
 def full_name(text: str) -> tuple[str, str] | None:
     """``(first, last)`` from "my name is Jane Doe" and similar."""
     found = _NAME.search(text)
-    return (found.group(1), found.group(2)) if found else None
+    return (found.group(1).title(), found.group(2).title()) if found else None
 
 
 def cancel_reason(text: str) -> str | None:

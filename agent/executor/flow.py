@@ -78,10 +78,27 @@ class Turn(BaseModel):
 
     def about(self, detail: str) -> str:
         """What the customer said about ``detail``: the planner's reading, else the whole message."""
+        value = self.planned(detail)
+        return value if value else self.text
+
+    def planned(self, detail: str) -> str:
+        """The planner's reading of ``detail``; nothing when the message is a bare yes, no or okay, which cannot
+        carry a detail whatever the planner read into it."""
         value = self.details.get(detail)
         if isinstance(value, list):
             value = ", ".join(value)
-        return str(value) if value else self.text
+        return "" if not value or extract.bare_acknowledgement(self.text) else str(value)
+
+    def reason(self) -> str | None:
+        """The cancellation reason in the customer's own words, else in the planner's reading of them."""
+        return extract.cancel_reason(self.text) or extract.cancel_reason(self.planned("reason"))
+
+    def items(self, order_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The order's items the customer means: those the planner read that the message also names (a message
+        with two requests names more than one task's items), else whichever of the two names any."""
+        named, planned = items_named(self.text, order_items), items_named(self.planned("items"), order_items)
+        both = [i for i in planned if i in named]
+        return both or named or planned
 
     def call(self, name: str, arguments: dict[str, Any], *, preview: bool = False) -> dict[str, Any]:
         """Run a tool as this turn's customer."""
@@ -152,7 +169,7 @@ def _fill(task: Task, turn: Turn) -> Step:
 def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     order_id = order["order_id"]
     if task.intent == "cancel_order":
-        reason = task.reason or extract.cancel_reason(turn.about("reason"))
+        reason = task.reason or turn.reason()
         if reason is None:
             return _ask(task, "reason", f"Why would you like to cancel order {order_id}: is it no longer needed, "
                                         "or was it ordered by mistake?")
@@ -223,7 +240,7 @@ def _items(task: Task, turn: Turn, order: dict[str, Any]) -> list[dict[str, Any]
         return [i for i in order["items"] if i["item_id"] in task.item_ids]
     if len(order["items"]) == 1:
         return list(order["items"])
-    return items_named(turn.about("items"), order["items"])
+    return turn.items(order["items"])
 
 
 def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[list[str] | None, Step]:

@@ -17,6 +17,7 @@ from tools import customer_flags
 
 _ORDER_ID = re.compile(r"#?\bW\s?(\d{7})\b|#(\d{7})\b|\border\s*(?:number|no\.?|#)?\s*(\d{7})\b", re.IGNORECASE)
 _HUMAN = re.compile(r"\b(human|real person|live (agent|person)|representative|operator|manager)\b", re.IGNORECASE)
+_ABOUT_THE_BOT = re.compile(r"\b(are you|am i (talking|chatting|speaking) (to|with)|is this)\b", re.IGNORECASE)
 _ANGRY_WORDS = re.compile(r"\b(angry|furious|ridiculous|unacceptable|worst|useless|scam|disgusting|fed up)\b", re.I)
 
 
@@ -49,7 +50,8 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     intent = route.intent
     if _HUMAN.search(text) and intent in ("unknown", "complaint", "off_topic", "policy_question"):
         intent = "human_agent"
-    elif intent == "human_agent" and runtime.context.deps.planner == "model" and not _HUMAN.search(text):
+    if intent == "human_agent" and runtime.context.deps.planner == "model" and (
+            not _HUMAN.search(text) or _ABOUT_THE_BOT.search(text)):
         intent = "unknown"  # "are you a bot?" reads close to "a human, please": the planner tells them apart
     order_ids = extract_order_ids(text)
     sentiment = sentiment_of(text)

@@ -17,7 +17,7 @@ from agent.commands import Command, Plan
 from agent.events import Thinking
 from agent.executor import extract
 from agent.executor.address import US_ADDRESS
-from agent.nodes.understand import last_customer_text
+from agent.nodes.understand import extract_order_ids, last_customer_text
 from agent.planner.floor import from_route
 from agent.planner.prompt import build_prompt
 from agent.state import AgentContext, AgentState
@@ -39,19 +39,10 @@ def _short(text: str) -> bool:
     return len(text.split()) <= _SHORT_WORDS
 
 
-_FILLER = {"please", "pls", "thanks", "thank", "you", "go", "ahead", "do", "it", "sure", "ok", "okay", "that's",
-           "fine", "right", "correct", "yes", "yeah", "yep", "no", "nope", "thx", "ty"}
-
-
-def _bare(text: str) -> bool:
-    """A yes or no and nothing else ("yes please", "no thanks"): anything more goes to the planner."""
-    return all(w.strip(".,!?") in _FILLER for w in text.lower().split()[1:]) and len(text.split()) <= 5
-
-
 def _answers_question(task: dict[str, Any], text: str, order_ids: list[str]) -> list[dict[str, Any]] | None:
     """Commands for a message that plainly answers what the task asked for, or None."""
     awaiting = task.get("awaiting")
-    if awaiting == "confirmation" and _bare(text) and (answer := extract.confirmation(text)):
+    if awaiting == "confirmation" and extract.bare_acknowledgement(text) and (answer := extract.confirmation(text)):
         return [{"cmd": "confirm", "yes": answer == "yes"}]
     if awaiting == "identity" and (extract.email(text) or extract.zip_code(text)):
         return [{"cmd": "correct"}]
@@ -95,7 +86,7 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext]) -> tuple[list
     except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
         log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
         return None, f"fallback: {type(exc).__name__}"
-    commands = grounded(planned.commands, last_customer_text(state))
+    commands = grounded(planned.commands, last_customer_text(state), {o["order_id"] for o in orders or []})
     policy = deps.policy
     disabled = [c["tool"] for c in commands if "tool" in c and not policy.tool(c["tool"]).enabled]
     if disabled:
@@ -116,12 +107,15 @@ def _stated(value: str, text: str) -> bool:
     return set(_TOKEN.findall(value.lower())) <= said
 
 
-def grounded(commands: list[Command], text: str) -> list[dict[str, Any]]:
-    """The planner's commands as data, without what the customer did not say: an address or option not in
-    their words is dropped (code asks for it), and so is an extra help-center question unrelated to the
-    message."""
+def grounded(commands: list[Command], text: str, order_ids: set[str]) -> list[dict[str, Any]]:
+    """The planner's commands as data, without what the customer did not say: an order that is neither one of
+    theirs (``order_ids``) nor named in the message, an address or option not in their words (code asks for
+    them), and an extra help-center question unrelated to the message."""
     planned = [c.model_dump(exclude_none=True) for c in commands]
+    named = order_ids | set(extract_order_ids(text))
     for command in planned:
+        if command.get("order_id") and command["order_id"] not in named:
+            del command["order_id"]
         for detail in ("address", "new_option"):
             if command.get(detail) and not _stated(command[detail], text):
                 del command[detail]
