@@ -13,6 +13,7 @@ const state = {
   tail: null, // AbortController of the live stream
   reply: null, // the assistant bubble being streamed
   tools: new Map(), // tool name -> its progress line
+  thinking: null, // the "reading your message" line while the planner runs
   busy: false,
 };
 
@@ -160,8 +161,17 @@ function addSource(li, citation) {
 
 const OUTCOME_CLASS = { done: "done" };
 
+function stopThinking() {
+  state.thinking?.remove();
+  state.thinking = null;
+}
+
 function render(event) {
+  if (event.type !== "thinking") stopThinking();
   switch (event.type) {
+    case "thinking":
+      state.thinking ??= item("tool running thinking", "Reading your message…");
+      break;
     case "customer_message":
       bubble("customer", event.text);
       state.reply = null;
