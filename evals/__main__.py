@@ -140,7 +140,9 @@ def guardrails(
 @cli.command()
 def run(
     paths: Annotated[list[Path], typer.Argument(help="Suite files or folders, guardrail sets, tau2 tasks files.")],
-    model: Annotated[Path | None, typer.Option(help="GGUF to run in-process (default: the bundled model).")] = None,
+    model: Annotated[Path | None, typer.Option(
+        help="GGUF to run in-process (default: the configured model, Qwen2.5-Coder-1.5B unless SUPPORT_MODEL "
+             "says otherwise).")] = None,
     repeat: Annotated[int, typer.Option(min=1, help="Runs of every case (pass^k uses them).")] = 1,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (threads with --url).")] = 1,
     report: Annotated[Path, typer.Option(help="Folder for report.json and report.html.")] = Path("reports/latest"),

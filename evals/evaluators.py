@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from agent.guardrails import inspect_input, mask_secrets
 from agent.guardrails.evidence import Evidence
 from agent.prompts import replies
+from evals.customer import question_in, question_text
 from evals.guardrails import is_refusal
 from evals.scenario import Citations as CitationSpec
 from evals.scenario import Expect, Scenario
@@ -149,7 +150,10 @@ class ToolCalls(Evaluator):
         counts.tools_expected = len(expect.tools)
         unused = list(obs.calls)
         for spec in expect.tools:
-            call = next((c for c in unused if c.name == spec.name and spec.outcome in (None, c.outcome)), None)
+            fitting = [c for c in unused if c.name == spec.name and spec.outcome in (None, c.outcome)]
+            # a call with the right arguments if there is one (a retried or a second call of the same tool)
+            call = next((c for c in fitting if c.args is not None and same(spec.args, c.args)), None) or next(
+                iter(fitting), None)
             if call is None:
                 made = ", ".join(f"{c.name}({c.outcome})" for c in obs.calls) or "none"
                 misses.append(Miss(check=self.name, expected=_call_text(spec.name, spec.args, spec.outcome),
@@ -337,6 +341,13 @@ class Text(Evaluator):
                    for s in spec.not_contains if s.casefold() in said]
         misses += [Miss(check=self.name, expected=f"last reply says {s!r}", got=_tail(last))
                    for s in spec.final_contains if s.casefold() not in last]
+        replies = [r for r in obs.replies if r]
+        misses += [Miss(check=self.name, expected=f"a reply matches {p!r}", got=_tail(said)) for p in spec.matches
+                   if not any(re.search(p, r, re.IGNORECASE) for r in replies)]
+        for pattern in spec.not_matches:
+            hit = next((r for r in replies if re.search(pattern, r, re.IGNORECASE)), None)
+            if hit is not None:
+                misses.append(Miss(check=self.name, expected=f"no reply matches {pattern!r}", got=_tail(hit)))
         return misses
 
 
@@ -347,6 +358,63 @@ def _tail(text: str, width: int = 200) -> str:
 def _around(text: str, found: str, width: int = 80) -> str:
     at = text.find(found)
     return "..." + text[max(0, at - width): at + len(found) + width] + "..."
+
+
+class NotAsked(Evaluator):
+    """Questions the agent must never ask (what the customer already said), by what they ask for."""
+
+    name = "not_asked"
+
+    def applies(self, expect: Expect) -> bool:
+        return bool(expect.not_asked)
+
+    def check(self, obs: Observation) -> list[Miss]:
+        misses, seen = [], set()
+        for turn in obs.turns:
+            kind = question_in(turn.reply)
+            if kind in obs.scenario.expect.not_asked and kind not in seen:
+                seen.add(kind)
+                misses.append(Miss(check=self.name, expected=f"never asks for the {kind}",
+                                   got=f"after {turn.customer!r}: {_tail(turn.reply)}"))
+        return misses
+
+
+def repeated_question(replies: list[str]) -> int | None:
+    """Index of the first reply that asks the same question as the reply right before it (a loop): the same
+    reply again with a question in it, or the same kind of question (``question_in``) asked in the same words,
+    whatever comes around it ("Sorry, I still need that. Which option ...?"). None when the agent never
+    repeated itself."""
+    for index in range(1, len(replies)):
+        before, now = replies[index - 1], replies[index]
+        if not question_text(now):
+            continue
+        if _flat(before) == _flat(now):
+            return index
+        kind = question_in(now)
+        if kind is not None and kind == question_in(before) and _same_ask(before, now, kind):
+            return index
+    return None
+
+
+def _same_ask(before: str, now: str, kind: str) -> bool:
+    return question_text(before, kind) == question_text(now, kind)
+
+
+def _flat(text: str) -> str:
+    return " ".join(re.sub(r"[^\w#$@./-]+", " ", text.casefold()).split())
+
+
+class Loops(Evaluator):
+    """Notes a loop (the same question twice in a row); the ``loops`` metric counts them, it is not a miss."""
+
+    name = "loops"
+
+    def check(self, obs: Observation) -> list[Miss]:
+        index = repeated_question(obs.replies)
+        if index is not None:
+            obs.notes.append(f"loop: the agent asked the same question again in turn {index + 1}: "
+                             f"{_tail(obs.replies[index], 160)}")
+        return []
 
 
 class Citations(Evaluator):
@@ -374,7 +442,7 @@ class Citations(Evaluator):
 
 
 EVALUATORS: tuple[Evaluator, ...] = (TurnErrors(), ToolCalls(), StoreState(), Escalation(), Guardrails(), Text(),
-                                     Citations())
+                                     Citations(), NotAsked(), Loops())
 
 
 def fixed_replies() -> set[str]:

@@ -21,7 +21,10 @@ from evals.metrics import Metrics
 from evals.runner import RunResult
 
 HEADLINE = ("task_success_rate", "tool_precision", "tool_recall", "argument_accuracy", "escalation_precision",
-            "escalation_recall", "groundedness", "attack_success_rate", "false_refusal_rate", "tau2_success_rate")
+            "escalation_recall", "groundedness", "attack_success_rate", "false_refusal_rate", "loop_rate",
+            "tau2_success_rate")
+LOWER = frozenset({"attack_success_rate", "false_refusal_rate", "loop_rate"})
+"""Headline rates where lower is better (orange in the chart)."""
 
 
 class Meta(BaseModel):
@@ -67,6 +70,7 @@ def render_html(report: Report) -> str:
 def _headline(metrics: Metrics) -> list[tuple[str, str]]:
     rows = [(name, getattr(metrics, name)) for name in HEADLINE]
     shown = [(name, "n/a" if value is None else f"{value:.1%}") for name, value in rows]
+    shown.insert(HEADLINE.index("loop_rate"), ("loops", str(metrics.loops)))
     shown += [(f"pass^{k}", f"{v:.1%}") for k, v in metrics.pass_hat_k.items()]
     shown += [(f"tau2 pass^{k}", f"{v:.1%}") for k, v in metrics.tau2_pass_hat_k.items()]
     for name in ("ttft_p50_s", "ttft_p95_s", "turn_p50_s", "turn_p95_s", "tokens_per_s"):
@@ -108,8 +112,7 @@ def _suites(metrics: Metrics) -> str:
 def _rates(metrics: Metrics) -> str:
     rows = [(name, getattr(metrics, name)) for name in HEADLINE if getattr(metrics, name) is not None]
     figure, axes = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.2))
-    lower = {"attack_success_rate", "false_refusal_rate"}
-    axes.barh([n for n, _ in rows], [v for _, v in rows], color=["#d8653b" if n in lower else "#3bd87d"
+    axes.barh([n for n, _ in rows], [v for _, v in rows], color=["#d8653b" if n in LOWER else "#3bd87d"
                                                                  for n, _ in rows])
     for index, (_, value) in enumerate(rows):
         axes.text(min(value, 0.9), index, f" {value:.1%}", va="center", fontsize=8)

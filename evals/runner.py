@@ -161,10 +161,10 @@ async def _tau2(case: Case, repeat: int, options: RunOptions) -> RunResult:
     world, task = _world(), case.tau2
     assert task is not None
     gold = options.tau2_agent == "gold"
-    model = ScriptedChatModel() if gold else world.model
-    meter = _metered(model, options.seed + repeat)
+    scripted = ScriptedChatModel() if gold else None  # None: the world's own model, planning as configured
+    meter = _metered(scripted or world.model, options.seed + repeat)
     calls: list[CallRecord] = []
-    with world.deps(store="tau2", model=model) as deps:
+    with world.deps(store="tau2", model=scripted) as deps:
         if gold:
             agent_db, said = gold_agent(task, deps.store)
             turns = [TurnRecord(customer="(gold actions replayed)", reply=info) for info in said]

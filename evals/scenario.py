@@ -3,9 +3,10 @@ must be true afterwards. Suites are YAML files of scenarios (see ``evals/README.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -30,21 +31,29 @@ class Customer(_Strict):
         return self.id is None
 
 
-class Answers(_Strict):
-    """How the scripted customer answers the agent's questions; an unanswered question ends the chat."""
+Answer = str | list[str]
+"""One answer, or answers for successive times the agent asks (the last one repeats): ``["yes please",
+"oh, I ordered it by mistake"]`` answers an either/or with something that does not fit, then fits."""
 
-    confirm: Literal["yes", "no"] = "yes"
-    """Answer to "Shall I go ahead? (yes/no)"."""
-    order: str | None = None
-    """Reply to "Which order do you mean?"."""
-    items: str | None = None
-    """Reply to "Which items of order ... do you mean?"."""
-    option: str | None = None
-    """Reply to "Which option would you like instead?" (exchanges)."""
-    reason: str | None = None
+
+class Answers(_Strict):
+    """How the scripted customer answers the agent's questions; an unanswered question lets the customer say its
+    next turn (or ends the chat when none is left). What the agent asks is recognised from general concepts
+    (``evals.customer.question_in``), not from its wording."""
+
+    confirm: Answer = "yes"
+    """Answer to any yes/no proposal ("Shall I go ahead?", "Do you want me to cancel it?"): "yes" (default),
+    "no", or the customer's own words ("yep go for it", "wait, the other one")."""
+    order: Answer | None = None
+    """Reply to "Which order do you mean?" / "What's the order number?"."""
+    items: Answer | None = None
+    """Reply to "Which items (of order ...) do you mean?"."""
+    option: Answer | None = None
+    """Reply to "Which option / colour / size would you like instead?" (exchanges)."""
+    reason: Answer | None = None
     """Reply to "Why would you like to cancel?"."""
-    address: str | None = None
-    """Reply to "Where should order ... go instead?" / "What's the new address?"."""
+    address: Answer | None = None
+    """Reply to "Where should order ... go?" / "What's the new address?"."""
 
 
 class ToolCall(_Strict):
@@ -132,6 +141,21 @@ class TextCheck(_Strict):
     not_contains: list[str] = []
     final_contains: list[str] = []
     """Text the last reply must contain."""
+    matches: list[str] = []
+    """Regexes (case-insensitive) some reply must match: wording-independent checks such as
+    ``'\\b(?:automated|virtual|bot|assistant)\\b'``."""
+    not_matches: list[str] = []
+    """Regexes no reply may match (``"not sure|don't understand"``)."""
+
+    @field_validator("matches", "not_matches")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {pattern!r}: {exc}") from None
+        return value
 
 
 class Citations(_Strict):
@@ -140,6 +164,10 @@ class Citations(_Strict):
     min: int = 1
     source: str | None = None
     """Substring of a cited source (``returns-policy``)."""
+
+
+QuestionKind = Literal["confirm", "identity", "handoff", "reason", "address", "option", "items", "order"]
+"""What an agent's question asks for (``evals.customer.KINDS``)."""
 
 
 class Expect(_Strict):
@@ -154,6 +182,9 @@ class Expect(_Strict):
     text: TextCheck | None = None
     citations: Citations | bool | None = None
     """true: at least one citation; or the given ones; false: none."""
+    not_asked: list[QuestionKind] = []
+    """Questions the agent must never ask (judged with ``evals.customer.question_in`` on every reply): the
+    reason or address the customer already gave, "which order?" when the item named it."""
 
 
 class Scenario(_Strict):

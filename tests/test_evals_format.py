@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from evals.cases import FormatError, load_paths
+from evals.scenario import Scenario, ToolCall
 from evals.thresholds import load_thresholds
 
 GOOD = """\
@@ -98,3 +100,102 @@ def test_every_shipped_suite_is_valid() -> None:
     core = [c for c in cases if "core" in c.tags]
     labelled = [c for c in cases if {"must-escalate", "must-not-escalate"} & set(c.tags)]
     assert len(core) >= 80 and len(labelled) == len([c for c in cases if c.suite == "escalation"])
+
+
+def test_the_understanding_suite_is_big_enough_and_not_in_the_ci_gate() -> None:
+    cases = load_paths([Path("evals/suites/understanding")])
+    assert len(cases) >= 150
+    assert all("understanding" in c.tags and "ci" not in c.tags for c in cases)
+    assert len({c.suite for c in cases}) >= 8  # one file per theme
+
+
+@dataclass
+class Demo:
+    """The demo data as plain lookups."""
+
+    owner: dict[str, str]
+    """Order id -> customer id."""
+    items: dict[str, dict[str, tuple[str, float]]]
+    """Order id -> item id -> (product id, price)."""
+    product_of: dict[str, str]
+    """Variant item id -> product id."""
+    methods: dict[str, set[str]]
+    emails: dict[str, str]
+    """Customer id -> email."""
+    who: dict[tuple[str, ...], str]
+    """(email,) or (full name, zip) -> customer id."""
+
+    def customer(self, scenario: Scenario) -> str | None:
+        c = scenario.customer
+        return c.id or self.who.get((c.email or "",)) or self.who.get((c.name or "", c.zip or ""))
+
+
+def _demo(path: Path) -> Demo:
+    from tools.store import Store
+    from tools.store.demo import seed_demo_data
+    from tools.store.models import Customer, Order, Product
+
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    seed_demo_data(store)
+    with store.session() as session:
+        customers = list(session.query(Customer))
+        orders = list(session.query(Order))
+        who: dict[tuple[str, ...], str] = {(c.email,): c.id for c in customers}
+        who |= {(f"{c.first_name} {c.last_name}", c.address["zip"]): c.id for c in customers}
+        return Demo(owner={o.id: o.customer_id for o in orders},
+                    items={o.id: {i.item_id: (i.product_id, float(i.price)) for i in o.items} for o in orders},
+                    product_of={v.item_id: p.id for p in session.query(Product) for v in p.variants},
+                    methods={c.id: {m.id for m in c.payment_methods} for c in customers},
+                    emails={c.id: c.email for c in customers}, who=who)
+
+
+def _call_problems(demo: Demo, who: str, call: ToolCall) -> list[str]:
+    order = call.args.get("order_id")
+    if order and demo.owner.get(order) != who:
+        return [f"{order} is not {who}'s"]
+    held = demo.items.get(order, {})
+    problems = [f"item {i} is not in {order}" for i in call.args.get("item_ids", []) if i not in held]
+    olds = sorted(held[i][0] for i in call.args.get("item_ids", []) if i in held)
+    news = sorted(str(demo.product_of.get(i)) for i in call.args.get("new_item_ids", []))
+    if news and news != olds:
+        problems.append(f"new items {call.args['new_item_ids']} are not options of the same products")
+    method = call.args.get("payment_method_id")
+    if method and method not in demo.methods[who]:
+        problems.append(f"{method} is not {who}'s")
+    return problems
+
+
+def _state_problems(demo: Demo, who: str, scenario: Scenario) -> list[str]:
+    state = scenario.expect.state
+    if state is None:
+        return []
+    problems = [f"order {o} is not {who}'s" for o in [r.order for r in state.refunds] + [o.id for o in state.orders]
+                if demo.owner.get(o) != who]
+    problems += [f"email {m.to} is not {who}'s" for m in state.outbox if m.to != demo.emails[who]]
+    for refund in state.refunds:
+        returned = [c.args["item_ids"] for c in scenario.expect.tools if c.name == "return_delivered_order_items"
+                    and c.args.get("order_id") == refund.order and c.args.get("item_ids")]
+        held = demo.items.get(refund.order, {})
+        if refund.total is not None and returned and all(i in held for i in returned[0]):
+            total = sum(held[i][1] for i in returned[0])
+            if abs(total - refund.total) > 0.005:
+                problems.append(f"refund {refund.total} but the items cost {total:.2f}")
+    return problems
+
+
+def test_the_understanding_suite_names_only_what_the_demo_customer_owns(tmp_path: Path) -> None:
+    """Every order, item, new option, payment method, email and refund total a scenario expects exists for its
+    customer in the demo data (so a failure is the agent's, not the scenario's)."""
+    demo = _demo(tmp_path / "demo.db")
+    problems = []
+    for case in load_paths([Path("evals/suites/understanding")]):
+        scenario = case.scenario
+        assert scenario is not None
+        who = demo.customer(scenario)
+        if who is None:
+            continue
+        found = [p for call in scenario.expect.tools for p in _call_problems(demo, who, call)]
+        found += _state_problems(demo, who, scenario)
+        problems += [f"{scenario.id}: {p}" for p in found]
+    assert not problems, "\n".join(problems)

@@ -6,9 +6,11 @@ from math import isclose
 
 import pytest
 
-from evals.evaluators import Counts
+from evals.evaluators import CallRecord, Counts, Loops, NotAsked, Observation, Text, ToolCalls, repeated_question
 from evals.metrics import compute, pass_hat_k, percentile, precision_recall
+from evals.report import Meta, Report, summary
 from evals.runner import RunResult
+from evals.scenario import Scenario
 from evals.thresholds import Thresholds
 from evals.transport import TurnRecord
 
@@ -102,3 +104,75 @@ def test_thresholds_say_which_metric_broke() -> None:
         "escalation_recall = n/a (nothing measured) is below the minimum 0.5",
         "attack_success_rate = 1 is above the maximum 0.0",
     ]
+
+
+def talk(*replies: str) -> list[TurnRecord]:
+    return [TurnRecord(customer=f"message {i}", reply=r) for i, r in enumerate(replies)]
+
+
+def test_a_loop_is_the_same_question_twice_in_a_row() -> None:
+    ask = "Is it no longer needed, or was it ordered by mistake?"
+    assert repeated_question([ask, ask]) == 1
+    assert repeated_question(["Thanks, you're verified. Which order do you mean?", "Which order do you mean?"]) == 1
+    assert repeated_question(["Which order?", "  which ORDER?! "]) == 1
+    option = "Which option would you like instead of your Hoodie (S, grey)? Available: S, black; L, black."
+    assert repeated_question([option, f"Sorry, I still need that to go on. {option} After that, the rest."]) == 1
+    assert repeated_question([ask, "Sorry, I need one of the two: no longer needed, or ordered by mistake?"]) is None
+    assert repeated_question([ask, "Done: order #W1 is cancelled.", ask]) is None  # not in a row
+    assert repeated_question(["Done: #W1 is cancelled. Anything else?", "Done: #W2 is shipped. Anything else?"]) is None
+    assert repeated_question(["Order #W1 is pending.", "Order #W1 is pending."]) is None  # no question
+    retry = "I couldn't match those details. Please try again ({} attempt(s) left)."
+    assert repeated_question([retry.format(2), retry.format(1)]) is None  # a new attempt each time
+
+
+def test_loops_are_counted_over_runs_that_could_loop() -> None:
+    ask = "Which items of order #W1 do you mean?"
+    looping = run("a", False).model_copy(update={"turns": talk("Hi!", ask, ask)})
+    fine = run("b", True).model_copy(update={"turns": talk(ask, "Done.")})
+    single = run("c", True).model_copy(update={"turns": talk(ask)})
+    tau2 = run("t", False, kind="tau2").model_copy(update={"turns": talk(ask, ask)})
+    metrics = compute([looping, fine, single, tau2])
+    assert metrics.loops == 2 and metrics.loop_rate == pytest.approx(2 / 3)  # "c" had one reply: it can't loop
+    assert Thresholds(max={"loops": 0}).check(metrics) == ["loops = 2 is above the maximum 0.0"]
+    meta = Meta(started_at="now", seconds=1, paths=[], model="m", options={}, cases=4)
+    assert "loops" in summary(Report(meta=meta, metrics=metrics, results=[looping, fine, single, tau2]))
+    assert compute([fine]).loops == 0 and compute([fine]).loop_rate == 0.0
+
+
+def observe(expect: dict[str, object], *replies: str) -> Observation:
+    scenario = Scenario.model_validate({"id": "s", "turns": ["hi"], "expect": expect})
+    return Observation(scenario, talk(*replies), [])
+
+
+def test_not_asked_catches_a_question_for_what_the_customer_already_said() -> None:
+    obs = observe({"not_asked": ["reason", "order"]}, "Why do you want to cancel it?", "Why do you want to cancel it?",
+                  "Done: order #W4821003 is cancelled.")
+    [miss] = NotAsked().check(obs)
+    assert miss.check == "not_asked" and miss.expected == "never asks for the reason"
+    assert not NotAsked().check(observe({"not_asked": ["reason"]}, "Shall I cancel #W4821003 as no longer needed?"))
+    Loops().check(obs)
+    assert obs.notes and obs.notes[0].startswith("loop: the agent asked the same question again in turn 2")
+
+
+def test_text_regexes_judge_meaning_not_one_wording() -> None:
+    bot = r"\b(?:automated|virtual|bot|assistant)\b"
+    expect = {"text": {"matches": [bot], "not_matches": ["not sure"]}}
+    assert not Text().check(observe(expect, "Yes, I'm a virtual assistant. How can I help?"))
+    misses = Text().check(observe(expect, "I'm not sure about that."))
+    assert [m.expected for m in misses] == [f"a reply matches {bot!r}", "no reply matches 'not sure'"]
+    with pytest.raises(ValueError, match="bad regex"):
+        observe({"text": {"matches": ["(unclosed"]}})
+
+
+def test_an_expected_call_is_matched_to_the_call_with_its_arguments() -> None:
+    scenario = Scenario.model_validate({"id": "s", "turns": ["hi"], "expect": {"tools": [
+        {"name": "verify_customer_by_email", "args": {"email": "a@example.com"}, "outcome": "done"},
+        {"name": "cancel_pending_order", "args": {"order_id": "#W1"}}, {"name": "cancel_pending_order",
+                                                                       "args": {"order_id": "#W2"}}]}})
+    calls = [CallRecord(name="verify_customer_by_email", args={"email": "a@exmaple.com"}, outcome="done"),
+             CallRecord(name="verify_customer_by_email", args={"email": "a@example.com"}, outcome="done"),
+             CallRecord(name="cancel_pending_order", args={"order_id": "#W2", "reason": "x"}, outcome="done"),
+             CallRecord(name="cancel_pending_order", args={"order_id": "#W1", "reason": "x"}, outcome="done")]
+    obs = Observation(scenario, talk("ok"), calls)
+    assert ToolCalls().check(obs) == []  # a typo retried, and two cancels in the other order
+    assert (obs.counts.tools_found, obs.counts.args_correct) == (3, 3)

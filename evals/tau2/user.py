@@ -2,7 +2,8 @@
 
 * :class:`ScriptedUser` (default, offline): states the reason for the call in the first person, gives the
   identity facts it knows when asked to verify, says yes to confirmations and repeats what it wants when asked
-  which order, items or option.
+  which order, items or option. What the agent asks is recognised from general concepts
+  (``evals.customer.question_in``), never from the agent's own wording.
 * :class:`LlmUser`: any OpenAI-compatible chat server plays the customer from the same instructions, the way
   tau2's user simulator does, until it says ``###STOP###``.
 """
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from evals.customer import question_in
+from evals.customer import question_in, wants_person
 
 STOP = "###STOP###"
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -75,6 +76,8 @@ class ScriptedUser:
             return self.reason
         if kind == "reason":
             return "I ordered it by mistake" if "mistake" in self.reason.lower() else "I no longer need it"
+        if kind == "handoff":
+            return "yes" if wants_person(self.reason) else None
         return None
 
     def _identity(self) -> str | None:
