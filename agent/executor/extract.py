@@ -6,8 +6,10 @@ import re
 from typing import Literal
 
 _YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok(ay)?|confirm(ed)?|go ahead|please do|do it|correct|"
-                  r"that'?s (right|correct|fine)|sounds good|absolutely|y)\b", re.IGNORECASE)
-_NO = re.compile(r"^\s*(no|nope|nah|don'?t|do not|stop|never ?mind|wait|hold on|not now|n)\b", re.IGNORECASE)
+                  r"that'?s (right|correct|fine)|sounds good|absolutely|y|s[ií]|oui|ja|sim|claro|certo|vale|"
+                  r"d'accord|genau|va bene|bien s[uû]r)\b", re.IGNORECASE)
+_NO = re.compile(r"^\s*(no|nope|nah|don'?t|do not|stop|never ?mind|wait|hold on|not now|n|non|nein|n[aã]o)\b",
+                 re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ZIP = re.compile(r"(?<![\d#W])\d{5}(?!\d)")
 _NAME = re.compile(r"\b(?:my name is|my name's|i am|i'm|im|this is|name:?)\s+([a-z][a-z'-]+)\s+([a-z][a-z'-]+)",
@@ -28,6 +30,9 @@ def confirmation(text: str) -> Literal["yes", "no"] | None:
 
 
 _ACKNOWLEDGEMENTS = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "k", "no", "nope", "nah", "please", "pls",
+                     "sí", "si", "oui", "ja", "sim", "claro", "vale", "non", "nein", "não", "nao", "gracias",
+                     "merci", "danke", "obrigado", "obrigada", "grazie", "por", "favor", "bitte", "s'il", "vous",
+                     "plaît",
                      "thanks", "thank", "you", "thx", "ty", "fine", "alright", "right", "correct", "go", "ahead",
                      "do", "it", "that's", "absolutely", "confirm", "confirmed"}
 

@@ -129,7 +129,9 @@ def _verify(task: Task, turn: Turn) -> Step:
     else:
         task = task.model_copy(update={"details": {**task.details, **turn.details}})
         return _ask(task, "identity", "First I need to verify your account: please tell me the email address on "
-                                      "it, or your full name and zip code.")
+                                      "it, or your full name and zip code.",
+                    "I still can't tell which account is yours. Please write the email address on it, or your "
+                    "first and last name together with your zip code.")
     if result["outcome"] != "done":
         return Step(say=result["message"], task=None)
     if not result["data"]["verified"]:
@@ -157,7 +159,8 @@ def _fill(task: Task, turn: Turn) -> Step:
         address = task.address or parse_address(turn.about("address"), turn.model)
         if address is None:
             return _ask(task, "address", "What's the new address? Please write it like: 12 Main St, Apt 3, "
-                                         "Springfield, IL 62701.")
+                                         "Springfield, IL 62701.",
+                        "I need the complete new address: street and number, city, state and zip code. What is it?")
         return _preview(task.model_copy(update={"address": address}), turn, "modify_user_address", address)
     order, ask = _order(task, turn)
     if order is None:
@@ -172,20 +175,25 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
         reason = task.reason or turn.reason()
         if reason is None:
             return _ask(task, "reason", f"Why would you like to cancel order {order_id}: is it no longer needed, "
-                                        "or was it ordered by mistake?")
+                                        "or was it ordered by mistake?",
+                        f"I can cancel order {order_id} for one of two reasons: it's no longer needed, or it was "
+                        "ordered by mistake. Which one fits?")
         return _preview(task.model_copy(update={"reason": reason}), turn, "cancel_pending_order",
                         {"order_id": order_id, "reason": reason})
     if task.intent == "change_address":
         address = task.address or parse_address(turn.about("address"), turn.model)
         if address is None:
             return _ask(task, "address", f"Where should order {order_id} go instead? Please write the address "
-                                         "like: 12 Main St, Apt 3, Springfield, IL 62701.")
+                                         "like: 12 Main St, Apt 3, Springfield, IL 62701.",
+                        f"I need the complete address for order {order_id}: street and number, city, state and zip "
+                        "code. What is it?")
         return _preview(task.model_copy(update={"address": address}), turn, "modify_pending_order_address",
                         {"order_id": order_id, **address})
     items = _items(task, turn, order)
     if not items:
         names = ", ".join(i["name"] for i in order["items"])
-        return _ask(task, "items", f"Which items of order {order_id} do you mean: {names}? (or say \"all\")")
+        return _ask(task, "items", f"Which items of order {order_id} do you mean: {names}? (or say \"all\")",
+                    f"Please name the items you mean; order {order_id} has: {names}. You can also say \"all\".")
     task = task.model_copy(update={"item_ids": [i["item_id"] for i in items]})
     refund_to = order["payments"][0]["payment_method_id"] if order["payments"] else ""
     if task.intent == "return_refund":
@@ -232,7 +240,8 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
         return None, Step(say=f"I don't see any {status} orders on your account, and only {status} orders can "
                               "have that done.", task=None)
     listed = "; ".join(f"{o['order_id']} ({', '.join(i['name'] for i in o['items'])})" for o in eligible)
-    return None, _ask(task, "order", f"Which order do you mean? Your {status} orders: {listed}.")
+    return None, _ask(task, "order", f"Which order do you mean? Your {status} orders: {listed}.",
+                      f"I need to know the order: its number, or an item in it. Your {status} orders: {listed}.")
 
 
 def _items(task: Task, turn: Turn, order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -254,7 +263,8 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
                                 and variant["options"] != item["options"])[:400]
             return None, _ask(task, "options", f"Which option would you like instead of your {item['name']} "
                                                f"({', '.join(str(v) for v in item['options'].values())})? "
-                                               f"Available: {choices}.")
+                                               f"Available: {choices}.",
+                              f"Please pick one of the options available for your {item['name']}: {choices}.")
         chosen.append(option["item_id"])
     return chosen, Step(say="")
 
@@ -263,13 +273,14 @@ GIVE_UP = ("I'm sorry, I'm not getting this right. I'm handing our conversation 
            "so you won't have to repeat yourself.")
 
 
-def _ask(task: Task, slot: str, question: str) -> Step:
-    """Ask for ``slot``; asking again right after is worded differently, and a third time hands over."""
+def _ask(task: Task, slot: str, question: str, again: str) -> Step:
+    """Ask for ``slot``; right after an answer that did not settle it, ask ``again`` (other words, more
+    guidance); a third time, hand the conversation to a person."""
     tries = task.tries + 1 if task.awaiting == slot else 0
     if tries >= 2:
         return Step(say=GIVE_UP, task=None, hand_off="conversation is going in circles")
-    said = f"Sorry, I still need that to go on. {question}" if tries else question
-    return Step(say=said, task=task.model_copy(update={"awaiting": slot, "proposal": None, "tries": tries}))
+    return Step(say=again if tries else question,
+                task=task.model_copy(update={"awaiting": slot, "proposal": None, "tries": tries}))
 
 
 def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any]) -> Step:
