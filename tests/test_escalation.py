@@ -111,3 +111,11 @@ def test_sensitive_topics_go_to_a_person_with_care(world: AgentDeps, message: st
     assert "I'm so sorry" in text_of(events) and stored(c).priority == "urgent"
     switched_off = handoff_of(chat(world, sensitive_topics=False).say(message))
     assert switched_off is None or switched_off.reason != "sensitive topic"
+
+
+def test_a_handoff_after_a_reply_is_said_once_and_apart(world: AgentDeps) -> None:
+    c = chat(world)
+    c.say("what's the capital of mongolia and its population?")
+    text = text_of(c.say("do you sell tickets to the moon?"))
+    first, _, second = text.partition("\n\n")
+    assert "not sure" in first and "human agent" in second and "not sure" not in second

@@ -86,8 +86,11 @@ def escalate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
          "exception_id": exception["exception_id"] if exception else None},
         customer_id=runtime.context.customer_id or state.get("verified_customer_id"),
     )
-    said = state.get("say", "")
+    after_reply = bool(state.get("reply"))
+    said = "" if after_reply else state.get("say", "")  # after a released reply only the handoff is new to say
     updates: dict[str, Any] = {"tool_results": [*state.get("tool_results", []), result], "handoff_tried": True}
+    if after_reply:
+        updates.update(retrieved=False, passages=[], question="", citations=[])
     if result["outcome"] != "done":
         return {**updates, "handoff": None, "say": f"{said} {result['message']}".strip()}
     receipt = result["data"]

@@ -26,6 +26,8 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     deps = runtime.context.deps
     plan = plan_reply(state, last_customer_text(state), quote=deps.answer_style == "quote")
     writer = GuardedWriter(get_stream_writer(), plan.grounding)
+    if state.get("reply"):  # a second reply this turn (a handoff after the first): keep the two apart
+        writer.stream(["\n\n"], grounding=Grounding(trusted=True))
     passed = writer.stream([plan.said], grounding=Grounding(trusted=True)) if plan.said else True
     passed = passed and (writer.stream([f" {plan.text}" if plan.said else plan.text]) if plan.text else True)
     if passed and plan.prompt is not None:
