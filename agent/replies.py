@@ -115,8 +115,8 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
     return ReplyPlan(
         said=said,
         text=prefix,
-        prompt=[SystemMessage(system_text()),
-                HumanMessage(prompt_text("answer.md").format(passages=context, question=question))],
+        prompt=[SystemMessage(system_text()), HumanMessage("\n\n".join(p for p in (
+            state.get("context", ""), prompt_text("answer.md").format(passages=context, question=question)) if p))],
         fallback=quoted,
         grounding=grounding,
         citations=_citations(passages),

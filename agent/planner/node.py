@@ -19,7 +19,7 @@ from agent.executor import extract
 from agent.executor.address import US_ADDRESS
 from agent.nodes.understand import extract_order_ids, last_customer_text
 from agent.planner.floor import from_route
-from agent.planner.prompt import build_prompt
+from agent.planner.prompt import build_prompt, customer_context
 from agent.state import AgentContext, AgentState
 from core.embeddings import get_embedder
 from core.errors import ModelError
@@ -76,17 +76,17 @@ def _customer_orders(runtime: Runtime[AgentContext], customer_id: str | None) ->
     return result.data.get("orders", []) if result.outcome == "done" else []
 
 
-def _model_plan(state: AgentState, runtime: Runtime[AgentContext]) -> tuple[list[dict[str, Any]] | None, str]:
+def _model_plan(state: AgentState, runtime: Runtime[AgentContext], context: str,
+                order_ids: set[str]) -> tuple[list[dict[str, Any]] | None, str]:
     """The model's commands and the path taken (``planner`` or ``fallback: why``)."""
     deps = runtime.context.deps
-    orders = _customer_orders(runtime, runtime.context.customer_id or state.get("verified_customer_id"))
-    prompt = build_prompt(orders=orders, task=state.get("task"), messages=state["messages"])
+    prompt = build_prompt(context=context, task=state.get("task"))
     try:
         planned = deps.model.with_structured_output(Plan).invoke(prompt)
     except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
         log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
         return None, f"fallback: {type(exc).__name__}"
-    commands = grounded(planned.commands, last_customer_text(state), {o["order_id"] for o in orders or []})
+    commands = grounded(planned.commands, last_customer_text(state), order_ids)
     policy = deps.policy
     disabled = [c["tool"] for c in commands if "tool" in c and not policy.tool(c["tool"]).enabled]
     if disabled:
@@ -129,15 +129,18 @@ def grounded(commands: list[Command], text: str, order_ids: set[str]) -> list[di
 
 
 def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """This turn's commands and how they were found."""
+    """This turn's commands, how they were found, and the customer context the turn's prompts start with."""
     text = last_customer_text(state)
     started = time.perf_counter()
     commands = fast_path(state, text)
-    path = "fast"
+    path, context = "fast", ""
     if commands is None and runtime.context.deps.planner == "model":
         get_stream_writer()(Thinking())
-        commands, path = _model_plan(state, runtime)
+        orders = _customer_orders(runtime, runtime.context.customer_id or state.get("verified_customer_id"))
+        context = customer_context(orders=orders, messages=state["messages"])
+        commands, path = _model_plan(state, runtime, context, {o["order_id"] for o in orders or []})
     if commands is None:
         commands = from_route(state["intent"], text, state.get("order_ids", []), state.get("task"))
         path = path if path.startswith("fallback") else "router"
-    return {"commands": commands, "plan_path": path, "plan_seconds": round(time.perf_counter() - started, 3)}
+    return {"commands": commands, "plan_path": path, "plan_seconds": round(time.perf_counter() - started, 3),
+            "context": context}

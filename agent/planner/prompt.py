@@ -24,7 +24,8 @@ WRITE_DETAILS: dict[str, tuple[str, ...]] = {
     "request_password_reset": (),
 }
 """Which details of a write command each tool uses (code maps them to the tool's own arguments)."""
-RECENT_MESSAGES = 6
+RECENT_MESSAGES = 12
+MESSAGE_CHARS = 300
 MAX_ORDERS = 8
 
 
@@ -68,13 +69,19 @@ def describe_task(task: dict[str, Any] | None) -> str:
 
 def conversation_lines(messages: list[BaseMessage]) -> str:
     said = [m for m in messages if m.type in ("human", "ai")][-RECENT_MESSAGES:]
-    return "\n".join(f"{'Customer' if m.type == 'human' else 'Agent'}: {str(m.content)[:400]}" for m in said)
+    return "\n".join(f"{'Customer' if m.type == 'human' else 'Agent'}: {str(m.content)[:MESSAGE_CHARS]}" for m in said)
 
 
-def build_prompt(*, orders: list[dict[str, Any]] | None, task: dict[str, Any] | None,
-                 messages: list[BaseMessage]) -> list[BaseMessage]:
-    """The planner prompt; ``orders`` is None while the customer is not identified."""
-    context = (f"Customer's orders:\n{describe_orders(orders) if orders is not None else 'not verified yet'}\n"
-               f"Task in progress: {describe_task(task)}\n\nConversation (the last line is new):\n"
-               f"{conversation_lines(messages)}\n\nJob: PLAN the newest message. Answer with the JSON only.")
-    return [SystemMessage(system_text()), HumanMessage(context)]
+def customer_context(*, orders: list[dict[str, Any]] | None, messages: list[BaseMessage]) -> str:
+    """The part of a prompt about this customer: their orders (None while they are not identified) and the
+    conversation. It follows the fixed part in every prompt of the turn, planning and answering alike, and
+    grows only at its end from turn to turn, so llama.cpp reuses its KV state."""
+    return (f"Customer's orders:\n{describe_orders(orders) if orders is not None else 'not verified yet'}\n\n"
+            f"Conversation (the last line is new):\n{conversation_lines(messages)}")
+
+
+def build_prompt(*, context: str, task: dict[str, Any] | None) -> list[BaseMessage]:
+    """The planner prompt: the fixed part, the customer ``context``, then the task in progress and the job."""
+    request = (f"{context}\n\nTask in progress: {describe_task(task)}\n"
+               "Job: PLAN the newest message. Answer with the JSON only.")
+    return [SystemMessage(system_text()), HumanMessage(request)]
