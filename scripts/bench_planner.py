@@ -5,6 +5,9 @@ read the message (the plan), time to the first event and to the first text, p50 
 split into the first planned turn of a conversation (its customer context not yet evaluated) and later ones.
 
     .venv/bin/python scripts/bench_planner.py [SUITE ...] [--limit N] [--model GGUF]
+    .venv/bin/python scripts/bench_planner.py --report reports/mine     (the turns of an eval run's report)
+
+Run it with nothing else loading the machine: the timings are the point.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 import typer
 
 from evals.cases import load_paths
+from evals.report import load
 from evals.runner import RunOptions, run_cases
 
 DEFAULT_SUITES = [Path("evals/suites/understanding")]
@@ -32,10 +36,14 @@ def main(
     suites: Annotated[list[Path] | None, typer.Argument(help="Suite files or folders.")] = None,
     limit: Annotated[int, typer.Option(help="Scenarios at most (0: all).")] = 0,
     model: Annotated[Path | None, typer.Option(help="GGUF to run instead of the configured model.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Read the turns of this eval report instead of running.")] = None,
 ) -> None:
-    cases = [c for c in load_paths(suites or DEFAULT_SUITES) if c.scenario is not None]
-    cases = cases[:limit] if limit else cases
-    results = run_cases(cases, RunOptions(model=model, workers=1), progress=True)
+    if report is not None:
+        results = load(report).results
+    else:
+        cases = [c for c in load_paths(suites or DEFAULT_SUITES) if c.scenario is not None]
+        cases = cases[:limit] if limit else cases
+        results = run_cases(cases, RunOptions(model=model, workers=1), progress=True)
     by_path: dict[str, list] = defaultdict(list)
     first_planned, later_planned = [], []
     for result in results:
@@ -47,7 +55,7 @@ def main(
                 (later_planned if planned_before else first_planned).append(turn.plan_s)
                 planned_before = True
     total = sum(len(turns) for turns in by_path.values())
-    typer.echo(f"{len(results)} conversations, {total} turns, model: {model or 'configured default'}")
+    typer.echo(f"{len(results)} conversations, {total} turns")
     for path, turns in sorted(by_path.items(), key=lambda kv: -len(kv[1])):
         plan = [t.plan_s for t in turns if t.plan_s is not None]
         first_event = [t.first_event_s for t in turns if t.first_event_s is not None]

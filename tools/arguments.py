@@ -18,6 +18,11 @@ def _words(text: str) -> set[str]:
     return {w.rstrip("s") for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _NOT_NAMES}
 
 
+def _name_words(name: str) -> set[str]:
+    """A name's words, and the name run together ("T-Shirt" is also "tshirt", the way customers type it)."""
+    return _words(name) | {"".join(_WORD.findall(name.lower())).rstrip("s")}
+
+
 def _option_words(text: str) -> set[str]:
     """Words as option values need them: short ones kept ("L", "XL", "4K"), nothing stripped."""
     return {w for w in _WORD.findall(text.lower()) if w not in _NOT_NAMES}
@@ -33,13 +38,13 @@ def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
     if _ALL.search(text):
         return list(items)
     said = _words(text)
-    return [i for i in items if _words(_describe(i, "name")) & said]
+    return [i for i in items if _name_words(_describe(i, "name")) & said]
 
 
 def orders_holding(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The orders holding an item that ``text`` names by name ("the coffee maker")."""
     said = _words(text)
-    return [o for o in orders if said and any(_words(i["name"]) & said for i in o["items"])]
+    return [o for o in orders if said and any(_name_words(i["name"]) & said for i in o["items"])]
 
 
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:

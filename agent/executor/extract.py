@@ -6,7 +6,7 @@ import re
 from typing import Literal
 
 _YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok(ay)?|confirm(ed)?|go ahead|please do|do it|correct|"
-                  r"that'?s (right|correct|fine)|sounds good|absolutely|y|s[ií]|oui|ja|sim|claro|certo|vale|"
+                  r"that'?s (right|correct|fine)|sounds good|absolutely|y|s[iíì]|oui|ja|sim|claro|certo|vale|"
                   r"d'accord|genau|va bene|bien s[uû]r)\b", re.IGNORECASE)
 _NO = re.compile(r"^\s*(no|nope|nah|don'?t|do not|stop|never ?mind|wait|hold on|not now|n|non|nein|n[aã]o)\b",
                  re.IGNORECASE)
@@ -15,10 +15,14 @@ _ZIP = re.compile(r"(?<![\d#W])\d{5}(?!\d)")
 _NAME = re.compile(r"\b(?:my name is|my name's|i am|i'm|im|this is|name:?)\s+([a-z][a-z'-]+)\s+([a-z][a-z'-]+)",
                    re.IGNORECASE)
 _REASONS = {
-    "no longer needed": re.compile(r"\b(no longer|don'?t|do not|not) (need|want)|changed my mind|not needed",
+    "no longer needed": re.compile(r"\b(no longer|don'?t|do not|not) (need|want)|changed my mind|not needed|"
+                                   r"ya no (lo |la )?(necesito|quiero)|plus besoin|n'en ai plus besoin|"
+                                   r"nicht mehr (brauche|nötig|gebraucht)|brauche (es|sie|ihn) nicht mehr|"
+                                   r"não (preciso|quero) mais|já não preciso|non (mi )?serve più|non ne ho più bisogno",
                                    re.IGNORECASE),
     "ordered by mistake": re.compile(r"\b(by mistake|mistakenly|accident|accidentally|wrong order|ordered twice|"
-                                     r"didn'?t mean to)\b", re.IGNORECASE),
+                                     r"didn'?t mean to|por error|por equivocación|par erreur|aus versehen|"
+                                     r"versehentlich|per errore|por engano)\b", re.IGNORECASE),
 }
 
 
@@ -30,7 +34,7 @@ def confirmation(text: str) -> Literal["yes", "no"] | None:
 
 
 _ACKNOWLEDGEMENTS = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "k", "no", "nope", "nah", "please", "pls",
-                     "sí", "si", "oui", "ja", "sim", "claro", "vale", "non", "nein", "não", "nao", "gracias",
+                     "sí", "si", "sì", "oui", "ja", "sim", "claro", "vale", "non", "nein", "não", "nao", "gracias",
                      "merci", "danke", "obrigado", "obrigada", "grazie", "por", "favor", "bitte", "s'il", "vous",
                      "plaît",
                      "thanks", "thank", "you", "thx", "ty", "fine", "alright", "right", "correct", "go", "ahead",

@@ -116,7 +116,18 @@ def advance(task: Task, turn: Turn) -> Step:
         return _confirmed(task, turn)
     if task.intent in READ_INTENTS:
         return _read(task, turn)
-    return _fill(task, turn)
+    return _fill(_swap_kind(task, turn), turn)
+
+
+def _swap_kind(task: Task, turn: Turn) -> Task:
+    """Swapping an item for another option is an exchange once the order is delivered and a change of the
+    order before it ships: the order's status, not the wording, decides which."""
+    if task.intent not in ("exchange_item", "modify_items") or not task.order_id:
+        return task
+    found = turn.call("get_order_details", {"order_id": task.order_id}, preview=True)
+    status = found["data"].get("status", "") if found["outcome"] == "done" else ""
+    kind = "modify_items" if "pending" in status else "exchange_item" if "delivered" in status else task.intent
+    return task.model_copy(update={"intent": kind})
 
 
 def _verify(task: Task, turn: Turn) -> Step:
@@ -209,23 +220,20 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
 
 
 def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
-    """The order the task is about: named now or earlier, or the only one it can apply to. An order named for
-    the customer (by the planner) that lacks the item they named gives way to the one order that has it."""
+    """The order the task is about: named now or earlier, or the only one it can apply to (an order the planner
+    chose that the task cannot apply to gives way to those it can)."""
     wanted = task.order_id
-    if wanted and not turn.order_ids:
-        recent = turn.call("list_recent_orders", {"limit": 10}, preview=True)["data"].get("orders", [])
-        holding = orders_holding(turn.text, recent)
-        if len(holding) == 1 and not any(o["order_id"] == wanted for o in holding):
-            wanted = holding[0]["order_id"]
     if wanted:
         result = turn.call("get_order_details", {"order_id": wanted})
         status = ORDER_STATUS_FOR[task.intent]
-        if result["outcome"] == "done" and status not in result["data"]["status"]:
+        if result["outcome"] != "done":
+            return None, Step(say=result["message"], task=task.model_copy(update={"awaiting": "order"}))
+        if status in result["data"]["status"]:
+            return result["data"], Step(say="")
+        if wanted in turn.order_ids:  # the customer named it: tell them why not
             return None, Step(say=f"Order {wanted} is {result['data']['status']}, and only {status} orders can have "
                                   "that done.", task=None)
-        if result["outcome"] == "done":
-            return result["data"], Step(say="")
-        return None, Step(say=result["message"], task=task.model_copy(update={"awaiting": "order"}))
+        task = task.model_copy(update={"order_id": None})  # the planner's guess: look among the eligible ones
     recent = turn.call("list_recent_orders", {"limit": 10})
     status = ORDER_STATUS_FOR[task.intent]
     eligible = [o for o in recent["data"].get("orders", []) if status in o["status"]]

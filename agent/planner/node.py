@@ -13,15 +13,15 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
-from agent.commands import Command, Plan
+from agent.commands import Plan
 from agent.events import Thinking
 from agent.executor import extract
 from agent.executor.address import US_ADDRESS
-from agent.nodes.understand import extract_order_ids, last_customer_text
+from agent.nodes.understand import last_customer_text
 from agent.planner.floor import from_route
+from agent.planner.grounding import grounded
 from agent.planner.prompt import build_prompt, customer_context
 from agent.state import AgentContext, AgentState
-from core.embeddings import get_embedder
 from core.errors import ModelError
 from tools import execute
 
@@ -77,7 +77,7 @@ def _customer_orders(runtime: Runtime[AgentContext], customer_id: str | None) ->
 
 
 def _model_plan(state: AgentState, runtime: Runtime[AgentContext], context: str,
-                order_ids: set[str]) -> tuple[list[dict[str, Any]] | None, str]:
+                orders: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]] | None, str]:
     """The model's commands and the path taken (``planner`` or ``fallback: why``)."""
     deps = runtime.context.deps
     prompt = build_prompt(context=context, task=state.get("task"))
@@ -86,46 +86,13 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], context: str,
     except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
         log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
         return None, f"fallback: {type(exc).__name__}"
-    commands = grounded(planned.commands, last_customer_text(state), order_ids)
+    commands = grounded(planned.commands, last_customer_text(state), orders or [], state.get("task"))
     policy = deps.policy
     disabled = [c["tool"] for c in commands if "tool" in c and not policy.tool(c["tool"]).enabled]
     if disabled:
         log.warning("planner named a disabled tool: %s", disabled)
         return None, "fallback: disabled tool"
     return commands, "planner"
-
-
-ANSWER_MIN_SIMILARITY = 0.3
-"""Below this, a help-center question the planner added is not about the message (small models copy their
-prompt's examples)."""
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def _stated(value: str, text: str) -> bool:
-    """Every word and number of ``value`` appears in what the customer wrote."""
-    said = set(_TOKEN.findall(text.lower()))
-    return set(_TOKEN.findall(value.lower())) <= said
-
-
-def grounded(commands: list[Command], text: str, order_ids: set[str]) -> list[dict[str, Any]]:
-    """The planner's commands as data, without what the customer did not say: an order that is neither one of
-    theirs (``order_ids``) nor named in the message, an address or option not in their words (code asks for
-    them), and an extra help-center question unrelated to the message."""
-    planned = [c.model_dump(exclude_none=True) for c in commands]
-    named = order_ids | set(extract_order_ids(text))
-    for command in planned:
-        if command.get("order_id") and command["order_id"] not in named:
-            del command["order_id"]
-        for detail in ("address", "new_option"):
-            if command.get(detail) and not _stated(command[detail], text):
-                del command[detail]
-    questions = [c for c in planned if c["cmd"] == "answer"]
-    if questions and len(planned) > 1:
-        vectors = get_embedder().embed([text, *(c["question"] for c in questions)])
-        related = {id(c) for c, v in zip(questions, vectors[1:], strict=True)
-                   if float(v @ vectors[0]) >= ANSWER_MIN_SIMILARITY}
-        planned = [c for c in planned if c["cmd"] != "answer" or id(c) in related]
-    return planned
 
 
 def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -138,7 +105,7 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         get_stream_writer()(Thinking())
         orders = _customer_orders(runtime, runtime.context.customer_id or state.get("verified_customer_id"))
         context = customer_context(orders=orders, messages=state["messages"])
-        commands, path = _model_plan(state, runtime, context, {o["order_id"] for o in orders or []})
+        commands, path = _model_plan(state, runtime, context, orders)
     if commands is None:
         commands = from_route(state["intent"], text, state.get("order_ids", []), state.get("task"))
         path = path if path.startswith("fallback") else "router"

@@ -1,0 +1,83 @@
+"""The planner's commands checked against what the customer actually wrote: a small model fills in details the
+customer never gave (a reason, the whole order's items, an order from its prompt's examples), and code, not
+the model, decides what was said. What fails a check is dropped, and the executor asks for it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agent.commands import WRITE_INTENT, Command
+from agent.executor import extract
+from agent.nodes.understand import extract_order_ids
+from core.embeddings import get_embedder
+from core.language import language_of
+from tools.arguments import items_named, orders_holding
+
+ANSWER_MIN_SIMILARITY = 0.3
+"""Below this, a help-center question the planner added is not about the message (small models copy their
+prompt's examples)."""
+_TOKEN = re.compile(r"[^\W_]+")
+COPIED_DETAILS = ("address", "new_option", "reason")
+"""Details the planner copies from the message word for word."""
+
+
+def _stated(value: str, text: str) -> bool:
+    """Every word and number of ``value`` appears in what the customer wrote."""
+    return set(_TOKEN.findall(value.lower())) <= set(_TOKEN.findall(text.lower()))
+
+
+def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> str | None:
+    """The order the command is about: the planner's if it is one of the customer's or named in the message,
+    unless the message names an item that exactly one other order holds."""
+    wanted = command.get("order_id")
+    named_ids = extract_order_ids(text)
+    if wanted and wanted not in named_ids and wanted not in {o["order_id"] for o in orders}:
+        wanted = None
+    holding = orders_holding(text, orders)
+    if not named_ids and len(holding) == 1:
+        return holding[0]["order_id"]
+    return wanted
+
+
+def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], english: bool) -> dict[str, Any]:
+    checked = dict(command)
+    if checked["cmd"] not in ("write", "correct", "lookup"):
+        return checked
+    for detail in COPIED_DETAILS:
+        if checked.get(detail) and not _stated(checked[detail], text):
+            del checked[detail]
+    if "order_id" in checked or checked["cmd"] != "correct":
+        checked["order_id"] = _order_id(checked, text, orders)
+        if checked["order_id"] is None:
+            del checked["order_id"]
+    if english and checked.get("items"):  # in English the items must be ones the message names
+        checked["items"] = [i["name"] for i in items_named(text, [{"name": n} for n in checked["items"]])]
+    return checked
+
+
+def _answers_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    questions = [c for c in planned if c["cmd"] == "answer"]
+    if not questions or len(planned) == 1:
+        return planned
+    vectors = get_embedder().embed([text, *(c["question"] for c in questions)])
+    related = {id(c) for c, v in zip(questions, vectors[1:], strict=True)
+               if float(v @ vectors[0]) >= ANSWER_MIN_SIMILARITY}
+    return [c for c in planned if c["cmd"] != "answer" or id(c) in related]
+
+
+def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
+             task: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
+    A bare yes or okay starts nothing new; a write of the task in progress corrects it."""
+    english = language_of(text) == "en"
+    planned = [_details(c.model_dump(exclude_none=True), text, orders, english) for c in commands]
+    if extract.bare_acknowledgement(text):
+        planned = [{k: v for k, v in c.items() if c["cmd"] != "correct" or k not in (*COPIED_DETAILS, "items")}
+                   for c in planned if c["cmd"] != "write"] or [{"cmd": "correct"}]
+    awaited = task["intent"] if task and task.get("awaiting") else None
+    for command in planned:
+        if command["cmd"] == "write" and WRITE_INTENT[command["tool"]] == awaited:
+            command["cmd"] = "correct"
+            del command["tool"]
+    return _answers_unrelated(planned, text)

@@ -1,0 +1,66 @@
+"""What the planner reads into a message is checked against what the customer wrote and owns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from agent.commands import Command
+from agent.planner.grounding import grounded
+
+COMMAND = TypeAdapter(Command)
+ORDERS = [
+    {"order_id": "#W1000001", "status": "delivered", "items": [{"name": "Wireless Earbuds"}, {"name": "T-Shirt"}]},
+    {"order_id": "#W1000002", "status": "processed", "items": [{"name": "Coffee Maker"}]},
+    {"order_id": "#W1000003", "status": "pending", "items": [{"name": "Water Bottle"}]},
+]
+
+
+def check(text: str, *commands: dict[str, Any], task: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    return grounded([COMMAND.validate_python(c) for c in commands], text, ORDERS, task)
+
+
+def test_a_reason_the_customer_never_gave_is_dropped() -> None:
+    said = check("cancel order #W1000003", {"cmd": "write", "tool": "cancel_pending_order",
+                                            "order_id": "#W1000003", "reason": "ordered by mistake"})
+    assert said == [{"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003", "items": []}]
+    kept = check("cancel it, i dont need it anymore", {"cmd": "write", "tool": "cancel_pending_order",
+                                                       "reason": "dont need it anymore"})
+    assert kept[0]["reason"] == "dont need it anymore" and "order_id" not in kept[0]
+
+
+def test_items_must_be_named_in_english_but_not_in_other_languages() -> None:
+    write = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001",
+             "items": ["Wireless Earbuds", "T-Shirt"]}
+    assert check("return stuff from order #W1000001", write)[0]["items"] == []
+    assert check("return the tshirt from #W1000001", write)[0]["items"] == ["T-Shirt"]
+    assert check("quiero devolver los auriculares del pedido #W1000001", write)[0]["items"] == [
+        "Wireless Earbuds", "T-Shirt"]
+
+
+def test_an_order_that_is_not_theirs_or_named_is_dropped() -> None:
+    lookup = {"cmd": "lookup", "tool": "get_order_details", "order_id": "#W0000002"}  # from the prompt's examples
+    assert "order_id" not in check("where is my stuff", lookup)[0]
+
+
+def test_the_one_order_holding_the_item_named_wins() -> None:
+    lookup = {"cmd": "lookup", "tool": "get_order_details", "order_id": "#W1000003"}
+    assert check("hey wheres my coffee maker??", lookup)[0]["order_id"] == "#W1000002"
+
+
+def test_a_bare_yes_starts_nothing_new() -> None:
+    said = check("yes please", {"cmd": "write", "tool": "request_password_reset"})
+    assert said == [{"cmd": "correct"}]
+
+
+def test_a_write_of_the_task_in_progress_corrects_it() -> None:
+    task = {"intent": "change_address", "order_id": "#W1000003", "awaiting": "address"}
+    said = check("12 Oak Street, Portland, OR 97201", {"cmd": "write", "tool": "modify_pending_order_address",
+                                                       "address": "12 Oak Street, Portland, OR 97201"}, task=task)
+    assert said[0]["cmd"] == "correct" and said[0]["address"] == "12 Oak Street, Portland, OR 97201"
+
+
+def test_a_handoff_keeps_its_reason() -> None:
+    assert check("pls delete my account", {"cmd": "handoff", "reason": "request not covered"}) == [
+        {"cmd": "handoff", "reason": "request not covered"}]
