@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from difflib import SequenceMatcher
 from typing import Any
 
 _ALL = re.compile(r"\b(all|everything|both|whole order|entire order|every item|all of it)\b", re.IGNORECASE)
@@ -16,6 +17,16 @@ _NOT_NAMES = {"the", "and", "for", "with", "from", "order", "item", "items", "on
 
 def _words(text: str) -> set[str]:
     return {w.rstrip("s") for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _NOT_NAMES}
+
+
+TYPO_RATIO = 0.8
+"""Words of five letters or more this alike are the same word misspelt ("cofee" and "coffee")."""
+
+
+def _overlap(names: set[str], said: set[str]) -> bool:
+    """Whether the customer's words name one of ``names``, typos allowed."""
+    return bool(names & said) or any(len(n) >= 5 and len(w) >= 4 and SequenceMatcher(None, n, w).ratio() >= TYPO_RATIO
+                                     for n in names for w in said)
 
 
 def _name_words(name: str) -> set[str]:
@@ -38,13 +49,13 @@ def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
     if _ALL.search(text):
         return list(items)
     said = _words(text)
-    return [i for i in items if _name_words(_describe(i, "name")) & said]
+    return [i for i in items if _overlap(_name_words(_describe(i, "name")), said)]
 
 
 def orders_holding(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The orders holding an item that ``text`` names by name ("the coffee maker")."""
     said = _words(text)
-    return [o for o in orders if said and any(_name_words(i["name"]) & said for i in o["items"])]
+    return [o for o in orders if said and any(_overlap(_name_words(i["name"]), said) for i in o["items"])]
 
 
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:

@@ -39,6 +39,8 @@ class Task(BaseModel):
     """What the agent asked for last: identity, order, items, options, reason, address or confirmation."""
     details: dict[str, Any] = {}
     """Details the customer gave before they were verified, used once they are."""
+    option_said: str = ""
+    """What the customer has said so far about the option they want ("size 9", then "white")."""
     tries: int = 0
     """Questions in a row about ``awaiting`` that the customer's answers did not settle."""
     proposal: dict[str, Any] | None = None
@@ -262,9 +264,11 @@ def _items(task: Task, turn: Turn, order: dict[str, Any]) -> list[dict[str, Any]
 
 def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[list[str] | None, Step]:
     chosen: list[str] = []
+    said = f"{task.option_said} {turn.about('new_option')}".strip()
+    task = task.model_copy(update={"option_said": said[-300:]})
     for item in items:
         product = turn.call("get_product_details", {"product_id": item["product_id"]})["data"]
-        option = option_named(turn.about("new_option"), product["variants"], item["options"])
+        option = option_named(said, product["variants"], item["options"])
         if option is None:
             choices = "; ".join(", ".join(str(v) for v in variant["options"].values())
                                 for variant in product["variants"] if variant["available"]

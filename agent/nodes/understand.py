@@ -17,7 +17,8 @@ from tools import customer_flags
 
 _ORDER_ID = re.compile(r"#?\bW\s?(\d{7})\b|#(\d{7})\b|\border\s*(?:number|no\.?|#)?\s*(\d{7})\b", re.IGNORECASE)
 _HUMAN = re.compile(r"\b(human|real person|live (agent|person)|representative|operator|manager)\b", re.IGNORECASE)
-_ABOUT_THE_BOT = re.compile(r"\b(are you|am i (talking|chatting|speaking) (to|with)|is this)\b", re.IGNORECASE)
+_ABOUT_THE_BOT = re.compile(r"\b(are you|are u|r u|am i (talking|chatting|speaking) (to|with)|is this|is it)\b|"
+                            r"\bor (a |an )?(bot|ai|robot|machine)\b", re.IGNORECASE)
 _ANGRY_WORDS = re.compile(r"\b(angry|furious|ridiculous|unacceptable|worst|useless|scam|disgusting|fed up)\b", re.I)
 
 

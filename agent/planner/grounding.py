@@ -57,8 +57,9 @@ def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], e
 
 
 def _answers_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Without help-center questions unrelated to the message (nothing left: the planner misread it)."""
     questions = [c for c in planned if c["cmd"] == "answer"]
-    if not questions or len(planned) == 1:
+    if not questions:
         return planned
     vectors = get_embedder().embed([text, *(c["question"] for c in questions)])
     related = {id(c) for c, v in zip(questions, vectors[1:], strict=True)
@@ -69,7 +70,8 @@ def _answers_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[st
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
              task: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
-    A bare yes or okay starts nothing new; a write of the task in progress corrects it."""
+    A bare yes or okay starts nothing new; a write of the task in progress corrects it. Empty: nothing the
+    planner read holds up."""
     english = language_of(text) == "en"
     planned = [_details(c.model_dump(exclude_none=True), text, orders, english) for c in commands]
     if extract.bare_acknowledgement(text):
@@ -80,4 +82,4 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         if command["cmd"] == "write" and WRITE_INTENT[command["tool"]] == awaited:
             command["cmd"] = "correct"
             del command["tool"]
-    return _answers_unrelated(planned, text)
+    return _answers_unrelated(planned, text) if english else planned  # the embedding model reads English

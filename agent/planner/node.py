@@ -87,6 +87,9 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], context: str,
         log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
         return None, f"fallback: {type(exc).__name__}"
     commands = grounded(planned.commands, last_customer_text(state), orders or [], state.get("task"))
+    if not commands:
+        log.warning("planner output not grounded in the message: %s", planned.commands)
+        return None, "fallback: not grounded"
     policy = deps.policy
     disabled = [c["tool"] for c in commands if "tool" in c and not policy.tool(c["tool"]).enabled]
     if disabled:
