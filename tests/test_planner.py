@@ -210,3 +210,20 @@ def test_a_pending_orders_item_changes_to_another_option(planned: Callable[..., 
     assert "change order #W4821003 to T-Shirt (black, L)" in proposal and writes(chat) == []
     assert "pending (item modified)" in text_of(chat.say("yes"))
     assert writes(chat) == [("modify_pending_order_items", "done")]
+
+
+def test_a_restated_request_at_the_question_is_not_met_with_the_same_question(planned: Callable[..., Chat]) -> None:
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003"}
+    chat = planned(plan(cancel), plan(cancel))
+    first = text_of(chat.say("cancel order #W4821003"))
+    second = text_of(chat.say("found it cheaper somewhere else"))  # not one of the two reasons
+    assert "Why would you like to cancel" in first and second != first and "one of two reasons" in second
+
+
+def test_a_restated_request_at_the_confirmation_leaves_the_yes_to_the_customer(planned: Callable[..., Chat]) -> None:
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003",
+              "reason": "ordered by mistake"}
+    chat = planned(plan(cancel), plan(cancel))
+    chat.say("cancel #W4821003 please, ordered by mistake")
+    assert "cancelled" in text_of(chat.say("yep totally, go for it mate"))
+    assert writes(chat) == [("cancel_pending_order", "done")]

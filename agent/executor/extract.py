@@ -38,7 +38,8 @@ _ACKNOWLEDGEMENTS = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "k", "no
                      "merci", "danke", "obrigado", "obrigada", "grazie", "por", "favor", "bitte", "s'il", "vous",
                      "plaît",
                      "thanks", "thank", "you", "thx", "ty", "fine", "alright", "right", "correct", "go", "ahead",
-                     "do", "it", "that's", "absolutely", "confirm", "confirmed"}
+                     "do", "it", "that's", "thats", "that", "absolutely", "confirm", "confirmed", "for", "sounds",
+                     "good", "great", "perfect", "lets", "let's", "yea", "ya", "course", "of", "definitely"}
 
 
 def bare_acknowledgement(text: str) -> bool:

@@ -46,6 +46,22 @@ class Task(BaseModel):
     proposal: dict[str, Any] | None = None
     """The previewed tool call awaiting the customer's yes: ``{"tool", "arguments", "outcome"}``."""
 
+    def revised(self, details: dict[str, Any]) -> Task:
+        """The task with the slots the new ``details`` speak to cleared, for code to fill again from the
+        customer's words; what it asked for last (and how often) stays, so a question is never repeated."""
+        update: dict[str, Any] = {}
+        if details.get("order_id") and details["order_id"] != self.order_id:
+            update.update(order_id=details["order_id"], item_ids=[], new_item_ids=[])
+        if details.get("items"):
+            update.update(item_ids=[], new_item_ids=[])
+        if details.get("new_option"):
+            update.update(new_item_ids=[])
+        if details.get("reason"):
+            update["reason"] = None
+        if details.get("address"):
+            update["address"] = None
+        return self.model_copy(update=update)
+
 
 class Step(BaseModel):
     """What a step decided: the words to say, the task as it stands, and any new verified identity."""
@@ -109,16 +125,27 @@ class Turn(BaseModel):
 
 def advance(task: Task, turn: Turn) -> Step:
     """Move ``task`` one step forward with what the customer just said."""
-    named = turn.details.get("order_id") or (turn.order_ids[0] if turn.order_ids else None)
-    if named and task.awaiting != "confirmation":
-        task = task.model_copy(update={"order_id": named})
+    if turn.order_ids and not turn.details.get("order_id"):
+        turn = turn.model_copy(update={"details": {**turn.details, "order_id": turn.order_ids[0]}})
     if turn.customer_id is None:
-        return _verify(task, turn)
+        return _verify(task.revised(turn.details), turn)
     if task.awaiting == "confirmation" and task.proposal is not None:
-        return _confirmed(task, turn)
+        return _revised_or_confirmed(task, turn)
+    task = task.revised(turn.details)
     if task.intent in READ_INTENTS:
         return _read(task, turn)
     return _fill(_swap_kind(task, turn), turn)
+
+
+def _revised_or_confirmed(task: Task, turn: Turn) -> Step:
+    """At the customer's yes or no: a detail that changes the proposal makes a new one to confirm; details
+    that change nothing (the planner restating the request) leave the answer to the question asked."""
+    if turn.details:
+        revised = task.revised(turn.details).model_copy(update={"proposal": None})
+        step = _fill(_swap_kind(revised, turn), turn)
+        if step.task is None or step.task.proposal != task.proposal:
+            return step
+    return _confirmed(task, turn)
 
 
 def _swap_kind(task: Task, turn: Turn) -> Task:

@@ -151,18 +151,8 @@ class _Execution:
         self.says.append(describe(result))
 
     def _continue(self, command: dict[str, Any]) -> None:
-        if self.task is None:
-            return
-        given = [k for k in DETAILS if command.get(k)]
-        if given:  # a new detail replaces the old one; code reads it again from the customer's words
-            cleared = {"order_id": command.get("order_id"), "items": {"item_ids": [], "new_item_ids": []},
-                       "new_option": {"new_item_ids": []}, "reason": {"reason": None}, "address": {"address": None}}
-            update: dict[str, Any] = {"awaiting": None, "proposal": None}
-            for detail in given:
-                value = cleared[detail]
-                update.update(value if isinstance(value, dict) else {detail: value})
-            self.task = self.task.model_copy(update=update)
-        self.step(self.task, command)
+        if self.task is not None:
+            self.step(self.task, command)
 
     def _ask(self, about: str) -> None:
         if self.task is not None and about != "request":
