@@ -227,3 +227,17 @@ def test_a_restated_request_at_the_confirmation_leaves_the_yes_to_the_customer(p
     chat.say("cancel #W4821003 please, ordered by mistake")
     assert "cancelled" in text_of(chat.say("yep totally, go for it mate"))
     assert writes(chat) == [("cancel_pending_order", "done")]
+
+
+def test_a_yes_read_into_the_request_itself_confirms_nothing(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821001",
+                         "items": ["Wireless Earbuds"]}, {"cmd": "confirm", "yes": True}))
+    text = text_of(chat.say("return the earbuds i got, yes do it"))
+    assert "(yes/no)" in text and writes(chat) == []
+
+
+def test_an_unrelated_second_change_is_not_proposed(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W4821003"},
+                        {"cmd": "write", "tool": "request_password_reset"}))
+    text = text_of(chat.say("please send #W4821003 somewhere else"))
+    assert "Where should order #W4821003 go" in text and "password" not in text and "other request" not in text

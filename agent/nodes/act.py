@@ -74,6 +74,8 @@ class _Execution:
         """The task in progress took a step this turn."""
         self.intent: str | None = None
         """The intent of the first task this turn worked on."""
+        self.confirmable = self.task is not None and self.task.awaiting == "confirmation"
+        """A yes can only answer a proposal the customer saw before this message."""
 
     def run(self, name: str, arguments: dict[str, Any], *, customer_id: str | None, preview: bool) -> dict[str, Any]:
         result = run_tool(self.runtime, name, arguments, customer_id=customer_id, preview=preview)
@@ -126,11 +128,7 @@ class _Execution:
         elif kind == "answer":
             self.questions.append(command["question"])
         elif kind == "handoff":
-            asked = command["reason"] == "customer asked for a human"
-            if asked and not self.runtime.context.deps.escalation.explicit_request:
-                self.questions.append(last_customer_text(self.state))  # ops turned explicit requests off
-            else:
-                self.hand_off = command["reason"]
+            self._hand_off(command["reason"])
         elif kind == "chat":
             self.says.append(replies()["small_talk"][command["kind"]])
         elif kind == "ask":
@@ -151,8 +149,17 @@ class _Execution:
         self.says.append(describe(result))
 
     def _continue(self, command: dict[str, Any]) -> None:
-        if self.task is not None:
-            self.step(self.task, command)
+        if self.task is None:
+            return
+        if command["cmd"] == "confirm" and (not self.confirmable or self.moved):
+            return  # a yes read into the message that made the proposal confirms nothing: the customer must see it
+        self.step(self.task, command)
+
+    def _hand_off(self, reason: str) -> None:
+        if reason == "customer asked for a human" and not self.runtime.context.deps.escalation.explicit_request:
+            self.questions.append(last_customer_text(self.state))  # ops turned explicit requests off
+        else:
+            self.hand_off = reason
 
     def _ask(self, about: str) -> None:
         if self.task is not None and about != "request":

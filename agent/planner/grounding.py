@@ -12,8 +12,12 @@ from agent.executor import extract
 from agent.nodes.understand import extract_order_ids
 from core.embeddings import get_embedder
 from core.language import language_of
+from tools import TOOLS
 from tools.arguments import items_named, orders_holding
 
+WRITE_MIN_SIMILARITY = 0.2
+"""Below this, one of several changes the planner read into a message is not about the message (the tool's
+description against the message, by the embedding model)."""
 ANSWER_MIN_SIMILARITY = 0.3
 """Below this, a help-center question the planner added is not about the message (small models copy their
 prompt's examples)."""
@@ -67,6 +71,17 @@ def _answers_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[st
     return [c for c in planned if c["cmd"] != "answer" or id(c) in related]
 
 
+def _writes_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Without changes unrelated to the message, when the planner read several into it."""
+    writes = [c for c in planned if c["cmd"] == "write"]
+    if len(writes) < 2:
+        return planned
+    vectors = get_embedder().embed([text, *(TOOLS[c["tool"]].description for c in writes)])
+    related = {id(c) for c, v in zip(writes, vectors[1:], strict=True)
+               if float(v @ vectors[0]) >= WRITE_MIN_SIMILARITY}
+    return [c for c in planned if c["cmd"] != "write" or id(c) in related] if related else planned
+
+
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
              task: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
@@ -82,4 +97,6 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         if command["cmd"] == "write" and WRITE_INTENT[command["tool"]] == awaited:
             command["cmd"] = "correct"
             del command["tool"]
-    return _answers_unrelated(planned, text) if english else planned  # the embedding model reads English
+    if not english:  # the embedding model reads English
+        return planned
+    return _answers_unrelated(_writes_unrelated(planned, text), text)
