@@ -207,7 +207,7 @@ def test_a_pending_orders_item_changes_to_another_option(planned: Callable[..., 
     chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W4821003",
                          "items": ["T-Shirt"], "new_option": "size L"}))
     proposal = text_of(chat.say("can i get the tshirt in size L instead? it hasnt shipped yet"))
-    assert "change order #W4821003 to T-Shirt (black, L)" in proposal and writes(chat) == []
+    assert "change your T-Shirt (black, S) for T-Shirt (black, L) in order #W4821003" in proposal and writes(chat) == []
     assert "pending (item modified)" in text_of(chat.say("yes"))
     assert writes(chat) == [("modify_pending_order_items", "done")]
 

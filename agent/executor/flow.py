@@ -245,7 +245,7 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     tool = "modify_pending_order_items" if task.intent == "modify_items" else "exchange_delivered_order_items"
     return _preview(task.model_copy(update={"new_item_ids": new_ids}), turn, tool,
                     {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
-                     "payment_method_id": refund_to})
+                     "payment_method_id": refund_to}, changes=ask.say)
 
 
 def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
@@ -290,7 +290,9 @@ def _items(task: Task, turn: Turn, order: dict[str, Any]) -> list[dict[str, Any]
 
 
 def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[list[str] | None, Step]:
+    """The option each item becomes, and the swaps in words (``Step.say``); or the question to ask."""
     chosen: list[str] = []
+    changes: list[str] = []
     said = f"{task.option_said} {turn.about('new_option')}".strip()
     task = task.model_copy(update={"option_said": said[-300:]})
     for item in items:
@@ -305,7 +307,12 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
                                                f"Available: {choices}.",
                               f"Please pick one of the options available for your {item['name']}: {choices}.")
         chosen.append(option["item_id"])
-    return chosen, Step(say="")
+        changes.append(f"{item['name']} ({_values(item['options'])}) for {item['name']} ({_values(option['options'])})")
+    return chosen, Step(say=wording.join(changes))
+
+
+def _values(options: dict[str, Any]) -> str:
+    return ", ".join(str(v) for v in options.values())
 
 
 GIVE_UP = ("I'm sorry, I'm not getting this right. I'm handing our conversation to a person on our team, "
@@ -322,12 +329,14 @@ def _ask(task: Task, slot: str, question: str, again: str) -> Step:
                 task=task.model_copy(update={"awaiting": slot, "proposal": None, "tries": tries}))
 
 
-def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any]) -> Step:
-    """Check the complete call against policy without changing anything, then ask for the customer's yes."""
+def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any], *, changes: str = "") -> Step:
+    """Check the complete call against policy without changing anything, then ask for the customer's yes
+    (``changes``: the item swaps in words, for exchanges and item changes)."""
     result = turn.call(tool, arguments, preview=True)
     if result["outcome"] in ("denied", "failed", "retry"):
         return Step(say=result["message"], task=None)
-    action = wording.proposal(tool, result["arguments"], result["data"]) if result["outcome"] == "done" else ""
+    action = (wording.proposal(tool, result["arguments"], result["data"], changes=changes)
+              if result["outcome"] == "done" else "")
     proposal = {"tool": tool, "arguments": result["arguments"], "outcome": result["outcome"]}
     confirm = task.model_copy(update={"awaiting": "confirmation", "proposal": proposal, "tries": 0})
     if result["outcome"] == "needs_approval":

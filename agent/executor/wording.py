@@ -15,27 +15,25 @@ def address_line(address: dict[str, str]) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _items(names: list[str]) -> str:
+def join(names: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
-def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any]) -> str:
-    """The action in one sentence, for the customer to confirm."""
+def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any], *, changes: str = "") -> str:
+    """The action in one sentence, for the customer to confirm (``changes``: an exchange's swaps in words)."""
     if tool == "cancel_pending_order":
         refunded = sum(float(p["amount"]) for p in preview["payments"] if p["transaction_type"] == "refund")
-        return (f"cancel order {args['order_id']} ({_items([i['name'] for i in preview['items']])}) because it's "
+        return (f"cancel order {args['order_id']} ({join([i['name'] for i in preview['items']])}) because it's "
                 f"{args['reason']}, and refund {money(refunded)} to the original payment method")
     if tool == "return_delivered_order_items":
-        return (f"return {_items(preview['returned_items'])} from order {args['order_id']} and refund "
+        return (f"return {join(preview['returned_items'])} from order {args['order_id']} and refund "
                 f"{money(preview['refund_amount'])} to your {preview['refund_to']}")
     if tool == "exchange_delivered_order_items":
         difference = preview["details"].get("exchange_price_difference", 0.0)
-        return (f"exchange {len(args['item_ids'])} item(s) of order {args['order_id']} for the options you chose "
-                f"(price difference {money(difference)})")
+        return f"exchange your {changes} from order {args['order_id']} (price difference {money(difference)})"
     if tool == "modify_pending_order_items":
-        changed = [i for i in preview["items"] if i["item_id"] in args["new_item_ids"]]
-        described = _items([f"{i['name']} ({', '.join(str(v) for v in i['options'].values())})" for i in changed])
-        return f"change order {args['order_id']} to {described}, before it ships"
+        return f"change your {changes} in order {args['order_id']}, before it ships"
     if tool == "modify_pending_order_address":
         return f"send order {args['order_id']} to {address_line(args)}"
     if tool == "modify_user_address":
