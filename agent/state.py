@@ -33,8 +33,6 @@ class AgentState(TypedDict, total=False):
     sentiment: str
     input_flag: str | None
     """Input rule the message tripped; no tool runs in a flagged turn."""
-    confirmation: str | None
-    """``yes`` or ``no`` when the message is a plain answer to a question."""
     commands: list[dict[str, Any]]
     """What this message asks for (``agent.commands``), from the fast path, the planner or the router."""
     plan_path: str
@@ -86,7 +84,6 @@ TURN_RESET: dict[str, Any] = {
     "order_ids": [],
     "sentiment": "neutral",
     "input_flag": None,
-    "confirmation": None,
     "commands": [],
     "plan_path": "",
     "plan_seconds": 0.0,

@@ -9,7 +9,6 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.escalation import before_answering
-from agent.executor import extract
 from agent.guardrails import check_input
 from agent.guardrails.rules import load_rules
 from agent.state import AgentContext, AgentState
@@ -63,7 +62,6 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
         "order_ids": order_ids,
         "sentiment": sentiment,
         "input_flag": check_input(text),
-        "confirmation": extract.confirmation(text),
         "angry_messages": state.get("angry_messages", 0) + (sentiment == "angry"),
     }
     flags = customer_flags(runtime.context.deps.store, runtime.context.customer_id or state.get("verified_customer_id"))
