@@ -28,6 +28,20 @@ from tools.store.models import Conversation
 SHOWCASE = "olivia_martin_4821"
 """Demo customer with a delivered (#W4821001), a processed (#W4821002) and a pending (#W4821003) order."""
 OTHER_CUSTOMER = "liam_chen_3057"
+SHARED_EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "external"
+"""The CEO's public data sets (``../shared/external``): CI has them, a fresh clone does not."""
+
+
+def shared_set(relative: str) -> Path:
+    """A data set in :data:`SHARED_EXTERNAL`. When it is missing the calling test is skipped with the reason, or
+    fails instead under ``SUPPORT_REQUIRE_SHARED=1``, which CI sets so that no such test passes by skipping."""
+    path = SHARED_EXTERNAL / relative
+    if not path.exists():
+        reason = f"{path} is missing: this test needs the shared public data sets beside the repository"
+        if os.environ.get("SUPPORT_REQUIRE_SHARED") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
 
 
 @pytest.fixture(autouse=True)

@@ -13,34 +13,35 @@ from evals.metrics import compute
 from evals.runner import RunOptions, run_cases
 from evals.tau2.run import Tau2Case, grade, load_tau2_cases
 from evals.tau2.user import ScriptedUser, first_person
-
-TASKS = Path("../shared/external/tau2-bench/retail/tasks_train.json")
-needs_tau2 = pytest.mark.skipif(not TASKS.is_file(), reason="tau2-bench data not in ../shared/external")
+from tests.conftest import shared_set
 
 
-@needs_tau2
-def test_the_gold_agent_scores_100_percent_on_the_train_tasks() -> None:
-    cases = load_paths([TASKS])
+@pytest.fixture(scope="module")
+def tasks() -> Path:
+    return shared_set("tau2-bench/retail/tasks_train.json")
+
+
+def test_the_gold_agent_scores_100_percent_on_the_train_tasks(tasks: Path) -> None:
+    cases = load_paths([tasks])
     results = run_cases(cases, RunOptions(tau2_agent="gold"), progress=False)
     failures = [(r.id, [m.got for m in r.misses][:2]) for r in results if not r.passed]
-    assert len(results) == len(json.loads(TASKS.read_text())) == 74
+    assert len(results) == len(json.loads(tasks.read_text())) == 74
     assert failures == []
     assert compute(results).tau2_success_rate == 1.0
 
 
-@needs_tau2
-def test_the_grader_fails_an_untouched_database_and_unsaid_information() -> None:
-    cases = {c.id: c for c in load_tau2_cases(TASKS)}
-    db = json.loads((TASKS.parent / "db.json").read_text())
+def test_the_grader_fails_an_untouched_database_and_unsaid_information(tasks: Path) -> None:
+    cases = {c.id: c for c in load_tau2_cases(tasks)}
+    db = json.loads((tasks.parent / "db.json").read_text())
     exchange = grade(cases["0"], db, said=[])  # task 0 exchanges two items; doing nothing is wrong
     assert not exchange.passed and any("exchange" in line for line in exchange.diff)
-    task = next(c for c in cases.values() if _info(c))
+    task = next(c for c in cases.values() if _info(c, tasks))
     told = grade(task, json.loads(json.dumps(db)), said=["I can't tell you that."])
-    assert told.missing_info == _info(task)
+    assert told.missing_info == _info(task, tasks)
 
 
-def _info(case: Tau2Case) -> list[str]:
-    raw = {str(t["id"]): t for t in json.loads(TASKS.read_text())}
+def _info(case: Tau2Case, tasks: Path) -> list[str]:
+    raw = {str(t["id"]): t for t in json.loads(tasks.read_text())}
     return list(raw[case.id]["evaluation_criteria"].get("communicate_info") or [])
 
 

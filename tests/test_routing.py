@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from agent.routing import IntentRouter
 from core.embeddings import get_embedder
 from evals.routing import evaluate, load_cases
-
-BITEXT = Path(__file__).resolve().parents[2] / "shared/external/bitext-customer-support/dev.csv"
+from tests.conftest import shared_set
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +36,6 @@ def test_plain_requests_route_right(router: IntentRouter, text: str, intent: str
 
 
 def test_routing_accuracy_on_bitext_stays_above_the_baseline() -> None:
-    report = evaluate(load_cases(BITEXT, per_intent=25))
+    report = evaluate(load_cases(shared_set("bitext-customer-support/dev.csv"), per_intent=25))
     assert report.total == 25 * 19
     assert report.accuracy >= 0.80, report.model_dump_json(indent=1)

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from tests.conftest import shared_set
 from tools.store import Store
 from tools.store.models import Customer, Order
 from tools.store.tau2 import Tau2ImportError, export_tau2, import_tau2
 
 REPO = Path(__file__).resolve().parents[1]
-TAU2 = Path(__file__).resolve().parents[2] / "shared/external/tau2-bench/retail"
 NOW = datetime(2025, 6, 15, 12, 0)
 
 
@@ -44,14 +44,19 @@ def _customers(store: Store) -> int:
 
 
 @pytest.fixture(scope="module")
-def original() -> dict[str, Any]:
-    return json.loads((TAU2 / "db.json").read_text())
+def db_file() -> Path:
+    return shared_set("tau2-bench/retail/db.json")
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> Store:
+def original(db_file: Path) -> dict[str, Any]:
+    return json.loads(db_file.read_text())
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory, db_file: Path) -> Store:
     store = _store(tmp_path_factory.mktemp("tau2"))
-    summary = import_tau2(store, TAU2 / "db.json", now=NOW)
+    summary = import_tau2(store, db_file, now=NOW)
     assert summary.seconds < 10
     assert summary.model_dump(exclude={"seconds"}) == {
         "customers": 500, "payment_methods": 695, "products": 50, "variants": 591, "orders": 1000,
@@ -128,16 +133,16 @@ def test_malformed_json_is_refused(tmp_path: Path) -> None:
     assert _customers(store) == 0
 
 
-def test_cli_imports_refuses_twice_and_exports(tmp_path: Path, original: dict[str, Any]) -> None:
+def test_cli_imports_refuses_twice_and_exports(tmp_path: Path, original: dict[str, Any], db_file: Path) -> None:
     env = {**os.environ, "SUPPORT_DATA_DIR": str(tmp_path), "SUPPORT_DATABASE_URL": "", "SUPPORT_SEED_DEMO_DATA": "0"}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "tools.store", *args]
         return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
-    first = cli("import-tau2", str(TAU2 / "db.json"))
+    first = cli("import-tau2", str(db_file))
     assert first.returncode == 0 and first.stdout == "" and '"orders": 1000' in first.stderr
-    again = cli("import-tau2", str(TAU2 / "db.json"))
+    again = cli("import-tau2", str(db_file))
     assert again.returncode == 1 and "already has customers" in again.stderr
     out = tmp_path / "out.json"
     assert cli("export-tau2", str(out)).returncode == 0

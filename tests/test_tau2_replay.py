@@ -13,23 +13,27 @@ from evals.tau2 import ReplayReport, oracle, replay, replay_file
 from evals.tau2.compare import diff
 from evals.tau2.replay import TAU2_POLICY, oracle_side, our_call, store_side
 from evals.tau2.tasks import Action, Task
+from tests.conftest import shared_set
 from tools.policy import load_policy
 
-TAU2 = Path(__file__).resolve().parents[2] / "shared/external/tau2-bench/retail"
-TASKS = TAU2 / "tasks_train.json"
 EXACT_FLOOR = 71
 """Measured: the other three (tasks 20, 21, 37) modify several pending items at once, where tau2 gives every
 modified item the price and options of the last new variant and our tools give each item its own."""
 
 
 @pytest.fixture(scope="module")
-def db() -> dict[str, Any]:
-    return json.loads((TAU2 / "db.json").read_text())
+def tasks() -> Path:
+    return shared_set("tau2-bench/retail/tasks_train.json")
 
 
 @pytest.fixture(scope="module")
-def ours() -> ReplayReport:
-    return replay_file(TASKS)
+def db(tasks: Path) -> dict[str, Any]:
+    return json.loads((tasks.parent / "db.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def ours(tasks: Path) -> ReplayReport:
+    return replay_file(tasks)
 
 
 def test_our_tools_replay_the_train_tasks(ours: ReplayReport) -> None:
@@ -39,8 +43,8 @@ def test_our_tools_replay_the_train_tasks(ours: ReplayReport) -> None:
     assert not any(r.refusals for r in ours.results)
 
 
-def test_the_oracle_replays_itself_exactly() -> None:
-    report = replay_file(TASKS, actual="oracle")
+def test_the_oracle_replays_itself_exactly(tasks: Path) -> None:
+    report = replay_file(tasks, actual="oracle")
     assert (report.exact, len(report.results)) == (74, 74)
 
 
