@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from agent.bootstrap import answer_style as answer_style_for
-from agent.llm import build_chat_model
+from agent.llm import build_chat_model, configured_model_path
+from core.settings import Settings
 from evals import guardrails as guardrails_eval
 from evals import retrieval as retrieval_eval
 from evals.cases import FormatError, load_paths
@@ -174,8 +175,9 @@ def run(
                          user_llm_model=user_llm_model, tau2_agent=agent)
     started, clock = datetime.now(UTC), time.perf_counter()
     results = run_cases(cases, options, progress=progress)
+    ran = url or str(model or configured_model_path(Settings()).name)
     made = Report(meta=Meta(started_at=started.isoformat(timespec="seconds"), seconds=time.perf_counter() - clock,
-                            paths=[str(p) for p in paths], model=url or str(model or "bundled SmolLM2-135M"),
+                            paths=[str(p) for p in paths], model=ran,
                             options=options.model_dump(mode="json"), cases=len(cases)),
                   metrics=compute(results), results=results)
     json_path, html_path = write(made, report)
