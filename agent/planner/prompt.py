@@ -67,21 +67,26 @@ def describe_task(task: dict[str, Any] | None) -> str:
     return f"{task['intent'].replace('_', ' ')} {known or ''}{waiting}".replace("  ", " ")
 
 
-def conversation_lines(messages: list[BaseMessage]) -> str:
-    said = [m for m in messages if m.type in ("human", "ai")][-RECENT_MESSAGES:]
-    return "\n".join(f"{'Customer' if m.type == 'human' else 'Agent'}: {str(m.content)[:MESSAGE_CHARS]}" for m in said)
+def _line(message: BaseMessage) -> str:
+    return f"{'Customer' if message.type == 'human' else 'Agent'}: {str(message.content)[:MESSAGE_CHARS]}"
 
 
 def customer_context(*, orders: list[dict[str, Any]] | None, messages: list[BaseMessage]) -> str:
-    """The part of a prompt about this customer: their orders (None while they are not identified) and the
-    conversation. It follows the fixed part in every prompt of the turn, planning and answering alike, and
-    grows only at its end from turn to turn, so llama.cpp reuses its KV state."""
+    """The part of a prompt about this customer: their orders (None while they are not identified), the
+    conversation so far and, on its own, the newest message (set apart so that a small model plans it and not
+    the requests it already planned). It follows the fixed part in every prompt of the turn, planning and
+    answering alike, and next turn's differs from it only from the newest message on, so llama.cpp reuses its
+    KV state."""
+    said = [m for m in messages if m.type in ("human", "ai")][-RECENT_MESSAGES:]
+    newest = said.pop() if said and said[-1].type == "human" else None
+    earlier = "\n".join(_line(m) for m in said) or "none"
     return (f"Customer's orders:\n{describe_orders(orders) if orders is not None else 'not verified yet'}\n\n"
-            f"Conversation (the last line is new):\n{conversation_lines(messages)}")
+            f"Conversation so far (already handled):\n{earlier}\n\n"
+            f"Newest message: {str(newest.content)[:MESSAGE_CHARS] if newest else ''}")
 
 
 def build_prompt(*, context: str, task: dict[str, Any] | None) -> list[BaseMessage]:
     """The planner prompt: the fixed part, the customer ``context``, then the task in progress and the job."""
     request = (f"{context}\n\nTask in progress: {describe_task(task)}\n"
-               "Job: PLAN the newest message. Answer with the JSON only.")
+               "Job: PLAN the newest message only. Answer with the JSON only.")
     return [SystemMessage(system_text()), HumanMessage(request)]
