@@ -15,6 +15,7 @@ from agent.guardrails import rules_in_force
 from agent.nodes.act import act
 from agent.nodes.escalate import escalate
 from agent.nodes.guardrail import after_guardrail, guardrail
+from agent.nodes.identify import identify
 from agent.nodes.respond import respond
 from agent.nodes.retrieve import retrieve
 from agent.nodes.understand import understand
@@ -37,12 +38,12 @@ def _under_live_guardrails(node: Node) -> Node:
     return run
 
 
-def after_understand(state: AgentState) -> Literal["escalate", "plan", "respond"]:
+def after_understand(state: AgentState) -> Literal["escalate", "identify", "respond"]:
     """A person takes over when a trigger fired; a flagged message gets a fixed reply and never reaches the
-    planner; otherwise the message is planned."""
+    planner; otherwise the customer is identified if they said who they are, and the message is planned."""
     if state.get("escalation_reason"):
         return "escalate"
-    return "respond" if state.get("input_flag") else "plan"
+    return "respond" if state.get("input_flag") else "identify"
 
 
 def after_act(state: AgentState) -> Literal["escalate", "retrieve", "respond"]:
@@ -56,10 +57,11 @@ def after_act(state: AgentState) -> Literal["escalate", "retrieve", "respond"]:
 def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStateGraph:
     """Wire the nodes; ``checkpointer`` makes conversations persist."""
     graph = StateGraph(AgentState, context_schema=AgentContext)
-    for node in (understand, plan, act, retrieve, escalate, respond, guardrail):
+    for node in (understand, identify, plan, act, retrieve, escalate, respond, guardrail):
         graph.add_node(node.__name__, _under_live_guardrails(node))
     graph.add_edge(START, "understand")
     graph.add_conditional_edges("understand", after_understand)
+    graph.add_edge("identify", "plan")
     graph.add_edge("plan", "act")
     graph.add_edge("retrieve", "respond")
     graph.add_conditional_edges("act", after_act)

@@ -33,6 +33,8 @@ class AgentState(TypedDict, total=False):
     sentiment: str
     input_flag: str | None
     """Input rule the message tripped; no tool runs in a flagged turn."""
+    identity: dict[str, Any] | None
+    """The verification the message's own facts got before planning (``agent.nodes.identify``)."""
     commands: list[dict[str, Any]]
     """What this message asks for (``agent.commands``), from the fast path, the planner or the router."""
     plan_path: str
@@ -84,6 +86,7 @@ TURN_RESET: dict[str, Any] = {
     "order_ids": [],
     "sentiment": "neutral",
     "input_flag": None,
+    "identity": None,
     "commands": [],
     "plan_path": "",
     "plan_seconds": 0.0,

@@ -241,3 +241,23 @@ def test_an_unrelated_second_change_is_not_proposed(planned: Callable[..., Chat]
                         {"cmd": "write", "tool": "request_password_reset"}))
     text = text_of(chat.say("please send #W4821003 somewhere else"))
     assert "Where should order #W4821003 go" in text and "password" not in text and "other request" not in text
+
+
+# --- an anonymous customer who says who they are ---------------------------------------------------------
+
+def test_identity_in_the_first_message_is_verified_before_planning(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "lookup", "tool": "get_order_details", "order_id": "#W4821002"}), customer_id=None)
+    text = text_of(chat.say("my email is olivia.martin4821@example.com - has my coffee maker shipped?"))
+    assert text.startswith("Thanks, Olivia, you're verified.") and "Order #W4821002 is processed" in text
+    planner_prompt = str(chat.agent.deps.model.calls[0][-1].content)
+    assert "#W4821002 processed: Coffee Maker" in planner_prompt  # the planner read the customer's own orders
+
+
+def test_a_failed_verification_is_said_once_and_counted_once(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "lookup", "tool": "get_order_details"}), plan({"cmd": "answer", "question": "x"}),
+                   customer_id=None)
+    first = text_of(chat.say("i'm nobody@example.com, where is my order?"))
+    assert first.count("couldn't match those details") == 1 and "(4 attempt(s) left)" in first
+    assert "not verified yet" in str(chat.agent.deps.model.calls[0][-1].content)  # no orders reached the model
+    second = text_of(chat.say("it's still nobody@example.com. how long do refunds take?"))
+    assert second.count("couldn't match those details") == 1 and "(3 attempt(s) left)" in second

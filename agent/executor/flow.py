@@ -93,6 +93,8 @@ class Turn(BaseModel):
     address. Each is checked against the store like the customer's own words."""
     answer: Literal["yes", "no"] | None = None
     """The customer's answer to a yes/no question, when the planner read one."""
+    identity: dict[str, Any] | None = None
+    """The verification this message's facts already got this turn (``agent.nodes.identify``): not run twice."""
 
     def about(self, detail: str) -> str:
         """What the customer said about ``detail``: the planner's reading, else the whole message."""
@@ -159,30 +161,45 @@ def _swap_kind(task: Task, turn: Turn) -> Task:
     return task.model_copy(update={"intent": kind})
 
 
-def _verify(task: Task, turn: Turn) -> Step:
-    email, zip_code, name = extract.email(turn.text), extract.zip_code(turn.text), extract.full_name(turn.text)
+def identity_call(text: str) -> tuple[str, dict[str, str]] | None:
+    """The verification tool call the facts in ``text`` make (an email, else a full name and zip code), or None."""
+    email, zip_code, name = extract.email(text), extract.zip_code(text), extract.full_name(text)
     if email:
-        result = turn.call("verify_customer_by_email", {"email": email})
-    elif name and zip_code:
-        result = turn.call("verify_customer_by_name_zip", {"first_name": name[0], "last_name": name[1],
-                                                          "zip": zip_code})
-    else:
+        return "verify_customer_by_email", {"email": email}
+    if name and zip_code:
+        return "verify_customer_by_name_zip", {"first_name": name[0], "last_name": name[1], "zip": zip_code}
+    return None
+
+
+def verified_thanks(result: dict[str, Any]) -> str:
+    return f"Thanks, {result['data']['name']}, you're verified."
+
+
+def not_verified(result: dict[str, Any]) -> str:
+    """What a verification that failed says: the tool's refusal, or that the details matched no account."""
+    if result["outcome"] != "done":
+        return str(result["message"])
+    return (f"I couldn't match those details to an account. Please check them and try again "
+            f"({result['data']['attempts_left']} attempt(s) left).")
+
+
+def _verify(task: Task, turn: Turn) -> Step:
+    call = identity_call(turn.text)
+    if call is None:
         task = task.model_copy(update={"details": {**task.details, **turn.details}})
         return _ask(task, "identity", "First I need to verify your account: please tell me the email address on "
                                       "it, or your full name and zip code.",
                     "I still can't tell which account is yours. Please write the email address on it, or your "
                     "first and last name together with your zip code.")
+    result = turn.identity or turn.call(*call)
     if result["outcome"] != "done":
-        return Step(say=result["message"], task=None)
+        return Step(say=not_verified(result), task=None)
     if not result["data"]["verified"]:
-        left = result["data"]["attempts_left"]
-        return Step(say=f"I couldn't match those details to an account. Please check them and try again "
-                        f"({left} attempt(s) left).", task=task.model_copy(update={"awaiting": "identity"}))
+        return Step(say=not_verified(result), task=task.model_copy(update={"awaiting": "identity"}))
     verified = result["data"]["customer_id"]
     step = advance(task.model_copy(update={"awaiting": None, "details": {}, "tries": 0}), turn.model_copy(
         update={"customer_id": verified, "details": {**task.details, **turn.details}}))
-    thanks = f"Thanks, {result['data']['name']}, you're verified."
-    return step.model_copy(update={"say": f"{thanks} {step.say}", "verified_customer_id": verified})
+    return step.model_copy(update={"say": f"{verified_thanks(result)} {step.say}", "verified_customer_id": verified})
 
 
 def _read(task: Task, turn: Turn) -> Step:

@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 
 from agent.commands import WRITE_INTENT
 from agent.events import ToolFinished, ToolStarted
-from agent.executor.flow import Step, Task, Turn, advance
+from agent.executor.flow import Step, Task, Turn, advance, not_verified, verified_thanks
 from agent.nodes.understand import last_customer_text
 from agent.prompts import replies
 from agent.replies import describe
@@ -76,6 +76,11 @@ class _Execution:
         """The intent of the first task this turn worked on."""
         self.confirmable = self.task is not None and self.task.awaiting == "confirmation"
         """A yes can only answer a proposal the customer saw before this message."""
+        self.identity: dict[str, Any] | None = state.get("identity")
+        """The verification this message got before planning; said once, by the task flow or here."""
+        if self.identity and self.customer_id:
+            self.says.append(verified_thanks(self.identity))
+            self.identity = None
 
     def run(self, name: str, arguments: dict[str, Any], *, customer_id: str | None, preview: bool) -> dict[str, Any]:
         result = run_tool(self.runtime, name, arguments, customer_id=customer_id, preview=preview)
@@ -92,8 +97,9 @@ class _Execution:
             text=last_customer_text(self.state), order_ids=self.state.get("order_ids", []),
             customer_id=self.customer_id, run=self.run, model=deps.model,
             refund_days=deps.policy.refund_processing_days,
-            details={k: command[k] for k in DETAILS if command.get(k)}, answer=answer,
+            details={k: command[k] for k in DETAILS if command.get(k)}, answer=answer, identity=self.identity,
         ))
+        self.identity = None
         self._record(step)
 
     def _record(self, step: Step) -> None:
@@ -169,6 +175,8 @@ class _Execution:
 
     def finish(self) -> None:
         """Start the next queued request once the task in progress is over, and say what comes next."""
+        if self.identity:  # no task took up the failed verification: say it all the same
+            self.says.append(not_verified(self.identity))
         while self.task is None and self.queue and not self.hand_off and not self.needs_person:
             command = self.queue.pop(0)
             self.says.append(replies()["next_request"])
