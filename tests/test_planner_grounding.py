@@ -30,6 +30,20 @@ def test_a_reason_the_customer_never_gave_is_dropped() -> None:
     assert kept[0]["reason"] == "dont need it anymore" and "order_id" not in kept[0]
 
 
+def test_details_the_customer_misspelt_are_kept_but_not_numbers_they_did_not_write() -> None:
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003", "reason": "ordered by mistake"}
+    assert check("cancle my oder #W1000003 i orderd it by mistke", cancel)[0]["reason"] == "ordered by mistake"
+    move = {"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W1000003",
+            "address": "12 Main St, Portland, OR 97210"}
+    assert "address" not in check("send #W1000003 to 12 Main St, Portland, OR 97201", move)[0]
+
+
+def test_an_item_named_in_two_words_is_named() -> None:
+    write = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001",
+             "items": ["Wireless Earbuds"]}
+    assert check("i want to return the ear buds, they dont work", write)[0]["items"] == ["Wireless Earbuds"]
+
+
 def test_items_must_be_named_in_english_but_not_in_other_languages() -> None:
     write = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001",
              "items": ["Wireless Earbuds", "T-Shirt"]}

@@ -7,10 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
+from itertools import pairwise
 from typing import Any
 
 _ALL = re.compile(r"\b(all|everything|both|whole order|entire order|every item|all of it)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
+_TOKEN = re.compile(r"[^\W_]+")
+"""A word or number in any script."""
 _NOT_NAMES = {"the", "and", "for", "with", "from", "order", "item", "items", "one", "this", "that", "want", "new",
               "please", "return", "exchange", "cancel", "instead"}
 
@@ -23,10 +26,26 @@ TYPO_RATIO = 0.8
 """Words of five letters or more this alike are the same word misspelt ("cofee" and "coffee")."""
 
 
+def _alike(word: str, other: str) -> bool:
+    return len(word) >= 5 and len(other) >= 4 and SequenceMatcher(None, word, other).ratio() >= TYPO_RATIO
+
+
 def _overlap(names: set[str], said: set[str]) -> bool:
     """Whether the customer's words name one of ``names``, typos allowed."""
-    return bool(names & said) or any(len(n) >= 5 and len(w) >= 4 and SequenceMatcher(None, n, w).ratio() >= TYPO_RATIO
-                                     for n in names for w in said)
+    return bool(names & said) or any(_alike(n, w) for n in names for w in said)
+
+
+def _said_words(text: str) -> set[str]:
+    """The customer's words, and each two in a row run together ("ear buds" names the Earbuds)."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _NOT_NAMES]
+    return _words(text) | {f"{a}{b}".rstrip("s") for a, b in pairwise(words)}
+
+
+def said_in(value: str, text: str) -> bool:
+    """Every word and number of ``value`` is in ``text``; words may be misspelt there ("orderd by mistke"),
+    numbers may not."""
+    said = set(_TOKEN.findall(text.lower()))
+    return all(w in said or (w.isalpha() and any(_alike(w, s) for s in said)) for w in _TOKEN.findall(value.lower()))
 
 
 def _name_words(name: str) -> set[str]:
@@ -48,13 +67,13 @@ def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
     """The items (of one order) whose names ``text`` mentions; all of them for "all"/"both"."""
     if _ALL.search(text):
         return list(items)
-    said = _words(text)
+    said = _said_words(text)
     return [i for i in items if _overlap(_name_words(_describe(i, "name")), said)]
 
 
 def orders_holding(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The orders holding an item that ``text`` names by name ("the coffee maker")."""
-    said = _words(text)
+    said = _said_words(text)
     return [o for o in orders if said and any(_overlap(_name_words(i["name"]), said) for i in o["items"])]
 
 

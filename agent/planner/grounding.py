@@ -4,7 +4,6 @@ the model, decides what was said. What fails a check is dropped, and the executo
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from agent.commands import WRITE_INTENT, Command
@@ -13,7 +12,7 @@ from agent.nodes.understand import extract_order_ids
 from core.embeddings import get_embedder
 from core.language import language_of
 from tools import TOOLS
-from tools.arguments import items_named, orders_holding
+from tools.arguments import items_named, orders_holding, said_in
 
 WRITE_MIN_SIMILARITY = 0.2
 """Below this, one of several changes the planner read into a message is not about the message (the tool's
@@ -21,14 +20,8 @@ description against the message, by the embedding model)."""
 ANSWER_MIN_SIMILARITY = 0.3
 """Below this, a help-center question the planner added is not about the message (small models copy their
 prompt's examples)."""
-_TOKEN = re.compile(r"[^\W_]+")
 COPIED_DETAILS = ("address", "new_option", "reason")
 """Details the planner copies from the message word for word."""
-
-
-def _stated(value: str, text: str) -> bool:
-    """Every word and number of ``value`` appears in what the customer wrote."""
-    return set(_TOKEN.findall(value.lower())) <= set(_TOKEN.findall(text.lower()))
 
 
 def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> str | None:
@@ -49,7 +42,7 @@ def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], e
     if checked["cmd"] not in ("write", "correct", "lookup"):
         return checked
     for detail in COPIED_DETAILS:
-        if checked.get(detail) and not _stated(checked[detail], text):
+        if checked.get(detail) and not said_in(checked[detail], text):
             del checked[detail]
     if "order_id" in checked or checked["cmd"] != "correct":
         checked["order_id"] = _order_id(checked, text, orders)
