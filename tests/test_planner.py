@@ -261,3 +261,11 @@ def test_a_failed_verification_is_said_once_and_counted_once(planned: Callable[.
     assert "not verified yet" in str(chat.agent.deps.model.calls[0][-1].content)  # no orders reached the model
     second = text_of(chat.say("it's still nobody@example.com. how long do refunds take?"))
     assert second.count("couldn't match those details") == 1 and "(3 attempt(s) left)" in second
+
+
+def test_an_order_named_by_its_item_that_cannot_be_cancelled_is_refused_not_swapped(
+        planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821002"}))
+    text = text_of(chat.say("cancel the coffee maker order RIGHT NOW, i don't need it"))
+    assert "Order #W4821002 is processed, and only pending orders can have that done." in text
+    assert "#W4821003" not in text and writes(chat) == []

@@ -266,8 +266,9 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
 
 
 def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
-    """The order the task is about: named now or earlier, or the only one it can apply to (an order the planner
-    chose that the task cannot apply to gives way to those it can)."""
+    """The order the task is about: named now or earlier, or the only one it can apply to. An order the customer
+    named (by its number or an item in it) that the task cannot apply to is refused with the reason; one the
+    planner chose gives way to those it can apply to."""
     wanted = task.order_id
     if wanted:
         result = turn.call("get_order_details", {"order_id": wanted})
@@ -276,7 +277,7 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
             return None, Step(say=result["message"], task=task.model_copy(update={"awaiting": "order"}))
         if status in result["data"]["status"]:
             return result["data"], Step(say="")
-        if wanted in turn.order_ids:  # the customer named it: tell them why not
+        if wanted in turn.order_ids or orders_holding(turn.text, [result["data"]]):  # named: tell them why not
             return None, Step(say=f"Order {wanted} is {result['data']['status']}, and only {status} orders can have "
                                   "that done.", task=None)
         task = task.model_copy(update={"order_id": None})  # the planner's guess: look among the eligible ones
