@@ -67,7 +67,8 @@ class AgentState(TypedDict, total=False):
     task: dict[str, Any] | None
     """The customer task in progress (see ``agent.executor.flow.Task``)."""
     queue: list[dict[str, Any]]
-    """Write commands waiting until the task in progress is over, in the order the customer asked."""
+    """Write commands (and a handoff asked for with them) waiting until the task in progress is over, in the
+    order the customer asked."""
     done_calls: list[dict[str, Any]]
     """Tool calls that succeeded in this conversation: the receipts a model sentence may rely on."""
     verified_customer_id: str | None

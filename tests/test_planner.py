@@ -269,3 +269,14 @@ def test_an_order_named_by_its_item_that_cannot_be_cancelled_is_refused_not_swap
     text = text_of(chat.say("cancel the coffee maker order RIGHT NOW, i don't need it"))
     assert "Order #W4821002 is processed, and only pending orders can have that done." in text
     assert "#W4821003" not in text and writes(chat) == []
+
+
+def test_a_person_asked_for_beside_a_request_comes_after_it(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003",
+                         "reason": "don't need it"}))  # the planner missed the handoff: code adds it
+    first = text_of(chat.say("this is a joke. cancel #W4821003, i don't need it, and get me a human"))
+    assert "Shall I go ahead?" in first and "Then I'll connect you with a person, as you asked." in first
+    assert writes(chat) == []
+    events = chat.say("yes")
+    assert [e for e in events if e.type == "handoff_started"]
+    assert writes(chat) == [("cancel_pending_order", "done"), ("transfer_to_human", "done")]

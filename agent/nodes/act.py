@@ -74,6 +74,8 @@ class _Execution:
         """The task in progress took a step this turn."""
         self.intent: str | None = None
         """The intent of the first task this turn worked on."""
+        self.started: Task | None = None
+        """A task this message started."""
         self.confirmable = self.task is not None and self.task.awaiting == "confirmation"
         """A yes can only answer a proposal the customer saw before this message."""
         self.identity: dict[str, Any] | None = state.get("identity")
@@ -124,7 +126,8 @@ class _Execution:
             if self.task is not None and self.task.awaiting:
                 self.queue.append(command)
             else:
-                self.step(Task(intent=WRITE_INTENT[command["tool"]]), command)
+                self.started = Task(intent=WRITE_INTENT[command["tool"]])
+                self.step(self.started, command)
         elif kind in ("confirm", "correct"):
             self._continue(command)
         elif kind == "drop":
@@ -134,7 +137,10 @@ class _Execution:
         elif kind == "answer":
             self.questions.append(command["question"])
         elif kind == "handoff":
-            self._hand_off(command["reason"])
+            if self.started is not None and self.task is not None and self.task.awaiting:
+                self.queue.append(command)  # "cancel it, and get me a person": the request first
+            else:
+                self._hand_off(command["reason"])
         elif kind == "chat":
             self.says.append(replies()["small_talk"][command["kind"]])
         elif kind == "ask":
@@ -179,6 +185,9 @@ class _Execution:
             self.says.append(not_verified(self.identity))
         while self.task is None and self.queue and not self.hand_off and not self.needs_person:
             command = self.queue.pop(0)
+            if command["cmd"] == "handoff":
+                self._hand_off(command["reason"])
+                continue
             self.says.append(replies()["next_request"])
             self.step(Task(intent=WRITE_INTENT[command["tool"]]), command)
         if self.task is not None and self.task.awaiting and not self.moved:
@@ -188,8 +197,12 @@ class _Execution:
             else:
                 self.step(self.task, {})
         if self.queue and self.task is not None:
-            what = "request" if len(self.queue) == 1 else f"{len(self.queue)} requests"
-            self.ask = f"{self.ask} {replies()['queued'].format(what=what)}".strip()
+            writes = sum(c["cmd"] == "write" for c in self.queue)
+            what = "request" if writes == 1 else f"{writes} requests"
+            after = [replies()["queued"].format(what=what)] if writes else []
+            if any(c["cmd"] == "handoff" for c in self.queue):
+                after.append(replies()["queued_handoff"])
+            self.ask = " ".join([self.ask, *after]).strip()
 
 
 def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

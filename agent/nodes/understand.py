@@ -18,6 +18,7 @@ _ORDER_ID = re.compile(r"#?\bW\s?(\d{7})\b|#(\d{7})\b|\border\s*(?:number|no\.?|
 _HUMAN = re.compile(r"\b(human|real person|live (agent|person)|representative|operator|manager)\b", re.IGNORECASE)
 _ABOUT_THE_BOT = re.compile(r"\b(are you|are u|r u|am i (talking|chatting|speaking) (to|with)|is this|is it)\b|"
                             r"\bor (a |an )?(bot|ai|robot|machine)\b", re.IGNORECASE)
+_SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]", re.IGNORECASE)
 _ANGRY_WORDS = re.compile(r"\b(angry|furious|ridiculous|unacceptable|worst|useless|scam|disgusting|fed up)\b", re.I)
 
 
@@ -30,6 +31,16 @@ def extract_order_ids(text: str) -> list[str]:
     """Order numbers the customer wrote, normalised to ``#W1234567``."""
     found = (next(g for g in m.groups() if g) for m in _ORDER_ID.finditer(text))
     return list(dict.fromkeys(f"#W{digits}" for digits in found))
+
+
+def asks_for_a_person(text: str) -> bool:
+    """The message asks for a person in so many words (and not whether the assistant is one)."""
+    return bool(_HUMAN.search(text)) and not _ABOUT_THE_BOT.search(text)
+
+
+def several_requests(text: str) -> bool:
+    """The message may hold more than one request: a conjunction, or several sentences."""
+    return bool(_SEVERAL.search(text.strip().rstrip("?.!")))
 
 
 def sentiment_of(text: str) -> str:
@@ -51,8 +62,9 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     if _HUMAN.search(text) and intent in ("unknown", "complaint", "off_topic", "policy_question"):
         intent = "human_agent"
     if intent == "human_agent" and runtime.context.deps.planner == "model" and (
-            not _HUMAN.search(text) or _ABOUT_THE_BOT.search(text)):
-        intent = "unknown"  # "are you a bot?" reads close to "a human, please": the planner tells them apart
+            not asks_for_a_person(text) or several_requests(text)):
+        intent = "unknown"  # "are you a bot?" reads close to "a human, please", and a person asked for beside
+        # other requests comes after them: the planner tells them apart
     order_ids = extract_order_ids(text)
     sentiment = sentiment_of(text)
     understood: dict[str, Any] = {

@@ -5,7 +5,6 @@ a JSON-schema grammar, with the router's reading as the floor when its output is
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
@@ -17,7 +16,7 @@ from agent.commands import Plan
 from agent.events import Thinking
 from agent.executor import extract
 from agent.executor.address import US_ADDRESS
-from agent.nodes.understand import last_customer_text
+from agent.nodes.understand import asks_for_a_person, last_customer_text, several_requests
 from agent.planner.floor import from_route
 from agent.planner.grounding import grounded
 from agent.planner.prompt import build_prompt, customer_context
@@ -31,7 +30,6 @@ SURE_SCORE = 0.8
 SURE_MARGIN = 0.7
 FAST_INTENTS = {"greeting", "thanks_bye", "human_agent", "order_status"}
 """Intents the router may settle alone: nothing is written on its word."""
-_SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]", re.IGNORECASE)
 _SHORT_WORDS = 8
 
 
@@ -61,7 +59,7 @@ def fast_path(state: AgentState, text: str) -> list[dict[str, Any]] | None:
     if task and (answered := _answers_question(task, text, state.get("order_ids", []))):
         return answered
     sure = state.get("route_score", 0.0) >= SURE_SCORE and state.get("route_margin", 0.0) >= SURE_MARGIN
-    if sure and state["intent"] in FAST_INTENTS and not task and not _SEVERAL.search(text.strip().rstrip("?.!")):
+    if sure and state["intent"] in FAST_INTENTS and not task and not several_requests(text):
         return from_route(state["intent"], text, state.get("order_ids", []))
     return None
 
@@ -112,5 +110,7 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if commands is None:
         commands = from_route(state["intent"], text, state.get("order_ids", []), state.get("task"))
         path = path if path.startswith("fallback") else "router"
+    if asks_for_a_person(text) and not any(c["cmd"] == "handoff" for c in commands):
+        commands = [*commands, {"cmd": "handoff", "reason": "customer asked for a human"}]
     return {"commands": commands, "plan_path": path, "plan_seconds": round(time.perf_counter() - started, 3),
             "context": context}
