@@ -78,3 +78,10 @@ def test_a_write_of_the_task_in_progress_corrects_it() -> None:
 def test_a_handoff_keeps_its_reason() -> None:
     assert check("pls delete my account", {"cmd": "handoff", "reason": "request not covered"}) == [
         {"cmd": "handoff", "reason": "request not covered"}]
+
+
+def test_orders_named_by_their_items_are_each_looked_up_once() -> None:
+    same = {"cmd": "lookup", "tool": "get_order_details", "order_id": "#W1000002"}
+    looked_up = check("where are my coffee maker and my earbuds", same, same)
+    assert [c["order_id"] for c in looked_up] == ["#W1000002", "#W1000001"]
+    assert check("where is my coffee maker", same, same) == [same]

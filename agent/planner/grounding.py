@@ -75,13 +75,26 @@ def _writes_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[str
     return [c for c in planned if c["cmd"] != "write" or id(c) in related] if related else planned
 
 
+def _lookups(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each order looked up once; a message that only asks about orders it names by their items ("where are
+    my coffee maker and my earbuds") looks up every order holding one."""
+    unique = [c for i, c in enumerate(planned) if c["cmd"] != "lookup" or c not in planned[:i]]
+    if not unique or any(c["cmd"] != "lookup" for c in unique) or extract_order_ids(text):
+        return unique
+    holding = [o["order_id"] for o in orders_holding(text, orders)]
+    looked_up = {c.get("order_id") for c in unique}
+    return unique + [{"cmd": "lookup", "tool": "get_order_details", "order_id": order_id}
+                     for order_id in holding if len(holding) > 1 and order_id not in looked_up]
+
+
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
              task: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
     A bare yes or okay starts nothing new; a write of the task in progress corrects it. Empty: nothing the
     planner read holds up."""
     english = language_of(text) == "en"
-    planned = [_details(c.model_dump(exclude_none=True), text, orders, english) for c in commands]
+    planned = _lookups([_details(c.model_dump(exclude_none=True), text, orders, english) for c in commands],
+                       text, orders)
     if extract.bare_acknowledgement(text):
         planned = [{k: v for k, v in c.items() if c["cmd"] != "correct" or k not in (*COPIED_DETAILS, "items")}
                    for c in planned if c["cmd"] != "write"] or [{"cmd": "correct"}]
