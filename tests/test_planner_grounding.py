@@ -1,12 +1,15 @@
-"""What the planner reads into a message is checked against what the customer wrote and owns."""
+"""What the planner reads into a message is checked against what the customer wrote and owns, and words that
+ask for a person are noticed whatever the planner read."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pydantic import TypeAdapter
 
 from agent.commands import Command
+from agent.nodes.understand import asks_for_a_person
 from agent.planner.grounding import grounded
 
 COMMAND = TypeAdapter(Command)
@@ -85,3 +88,11 @@ def test_orders_named_by_their_items_are_each_looked_up_once() -> None:
     looked_up = check("where are my coffee maker and my earbuds", same, same)
     assert [c["order_id"] for c in looked_up] == ["#W1000002", "#W1000001"]
     assert check("where is my coffee maker", same, same) == [same]
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("cna i tlak to a humna", True), ("i want to speak to a represntative", True), ("get me a human", True),
+    ("are you human?", False), ("am i talking to a real person", False), ("delete my personal data", False),
+])
+def test_a_person_asked_for_in_so_many_words_however_misspelt(text: str, asks: bool) -> None:
+    assert asks_for_a_person(text) is asks

@@ -78,15 +78,17 @@ def orders_holding(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str
 
 
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:
-    """The available variant whose option values best match what ``text`` asks for (ties: none)."""
+    """The available variant whose option values best match what ``text`` asks for, changing the fewest
+    options besides (ties: none)."""
     said = _option_words(text)
     scored = []
     for variant in variants:
         if not variant["available"] or variant["options"] == current:
             continue
         wanted = {k: v for k, v in variant["options"].items() if current.get(k) != v}
-        scored.append((sum(bool(_option_words(str(v)) & said) for v in wanted.values()), variant))
-    scored.sort(key=lambda pair: -pair[0])
-    if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        named = sum(bool(_option_words(str(v)) & said) for v in wanted.values())
+        scored.append(((named, -len(wanted)), variant))  # then the fewest changes: what was not named stays
+    scored.sort(key=lambda pair: pair[0], reverse=True)
+    if not scored or scored[0][0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
     return scored[0][1]

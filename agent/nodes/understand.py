@@ -4,6 +4,7 @@ sentiment and the triggers that hand a conversation to a person before anything 
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -13,9 +14,11 @@ from agent.guardrails import check_input
 from agent.guardrails.rules import load_rules
 from agent.state import AgentContext, AgentState
 from tools import customer_flags
+from tools.arguments import TYPO_RATIO
 
 _ORDER_ID = re.compile(r"#?\bW\s?(\d{7})\b|#(\d{7})\b|\border\s*(?:number|no\.?|#)?\s*(\d{7})\b", re.IGNORECASE)
 _HUMAN = re.compile(r"\b(human|real person|live (agent|person)|representative|operator|manager)\b", re.IGNORECASE)
+_PERSON_WORDS = ("human", "representative", "operator")
 _ABOUT_THE_BOT = re.compile(r"\b(are you|are u|r u|am i (talking|chatting|speaking) (to|with)|is this|is it)\b|"
                             r"\bor (a |an )?(bot|ai|robot|machine)\b", re.IGNORECASE)
 _SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]", re.IGNORECASE)
@@ -34,8 +37,11 @@ def extract_order_ids(text: str) -> list[str]:
 
 
 def asks_for_a_person(text: str) -> bool:
-    """The message asks for a person in so many words (and not whether the assistant is one)."""
-    return bool(_HUMAN.search(text)) and not _ABOUT_THE_BOT.search(text)
+    """The message asks for a person in so many words, however misspelt ("a humna"), and not whether the
+    assistant is one."""
+    misspelt = any(SequenceMatcher(None, word, wanted).ratio() >= TYPO_RATIO
+                   for word in re.findall(r"[a-z]{5,}", text.lower()) for wanted in _PERSON_WORDS)
+    return (bool(_HUMAN.search(text)) or misspelt) and not _ABOUT_THE_BOT.search(text)
 
 
 def several_requests(text: str) -> bool:

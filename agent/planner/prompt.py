@@ -79,14 +79,14 @@ def customer_context(*, orders: list[dict[str, Any]] | None, messages: list[Base
     KV state."""
     said = [m for m in messages if m.type in ("human", "ai")][-RECENT_MESSAGES:]
     newest = said.pop() if said and said[-1].type == "human" else None
-    earlier = "\n".join(_line(m) for m in said) or "none"
+    earlier = "\n".join(_line(m) for m in said)
     return (f"Customer's orders:\n{describe_orders(orders) if orders is not None else 'not verified yet'}\n\n"
-            f"Conversation so far (already handled):\n{earlier}\n\n"
-            f"Newest message: {str(newest.content)[:MESSAGE_CHARS] if newest else ''}")
+            + (f"Conversation so far (already handled):\n{earlier}\n\n" if earlier else "")
+            + f"Newest message:\n{_line(newest) if newest else ''}")
 
 
 def build_prompt(*, context: str, task: dict[str, Any] | None) -> list[BaseMessage]:
     """The planner prompt: the fixed part, the customer ``context``, then the task in progress and the job."""
     request = (f"{context}\n\nTask in progress: {describe_task(task)}\n"
-               "Job: PLAN the newest message only. Answer with the JSON only.")
+               "Job: PLAN the newest message. Answer with the JSON only.")
     return [SystemMessage(system_text()), HumanMessage(request)]

@@ -1,0 +1,40 @@
+"""What a customer names, checked against the store's data: items, orders, options and copied details."""
+
+from __future__ import annotations
+
+from tools.arguments import items_named, option_named, orders_holding, said_in
+
+HOODIE = {"size": "S", "color": "grey"}
+VARIANTS = [
+    {"item_id": "1", "options": {"size": "XL", "color": "black"}, "available": True},
+    {"item_id": "2", "options": {"size": "M", "color": "grey"}, "available": True},
+    {"item_id": "3", "options": {"size": "S", "color": "black"}, "available": True},
+    {"item_id": "4", "options": {"size": "L", "color": "black"}, "available": True},
+    {"item_id": "5", "options": {"size": "S", "color": "white"}, "available": False},
+]
+
+
+def test_an_option_named_keeps_what_was_not_named() -> None:
+    assert option_named("can i swap my hoodie for a black one", VARIANTS, HOODIE)["item_id"] == "3"
+    assert option_named("black in XL please", VARIANTS, HOODIE)["item_id"] == "1"
+
+
+def test_an_option_nobody_named_or_not_available_is_none() -> None:
+    assert option_named("a different one", VARIANTS, HOODIE) is None
+    assert option_named("white please", VARIANTS, HOODIE) is None
+
+
+def test_items_and_orders_named_with_typos_and_spaces() -> None:
+    items = [{"name": "Wireless Earbuds"}, {"name": "T-Shirt"}, {"name": "Coffee Maker"}]
+    assert items_named("the ear buds dont work", items) == [items[0]]
+    assert items_named("my tshrt", items) == [items[1]]
+    assert items_named("the cofee maker", items) == [items[2]]
+    orders = [{"order_id": "#W1", "items": [items[0]]}, {"order_id": "#W2", "items": [items[2]]}]
+    assert orders_holding("wheres my coffe maker", orders) == [orders[1]]
+
+
+def test_a_detail_said_allows_misspelt_words_but_not_other_numbers() -> None:
+    assert said_in("ordered by mistake", "i orderd it by mistke")
+    assert not said_in("ordered by mistake", "i don't need it")
+    assert said_in("12 Main St 97201", "12 main st, 97201")
+    assert not said_in("12 Main St 97210", "12 main st, 97201")
