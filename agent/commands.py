@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 ORDER_ID = r"^#W[0-9]{7}$"
 ReadTool = Literal["get_order_details", "list_recent_orders"]
 WriteTool = Literal["cancel_pending_order", "modify_pending_order_address", "modify_pending_order_items",
-                    "return_delivered_order_items", "exchange_delivered_order_items", "modify_user_address",
-                    "request_password_reset"]
-Slot = Literal["order", "items", "option", "reason", "address"]
+                    "modify_pending_order_payment", "return_delivered_order_items", "exchange_delivered_order_items",
+                    "modify_user_address", "request_password_reset"]
+Slot = Literal["order", "items", "option", "reason", "address", "payment"]
 Text = Annotated[str, Field(max_length=200)]
 
 
@@ -41,6 +41,8 @@ class _Details(_Command):
     reason: Text | None = None
     address: Text | None = None
     """A new address exactly as the customer wrote it."""
+    payment: Text | None = None
+    """The payment method the customer wants to use, in their words ("my visa", "the gift card")."""
 
 
 class LookUp(_Command):
@@ -121,6 +123,7 @@ WRITE_INTENT: dict[str, str] = {
     "cancel_pending_order": "cancel_order",
     "modify_pending_order_address": "change_address",
     "modify_pending_order_items": "modify_items",
+    "modify_pending_order_payment": "change_payment",
     "return_delivered_order_items": "return_refund",
     "exchange_delivered_order_items": "exchange_item",
     "modify_user_address": "update_account_address",

@@ -280,3 +280,19 @@ def test_a_person_asked_for_beside_a_request_comes_after_it(planned: Callable[..
     events = chat.say("yes")
     assert [e for e in events if e.type == "handoff_started"]
     assert writes(chat) == [("cancel_pending_order", "done"), ("transfer_to_human", "done")]
+
+
+def test_a_pending_order_is_paid_with_the_payment_method_named(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_payment", "order_id": "#W4821003",
+                         "payment": "my visa card"}))
+    proposal = text_of(chat.say("can i pay for the t-shirt order with my visa card instead of paypal?"))
+    assert "To confirm: I'll pay order #W4821003 with your Visa ending" in proposal
+    assert "is paid with the new payment method" in text_of(chat.say("yes"))
+    assert writes(chat) == [("modify_pending_order_payment", "done")]
+
+
+def test_a_payment_method_not_named_is_asked_for_by_listing_the_others(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_payment", "order_id": "#W4821003"}))
+    question = text_of(chat.say("i want to pay order #W4821003 another way"))
+    assert "Which payment method should order #W4821003 use instead: Visa ending" in question
+    assert "PayPal" not in question and writes(chat) == []  # what it is paid with now is not offered

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.arguments import items_named, option_named, orders_holding, said_in
+from tools.arguments import items_named, option_named, orders_holding, payment_named, said_in
 
 HOODIE = {"size": "S", "color": "grey"}
 VARIANTS = [
@@ -38,3 +38,14 @@ def test_a_detail_said_allows_misspelt_words_but_not_other_numbers() -> None:
     assert not said_in("ordered by mistake", "i don't need it")
     assert said_in("12 Main St 97201", "12 main st, 97201")
     assert not said_in("12 Main St 97210", "12 main st, 97201")
+
+
+def test_a_payment_method_is_named_by_kind_brand_or_last_four() -> None:
+    methods = [{"payment_method_id": "visa", "source": "credit_card", "description": "Visa ending 1234"},
+               {"payment_method_id": "amex", "source": "credit_card", "description": "Amex ending 9876"},
+               {"payment_method_id": "gift", "source": "gift_card", "description": "gift card (balance $20.00)"},
+               {"payment_method_id": "paypal", "source": "paypal", "description": "PayPal"}]
+    named = {t: (payment_named(t, methods) or {}).get("payment_method_id") for t in (
+        "my visa", "the card ending in 9876", "use the gift card", "paypal pls", "my credit card", "another card")}
+    assert named == {"my visa": "visa", "the card ending in 9876": "amex", "use the gift card": "gift",
+                     "paypal pls": "paypal", "my credit card": None, "another card": None}

@@ -77,6 +77,22 @@ def orders_holding(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str
     return [o for o in orders if said and any(_overlap(_name_words(i["name"]), said) for i in o["items"])]
 
 
+_GENERIC_PAYMENT = {"card", "ending", "balance"}
+
+
+def _payment_words(method: dict[str, Any]) -> set[str]:
+    """What names a payment method: its kind, brand and last four digits ("visa", "1234", "paypal", "gift")."""
+    words = _WORD.findall(f"{method['source']} {method['description']}".lower().replace("_", " "))
+    return {w for w in words if w not in _GENERIC_PAYMENT and (not w.isdigit() or len(w) == 4)}
+
+
+def payment_named(text: str, methods: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The one payment method (``PaymentMethodView`` data) that ``text`` names, or None."""
+    said = _option_words(text)
+    named = [m for m in methods if _overlap(_payment_words(m), said)]
+    return named[0] if len(named) == 1 else None
+
+
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:
     """The available variant whose option values best match what ``text`` asks for, changing the fewest
     options besides (ties: none)."""

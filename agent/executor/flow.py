@@ -13,14 +13,13 @@ from pydantic import BaseModel
 
 from agent.executor import extract, wording
 from agent.executor.address import parse_address
-from tools.arguments import items_named, option_named, orders_holding
+from tools.arguments import items_named, option_named, orders_holding, payment_named
 
 READ_INTENTS = {"order_status"}
 ACTION_INTENTS = {"cancel_order", "change_address", "update_account_address", "return_refund", "exchange_item",
-                  "modify_items",
-                  "account_password"}
+                  "modify_items", "change_payment", "account_password"}
 ORDER_STATUS_FOR = {"cancel_order": "pending", "change_address": "pending", "return_refund": "delivered",
-                    "exchange_item": "delivered", "modify_items": "pending"}
+                    "exchange_item": "delivered", "modify_items": "pending", "change_payment": "pending"}
 
 RunTool = Callable[..., dict[str, Any]]
 """``run(name, arguments, *, customer_id, preview) -> ToolResult as a dict``."""
@@ -35,6 +34,7 @@ class Task(BaseModel):
     new_item_ids: list[str] = []
     reason: str | None = None
     address: dict[str, str] | None = None
+    payment_method_id: str | None = None
     awaiting: str | None = None
     """What the agent asked for last: identity, order, items, options, reason, address or confirmation."""
     details: dict[str, Any] = {}
@@ -60,6 +60,8 @@ class Task(BaseModel):
             update["reason"] = None
         if details.get("address"):
             update["address"] = None
+        if details.get("payment"):
+            update["payment_method_id"] = None
         return self.model_copy(update=update)
 
 
@@ -246,6 +248,8 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
                         "code. What is it?")
         return _preview(task.model_copy(update={"address": address}), turn, "modify_pending_order_address",
                         {"order_id": order_id, **address})
+    if task.intent == "change_payment":
+        return _pay_with(task, turn, order)
     items = _items(task, turn, order)
     if not items:
         names = ", ".join(i["name"] for i in order["items"])
@@ -263,6 +267,26 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     return _preview(task.model_copy(update={"new_item_ids": new_ids}), turn, tool,
                     {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
                      "payment_method_id": refund_to}, changes=ask.say)
+
+
+def _pay_with(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
+    """Pay a pending order with another of the customer's payment methods, the one they named."""
+    order_id = order["order_id"]
+    paid_with = {p["payment_method_id"] for p in order["payments"]}
+    methods = [m for m in turn.call("get_user_details", {}, preview=True)["data"]["payment_methods"]
+               if m["payment_method_id"] not in paid_with]
+    if not methods:
+        return Step(say=f"Order {order_id} is paid with the only payment method on your account.", task=None)
+    method = next((m for m in methods if m["payment_method_id"] == task.payment_method_id), None) or (
+        payment_named(turn.about("payment"), methods))
+    if method is None:
+        listed = "; ".join(m["description"] for m in methods)
+        return _ask(task, "payment", f"Which payment method should order {order_id} use instead: {listed}?",
+                    f"Please name one of your payment methods for order {order_id}: {listed}.")
+    task = task.model_copy(update={"payment_method_id": method["payment_method_id"]})
+    return _preview(task, turn, "modify_pending_order_payment",
+                    {"order_id": order_id, "payment_method_id": method["payment_method_id"]},
+                    changes=method["description"])
 
 
 def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:

@@ -34,6 +34,8 @@ def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any], *, change
         return f"exchange your {changes} from order {args['order_id']} (price difference {money(difference)})"
     if tool == "modify_pending_order_items":
         return f"change your {changes} in order {args['order_id']}, before it ships"
+    if tool == "modify_pending_order_payment":
+        return f"pay order {args['order_id']} with your {changes} instead, and refund the payment made before"
     if tool == "modify_pending_order_address":
         return f"send order {args['order_id']} to {address_line(args)}"
     if tool == "modify_user_address":
@@ -58,6 +60,9 @@ def receipt(tool: str, data: dict[str, Any], refund_days: int) -> str:
                 "items back.")
     if tool == "modify_pending_order_items":
         return f"Done: order {data['order_id']} is now {data['status']}."
+    if tool == "modify_pending_order_payment":
+        return (f"Done: order {data['order_id']} is paid with the new payment method, and the payment before is "
+                "refunded.")
     if tool == "modify_pending_order_address":
         return f"Done: order {data['order_id']} will ship to {address_line(data['address'])}."
     if tool == "modify_user_address":

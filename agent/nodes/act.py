@@ -20,7 +20,7 @@ from tools import TOOLS, execute
 
 TOOL_OUTCOME_TEXT = {"done": "Done", "failed": "Couldn't complete that", "retry": "Needs more details",
                      "denied": "Not possible under our policy", "needs_approval": "Needs a person's approval"}
-DETAILS = ("order_id", "items", "new_option", "reason", "address")
+DETAILS = ("order_id", "items", "new_option", "reason", "address", "payment")
 INTENT_OF_COMMAND = {"lookup": "order_status", "answer": "policy_question", "handoff": "human_agent"}
 CHAT_INTENT = {"greeting": "greeting", "thanks": "thanks_bye", "goodbye": "thanks_bye", "bot": "greeting",
                "off_topic": "off_topic", "complaint": "complaint"}

@@ -20,7 +20,7 @@ description against the message, by the embedding model)."""
 ANSWER_MIN_SIMILARITY = 0.3
 """Below this, a help-center question the planner added is not about the message (small models copy their
 prompt's examples)."""
-COPIED_DETAILS = ("address", "new_option", "reason")
+COPIED_DETAILS = ("address", "new_option", "reason", "payment")
 """Details the planner copies from the message word for word."""
 
 

@@ -18,6 +18,7 @@ WRITE_DETAILS: dict[str, tuple[str, ...]] = {
     "cancel_pending_order": ("order_id", "reason"),
     "modify_pending_order_address": ("order_id", "address"),
     "modify_pending_order_items": ("order_id", "items", "new_option"),
+    "modify_pending_order_payment": ("order_id", "payment"),
     "return_delivered_order_items": ("order_id", "items"),
     "exchange_delivered_order_items": ("order_id", "items", "new_option"),
     "modify_user_address": ("address",),
