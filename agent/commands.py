@@ -46,10 +46,10 @@ class _Details(_Command):
 
 
 class LookUp(_Command):
-    """Run a read tool: an order's details, or the customer's recent orders."""
+    """Look up an order's details, or without an order the customer's recent orders (no tool name: fewer
+    tokens for the model to write)."""
 
     cmd: Literal["lookup"]
-    tool: ReadTool
     order_id: Annotated[str, Field(pattern=ORDER_ID)] | None = None
 
 
@@ -117,6 +117,13 @@ class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     commands: Annotated[list[Command], Field(min_length=1, max_length=4)]
+
+
+def tool_of(command: dict[str, Any]) -> str | None:
+    """The tool a command runs: a write's own, a lookup's read tool, else None."""
+    if command["cmd"] == "lookup":
+        return "get_order_details" if command.get("order_id") else "list_recent_orders"
+    return command.get("tool") if command["cmd"] == "write" else None
 
 
 WRITE_INTENT: dict[str, str] = {

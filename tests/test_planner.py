@@ -48,7 +48,7 @@ def plan_path(chat: Chat) -> str:
 # --- each command ---------------------------------------------------------------------------------------
 
 def test_lookup_resolves_an_item_named_to_its_order(planned: Callable[..., Chat]) -> None:
-    chat = planned(plan({"cmd": "lookup", "tool": "get_order_details", "order_id": "#W4821002"}))
+    chat = planned(plan({"cmd": "lookup", "order_id": "#W4821002"}))
     events = chat.say("wheres my coffe maker??")
     assert "#W4821002" in text_of(events) and "processed" in text_of(events)
     assert plan_path(chat) == "planner"
@@ -84,7 +84,7 @@ def test_a_question_about_an_action_is_answered_and_starts_nothing(planned: Call
 
 
 def test_a_status_and_a_question_in_one_message(planned: Callable[..., Chat]) -> None:
-    chat = planned(plan({"cmd": "lookup", "tool": "get_order_details", "order_id": "#W4821002"},
+    chat = planned(plan({"cmd": "lookup", "order_id": "#W4821002"},
                         {"cmd": "answer", "question": "How long do refunds take?"}))
     text = text_of(chat.say("where is my coffee maker and how long do refunds take"))
     assert "#W4821002" in text and "business days" in text
@@ -246,7 +246,7 @@ def test_an_unrelated_second_change_is_not_proposed(planned: Callable[..., Chat]
 # --- an anonymous customer who says who they are ---------------------------------------------------------
 
 def test_identity_in_the_first_message_is_verified_before_planning(planned: Callable[..., Chat]) -> None:
-    chat = planned(plan({"cmd": "lookup", "tool": "get_order_details", "order_id": "#W4821002"}), customer_id=None)
+    chat = planned(plan({"cmd": "lookup", "order_id": "#W4821002"}), customer_id=None)
     text = text_of(chat.say("my email is olivia.martin4821@example.com - has my coffee maker shipped?"))
     assert text.startswith("Thanks, Olivia, you're verified.") and "Order #W4821002 is processed" in text
     planner_prompt = str(chat.agent.deps.model.calls[0][-1].content)
@@ -254,7 +254,7 @@ def test_identity_in_the_first_message_is_verified_before_planning(planned: Call
 
 
 def test_a_failed_verification_is_said_once_and_counted_once(planned: Callable[..., Chat]) -> None:
-    chat = planned(plan({"cmd": "lookup", "tool": "get_order_details"}), plan({"cmd": "answer", "question": "x"}),
+    chat = planned(plan({"cmd": "lookup"}), plan({"cmd": "answer", "question": "x"}),
                    customer_id=None)
     first = text_of(chat.say("i'm nobody@example.com, where is my order?"))
     assert first.count("couldn't match those details") == 1 and "(4 attempt(s) left)" in first

@@ -57,12 +57,12 @@ def test_items_must_be_named_in_english_but_not_in_other_languages() -> None:
 
 
 def test_an_order_that_is_not_theirs_or_named_is_dropped() -> None:
-    lookup = {"cmd": "lookup", "tool": "get_order_details", "order_id": "#W0000002"}  # from the prompt's examples
+    lookup = {"cmd": "lookup", "order_id": "#W0000002"}  # from the prompt's examples
     assert "order_id" not in check("where is my stuff", lookup)[0]
 
 
 def test_the_one_order_holding_the_item_named_wins() -> None:
-    lookup = {"cmd": "lookup", "tool": "get_order_details", "order_id": "#W1000003"}
+    lookup = {"cmd": "lookup", "order_id": "#W1000003"}
     assert check("hey wheres my coffee maker??", lookup)[0]["order_id"] == "#W1000002"
 
 
@@ -84,7 +84,7 @@ def test_a_handoff_keeps_its_reason() -> None:
 
 
 def test_orders_named_by_their_items_are_each_looked_up_once() -> None:
-    same = {"cmd": "lookup", "tool": "get_order_details", "order_id": "#W1000002"}
+    same = {"cmd": "lookup", "order_id": "#W1000002"}
     looked_up = check("where are my coffee maker and my earbuds", same, same)
     assert [c["order_id"] for c in looked_up] == ["#W1000002", "#W1000001"]
     assert check("where is my coffee maker", same, same) == [same]

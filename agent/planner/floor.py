@@ -40,10 +40,10 @@ def from_route(intent: str, text: str, order_ids: list[str], task: dict[str, Any
     order_id = order_ids[0] if order_ids else None
     if intent == "order_status":
         if len(order_ids) > 1:
-            return [{"cmd": "lookup", "tool": "get_order_details", "order_id": o} for o in order_ids[:4]]
+            return [{"cmd": "lookup", "order_id": o} for o in order_ids[:4]]
         if order_id:
-            return [{"cmd": "lookup", "tool": "get_order_details", "order_id": order_id}]
-        return [{"cmd": "lookup", "tool": "list_recent_orders"}]
+            return [{"cmd": "lookup", "order_id": order_id}]
+        return [{"cmd": "lookup"}]
     if intent in _TOOL_FOR_INTENT:
         return [{"cmd": "write", "tool": _TOOL_FOR_INTENT[intent], "order_id": order_id}]
     if intent == "human_agent":

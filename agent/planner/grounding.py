@@ -83,7 +83,7 @@ def _lookups(planned: list[dict[str, Any]], text: str, orders: list[dict[str, An
         return unique
     holding = [o["order_id"] for o in orders_holding(text, orders)]
     looked_up = {c.get("order_id") for c in unique}
-    return unique + [{"cmd": "lookup", "tool": "get_order_details", "order_id": order_id}
+    return unique + [{"cmd": "lookup", "order_id": order_id}
                      for order_id in holding if len(holding) > 1 and order_id not in looked_up]
 
 

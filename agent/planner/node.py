@@ -12,7 +12,7 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
-from agent.commands import Plan
+from agent.commands import Plan, tool_of
 from agent.events import Thinking
 from agent.executor import extract
 from agent.executor.address import US_ADDRESS
@@ -89,7 +89,7 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], context: str,
         log.warning("planner output not grounded in the message: %s", planned.commands)
         return None, "fallback: not grounded"
     policy = deps.policy
-    disabled = [c["tool"] for c in commands if "tool" in c and not policy.tool(c["tool"]).enabled]
+    disabled = [tool for c in commands if (tool := tool_of(c)) and not policy.tool(tool).enabled]
     if disabled:
         log.warning("planner named a disabled tool: %s", disabled)
         return None, "fallback: disabled tool"
