@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from evals.tau2.user import LlmUser
+from evals.tau2.user import MESSAGE_TOKENS, LlmUser
 from evals.transport import HttpChat
 
 
@@ -55,3 +55,4 @@ def test_the_llm_customer_plays_from_the_scenario_until_it_stops() -> None:
     system = asked[0]["messages"][0]["content"]
     assert "You want to cancel #W1234567." in system and "You are Al Bo." in system
     assert [m["role"] for m in asked[1]["messages"]] == ["system", "user", "assistant", "user"]
+    assert asked[0]["max_tokens"] == MESSAGE_TOKENS  # a rambling model is cut off

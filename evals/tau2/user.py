@@ -110,6 +110,10 @@ Your instructions:
 {scenario}"""
 
 
+MESSAGE_TOKENS = 160
+"""A customer's message is short: a model that rambles is cut off here."""
+
+
 class LlmUser:
     """A customer played by a model behind an OpenAI-compatible ``/chat/completions`` URL."""
 
@@ -130,7 +134,8 @@ class LlmUser:
         self._budget -= 1
         self._messages.append({"role": "user", "content": reply or "Hi! How can I help you today?"})
         response = self._client.post(self._url, json={"model": self._model, "messages": self._messages,
-                                                      "temperature": 0.0, "seed": self._seed})
+                                                      "temperature": 0.0, "seed": self._seed,
+                                                      "max_tokens": MESSAGE_TOKENS})
         response.raise_for_status()
         said = str(response.json()["choices"][0]["message"]["content"] or "").strip()
         self._messages.append({"role": "assistant", "content": said})
