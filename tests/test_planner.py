@@ -296,3 +296,10 @@ def test_a_payment_method_not_named_is_asked_for_by_listing_the_others(planned: 
     question = text_of(chat.say("i want to pay order #W4821003 another way"))
     assert "Which payment method should order #W4821003 use instead: Visa ending" in question
     assert "PayPal" not in question and writes(chat) == []  # what it is paid with now is not offered
+
+
+def test_a_correction_read_into_the_message_that_proposes_changes_nothing(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003",
+                         "reason": "ordered it by mistake"}, {"cmd": "correct", "order_id": "#W4821003"}))
+    text = text_of(chat.say("cancel #W4821003, ordered it by mistake"))
+    assert "Shall I go ahead? (yes/no)" in text and "didn't catch that" not in text and writes(chat) == []

@@ -83,11 +83,27 @@ def test_a_handoff_keeps_its_reason() -> None:
         {"cmd": "handoff", "reason": "request not covered"}]
 
 
-def test_orders_named_by_their_items_are_each_looked_up_once() -> None:
+def test_orders_named_by_their_items_are_the_ones_looked_up_each_once() -> None:
     same = {"cmd": "lookup", "order_id": "#W1000002"}
-    looked_up = check("where are my coffee maker and my earbuds", same, same)
-    assert [c["order_id"] for c in looked_up] == ["#W1000002", "#W1000001"]
+    wrong = {"cmd": "lookup", "order_id": "#W1000003"}
+    looked_up = check("where are my coffee maker and my earbuds", same, wrong)
+    assert sorted(c["order_id"] for c in looked_up) == ["#W1000001", "#W1000002"]
     assert check("where is my coffee maker", same, same) == [same]
+
+
+def test_an_order_that_holds_none_of_the_items_named_gives_way() -> None:
+    orders = [*ORDERS, {"order_id": "#W1000004", "status": "delivered", "items": [{"name": "Coffee Maker"}]}]
+    write = COMMAND.validate_python({"cmd": "write", "tool": "return_delivered_order_items",
+                                     "order_id": "#W1000001", "items": ["Coffee Maker"]})
+    assert "order_id" not in grounded([write], "return the coffee maker", orders, None)[0]
+
+
+def test_changes_of_one_kind_share_the_reason_given_once() -> None:
+    cancels = check("cancel both #W1000002 and #W1000003, ordered them by mistake",
+                    {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000002",
+                     "reason": "ordered them by mistake"},
+                    {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003"})
+    assert [c.get("reason") for c in cancels] == ["ordered them by mistake"] * 2
 
 
 @pytest.mark.parametrize(("text", "asks"), [

@@ -163,8 +163,9 @@ class _Execution:
     def _continue(self, command: dict[str, Any]) -> None:
         if self.task is None:
             return
-        if command["cmd"] == "confirm" and (not self.confirmable or self.moved):
-            return  # a yes read into the message that made the proposal confirms nothing: the customer must see it
+        if self.moved or (command["cmd"] == "confirm" and not self.confirmable):
+            return  # a yes or a correction read into the message that made the proposal changes nothing: the
+            # customer must see the proposal first
         self.step(self.task, command)
 
     def _hand_off(self, reason: str) -> None:

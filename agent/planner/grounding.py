@@ -26,14 +26,16 @@ COPIED_DETAILS = ("address", "new_option", "reason", "payment")
 
 def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> str | None:
     """The order the command is about: the planner's if it is one of the customer's or named in the message,
-    unless the message names an item that exactly one other order holds."""
+    unless the message names an item that exactly one other order holds, or several others and not this one."""
     wanted = command.get("order_id")
     named_ids = extract_order_ids(text)
     if wanted and wanted not in named_ids and wanted not in {o["order_id"] for o in orders}:
         wanted = None
-    holding = orders_holding(text, orders)
+    holding = [o["order_id"] for o in orders_holding(text, orders)]
     if not named_ids and len(holding) == 1:
-        return holding[0]["order_id"]
+        return holding[0]
+    if not named_ids and holding and wanted not in holding:
+        return None  # several hold what the message names, not this one: code chooses among them, or asks
     return wanted
 
 
@@ -77,14 +79,26 @@ def _writes_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[str
 
 def _lookups(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each order looked up once; a message that only asks about orders it names by their items ("where are
-    my coffee maker and my earbuds") looks up every order holding one."""
+    my coffee maker and my earbuds") looks up the orders holding them, and no others."""
     unique = [c for i, c in enumerate(planned) if c["cmd"] != "lookup" or c not in planned[:i]]
     if not unique or any(c["cmd"] != "lookup" for c in unique) or extract_order_ids(text):
         return unique
     holding = [o["order_id"] for o in orders_holding(text, orders)]
-    looked_up = {c.get("order_id") for c in unique}
-    return unique + [{"cmd": "lookup", "order_id": order_id}
-                     for order_id in holding if len(holding) > 1 and order_id not in looked_up]
+    return [{"cmd": "lookup", "order_id": order_id} for order_id in holding] or unique
+
+
+def _shared_details(planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Several changes of one kind in one message ("cancel both, ordered them by mistake") share the reason
+    and the option the customer gave once."""
+    for command in planned:
+        if command["cmd"] != "write":
+            continue
+        for sibling in planned:
+            if sibling is not command and sibling["cmd"] == "write" and sibling["tool"] == command["tool"]:
+                for detail in ("reason", "new_option", "payment"):
+                    if sibling.get(detail) and not command.get(detail):
+                        command[detail] = sibling[detail]
+    return planned
 
 
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
@@ -93,8 +107,8 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
     A bare yes or okay starts nothing new; a write of the task in progress corrects it. Empty: nothing the
     planner read holds up."""
     english = language_of(text) == "en"
-    planned = _lookups([_details(c.model_dump(exclude_none=True), text, orders, english) for c in commands],
-                       text, orders)
+    planned = _shared_details(_lookups(
+        [_details(c.model_dump(exclude_none=True), text, orders, english) for c in commands], text, orders))
     if extract.bare_acknowledgement(text):
         planned = [{k: v for k, v in c.items() if c["cmd"] != "correct" or k not in (*COPIED_DETAILS, "items")}
                    for c in planned if c["cmd"] != "write"] or [{"cmd": "correct"}]
