@@ -163,7 +163,7 @@ _ITEMS = _rx(
     r"\bwhat (?:items?|products?)\b", r"\bwhich of (?:the|these|those|them|your|its)\b(?! orders)",
     r"\b(?:whole|entire|full|complete) order\b[^?]*\bor\b", r"\bor (?:just|only) (?:the|one|some|part)\b",
     r"\ball (?:of )?(?:them|the items|items|of it)\b[^?]*\bor\b", r"\bor (?:all|both)(?: of them)?\W*$",
-    r"\bor say \W*all\b",
+    r"\bor say \W*all\b", r"\b(?:name|tell me|say|list) (?:the |which )?items?\b", r"\bitems? you mean\b",
     r"\bwhat (?:would|do) you (?:like|want|need) to (?:return|exchange|swap|send back|replace|refund|change)\b",
     r"\bwhat are you (?:returning|exchanging|sending back|replacing)\b", r"\bitems? (?:do|would|did|should) you\b",
     r"\bqu[eé] (?:art[ií]culos?|productos?)\b", r"\bquel(?:s|le|les)? (?:articles?|produits?)\b",
@@ -177,6 +177,7 @@ _ORDER = _rx(
     r"\b(?:do|did) you mean\b[^?]*(?:#?W\d{6,8}|\border\b)",
     r"\b(?:referring to|talking about|asking about)\b[^?]*(?:#?W\d{6,8}|\border\b)",
     r"\bis (?:it|this|that) (?:about|for|regarding) (?:order|#?W\d)",
+    r"\b(?:know|tell me|give me|need) (?:the|which|your) order\b",
     r"\bn[uú]mero de (?:pedido|orden)\b", r"\bnum[ée]ro de commande\b", r"\bbestellnummer\b",
 )
 """Asking which order the customer means."""
@@ -201,6 +202,16 @@ def _wh_target(sentence: str) -> str | None:
     return None
 
 
+_VERIFY = re.compile(r"\bverif|\bv[ée]rifi", re.IGNORECASE)
+
+
+def _sentence_before(sentence: str, reply: str) -> str:
+    """The sentence of ``reply`` just before ``sentence``: what a bare "Which one?" or "What is it?" refers to."""
+    parts = [p.strip() for p in _SENTENCE.split(reply or "") if p and p.strip()]
+    where = parts.index(sentence) if sentence in parts else 0
+    return parts[where - 1] if where > 0 else ""
+
+
 def _sentence_kind(sentence: str, reply: str) -> str | None:
     """What one question sentence asks for."""
     if _YES_NO.search(sentence):
@@ -208,8 +219,8 @@ def _sentence_kind(sentence: str, reply: str) -> str | None:
     wh = _wh_target(sentence)
     if wh:
         return wh
-    if _IDENTITY.search(sentence):
-        return "identity"
+    if _IDENTITY.search(sentence) and (not _ADDRESS.search(sentence) or _VERIFY.search(sentence)):
+        return "identity"  # a zip code asked for as part of an address is the address
     proposal = _PROPOSAL.search(sentence)
     if proposal and _PERSON.search(sentence) and not re.search(r"approv", sentence, re.IGNORECASE):
         return "handoff"
@@ -220,6 +231,10 @@ def _sentence_kind(sentence: str, reply: str) -> str | None:
         return "identity"
     for kind, pattern in _CONTENT:
         if pattern.search(sentence):
+            return kind
+    before = _sentence_before(sentence, reply)  # "... two reasons: A or B. Which one fits?"
+    for kind, pattern in _CONTENT:
+        if pattern.search(before):
             return kind
     if _WHICH_ONE.search(sentence) or len(set(_ORDER_ID.findall(sentence))) >= 2:
         many_orders = len({o.upper().lstrip("#") for o in _ORDER_ID.findall(reply)}) >= 2

@@ -54,6 +54,7 @@ PHRASINGS: dict[str | None, list[str]] = {
         "How come you'd like to cancel it?",
         "Should I cancel it as no longer needed, or because it was ordered by mistake?",
         "Before I cancel it, what made you change your mind?",
+        "There are two reasons I can cancel for: you don't need it, or it was a mistake. Which one is it?",
     ],
     "address": [
         "Where should order #W4821003 go instead? Please write the address like: 12 Main St, Apt 3, Springfield, "
@@ -65,6 +66,7 @@ PHRASINGS: dict[str | None, list[str]] = {
         "Please send me the full new shipping address.",
         "Should I ship it to your account address or a different one?",
         "No problem, I can redirect it while it's pending. Where do you want it delivered?",
+        "I still need the full address, with the street, city, state and zip code. Could you write it out?",
     ],
     "option": [
         "Which option would you like instead of your Wireless Earbuds (black, 6h)? Available: blue, 8h; white, 6h.",
@@ -83,6 +85,7 @@ PHRASINGS: dict[str | None, list[str]] = {
         "What would you like to return from that order?",
         "Which of the items should I include?",
         "That order has a T-Shirt and a Water Bottle. Which one do you want to cancel?",
+        "Please tell me which items you want back; that order has a Hoodie and Running Shoes.",
     ],
     "order": [
         "Which order do you mean? Your delivered orders: #W4821001 (Wireless Earbuds, Electric Toothbrush).",
@@ -97,6 +100,7 @@ PHRASINGS: dict[str | None, list[str]] = {
         "Which order would you like me to cancel?",
         "I found two orders with a hoodie: #W3057002 and #W1111111. Which one?",
         "¿Cuál es el número de pedido?",
+        "To go on I need to know the order: its number, or something that was in it.",
     ],
     "handoff": [
         "I'm an automated assistant. Would you like me to connect you with a person?",
