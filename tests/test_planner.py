@@ -303,3 +303,11 @@ def test_a_correction_read_into_the_message_that_proposes_changes_nothing(planne
                          "reason": "ordered it by mistake"}, {"cmd": "correct", "order_id": "#W4821003"}))
     text = text_of(chat.say("cancel #W4821003, ordered it by mistake"))
     assert "Shall I go ahead? (yes/no)" in text and "didn't catch that" not in text and writes(chat) == []
+
+
+def test_a_reason_given_up_front_is_kept_while_the_order_is_asked_for(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "reason": "ordered it by mistake"}),
+                   customer_id="mia_muller_1659")  # two pending orders
+    assert "Which order do you mean?" in text_of(chat.say("cancel my order please, ordered it by mistake"))
+    proposal = text_of(chat.say("#W1846511"))
+    assert "cancel order #W1846511" in proposal and "because it's ordered by mistake" in proposal

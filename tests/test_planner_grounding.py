@@ -112,3 +112,13 @@ def test_changes_of_one_kind_share_the_reason_given_once() -> None:
 ])
 def test_a_person_asked_for_in_so_many_words_however_misspelt(text: str, asks: bool) -> None:
     assert asks_for_a_person(text) is asks
+
+
+def test_another_kind_of_change_to_the_same_order_at_the_yes_replaces_the_task() -> None:
+    task = {"intent": "return_refund", "order_id": "#W1000001", "awaiting": "confirmation"}
+    exchange = {"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": "#W1000001",
+                "items": ["Wireless Earbuds"], "new_option": "white"}
+    instead = check("hmm actually can i exchange the earbuds for white ones instead?", exchange, task=task)
+    assert [c["cmd"] for c in instead] == ["drop", "write"]
+    also = check("and exchange the earbuds for white ones too", exchange, task=task)
+    assert [c["cmd"] for c in also] == ["write"]  # another request: it waits in the queue

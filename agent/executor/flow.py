@@ -221,6 +221,8 @@ def _fill(task: Task, turn: Turn) -> Step:
                                          "Springfield, IL 62701.",
                         "I need the complete new address: street and number, city, state and zip code. What is it?")
         return _preview(task.model_copy(update={"address": address}), turn, "modify_user_address", address)
+    if task.intent == "cancel_order" and not task.reason:
+        task = task.model_copy(update={"reason": turn.reason()})  # given up front, kept while the order is asked
     order, ask = _order(task, turn)
     if order is None:
         return ask

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.commands import WRITE_INTENT, Command
 from agent.executor import extract
-from agent.nodes.understand import extract_order_ids
+from agent.nodes.understand import extract_order_ids, several_requests
 from core.embeddings import get_embedder
 from core.language import language_of
 from tools import TOOLS
@@ -101,6 +101,17 @@ def _shared_details(planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return planned
 
 
+def _instead(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A change of another kind to the same order, asked on its own while the agent waits for a yes to the task
+    in progress ("hmm, can I exchange them instead?"), replaces that task: it is dropped first."""
+    if (not task or task.get("awaiting") != "confirmation" or several_requests(text)
+            or any(c["cmd"] in ("drop", "confirm") for c in planned)):
+        return planned
+    instead = next((i for i, c in enumerate(planned) if c["cmd"] == "write" and task.get("order_id")
+                    and c.get("order_id") == task["order_id"]), None)
+    return planned if instead is None else [*planned[:instead], {"cmd": "drop"}, *planned[instead:]]
+
+
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
              task: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
@@ -117,6 +128,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         if command["cmd"] == "write" and WRITE_INTENT[command["tool"]] == awaited:
             command["cmd"] = "correct"
             del command["tool"]
+    planned = _instead(planned, text, task)
     if not english:  # the embedding model reads English
         return planned
     return _answers_unrelated(_writes_unrelated(planned, text), text)
