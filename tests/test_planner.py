@@ -311,3 +311,12 @@ def test_a_reason_given_up_front_is_kept_while_the_order_is_asked_for(planned: C
     assert "Which order do you mean?" in text_of(chat.say("cancel my order please, ordered it by mistake"))
     proposal = text_of(chat.say("#W1846511"))
     assert "cancel order #W1846511" in proposal and "because it's ordered by mistake" in proposal
+
+
+def test_a_street_line_at_the_yes_corrects_the_proposed_address(planned: Callable[..., Chat]) -> None:
+    written = "12 Oak Street, Portland, OR 97201"
+    chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W4821003",
+                         "address": written}), plan({"cmd": "confirm", "yes": False}))
+    assert f"send order #W4821003 to {written}" in text_of(chat.say(f"send my pending order to {written}"))
+    corrected = text_of(chat.say("wait no, it's 21 Oak Street, not 12"))  # the planner read only a "no"
+    assert "send order #W4821003 to 21 Oak Street, Portland, OR 97201" in corrected and writes(chat) == []

@@ -64,6 +64,17 @@ def full_name(text: str) -> tuple[str, str] | None:
     return (found.group(1).title(), found.group(2).title()) if found else None
 
 
+_STREET = re.compile(
+    r"\b\d+\s+(?:[A-Za-z][\w.'-]*\s+){0,3}(?:street|st|road|rd|avenue|ave|boulevard|blvd|lane|ln|drive|dr|way|"
+    r"court|ct|place|pl|terrace|parkway|pkwy|highway|hwy)\b\.?", re.IGNORECASE)
+
+
+def street(text: str) -> str | None:
+    """A street line ("21 Oak Street") in the message, if any."""
+    found = _STREET.search(text)
+    return found.group().rstrip(".") if found else None
+
+
 def cancel_reason(text: str) -> str | None:
     """One of the policy's cancellation reasons, if the message states one."""
     return next((reason for reason, pattern in _REASONS.items() if pattern.search(text)), None)

@@ -12,7 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 
 from agent.executor import extract, wording
-from agent.executor.address import parse_address
+from agent.executor.address import US_ADDRESS, parse_address
 from tools.arguments import items_named, option_named, orders_holding, payment_named
 
 READ_INTENTS = {"order_status"}
@@ -143,7 +143,15 @@ def advance(task: Task, turn: Turn) -> Step:
 
 def _revised_or_confirmed(task: Task, turn: Turn) -> Step:
     """At the customer's yes or no: a detail that changes the proposal makes a new one to confirm; details
-    that change nothing (the planner restating the request) leave the answer to the question asked."""
+    that change nothing (the planner restating the request) leave the answer to the question asked. A new
+    street line alone ("no, it's 21 Oak Street") corrects the proposed address."""
+    proposed = (task.proposal or {}).get("arguments", {})
+    if "address1" in proposed and (line := extract.street(turn.text)) and not US_ADDRESS.search(turn.text):
+        address = {k: proposed[k] for k in ("address1", "address2", "city", "state", "zip", "country") if k in proposed}
+        revised = task.model_copy(update={"address": {**address, "address1": line}, "proposal": None})
+        step = _fill(revised, turn)
+        if step.task is None or step.task.proposal != task.proposal:
+            return step
     if turn.details:
         revised = task.revised(turn.details).model_copy(update={"proposal": None})
         step = _fill(_swap_kind(revised, turn), turn)
