@@ -320,3 +320,16 @@ def test_a_street_line_at_the_yes_corrects_the_proposed_address(planned: Callabl
     assert f"send order #W4821003 to {written}" in text_of(chat.say(f"send my pending order to {written}"))
     corrected = text_of(chat.say("wait no, it's 21 Oak Street, not 12"))  # the planner read only a "no"
     assert "send order #W4821003 to 21 Oak Street, Portland, OR 97201" in corrected and writes(chat) == []
+
+
+def test_what_an_anonymous_customer_asked_before_verifying_is_done_once_they_are(
+        planned: Callable[..., Chat]) -> None:
+    status = planned(plan({"cmd": "lookup"}), customer_id=None)
+    assert "verify your account" in text_of(status.say("where is my coffee maker"))
+    shown = text_of(status.say("my email is olivia.martin4821@example.com"))
+    assert "you're verified" in shown and "Order #W4821002 is processed" in shown
+    cancel = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "reason": "ordered it by mistake"}),
+                     customer_id=None)
+    cancel.say("cancel my pending order, ordered it by mistake")
+    proposal = text_of(cancel.say("my name is Olivia Martin and my zip code is 78789"))
+    assert "because it's ordered by mistake" in proposal and "Why would you like" not in proposal

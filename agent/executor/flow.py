@@ -41,6 +41,8 @@ class Task(BaseModel):
     """Details the customer gave before they were verified, used once they are."""
     option_said: str = ""
     """What the customer has said so far about the option they want ("size 9", then "white")."""
+    request: str = ""
+    """The customer's message that started the task (what "my coffee maker" meant, once they are verified)."""
     tries: int = 0
     """Questions in a row about ``awaiting`` that the customer's answers did not settle."""
     proposal: dict[str, Any] | None = None
@@ -133,6 +135,9 @@ def advance(task: Task, turn: Turn) -> Step:
         turn = turn.model_copy(update={"details": {**turn.details, "order_id": turn.order_ids[0]}})
     if turn.customer_id is None:
         return _verify(task.revised(turn.details), turn)
+    if task.details:  # verified before this step (``agent.nodes.identify``): what they said before counts now
+        turn = turn.model_copy(update={"details": {**task.details, **turn.details}})
+        task = task.model_copy(update={"details": {}})
     if task.awaiting == "confirmation" and task.proposal is not None:
         return _revised_or_confirmed(task, turn)
     task = task.revised(turn.details)
@@ -213,6 +218,10 @@ def _verify(task: Task, turn: Turn) -> Step:
 
 
 def _read(task: Task, turn: Turn) -> Step:
+    if not task.order_id and task.request:  # "where is my coffee maker?", asked before they were verified
+        recent = turn.call("list_recent_orders", {"limit": 10}, preview=True)["data"].get("orders", [])
+        holding = orders_holding(task.request, recent)
+        task = task.model_copy(update={"order_id": holding[0]["order_id"]}) if len(holding) == 1 else task
     if task.order_id:
         return Step(say="", show=turn.call("get_order_details", {"order_id": task.order_id}))
     return Step(say="", show=turn.call("list_recent_orders", {}))

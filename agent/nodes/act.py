@@ -93,6 +93,7 @@ class _Execution:
     def step(self, task: Task, command: dict[str, Any]) -> None:
         """Move ``task`` one step with this message and the command's details."""
         deps = self.runtime.context.deps
+        task = task if task.request else task.model_copy(update={"request": last_customer_text(self.state)})
         self.intent = self.intent or task.intent
         answer = None if "yes" not in command else ("yes" if command["yes"] else "no")
         step = advance(task, Turn(
