@@ -265,7 +265,9 @@ def question_text(reply: str, kind: str | None = None) -> str:
     sentences = question_sentences(reply)
     if kind is not None:
         sentences = [s for s in sentences if _sentence_kind(s, reply) == kind] or sentences
-    return " ".join(re.sub(r"[^\w#$@./-]+", " ", " ".join(sentences).casefold()).split())
+    # a bare yes/no ("Shall I go ahead?") asks about the sentence before it: two proposals differ by it
+    asked = [f"{_sentence_before(s, reply)} {s}" if _YES_NO.search(s) or _PROPOSAL.search(s) else s for s in sentences]
+    return " ".join(re.sub(r"[^\w#$@./-]+", " ", " ".join(asked).casefold()).split())
 
 
 _PERSON_WORDS = (r"(?:real |actual |live |human )?(?:human|person|people|agent|rep|representative|manager|supervisor|"

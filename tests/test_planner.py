@@ -203,6 +203,13 @@ def test_plain_answers_take_the_fast_path(planned: Callable[..., Chat]) -> None:
     assert plan_path(chat) == "fast" and order(chat.deps.store, "#W4821003").status == "cancelled"
 
 
+def test_items_named_at_the_which_items_question_take_the_fast_path(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821001"}))
+    assert "Which items of order #W4821001" in text_of(chat.say("return stuff from #W4821001"))
+    proposal = text_of(chat.say("the earbuds"))
+    assert plan_path(chat) == "fast" and "I'll return Wireless Earbuds from order #W4821001" in proposal
+
+
 def test_a_pending_orders_item_changes_to_another_option(planned: Callable[..., Chat]) -> None:
     chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W4821003",
                          "items": ["T-Shirt"], "new_option": "size L"}))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from langgraph.config import get_stream_writer
@@ -23,6 +25,7 @@ from agent.planner.prompt import build_prompt, customer_context
 from agent.state import AgentContext, AgentState
 from core.errors import ModelError
 from tools import execute
+from tools.arguments import items_named
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +56,19 @@ def _answers_question(task: dict[str, Any], text: str, order_ids: list[str]) -> 
     return None
 
 
-def fast_path(state: AgentState, text: str) -> list[dict[str, Any]] | None:
-    """Commands that need no planner, or None."""
+def _items_answer(task: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """A short answer naming items of the order the task asked about ("the shoes"), as a correction."""
+    order = next((o for o in orders if o["order_id"] == task.get("order_id")), None)
+    named = items_named(text, order["items"]) if order and _short(text) else []
+    return [{"cmd": "correct", "items": [i["name"] for i in named]}] if named else None
+
+
+def fast_path(state: AgentState, text: str, orders: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+    """Commands that need no planner, or None (``orders``: the customer's, read only when needed)."""
     task = state.get("task")
     if task and (answered := _answers_question(task, text, state.get("order_ids", []))):
+        return answered
+    if task and task.get("awaiting") == "items" and (answered := _items_answer(task, text, orders())):
         return answered
     sure = state.get("route_score", 0.0) >= SURE_SCORE and state.get("route_margin", 0.0) >= SURE_MARGIN
     if sure and state["intent"] in FAST_INTENTS and not task and not several_requests(text):
@@ -100,13 +112,14 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """This turn's commands, how they were found, and the customer context the turn's prompts start with."""
     text = last_customer_text(state)
     started = time.perf_counter()
-    commands = fast_path(state, text)
+    customer_id = runtime.context.customer_id or state.get("verified_customer_id")
+    orders = cache(lambda: _customer_orders(runtime, customer_id))
+    commands = fast_path(state, text, lambda: orders() or [])
     path, context = "fast", ""
     if commands is None and runtime.context.deps.planner == "model":
         get_stream_writer()(Thinking())
-        orders = _customer_orders(runtime, runtime.context.customer_id or state.get("verified_customer_id"))
-        context = customer_context(orders=orders, messages=state["messages"])
-        commands, path = _model_plan(state, runtime, context, orders)
+        context = customer_context(orders=orders(), messages=state["messages"])
+        commands, path = _model_plan(state, runtime, context, orders())
     if commands is None:
         commands = from_route(state["intent"], text, state.get("order_ids", []), state.get("task"))
         path = path if path.startswith("fallback") else "router"
