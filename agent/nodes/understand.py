@@ -17,7 +17,11 @@ from tools import customer_flags
 from tools.arguments import TYPO_RATIO
 
 _ORDER_ID = re.compile(r"#?\bW\s?(\d{7})\b|#(\d{7})\b|\border\s*(?:number|no\.?|#)?\s*(\d{7})\b", re.IGNORECASE)
-_HUMAN = re.compile(r"\b(human|real person|live (agent|person)|representative|operator|manager)\b", re.IGNORECASE)
+_HUMAN = re.compile(
+    r"\b(human|real person|live (agent|person)|representative|operator|manager)\b|"
+    r"^(?=.*\b(hablar|parler|sprechen|falar|parlare)\b)(?=.*\b(persona|humano|agente|personne|humain|quelqu'un|"
+    r"mensch|mitarbeiter\w*|pessoa|atendente|operatore)\b)", re.IGNORECASE | re.DOTALL)
+"""A request for a person, in English or in the other languages customers write (es, fr, de, pt, it)."""
 _PERSON_WORDS = ("human", "representative", "operator")
 _ABOUT_THE_BOT = re.compile(r"\b(are you|are u|r u|am i (talking|chatting|speaking) (to|with)|is this|is it)\b|"
                             r"\bor (a |an )?(bot|ai|robot|machine)\b", re.IGNORECASE)
