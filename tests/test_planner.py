@@ -331,12 +331,27 @@ def test_a_street_line_at_the_yes_corrects_the_proposed_address(planned: Callabl
 
 def test_what_an_anonymous_customer_asked_before_verifying_is_done_once_they_are(
         planned: Callable[..., Chat]) -> None:
-    status = planned(plan({"cmd": "lookup"}), customer_id=None)
+    status = planned(plan({"cmd": "lookup"}), plan({"cmd": "lookup"}), customer_id=None)
     assert "verify your account" in text_of(status.say("where is my coffee maker"))
-    shown = text_of(status.say("my email is olivia.martin4821@example.com"))
+    shown = text_of(status.say("my email is olivia.martin4821@example.com"))  # planned again, with the orders
     assert "you're verified" in shown and "Order #W4821002 is processed" in shown
+    assert "Coffee Maker" in str(status.agent.deps.model.calls[1][-1].content)
     cancel = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "reason": "ordered it by mistake"}),
-                     customer_id=None)
+                     ModelError("planner down"), customer_id=None)  # not planned again: the task goes on
     cancel.say("cancel my pending order, ordered it by mistake")
     proposal = text_of(cancel.say("my name is Olivia Martin and my zip code is 78789"))
     assert "because it's ordered by mistake" in proposal and "Why would you like" not in proposal
+
+
+def test_every_order_a_request_named_before_verifying_is_planned_once_they_are(
+        planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "reason": "no longer needed"}),
+                   plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W5329406",
+                         "reason": "no longer needed"},
+                        {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1846511"}),
+                   customer_id=None)
+    chat.say("cancel all my pending orders, no longer needed")
+    first = text_of(chat.say("my name is Mia Muller and my zip code is 98135"))
+    assert "you're verified" in first and "cancel order #W5329406" in first and "Which order" not in first
+    second = text_of(chat.say("yes"))
+    assert "cancel order #W1846511" in second and "because it's no longer needed" in second

@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from agent.commands import WRITE_INTENT
 from agent.events import ToolFinished, ToolStarted
 from agent.executor.flow import Step, Task, Turn, advance, not_verified, verified_thanks
-from agent.nodes.understand import last_customer_text
+from agent.nodes.understand import extract_order_ids, last_customer_text
 from agent.prompts import replies
 from agent.replies import describe
 from agent.state import AgentContext, AgentState
@@ -93,11 +93,13 @@ class _Execution:
     def step(self, task: Task, command: dict[str, Any]) -> None:
         """Move ``task`` one step with this message and the command's details."""
         deps = self.runtime.context.deps
-        task = task if task.request else task.model_copy(update={"request": last_customer_text(self.state)})
+        queued = "said" in command  # a request from an earlier message, started now: its own words count
+        said = command["said"] if queued else last_customer_text(self.state)
+        task = task if task.request else task.model_copy(update={"request": said})
         self.intent = self.intent or task.intent
         answer = None if "yes" not in command else ("yes" if command["yes"] else "no")
         step = advance(task, Turn(
-            text=last_customer_text(self.state), order_ids=self.state.get("order_ids", []),
+            text=said, order_ids=extract_order_ids(said) if queued else self.state.get("order_ids", []),
             customer_id=self.customer_id, run=self.run, model=deps.model,
             refund_days=deps.policy.refund_processing_days,
             details={k: command[k] for k in DETAILS if command.get(k)}, answer=answer, identity=self.identity,
@@ -125,7 +127,7 @@ class _Execution:
             self._look_up(command)
         elif kind == "write":
             if self.task is not None and self.task.awaiting:
-                self.queue.append(command)
+                self.queue.append({**command, "said": last_customer_text(self.state)})  # its details were said now
             else:
                 self.started = Task(intent=WRITE_INTENT[command["tool"]])
                 self.step(self.started, command)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from langchain_core.messages import BaseMessage, HumanMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
@@ -86,7 +87,7 @@ def _customer_orders(runtime: Runtime[AgentContext], customer_id: str | None) ->
     return result.data.get("orders", []) if result.outcome == "done" else []
 
 
-def _model_plan(state: AgentState, runtime: Runtime[AgentContext], context: str,
+def _model_plan(state: AgentState, runtime: Runtime[AgentContext], text: str, context: str,
                 orders: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]] | None, str]:
     """The model's commands and the path taken (``planner`` or ``fallback: why``)."""
     deps = runtime.context.deps
@@ -96,7 +97,7 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], context: str,
     except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
         log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
         return None, f"fallback: {type(exc).__name__}"
-    commands = grounded(planned.commands, last_customer_text(state), orders or [], state.get("task"))
+    commands = grounded(planned.commands, text, orders or [], state.get("task"))
     if not commands:
         log.warning("planner output not grounded in the message: %s", planned.commands)
         return None, "fallback: not grounded"
@@ -108,22 +109,47 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], context: str,
     return commands, "planner"
 
 
+def _waiting_request(state: AgentState) -> str | None:
+    """The request that waited for the customer to say who they are, when this message verified them
+    (``agent.nodes.identify``): it is planned again, now with their orders ("cancel all my pending orders")."""
+    task, identity = state.get("task"), state.get("identity")
+    verified = bool(identity) and identity["outcome"] == "done" and identity["data"]["verified"]
+    if verified and task and task.get("awaiting") == "identity" and task.get("request"):
+        return str(task["request"])
+    return None
+
+
+def _up_to(messages: list[BaseMessage], request: str) -> list[BaseMessage]:
+    """The conversation as it stood when the customer made ``request``."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].type == "human" and str(messages[index].content) == request:
+            return messages[: index + 1]
+    return [*messages, HumanMessage(request)]
+
+
 def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """This turn's commands, how they were found, and the customer context the turn's prompts start with."""
-    text = last_customer_text(state)
+    text, messages = last_customer_text(state), state["messages"]
     started = time.perf_counter()
     customer_id = runtime.context.customer_id or state.get("verified_customer_id")
     orders = cache(lambda: _customer_orders(runtime, customer_id))
-    commands = fast_path(state, text, lambda: orders() or [])
+    request = _waiting_request(state) if runtime.context.deps.planner == "model" else None
+    restart: dict[str, Any] = {}
+    if request:
+        restart = {"task": None, "queue": []}  # the request is planned afresh, as if they had been verified
+        state, text, messages = {**state, **restart}, request, _up_to(messages, request)  # type: ignore[assignment]
+    commands = None if request else fast_path(state, text, lambda: orders() or [])
     path, context = "fast", ""
     if commands is None and runtime.context.deps.planner == "model":
         get_stream_writer()(Thinking())
-        context = customer_context(orders=orders(), messages=state["messages"])
-        commands, path = _model_plan(state, runtime, context, orders())
+        context = customer_context(orders=orders(), messages=messages)
+        commands, path = _model_plan(state, runtime, text, context, orders())
+    if commands is None and request:  # not planned again: the waiting task goes on with what it was told
+        commands, restart = [{"cmd": "correct"}], {}
     if commands is None:
         commands = from_route(state["intent"], text, state.get("order_ids", []), state.get("task"))
         path = path if path.startswith("fallback") else "router"
     if asks_for_a_person(text) and not any(c["cmd"] == "handoff" for c in commands):
         commands = [*commands, {"cmd": "handoff", "reason": "customer asked for a human"}]
     return {"commands": commands, "plan_path": path, "plan_seconds": round(time.perf_counter() - started, 3),
-            "context": context}
+            "context": context, **restart}
