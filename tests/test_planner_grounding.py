@@ -124,3 +124,10 @@ def test_another_kind_of_change_to_the_same_order_at_the_yes_replaces_the_task()
     assert [c["cmd"] for c in instead] == ["drop", "write"]
     also = check("and exchange the earbuds for white ones too", exchange, task=task)
     assert [c["cmd"] for c in also] == ["write"]  # another request: it waits in the queue
+
+
+def test_a_task_let_go_in_so_many_words_is_dropped() -> None:
+    task = {"intent": "return_refund", "order_id": "#W1000001", "awaiting": "items"}
+    lookup = {"cmd": "lookup", "order_id": "#W1000002"}
+    assert [c["cmd"] for c in check("forget that, where is my coffee maker?", lookup, task=task)] == ["drop", "lookup"]
+    assert [c["cmd"] for c in check("where is my coffee maker?", lookup, task=task)] == ["lookup"]

@@ -4,6 +4,7 @@ the model, decides what was said. What fails a check is dropped, and the executo
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agent.commands import WRITE_INTENT, Command
@@ -101,6 +102,17 @@ def _shared_details(planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return planned
 
 
+_LET_GO = re.compile(r"\b(forget (it|that|about (it|that))|never ?mind|scratch that|don'?t bother)\b", re.IGNORECASE)
+"""The customer lets the task in progress go ("forget that, where is my coffee maker?")."""
+
+
+def _let_go(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A task in progress the customer lets go in so many words is dropped, whatever else they ask."""
+    if task and task.get("awaiting") and _LET_GO.search(text) and not any(c["cmd"] == "drop" for c in planned):
+        return [{"cmd": "drop"}, *[c for c in planned if c["cmd"] not in ("confirm", "correct")]]
+    return planned
+
+
 def _instead(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | None) -> list[dict[str, Any]]:
     """A change of another kind to the same order, asked on its own while the agent waits for a yes to the task
     in progress ("hmm, can I exchange them instead?"), replaces that task: it is dropped first."""
@@ -128,7 +140,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         if command["cmd"] == "write" and WRITE_INTENT[command["tool"]] == awaited:
             command["cmd"] = "correct"
             del command["tool"]
-    planned = _instead(planned, text, task)
+    planned = _let_go(_instead(planned, text, task), text, task)
     if not english:  # the embedding model reads English
         return planned
     return _answers_unrelated(_writes_unrelated(planned, text), text)
