@@ -26,13 +26,14 @@ TYPO_RATIO = 0.8
 """Words of five letters or more this alike are the same word misspelt ("cofee" and "coffee")."""
 
 
-def _alike(word: str, other: str) -> bool:
+def alike(word: str, other: str) -> bool:
+    """The same word, misspelt (five letters or more, :data:`TYPO_RATIO` alike)."""
     return len(word) >= 5 and len(other) >= 4 and SequenceMatcher(None, word, other).ratio() >= TYPO_RATIO
 
 
 def _overlap(names: set[str], said: set[str]) -> bool:
     """Whether the customer's words name one of ``names``, typos allowed."""
-    return bool(names & said) or any(_alike(n, w) for n in names for w in said)
+    return bool(names & said) or any(alike(n, w) for n in names for w in said)
 
 
 def _said_words(text: str) -> set[str]:
@@ -45,7 +46,7 @@ def said_in(value: str, text: str) -> bool:
     """Every word and number of ``value`` is in ``text``; words may be misspelt there ("orderd by mistke"),
     numbers may not."""
     said = set(_TOKEN.findall(text.lower()))
-    return all(w in said or (w.isalpha() and any(_alike(w, s) for s in said)) for w in _TOKEN.findall(value.lower()))
+    return all(w in said or (w.isalpha() and any(alike(w, s) for s in said)) for w in _TOKEN.findall(value.lower()))
 
 
 def _name_words(name: str) -> set[str]:

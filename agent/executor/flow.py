@@ -186,6 +186,11 @@ def identity_call(text: str) -> tuple[str, dict[str, str]] | None:
     return None
 
 
+def verified(result: dict[str, Any] | None) -> bool:
+    """A verification tool's result that matched an account."""
+    return bool(result) and result["outcome"] == "done" and bool(result["data"]["verified"])
+
+
 def verified_thanks(result: dict[str, Any]) -> str:
     return f"Thanks, {result['data']['name']}, you're verified."
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.executor.flow import identity_call
+from agent.executor.flow import identity_call, verified
 from agent.nodes.act import run_tool
 from agent.nodes.understand import last_customer_text
 from agent.state import AgentContext, AgentState
@@ -22,6 +22,6 @@ def identify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     if call is None:
         return {}
     result = run_tool(runtime, *call, customer_id=None)
-    if result["outcome"] == "done" and result["data"]["verified"]:
+    if verified(result):
         return {"identity": result, "verified_customer_id": result["data"]["customer_id"]}
     return {"identity": result}

@@ -4,7 +4,6 @@ sentiment and the triggers that hand a conversation to a person before anything 
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -14,7 +13,7 @@ from agent.guardrails import check_input
 from agent.guardrails.rules import load_rules
 from agent.state import AgentContext, AgentState
 from tools import customer_flags
-from tools.arguments import TYPO_RATIO
+from tools.arguments import alike
 
 _ORDER_ID = re.compile(r"#?\bW\s?(\d{7})\b|#(\d{7})\b|\border\s*(?:number|no\.?|#)?\s*(\d{7})\b", re.IGNORECASE)
 _HUMAN = re.compile(
@@ -43,8 +42,7 @@ def extract_order_ids(text: str) -> list[str]:
 def asks_for_a_person(text: str) -> bool:
     """The message asks for a person in so many words, however misspelt ("a humna"), and not whether the
     assistant is one."""
-    misspelt = any(SequenceMatcher(None, word, wanted).ratio() >= TYPO_RATIO
-                   for word in re.findall(r"[a-z]{5,}", text.lower()) for wanted in _PERSON_WORDS)
+    misspelt = any(alike(wanted, word) for word in re.findall(r"[a-z]{5,}", text.lower()) for wanted in _PERSON_WORDS)
     return (bool(_HUMAN.search(text)) or misspelt) and not _ABOUT_THE_BOT.search(text)
 
 

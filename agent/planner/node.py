@@ -19,6 +19,7 @@ from agent.commands import Plan, tool_of
 from agent.events import Thinking
 from agent.executor import extract
 from agent.executor.address import US_ADDRESS
+from agent.executor.flow import verified
 from agent.nodes.understand import asks_for_a_person, last_customer_text, several_requests
 from agent.planner.floor import from_route
 from agent.planner.grounding import grounded
@@ -112,9 +113,8 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], text: str, co
 def _waiting_request(state: AgentState) -> str | None:
     """The request that waited for the customer to say who they are, when this message verified them
     (``agent.nodes.identify``): it is planned again, now with their orders ("cancel all my pending orders")."""
-    task, identity = state.get("task"), state.get("identity")
-    verified = bool(identity) and identity["outcome"] == "done" and identity["data"]["verified"]
-    if verified and task and task.get("awaiting") == "identity" and task.get("request"):
+    task = state.get("task")
+    if verified(state.get("identity")) and task and task.get("awaiting") == "identity" and task.get("request"):
         return str(task["request"])
     return None
 
