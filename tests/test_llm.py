@@ -7,9 +7,11 @@ from typing import Literal
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
+from llama_cpp import Llama
 from pydantic import BaseModel, Field
 
 from agent.llm import ChatLlamaCpp, build_chat_model
+from agent.llm.grammar_sampling import GrammarFirstLlama, GreedyGrammarSampler
 from core.errors import ModelError
 from tests.conftest import make_settings
 
@@ -58,3 +60,22 @@ def test_bundled_model_streams_and_returns_schema_valid_output(bundled_model: Ch
 @pytest.mark.bigmodel
 def test_the_default_model_with_another_chat_template_works_unchanged(default_model: ChatLlamaCpp) -> None:
     _streams_and_decides(default_model)
+
+
+@pytest.mark.model
+def test_grammar_first_sampling_picks_what_the_whole_vocabulary_grammar_picks(
+    bundled_model: ChatLlamaCpp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[bool] = []
+    allows = GreedyGrammarSampler._allows
+
+    def spy(self: GreedyGrammarSampler, token: int, logit: float) -> bool:
+        checked.append(allows(self, token, logit))
+        return checked[-1]
+
+    monkeypatch.setattr(GreedyGrammarSampler, "_allows", spy)
+    structured = bundled_model.with_structured_output(Decision)
+    fast = structured.invoke(PROMPT)
+    assert True in checked and False in checked  # both ways were taken: the model's own token, and the fallback
+    monkeypatch.setattr(GrammarFirstLlama, "_init_sampler", Llama._init_sampler)  # llama.cpp's sampler chain
+    assert structured.invoke(PROMPT) == fast

@@ -14,9 +14,9 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
-from llama_cpp import Llama
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
+from agent.llm.grammar_sampling import GrammarFirstLlama
 from agent.llm.structured import parse_structured
 from core.errors import ModelError
 
@@ -102,8 +102,9 @@ class ChatLlamaCpp(BaseChatModel):
         (the fixed system text comes first in every prompt), so after an answer the next one evaluates only its
         new tokens (an address prompt in between costs the system text once more). No state cache on top:
         llama-cpp-python's copies every completion's logits (hundreds of MB with a large vocabulary) outside its
-        own size limit, and the copy slowed the end of every reply."""
-        return Llama(
+        own size limit, and the copy slowed the end of every reply. Greedy grammar-constrained output (plans)
+        checks the model's best token before the whole vocabulary (:mod:`agent.llm.grammar_sampling`)."""
+        return GrammarFirstLlama(
             model_path=str(self.model_path),
             n_ctx=self.n_ctx,
             n_threads=self.n_threads or os.cpu_count(),
@@ -172,7 +173,8 @@ class ChatLlamaCpp(BaseChatModel):
     def with_structured_output(  # type: ignore[override]
         self, schema: type[BaseModel], **_: Any
     ) -> Runnable[LanguageModelInput, BaseModel]:
-        """Output constrained by ``schema``'s JSON schema (compiled to a llama.cpp grammar)."""
+        """Output constrained by ``schema``'s JSON schema (compiled to a llama.cpp grammar), decoded greedily with
+        no repeat penalty: JSON repeats its keys, and ids repeat digits."""
         response_format = {"type": "json_object", "schema": _grammar_safe(schema.model_json_schema())}
-        bound = self.bind(response_format=response_format, temperature=0.0)
+        bound = self.bind(response_format=response_format, temperature=0.0, repeat_penalty=1.0)
         return bound | RunnableLambda(lambda message: parse_structured(schema, message.content))
