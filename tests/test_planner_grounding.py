@@ -131,3 +131,23 @@ def test_a_task_let_go_in_so_many_words_is_dropped() -> None:
     lookup = {"cmd": "lookup", "order_id": "#W1000002"}
     assert [c["cmd"] for c in check("forget that, where is my coffee maker?", lookup, task=task)] == ["drop", "lookup"]
     assert [c["cmd"] for c in check("where is my coffee maker?", lookup, task=task)] == ["lookup"]
+
+
+def test_a_change_asked_for_in_so_many_words_is_started_where_the_planner_only_looked_up() -> None:
+    return_earbuds = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001",
+                      "items": ["Wireless Earbuds"]}
+    assert check("retun my erbuds plz", {"cmd": "lookup", "order_id": "#W1000001"}) == [return_earbuds]
+    assert check("I'd like to return the earbuds", {"cmd": "ask", "about": "request"}) == [return_earbuds]
+    assert check("return the t-shirt, and has my coffee maker shipped?", {"cmd": "lookup", "order_id": "#W1000002"}) == [
+        {"cmd": "lookup", "order_id": "#W1000002"},
+        {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001", "items": ["T-Shirt"]}]
+    assert check("has my water bottle shipped? if not, cancel it", {"cmd": "lookup", "order_id": "#W1000003"}) == [
+        {"cmd": "lookup", "order_id": "#W1000003"},
+        {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003"}]
+
+
+@pytest.mark.parametrize("text", ["can i still return my earbuds?", "what happens if i cancel the earbuds order?",
+                                  "i don't want to return the earbuds", "the return window is 30 days right",
+                                  "how long do i have to return the earbuds?"])
+def test_a_question_about_a_change_or_a_change_turned_down_starts_nothing(text: str) -> None:
+    assert check(text, {"cmd": "lookup", "order_id": "#W1000001"}) == [{"cmd": "lookup", "order_id": "#W1000001"}]

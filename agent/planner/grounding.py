@@ -10,10 +10,11 @@ from typing import Any
 from agent.commands import WRITE_INTENT, Command
 from agent.executor import extract
 from agent.nodes.understand import extract_order_ids, several_requests
+from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
 from core.language import language_of
 from tools import TOOLS
-from tools.arguments import items_named, orders_holding, said_in
+from tools.arguments import alike, items_named, orders_holding, said_in
 
 WRITE_MIN_SIMILARITY = 0.2
 """Below this, one of several changes the planner read into a message is not about the message (the tool's
@@ -124,6 +125,73 @@ def _instead(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | No
     return planned if instead is None else [*planned[:instead], {"cmd": "drop"}, *planned[instead:]]
 
 
+_ACTION_WORDS = {"cancel_pending_order": "cancel", "return_delivered_order_items": "return",
+                 "exchange_delivered_order_items": "exchange"}
+"""The word that asks for a change in so many words, by the write that makes it."""
+_SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")
+_CLAUSE = re.compile(r"[,:]|\b(?:and|also|plus|but|then|so)\b", re.IGNORECASE)
+_QUESTION = re.compile(r"^(can|could|would|will|is|are|was|were|do|does|did|has|have|how|what|when|where|why|which|"
+                       r"who|if|should|may|am)\b", re.IGNORECASE)
+_NEGATION = {"not", "dont", "don't", "never", "no"}
+_READS = ("lookup", "answer", "chat", "ask")
+
+
+def _clauses(text: str) -> list[tuple[str, str, bool]]:
+    """The clauses of ``text``, each with its sentence and whether it is a question: it starts like one, or it
+    ends a sentence that ends in a question mark ("return the backpack, and is my refund through?")."""
+    found = []
+    for sentence in _SENTENCE.findall(text):
+        clauses = [c.strip() for c in _CLAUSE.split(sentence.rstrip(".!?; ")) if c and c.strip()]
+        asked = sentence.rstrip().endswith("?")
+        found += [(c, sentence, bool(_QUESTION.search(c)) or (asked and i == len(clauses) - 1))
+                  for i, c in enumerate(clauses)]
+    return found
+
+
+def _order_meant(parts: tuple[str, ...], orders: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    """The one order the first of ``parts`` to name any (the clause, its sentence, the message) names by number or
+    by item, with the items it names; None if it names several or none."""
+    for part in parts:
+        holding = orders_holding(part, orders)
+        named = extract_order_ids(part) or [o["order_id"] for o in holding]
+        if named:
+            items = items_named(part, holding[0]["items"]) if len(holding) == 1 else []
+            return (named[0], items) if len(named) == 1 else (None, [])
+    return None, []
+
+
+def _asks_for(clause: str, action: str) -> bool:
+    """The clause asks for ``action``: its first word, or after "to" or "please", misspelt or not, not negated."""
+    words = re.findall(r"[a-z']+", clause.lower())
+    for index, word in enumerate(words):
+        if (word == action or alike(action, word)) and (index == 0 or words[index - 1] in ("to", "please", "pls")):
+            return not _NEGATION & set(words[:index])
+    return False
+
+
+def _missed_changes(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]],
+                    task: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A change the customer asks for in so many words ("retun my backpak plz") that the planner read as a look-up
+    or a question is started all the same, on the order the clause names, instead of looking that order up."""
+    if (task and task.get("awaiting")) or any(c["cmd"] not in _READS for c in planned):
+        return planned
+    changes: list[dict[str, Any]] = []
+    clauses = _clauses(text)
+    for clause, sentence, question in clauses:
+        tool = None if question else next((t for t, a in _ACTION_WORDS.items() if _asks_for(clause, a)), None)
+        if tool is None or any(c["tool"] == tool for c in changes):
+            continue
+        order_id, items = _order_meant((clause, sentence, text), orders)
+        named_items = {"items": [i["name"] for i in items]} if items and "items" in WRITE_DETAILS[tool] else {}
+        changes.append({"cmd": "write", "tool": tool, **({"order_id": order_id} if order_id else {}), **named_items})
+    if not changes:
+        return planned
+    asked_about = {_order_meant((clause,), orders)[0] for clause, _, question in clauses if question}
+    misread = [c for c in planned if c["cmd"] == "ask" or (
+        c["cmd"] == "lookup" and c.get("order_id") in {w.get("order_id") for w in changes} - asked_about)]
+    return [*(c for c in planned if c not in misread), *changes]
+
+
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
              task: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
@@ -141,6 +209,6 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
             command["cmd"] = "correct"
             del command["tool"]
     planned = _let_go(_instead(planned, text, task), text, task)
-    if not english:  # the embedding model reads English
+    if not english:  # the embedding model and the action words are English
         return planned
-    return _answers_unrelated(_writes_unrelated(planned, text), text)
+    return _missed_changes(_answers_unrelated(_writes_unrelated(planned, text), text), text, orders, task)
