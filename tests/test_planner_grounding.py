@@ -138,7 +138,8 @@ def test_a_change_asked_for_in_so_many_words_is_started_where_the_planner_only_l
                       "items": ["Wireless Earbuds"]}
     assert check("retun my erbuds plz", {"cmd": "lookup", "order_id": "#W1000001"}) == [return_earbuds]
     assert check("I'd like to return the earbuds", {"cmd": "ask", "about": "request"}) == [return_earbuds]
-    assert check("return the t-shirt, and has my coffee maker shipped?", {"cmd": "lookup", "order_id": "#W1000002"}) == [
+    coffee_maker = {"cmd": "lookup", "order_id": "#W1000002"}
+    assert check("return the t-shirt, and has my coffee maker shipped?", coffee_maker) == [
         {"cmd": "lookup", "order_id": "#W1000002"},
         {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001", "items": ["T-Shirt"]}]
     assert check("has my water bottle shipped? if not, cancel it", {"cmd": "lookup", "order_id": "#W1000003"}) == [
@@ -151,3 +152,12 @@ def test_a_change_asked_for_in_so_many_words_is_started_where_the_planner_only_l
                                   "how long do i have to return the earbuds?"])
 def test_a_question_about_a_change_or_a_change_turned_down_starts_nothing(text: str) -> None:
     assert check(text, {"cmd": "lookup", "order_id": "#W1000001"}) == [{"cmd": "lookup", "order_id": "#W1000001"}]
+
+
+def test_an_answer_to_a_message_that_asks_nothing_is_small_talk_when_the_router_reads_thanks() -> None:
+    thanks = "thank you so much, that's all i needed"
+    answer = COMMAND.validate_python({"cmd": "answer", "question": thanks})
+    assert grounded([answer], thanks, ORDERS, None, "thanks_bye") == [{"cmd": "chat", "kind": "thanks"}]
+    asked = "thanks! and how long do refunds take?"
+    refunds = COMMAND.validate_python({"cmd": "answer", "question": "How long do refunds take?"})
+    assert grounded([refunds], asked, ORDERS, None, "thanks_bye")[0]["cmd"] == "answer"

@@ -192,11 +192,23 @@ def _missed_changes(planned: list[dict[str, Any]], text: str, orders: list[dict[
     return [*(c for c in planned if c not in misread), *changes]
 
 
+_SMALL_TALK = {"thanks_bye": "thanks", "greeting": "greeting"}
+
+
+def _answers_nothing_asked(planned: list[dict[str, Any]], text: str, intent: str | None) -> list[dict[str, Any]]:
+    """Help-center answers to a message that asks nothing and that the router reads as thanks or a greeting ("thank
+    you so much, that's all i needed") are small talk."""
+    asks = "?" in text or any(question for _, _, question in _clauses(text))
+    if intent not in _SMALL_TALK or asks or any(c["cmd"] != "answer" for c in planned):
+        return planned
+    return [{"cmd": "chat", "kind": _SMALL_TALK[intent]}]
+
+
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
-             task: dict[str, Any] | None) -> list[dict[str, Any]]:
+             task: dict[str, Any] | None, intent: str | None = None) -> list[dict[str, Any]]:
     """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
-    A bare yes or okay starts nothing new; a write of the task in progress corrects it. Empty: nothing the
-    planner read holds up."""
+    A bare yes or okay starts nothing new; a write of the task in progress corrects it; ``intent`` is the router's
+    reading of the message. Empty: nothing the planner read holds up."""
     english = language_of(text) == "en"
     planned = _shared_details(_lookups(
         [_details(c.model_dump(exclude_none=True), text, orders, english) for c in commands], text, orders))
@@ -211,4 +223,5 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
     planned = _let_go(_instead(planned, text, task), text, task)
     if not english:  # the embedding model and the action words are English
         return planned
-    return _missed_changes(_answers_unrelated(_writes_unrelated(planned, text), text), text, orders, task)
+    planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), text, intent)
+    return _missed_changes(planned, text, orders, task)

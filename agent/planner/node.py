@@ -98,7 +98,7 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], text: str, co
     except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
         log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
         return None, f"fallback: {type(exc).__name__}"
-    commands = grounded(planned.commands, text, orders or [], state.get("task"))
+    commands = grounded(planned.commands, text, orders or [], state.get("task"), state.get("intent"))
     if not commands:
         log.warning("planner output not grounded in the message: %s", planned.commands)
         return None, "fallback: not grounded"
