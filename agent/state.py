@@ -69,6 +69,8 @@ class AgentState(TypedDict, total=False):
     queue: list[dict[str, Any]]
     """Write commands (and a handoff asked for with them) waiting until the task in progress is over, in the
     order the customer asked."""
+    refused: dict[str, Any] | None
+    """The task the previous message's order or the policy ruled out (``agent.executor.flow.Step.refused``)."""
     done_calls: list[dict[str, Any]]
     """Tool calls that succeeded in this conversation: the receipts a model sentence may rely on."""
     verified_customer_id: str | None

@@ -355,3 +355,17 @@ def test_every_order_a_request_named_before_verifying_is_planned_once_they_are(
     assert "you're verified" in first and "cancel order #W5329406" in first and "Which order" not in first
     second = text_of(chat.say("yes"))
     assert "cancel order #W1846511" in second and "because it's no longer needed" in second
+
+
+@pytest.mark.parametrize("correction", [
+    {"cmd": "correct", "order_id": "#W4821003"},
+    {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003"}])
+def test_the_other_order_named_after_a_refusal_takes_up_the_refused_request(
+        planned: Callable[..., Chat], correction: dict[str, Any]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821002",
+                         "reason": "dont need it anymore"}), plan(correction))
+    refused = text_of(chat.say("cancel order #W4821002, i dont need it anymore"))
+    assert "only pending orders can have that done" in refused
+    proposal = text_of(chat.say("oh sorry, i meant #W4821003"))
+    assert "cancel order #W4821003" in proposal and "because it's no longer needed" in proposal
+    assert "Why would you like" not in proposal and writes(chat) == []

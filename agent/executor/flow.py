@@ -48,6 +48,12 @@ class Task(BaseModel):
     proposal: dict[str, Any] | None = None
     """The previewed tool call awaiting the customer's yes: ``{"tool", "arguments", "outcome"}``."""
 
+    def elsewhere(self) -> Task:
+        """This task started again for another order, with what the customer said that is not about the order:
+        the reason, the new address, the payment method, the option wanted."""
+        return Task(intent=self.intent, reason=self.reason, address=self.address,
+                    payment_method_id=self.payment_method_id, option_said=self.option_said)
+
     def revised(self, details: dict[str, Any]) -> Task:
         """The task with the slots the new ``details`` speak to cleared, for code to fill again from the
         customer's words; what it asked for last (and how often) stays, so a question is never repeated."""
@@ -79,6 +85,9 @@ class Step(BaseModel):
     """A tool call outside policy was recorded for a person's approval."""
     hand_off: str | None = None
     """The conversation should go to a person, for this reason."""
+    refused: Task | None = None
+    """The task as it stood when its order or the policy ruled it out: the customer may name another order next
+    ("oh sorry, I meant #W..."), and what they said for this one still holds."""
 
 
 class Turn(BaseModel):
@@ -327,7 +336,7 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
             return result["data"], Step(say="")
         if wanted in turn.order_ids or orders_holding(turn.text, [result["data"]]):  # named: tell them why not
             return None, Step(say=f"Order {wanted} is {result['data']['status']}, and only {status} orders can have "
-                                  "that done.", task=None)
+                                  "that done.", task=None, refused=task)
         task = task.model_copy(update={"order_id": None})  # the planner's guess: look among the eligible ones
     recent = turn.call("list_recent_orders", {"limit": 10})
     status = ORDER_STATUS_FOR[task.intent]
@@ -400,7 +409,7 @@ def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any], *, ch
     (``changes``: the item swaps in words, for exchanges and item changes)."""
     result = turn.call(tool, arguments, preview=True)
     if result["outcome"] in ("denied", "failed", "retry"):
-        return Step(say=result["message"], task=None)
+        return Step(say=result["message"], task=None, refused=task)
     action = (wording.proposal(tool, result["arguments"], result["data"], changes=changes)
               if result["outcome"] == "done" else "")
     proposal = {"tool": tool, "arguments": result["arguments"], "outcome": result["outcome"]}

@@ -76,6 +76,9 @@ class _Execution:
         """The intent of the first task this turn worked on."""
         self.started: Task | None = None
         """A task this message started."""
+        self.refused_before: Task | None = Task(**state["refused"]) if state.get("refused") else None
+        """The task the previous message's order or the policy ruled out, which this message may take up again."""
+        self.refused: Task | None = None
         self.confirmable = self.task is not None and self.task.awaiting == "confirmation"
         """A yes can only answer a proposal the customer saw before this message."""
         self.identity: dict[str, Any] | None = state.get("identity")
@@ -118,6 +121,7 @@ class _Execution:
             self.says.append(describe(step.show))
         if step.verified_customer_id:
             self.verified = self.customer_id = step.verified_customer_id
+        self.refused = step.refused or self.refused
         self.needs_person = self.needs_person or step.needs_person
         self.hand_off = self.hand_off or step.hand_off
 
@@ -129,8 +133,7 @@ class _Execution:
             if self.task is not None and self.task.awaiting:
                 self.queue.append({**command, "said": last_customer_text(self.state)})  # its details were said now
             else:
-                self.started = Task(intent=WRITE_INTENT[command["tool"]])
-                self.step(self.started, command)
+                self._start(Task(intent=WRITE_INTENT[command["tool"]]), command)
         elif kind in ("confirm", "correct"):
             self._continue(command)
         elif kind == "drop":
@@ -149,6 +152,13 @@ class _Execution:
         elif kind == "ask":
             self._ask(command["about"])
 
+    def _start(self, task: Task, command: dict[str, Any]) -> None:
+        """Start ``task``; what the customer said for the same task that was just refused still holds."""
+        if self.refused_before is not None and self.refused_before.intent == task.intent:
+            task, self.refused_before = self.refused_before.elsewhere(), None
+        self.started = task
+        self.step(task, command)
+
     def _look_up(self, command: dict[str, Any]) -> None:
         """Show an order (or the recent ones) without disturbing the task in progress; an anonymous customer is
         verified first."""
@@ -165,6 +175,8 @@ class _Execution:
 
     def _continue(self, command: dict[str, Any]) -> None:
         if self.task is None:
+            if command["cmd"] == "correct" and self.refused_before is not None:
+                self._start(self.refused_before, command)  # "oh sorry, I meant #W...": the refused task, elsewhere
             return
         if self.moved or (command["cmd"] == "confirm" and not self.confirmable):
             return  # a yes or a correction read into the message that made the proposal changes nothing: the
@@ -225,6 +237,7 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "question": " ".join(execution.questions),
         "task": execution.task.model_dump() if execution.task else None,
         "queue": execution.queue,
+        "refused": execution.refused.model_dump() if execution.refused else None,
         "needs_person": execution.needs_person,
     }
     if execution.hand_off:
