@@ -1,16 +1,18 @@
-"""What the planner reads into a message is checked against what the customer wrote and owns, and words that
-ask for a person are noticed whatever the planner read."""
+"""What the planner reads into a message is checked against what the customer wrote and owns, words that ask
+for a person are noticed whatever the planner read, and the planner reads what the agent asked last."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import TypeAdapter
 
 from agent.commands import Command
 from agent.nodes.understand import asks_for_a_person
 from agent.planner.grounding import grounded
+from agent.planner.prompt import customer_context
 
 COMMAND = TypeAdapter(Command)
 ORDERS = [
@@ -161,3 +163,11 @@ def test_an_answer_to_a_message_that_asks_nothing_is_small_talk_when_the_router_
     asked = "thanks! and how long do refunds take?"
     refunds = COMMAND.validate_python({"cmd": "answer", "question": "How long do refunds take?"})
     assert grounded([refunds], asked, ORDERS, None, "thanks_bye")[0]["cmd"] == "answer"
+
+
+def test_the_planner_reads_the_end_of_a_long_agent_message_where_its_question_is() -> None:
+    reply = "Order #W1000001 is delivered. " * 10 + "Which items do you mean: Wireless Earbuds, T-Shirt?"
+    context = customer_context(orders=None, messages=[HumanMessage("return stuff"), AIMessage(reply),
+                                                         HumanMessage("the earbuds")])
+    assert "Which items do you mean: Wireless Earbuds, T-Shirt?" in context
+    assert context.count("is delivered.") < 10 and context.endswith("Customer: the earbuds")

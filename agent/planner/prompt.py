@@ -27,6 +27,8 @@ WRITE_DETAILS: dict[str, tuple[str, ...]] = {
 """Which details of a write command each tool uses (code maps them to the tool's own arguments)."""
 RECENT_MESSAGES = 12
 MESSAGE_CHARS = 300
+AGENT_CHARS = 160
+"""An agent message's end: what it asked last, which the next customer message answers (fewer tokens to read)."""
 MAX_ORDERS = 8
 
 
@@ -69,7 +71,10 @@ def describe_task(task: dict[str, Any] | None) -> str:
 
 
 def _line(message: BaseMessage) -> str:
-    return f"{'Customer' if message.type == 'human' else 'Agent'}: {str(message.content)[:MESSAGE_CHARS]}"
+    text = str(message.content)
+    if message.type == "human":
+        return f"Customer: {text[:MESSAGE_CHARS]}"
+    return f"Agent: {'...' if len(text) > AGENT_CHARS else ''}{text[-AGENT_CHARS:]}"
 
 
 def customer_context(*, orders: list[dict[str, Any]] | None, messages: list[BaseMessage]) -> str:
