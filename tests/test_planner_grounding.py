@@ -171,3 +171,12 @@ def test_the_planner_reads_the_end_of_a_long_agent_message_where_its_question_is
                                                          HumanMessage("the earbuds")])
     assert "Which items do you mean: Wireless Earbuds, T-Shirt?" in context
     assert context.count("is delivered.") < 10 and context.endswith("Customer: the earbuds")
+
+
+def test_a_correction_moves_the_task_to_another_order_only_when_the_customer_says_so() -> None:
+    exchange = {"intent": "exchange_item", "order_id": "#W1000001", "awaiting": "confirmation"}
+    to_other = {"cmd": "correct", "order_id": "#W1000002", "new_option": "black"}
+    assert check("actually make it the black ones, not white", to_other, task=exchange) == [
+        {"cmd": "correct", "new_option": "black", "items": []}]
+    for said in ("no, the other order", "sorry, i meant #W1000002", "no, the coffee maker one"):
+        assert check(said, {"cmd": "correct", "order_id": "#W1000002"}, task=exchange)[0]["order_id"] == "#W1000002"

@@ -49,3 +49,11 @@ def test_a_payment_method_is_named_by_kind_brand_or_last_four() -> None:
         "my visa", "the card ending in 9876", "use the gift card", "paypal pls", "my credit card", "another card")}
     assert named == {"my visa": "visa", "the card ending in 9876": "amex", "use the gift card": "gift",
                      "paypal pls": "paypal", "my credit card": None, "another card": None}
+
+
+def test_common_words_are_not_taken_for_misspelt_names() -> None:
+    orders = [{"order_id": "#W1", "items": [{"name": "Coffee Maker"}]},
+              {"order_id": "#W2", "items": [{"name": "Keeper"}]}]
+    assert orders_holding("actually make it the black ones", orders) == []
+    assert orders_holding("i'd like to keep the white one", orders) == []
+    assert orders_holding("the coffe makr", orders) == orders[:1]

@@ -15,7 +15,11 @@ _WORD = re.compile(r"[a-z0-9]+")
 _TOKEN = re.compile(r"[^\W_]+")
 """A word or number in any script."""
 _NOT_NAMES = {"the", "and", "for", "with", "from", "order", "item", "items", "one", "this", "that", "want", "new",
-              "please", "return", "exchange", "cancel", "instead"}
+              "please", "return", "exchange", "cancel", "instead",
+              # common words a typo-tolerant match would take for a name ("make it the black ones": Coffee Maker)
+              "make", "made", "like", "need", "have", "send", "sent", "take", "give", "keep", "just", "still",
+              "think", "know", "what", "when", "where", "which", "there", "them", "they", "then", "than", "your",
+              "about", "would", "could", "should", "actually", "thing", "things", "stuff"}
 
 
 def _words(text: str) -> set[str]:

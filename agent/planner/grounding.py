@@ -41,8 +41,27 @@ def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) 
     return wanted
 
 
-def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], english: bool) -> dict[str, Any]:
+_ANOTHER_ORDER = re.compile(r"\b(other|another|different|wrong|second|first)\b", re.IGNORECASE)
+
+
+def _switches_order(command: dict[str, Any], text: str, orders: list[dict[str, Any]],
+                    task: dict[str, Any] | None) -> bool:
+    """A correction that moves the task in progress to another order says so: by the order's number, an item in
+    it, or in so many words ("no, the other one")."""
+    wanted = command.get("order_id")
+    same_task = task and (command["cmd"] == "correct" or (
+        command["cmd"] == "write" and WRITE_INTENT[command["tool"]] == task["intent"]))
+    if not same_task or not wanted or wanted == task.get("order_id"):
+        return True
+    held = {o["order_id"] for o in orders_holding(text, orders)}
+    return wanted in extract_order_ids(text) or wanted in held or bool(_ANOTHER_ORDER.search(text))
+
+
+def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], english: bool,
+             task: dict[str, Any] | None) -> dict[str, Any]:
     checked = dict(command)
+    if not _switches_order(checked, text, orders, task):
+        del checked["order_id"]
     if checked["cmd"] not in ("write", "correct", "lookup"):
         return checked
     for detail in COPIED_DETAILS:
@@ -211,7 +230,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
     reading of the message. Empty: nothing the planner read holds up."""
     english = language_of(text) == "en"
     planned = _shared_details(_lookups(
-        [_details(c.model_dump(exclude_none=True), text, orders, english) for c in commands], text, orders))
+        [_details(c.model_dump(exclude_none=True), text, orders, english, task) for c in commands], text, orders))
     if extract.bare_acknowledgement(text):
         planned = [{k: v for k, v in c.items() if c["cmd"] != "correct" or k not in (*COPIED_DETAILS, "items")}
                    for c in planned if c["cmd"] != "write"] or [{"cmd": "correct"}]
