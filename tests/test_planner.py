@@ -341,6 +341,11 @@ def test_what_an_anonymous_customer_asked_before_verifying_is_done_once_they_are
     cancel.say("cancel my pending order, ordered it by mistake")
     proposal = text_of(cancel.say("my name is Olivia Martin and my zip code is 78789"))
     assert "because it's ordered by mistake" in proposal and "Why would you like" not in proposal
+    again = planned(plan({"cmd": "write", "tool": "cancel_pending_order"}),
+                    plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003"}), customer_id=None)
+    again.say("cancel the t-shirt i ordered, dont need it")  # planned again without the reason: the words count
+    proposal = text_of(again.say("my email is olivia.martin4821@example.com"))
+    assert "cancel order #W4821003" in proposal and "because it's no longer needed" in proposal
 
 
 def test_every_order_a_request_named_before_verifying_is_planned_once_they_are(

@@ -131,7 +131,7 @@ class _Execution:
             self._look_up(command)
         elif kind == "write":
             if self.task is not None and self.task.awaiting:
-                self.queue.append({**command, "said": last_customer_text(self.state)})  # its details were said now
+                self.queue.append({"said": last_customer_text(self.state), **command})  # its details were said now
             else:
                 self._start(Task(intent=WRITE_INTENT[command["tool"]]), command)
         elif kind in ("confirm", "correct"):

@@ -146,6 +146,8 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         commands, path = _model_plan(state, runtime, text, context, orders())
     if commands is None and request:  # not planned again: the waiting task goes on with what it was told
         commands, restart = [{"cmd": "correct"}], {}
+    elif commands is not None and request:  # the changes it asked for are made with its own words
+        commands = [{**c, "said": request} if c["cmd"] == "write" else c for c in commands]
     if commands is None:
         commands = from_route(state["intent"], text, state.get("order_ids", []), state.get("task"))
         path = path if path.startswith("fallback") else "router"
