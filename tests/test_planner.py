@@ -374,3 +374,14 @@ def test_the_other_order_named_after_a_refusal_takes_up_the_refused_request(
     proposal = text_of(chat.say("oh sorry, i meant #W4821003"))
     assert "cancel order #W4821003" in proposal and "because it's no longer needed" in proposal
     assert "Why would you like" not in proposal and writes(chat) == []
+
+
+def test_a_change_asked_instead_of_the_one_proposed_is_about_the_same_items(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821001",
+                         "items": ["Wireless Earbuds"]}),
+                   plan({"cmd": "drop"}, {"cmd": "write", "tool": "exchange_delivered_order_items",
+                                          "order_id": "#W4821001", "new_option": "white"}))
+    assert "return Wireless Earbuds from order #W4821001" in text_of(chat.say("i want to return my earbuds"))
+    proposal = text_of(chat.say("hmm actually can i exchange them for the white ones instead?"))
+    assert "exchange your Wireless Earbuds (black, 6h) for Wireless Earbuds (white, 6h)" in proposal
+    assert "Which items" not in proposal and writes(chat) == []

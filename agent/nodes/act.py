@@ -79,6 +79,8 @@ class _Execution:
         self.refused_before: Task | None = Task(**state["refused"]) if state.get("refused") else None
         """The task the previous message's order or the policy ruled out, which this message may take up again."""
         self.refused: Task | None = None
+        self.dropped: Task | None = None
+        """The task this message dropped: a change asked instead, on the same order, is about the same items."""
         self.confirmable = self.task is not None and self.task.awaiting == "confirmation"
         """A yes can only answer a proposal the customer saw before this message."""
         self.identity: dict[str, Any] | None = state.get("identity")
@@ -138,7 +140,7 @@ class _Execution:
             self._continue(command)
         elif kind == "drop":
             if self.task is not None:
-                self.task = None
+                self.dropped, self.task = self.task, None
                 self.says.append("Okay, I've left that as it is.")
         elif kind == "answer":
             self.questions.append(command["question"])
@@ -153,9 +155,13 @@ class _Execution:
             self._ask(command["about"])
 
     def _start(self, task: Task, command: dict[str, Any]) -> None:
-        """Start ``task``; what the customer said for the same task that was just refused still holds."""
+        """Start ``task``; what the customer said for the same task that was just refused still holds, and a
+        change asked instead of the one just dropped ("can I exchange them instead?") is about the same items."""
         if self.refused_before is not None and self.refused_before.intent == task.intent:
             task, self.refused_before = self.refused_before.elsewhere(), None
+        dropped = self.dropped
+        if dropped and dropped.order_id and command.get("order_id") == dropped.order_id and not command.get("items"):
+            task = task.model_copy(update={"order_id": dropped.order_id, "item_ids": dropped.item_ids})
         self.started = task
         self.step(task, command)
 
