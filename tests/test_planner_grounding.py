@@ -180,3 +180,13 @@ def test_a_correction_moves_the_task_to_another_order_only_when_the_customer_say
         {"cmd": "correct", "new_option": "black", "items": []}]
     for said in ("no, the other order", "sorry, i meant #W1000002", "no, the coffee maker one"):
         assert check(said, {"cmd": "correct", "order_id": "#W1000002"}, task=exchange)[0]["order_id"] == "#W1000002"
+
+
+def test_an_order_asked_about_that_the_planner_did_not_look_up_is_looked_up() -> None:
+    said = "Hi, I need help. My earbuds stopped working so I want to return them. Also, has the coffee maker shipped?"
+    assert check(said, {"cmd": "answer", "question": "I need help"}) == [
+        {"cmd": "lookup", "order_id": "#W1000002"},
+        {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001",
+         "items": ["Wireless Earbuds"]}]
+    assert check("where is my water bottle? i'd like it before friday",
+                 {"cmd": "lookup", "order_id": "#W1000003"}) == [{"cmd": "lookup", "order_id": "#W1000003"}]

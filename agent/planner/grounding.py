@@ -188,14 +188,30 @@ def _asks_for(clause: str, action: str) -> bool:
     return False
 
 
+_STATUS = re.compile(r"\b(where|shipped|ship|arrive|arriving|arrived|delivered|status|track|tracking)\b", re.I)
+"""A question about where an order is."""
+
+
+def _missed_lookups(planned: list[dict[str, Any]], clauses: list[tuple[str, str, bool]],
+                    orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Questions about where an order is ("also, has the coffee maker shipped?") that the planner did not look up:
+    the one order each names is looked up."""
+    looked_up = {c.get("order_id") for c in planned if c["cmd"] == "lookup"}
+    missed = [order_id for clause, _, question in clauses if question and _STATUS.search(clause)
+              and (order_id := _order_meant((clause,), orders)[0]) and order_id not in looked_up]
+    return [*planned, *({"cmd": "lookup", "order_id": order_id} for order_id in dict.fromkeys(missed))]
+
+
 def _missed_changes(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]],
                     task: dict[str, Any] | None) -> list[dict[str, Any]]:
     """A change the customer asks for in so many words ("retun my backpak plz") that the planner read as a look-up
-    or a question is started all the same, on the order the clause names, instead of looking that order up."""
+    or a question is started all the same, on the order the clause names, instead of looking that order up; an
+    order asked about is looked up."""
+    clauses = _clauses(text)
+    planned = _missed_lookups(planned, clauses, orders)
     if (task and task.get("awaiting")) or any(c["cmd"] not in _READS for c in planned):
         return planned
     changes: list[dict[str, Any]] = []
-    clauses = _clauses(text)
     for clause, sentence, question in clauses:
         tool = None if question else next((t for t, a in _ACTION_WORDS.items() if _asks_for(clause, a)), None)
         if tool is None or any(c["tool"] == tool for c in changes):
