@@ -385,3 +385,13 @@ def test_a_change_asked_instead_of_the_one_proposed_is_about_the_same_items(plan
     proposal = text_of(chat.say("hmm actually can i exchange them for the white ones instead?"))
     assert "exchange your Wireless Earbuds (black, 6h) for Wireless Earbuds (white, 6h)" in proposal
     assert "Which items" not in proposal and writes(chat) == []
+
+
+def test_the_account_and_the_pending_order_both_move_to_the_address_given(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "modify_user_address", "address": "55 Elm Road, Salem, OR 97301"}))
+    first = text_of(chat.say("i moved to 55 Elm Road, Salem, OR 97301, please update my account and send my "
+                             "pending order there too"))
+    assert "55 Elm Road" in first and "the other request you mentioned" in first
+    second = text_of(chat.say("yes"))
+    assert "order #W4821003" in second and "55 Elm Road" in second and "Shall I go ahead?" in second
+    assert writes(chat) == [("modify_user_address", "done")]

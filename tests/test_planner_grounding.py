@@ -190,3 +190,13 @@ def test_an_order_asked_about_that_the_planner_did_not_look_up_is_looked_up() ->
          "items": ["Wireless Earbuds"]}]
     assert check("where is my water bottle? i'd like it before friday",
                  {"cmd": "lookup", "order_id": "#W1000003"}) == [{"cmd": "lookup", "order_id": "#W1000003"}]
+
+
+def test_an_order_sent_to_the_address_given_is_planned_when_the_planner_missed_it() -> None:
+    moved = "i moved to 55 Elm Road, Salem, OR 97301, please update my account and send my pending order there too"
+    account = {"cmd": "write", "tool": "modify_user_address", "address": "55 Elm Road, Salem, OR 97301"}
+    assert check(moved, account) == [{**account, "items": []}, {
+        "cmd": "write", "tool": "modify_pending_order_address", "address": "55 Elm Road, Salem, OR 97301"}]
+    asked = "can you send my order to 55 Elm Road, Salem, OR 97301?"  # a request: nobody asks this of any address
+    assert check(asked, {"cmd": "answer", "question": "Can you ship to Salem?"})[-1]["cmd"] == "write"
+    assert check("update my account to 55 Elm Road, Salem, OR 97301", account) == [{**account, "items": []}]

@@ -9,6 +9,7 @@ from typing import Any
 
 from agent.commands import WRITE_INTENT, Command
 from agent.executor import extract
+from agent.executor.address import US_ADDRESS
 from agent.nodes.understand import extract_order_ids, several_requests
 from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
@@ -227,6 +228,22 @@ def _missed_changes(planned: list[dict[str, Any]], text: str, orders: list[dict[
     return [*(c for c in planned if c not in misread), *changes]
 
 
+_SEND_ORDER = re.compile(r"\b(send|ship|deliver|redirect|forward)\b[^.?!]*\b(order|package|parcel)\b", re.IGNORECASE)
+"""An order sent somewhere in so many words ("send my other pending order to ...")."""
+
+
+def _missed_new_address(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | None,
+                        ) -> list[dict[str, Any]]:
+    """An order the message asks to send to the address it gives, which the planner did not plan (it planned the
+    account's address, or read a question about addresses), is sent there: code picks the pending order, or
+    asks which."""
+    address = US_ADDRESS.search(text)
+    if (not address or not _SEND_ORDER.search(text) or (task and task.get("awaiting"))
+            or any(c.get("tool") == "modify_pending_order_address" or c["cmd"] == "correct" for c in planned)):
+        return planned
+    return [*planned, {"cmd": "write", "tool": "modify_pending_order_address", "address": address.group(0)}]
+
+
 _SMALL_TALK = {"thanks_bye": "thanks", "greeting": "greeting"}
 
 
@@ -259,4 +276,4 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
     if not english:  # the embedding model and the action words are English
         return planned
     planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), text, intent)
-    return _missed_changes(planned, text, orders, task)
+    return _missed_new_address(_missed_changes(planned, text, orders, task), text, task)
