@@ -395,3 +395,15 @@ def test_the_account_and_the_pending_order_both_move_to_the_address_given(planne
     second = text_of(chat.say("yes"))
     assert "order #W4821003" in second and "55 Elm Road" in second and "Shall I go ahead?" in second
     assert writes(chat) == [("modify_user_address", "done")]
+
+
+@pytest.mark.parametrize("read", [{"new_option": "black ones with the 8h battery, not white"},
+                                  {"new_option": "black ones with the 8h battery"}])
+def test_an_option_corrected_at_the_yes_drops_the_one_turned_down(
+        planned: Callable[..., Chat], read: dict[str, str]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": "#W4821001",
+                         "items": ["Wireless Earbuds"], "new_option": "white"}),
+                   plan({"cmd": "correct", **read}))
+    assert "for Wireless Earbuds (white, 6h)" in text_of(chat.say("i want to exchange my earbuds for the white ones"))
+    proposal = text_of(chat.say("actually make it the black ones with the 8h battery, not white"))
+    assert "for Wireless Earbuds (black, 8h)" in proposal and writes(chat) == []

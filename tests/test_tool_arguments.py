@@ -19,6 +19,12 @@ def test_an_option_named_keeps_what_was_not_named() -> None:
     assert option_named("black in XL please", VARIANTS, HOODIE)["item_id"] == "1"
 
 
+def test_an_option_turned_down_is_not_the_one_wanted() -> None:
+    assert option_named("size M grey, not black", VARIANTS, HOODIE)["item_id"] == "2"
+    assert option_named("black in XL instead of grey", VARIANTS, HOODIE)["item_id"] == "1"
+    assert option_named("not M, black", VARIANTS, HOODIE)["item_id"] == "3"
+
+
 def test_an_option_nobody_named_or_not_available_is_none() -> None:
     assert option_named("a different one", VARIANTS, HOODIE) is None
     assert option_named("white please", VARIANTS, HOODIE) is None

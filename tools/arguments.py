@@ -98,10 +98,14 @@ def payment_named(text: str, methods: Sequence[dict[str, Any]]) -> dict[str, Any
     return named[0] if len(named) == 1 else None
 
 
+_TURNED_DOWN = re.compile(r"\b(?:not|instead of|rather than|except)\s+((?:[a-z0-9]+\s*){1,3})", re.IGNORECASE)
+"""Up to three words after "not" or "instead of": options the customer does not want ("not white")."""
+
+
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:
-    """The available variant whose option values best match what ``text`` asks for, changing the fewest
-    options besides (ties: none)."""
-    said = _option_words(text)
+    """The available variant whose option values best match what ``text`` asks for (without the options it
+    turns down: "the black ones, not white"), changing the fewest options besides (ties: none)."""
+    said = _option_words(text) - _option_words(" ".join(_TURNED_DOWN.findall(text)))
     scored = []
     for variant in variants:
         if not variant["available"] or variant["options"] == current:

@@ -372,7 +372,8 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
     task = task.model_copy(update={"option_said": said[-300:]})
     for item in items:
         product = turn.call("get_product_details", {"product_id": item["product_id"]})["data"]
-        option = option_named(said, product["variants"], item["options"])
+        option = (option_named(said, product["variants"], item["options"])  # the planner's reading, else the words
+                  or option_named(f"{task.option_said} {turn.text}", product["variants"], item["options"]))
         if option is None:
             choices = "; ".join(", ".join(str(v) for v in variant["options"].values())
                                 for variant in product["variants"] if variant["available"]
