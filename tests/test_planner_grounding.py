@@ -200,3 +200,17 @@ def test_an_order_sent_to_the_address_given_is_planned_when_the_planner_missed_i
     asked = "can you send my order to 55 Elm Road, Salem, OR 97301?"  # a request: nobody asks this of any address
     assert check(asked, {"cmd": "answer", "question": "Can you ship to Salem?"})[-1]["cmd"] == "write"
     assert check("update my account to 55 Elm Road, Salem, OR 97301", account) == [{**account, "items": []}]
+
+
+def test_a_change_for_the_other_order_goes_to_the_one_the_earlier_change_leaves() -> None:
+    orders = [*ORDERS, {"order_id": "#W1000004", "status": "pending", "items": [{"name": "Desk Lamp"}]}]
+    said = ("cancel the water bottle order, ordered it by mistake, and send my other pending order to "
+            "77 Pine Street, Seattle, WA 98101")
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003",
+              "reason": "ordered it by mistake"}
+    move = {"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W1000003",
+            "address": "77 Pine Street, Seattle, WA 98101"}
+    planned = grounded([COMMAND.validate_python(c) for c in (cancel, move)], said, orders, None)
+    assert [c.get("order_id") for c in planned] == ["#W1000003", "#W1000004"]
+    alone = grounded([COMMAND.validate_python(cancel)], said, orders, None)  # the move the planner missed
+    assert [c.get("order_id") for c in alone] == ["#W1000003", "#W1000004"]

@@ -10,6 +10,7 @@ from typing import Any
 from agent.commands import WRITE_INTENT, Command
 from agent.executor import extract
 from agent.executor.address import US_ADDRESS
+from agent.executor.flow import ORDER_STATUS_FOR
 from agent.nodes.understand import extract_order_ids, several_requests
 from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
@@ -120,6 +121,28 @@ def _shared_details(planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 for detail in ("reason", "new_option", "payment"):
                     if sibling.get(detail) and not command.get(detail):
                         command[detail] = sibling[detail]
+    return planned
+
+
+_OTHER = re.compile(r"\b(other|another)\b", re.IGNORECASE)
+
+
+def _other_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A change for "my other pending order" goes to the one order of the right status that the message's earlier
+    changes leave, not to the order they are about."""
+    if not _OTHER.search(text):
+        return planned
+    taken: set[str] = set()
+    for command in planned:
+        if command["cmd"] != "write" or WRITE_INTENT[command["tool"]] not in ORDER_STATUS_FOR:
+            continue
+        if taken and (not command.get("order_id") or command["order_id"] in taken):
+            status = ORDER_STATUS_FOR[WRITE_INTENT[command["tool"]]]
+            left = [o["order_id"] for o in orders if status in o["status"] and o["order_id"] not in taken]
+            if len(left) == 1:
+                command["order_id"] = left[0]
+        if command.get("order_id"):
+            taken.add(command["order_id"])
     return planned
 
 
@@ -276,4 +299,4 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
     if not english:  # the embedding model and the action words are English
         return planned
     planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), text, intent)
-    return _missed_new_address(_missed_changes(planned, text, orders, task), text, task)
+    return _other_orders(_missed_new_address(_missed_changes(planned, text, orders, task), text, task), text, orders)
