@@ -376,6 +376,14 @@ def test_the_other_order_named_after_a_refusal_takes_up_the_refused_request(
     assert "Why would you like" not in proposal and writes(chat) == []
 
 
+def test_a_bare_ok_after_a_refusal_takes_up_nothing(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821002",
+                         "reason": "dont need it anymore"}), plan({"cmd": "correct"}))
+    chat.say("cancel order #W4821002, i dont need it anymore")
+    assert "cancel order" not in text_of(chat.say("oh i see, thats a pity")) and writes(chat) == []
+    chat.agent.deps.model.assert_all_used()
+
+
 def test_a_change_asked_instead_of_the_one_proposed_is_about_the_same_items(planned: Callable[..., Chat]) -> None:
     chat = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821001",
                          "items": ["Wireless Earbuds"]}),

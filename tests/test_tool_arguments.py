@@ -62,4 +62,5 @@ def test_common_words_are_not_taken_for_misspelt_names() -> None:
               {"order_id": "#W2", "items": [{"name": "Keeper"}]}]
     assert orders_holding("actually make it the black ones", orders) == []
     assert orders_holding("i'd like to keep the white one", orders) == []
+    assert orders_holding("that makes sense, return them", orders) == []
     assert orders_holding("the coffe makr", orders) == orders[:1]

@@ -23,7 +23,7 @@ _NOT_NAMES = {"the", "and", "for", "with", "from", "order", "item", "items", "on
 
 
 def _words(text: str) -> set[str]:
-    return {w.rstrip("s") for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _NOT_NAMES}
+    return {w.rstrip("s") for w in _WORD.findall(text.lower()) if len(w) > 2 and w.rstrip("s") not in _NOT_NAMES}
 
 
 TYPO_RATIO = 0.8
@@ -42,7 +42,7 @@ def _overlap(names: set[str], said: set[str]) -> bool:
 
 def _said_words(text: str) -> set[str]:
     """The customer's words, and each two in a row run together ("ear buds" names the Earbuds)."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _NOT_NAMES]
+    words = [w for w in _WORD.findall(text.lower()) if w.rstrip("s") not in _NOT_NAMES]
     return _words(text) | {f"{a}{b}".rstrip("s") for a, b in pairwise(words)}
 
 
@@ -98,8 +98,10 @@ def payment_named(text: str, methods: Sequence[dict[str, Any]]) -> dict[str, Any
     return named[0] if len(named) == 1 else None
 
 
-_TURNED_DOWN = re.compile(r"\b(?:not|instead of|rather than|except)\s+((?:[a-z0-9]+\s*){1,3})", re.IGNORECASE)
-"""Up to three words after "not" or "instead of": options the customer does not want ("not white")."""
+_TURNED_DOWN = re.compile(
+    r"\b(?:not|instead of|rather than|except)\s+((?:(?!in\b|with\b|and\b|but\b)[a-z0-9]+\s*){1,3})", re.IGNORECASE)
+"""Up to three words after "not", "instead of", "rather than" or "except", up to "in", "with", "and" or "but":
+options the customer does not want ("not white", "not black in M")."""
 
 
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:

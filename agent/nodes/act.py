@@ -181,7 +181,7 @@ class _Execution:
 
     def _continue(self, command: dict[str, Any]) -> None:
         if self.task is None:
-            if command["cmd"] == "correct" and self.refused_before is not None:
+            if command["cmd"] == "correct" and command.get("order_id") and self.refused_before is not None:
                 self._start(self.refused_before, command)  # "oh sorry, I meant #W...": the refused task, elsewhere
             return
         if self.moved or (command["cmd"] == "confirm" and not self.confirmable):

@@ -12,6 +12,7 @@ from agent.executor import extract
 from agent.executor.address import US_ADDRESS
 from agent.executor.flow import ORDER_STATUS_FOR
 from agent.nodes.understand import extract_order_ids, several_requests
+from agent.planner.floor import from_route
 from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
 from core.language import language_of
@@ -43,7 +44,8 @@ def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) 
     return wanted
 
 
-_ANOTHER_ORDER = re.compile(r"\b(other|another|different|wrong|second|first)\b", re.IGNORECASE)
+_ANOTHER_ORDER = re.compile(r"\b(other|another|different|wrong|second|first)\s+(?:[a-z]+\s+)?(order|one)\b",
+                            re.IGNORECASE)
 
 
 def _switches_order(command: dict[str, Any], text: str, orders: list[dict[str, Any]],
@@ -124,12 +126,12 @@ def _shared_details(planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return planned
 
 
-_OTHER = re.compile(r"\b(other|another)\b", re.IGNORECASE)
+_OTHER = re.compile(r"\b(other|another)\s+(?:[a-z]+\s+)?order\b", re.IGNORECASE)
 
 
 def _other_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A change for "my other pending order" goes to the one order of the right status that the message's earlier
-    changes leave, not to the order they are about."""
+    """A change for "my other (pending) order" goes to the one order of the right status that the message's
+    earlier changes leave, not to the order they are about."""
     if not _OTHER.search(text):
         return planned
     taken: set[str] = set()
@@ -174,8 +176,12 @@ _ACTION_WORDS = {"cancel_pending_order": "cancel", "return_delivered_order_items
 _SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")
 _CLAUSE = re.compile(r"[,:]|\b(?:and|also|plus|but|then|so)\b", re.IGNORECASE)
 _QUESTION = re.compile(r"^(can|could|would|will|is|are|was|were|do|does|did|has|have|how|what|when|where|why|which|"
-                       r"who|if|should|may|am)\b", re.IGNORECASE)
-_NEGATION = {"not", "dont", "don't", "never", "no"}
+                       r"who|if|should|may|am)\b|\b(how to|know|wonder\w*)\b", re.IGNORECASE)
+_NEGATION = {"not", "no", "never", "dont", "don't", "didnt", "didn't", "wont", "won't", "cant", "can't", "cannot",
+             "doesnt", "doesn't", "wouldnt", "wouldn't", "shouldnt", "shouldn't"}
+_ACTION_NOUNS = {"label", "labels", "policy", "window", "request", "status", "fee", "fees", "process", "shipping",
+                 "period", "number", "address", "button", "form"}
+"""Words after "return" or "cancel" that make it a noun ("the return label never came"), not a request."""
 _READS = ("lookup", "answer", "chat", "ask")
 
 
@@ -198,17 +204,20 @@ def _order_meant(parts: tuple[str, ...], orders: list[dict[str, Any]]) -> tuple[
         holding = orders_holding(part, orders)
         named = extract_order_ids(part) or [o["order_id"] for o in holding]
         if named:
-            items = items_named(part, holding[0]["items"]) if len(holding) == 1 else []
+            items = items_named(part, holding[0]["items"]) if [o["order_id"] for o in holding] == named[:1] else []
             return (named[0], items) if len(named) == 1 else (None, [])
     return None, []
 
 
 def _asks_for(clause: str, action: str) -> bool:
-    """The clause asks for ``action``: its first word, or after "to" or "please", misspelt or not, not negated."""
-    words = re.findall(r"[a-z']+", clause.lower())
+    """The clause asks for ``action``: the verb itself (misspelt, not inflected: "cancelled" tells what happened)
+    as its first word or after "to" or "please", not a noun ("return label"), with no negation in the clause."""
+    words = re.findall(r"[a-z']+", clause.lower().replace("\u2019", "'"))
     for index, word in enumerate(words):
-        if (word == action or alike(action, word)) and (index == 0 or words[index - 1] in ("to", "please", "pls")):
-            return not _NEGATION & set(words[:index])
+        verb = word == action or (alike(action, word) and not word.startswith(action))
+        follows = words[index + 1] if index + 1 < len(words) else ""
+        if verb and (index == 0 or words[index - 1] in ("to", "please", "pls")) and follows not in _ACTION_NOUNS:
+            return not _NEGATION & set(words)
     return False
 
 
@@ -260,23 +269,24 @@ def _missed_new_address(planned: list[dict[str, Any]], text: str, task: dict[str
     """An order the message asks to send to the address it gives, which the planner did not plan (it planned the
     account's address, or read a question about addresses), is sent there: code picks the pending order, or
     asks which."""
-    address = US_ADDRESS.search(text)
-    if (not address or not _SEND_ORDER.search(text) or (task and task.get("awaiting"))
+    address, send = US_ADDRESS.search(text), _SEND_ORDER.search(text)
+    asked = send and any(question and send.group(0) in sentence for _, sentence, question in _clauses(text))
+    if (not address or not send or asked or (task and task.get("awaiting"))
             or any(c.get("tool") == "modify_pending_order_address" or c["cmd"] == "correct" for c in planned)):
         return planned
     return [*planned, {"cmd": "write", "tool": "modify_pending_order_address", "address": address.group(0)}]
 
 
-_SMALL_TALK = {"thanks_bye": "thanks", "greeting": "greeting"}
+_SHORT = 10
 
 
 def _answers_nothing_asked(planned: list[dict[str, Any]], text: str, intent: str | None) -> list[dict[str, Any]]:
-    """Help-center answers to a message that asks nothing and that the router reads as thanks or a greeting ("thank
-    you so much, that's all i needed") are small talk."""
-    asks = "?" in text or any(question for _, _, question in _clauses(text))
-    if intent not in _SMALL_TALK or asks or any(c["cmd"] != "answer" for c in planned):
+    """Help-center answers to a short message that asks nothing and that the router reads as thanks ("thank you so
+    much, that's all i needed") are small talk."""
+    asks = "?" in text or len(text.split()) > _SHORT or any(question for _, _, question in _clauses(text))
+    if intent != "thanks_bye" or asks or any(c["cmd"] != "answer" for c in planned):
         return planned
-    return [{"cmd": "chat", "kind": _SMALL_TALK[intent]}]
+    return from_route(intent, text, [])
 
 
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],

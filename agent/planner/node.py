@@ -136,7 +136,8 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     request = _waiting_request(state) if runtime.context.deps.planner == "model" else None
     restart: dict[str, Any] = {}
     if request:
-        restart = {"task": None, "queue": []}  # the request is planned afresh, as if they had been verified
+        # the request is planned afresh, as if they had been verified
+        restart = {"task": None, "queue": [], "refused": None}
         state, text, messages = {**state, **restart}, request, _up_to(messages, request)  # type: ignore[assignment]
     commands = None if request else fast_path(state, text, lambda: orders() or [])
     path, context = "fast", ""
