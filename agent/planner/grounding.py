@@ -12,12 +12,13 @@ from agent.executor import extract
 from agent.executor.address import US_ADDRESS
 from agent.executor.flow import ORDER_STATUS_FOR
 from agent.nodes.understand import extract_order_ids, several_requests
+from agent.planner.clauses import ACTION_WORDS, Clause, asks_for, clauses_of
 from agent.planner.floor import from_route
 from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
 from core.language import language_of
 from tools import TOOLS
-from tools.arguments import alike, items_named, orders_holding, said_in
+from tools.arguments import items_named, orders_holding, said_in
 
 WRITE_MIN_SIMILARITY = 0.2
 """Below this, one of several changes the planner read into a message is not about the message (the tool's
@@ -170,31 +171,7 @@ def _instead(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | No
     return planned if instead is None else [*planned[:instead], {"cmd": "drop"}, *planned[instead:]]
 
 
-_ACTION_WORDS = {"cancel_pending_order": "cancel", "return_delivered_order_items": "return",
-                 "exchange_delivered_order_items": "exchange"}
-"""The word that asks for a change in so many words, by the write that makes it."""
-_SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")
-_CLAUSE = re.compile(r"[,:]|\b(?:and|also|plus|but|then|so)\b", re.IGNORECASE)
-_QUESTION = re.compile(r"^(can|could|would|will|is|are|was|were|do|does|did|has|have|how|what|when|where|why|which|"
-                       r"who|if|should|may|am)\b|\b(how to|know|wonder\w*)\b", re.IGNORECASE)
-_NEGATION = {"not", "no", "never", "dont", "don't", "didnt", "didn't", "wont", "won't", "cant", "can't", "cannot",
-             "doesnt", "doesn't", "wouldnt", "wouldn't", "shouldnt", "shouldn't"}
-_ACTION_NOUNS = {"label", "labels", "policy", "window", "request", "status", "fee", "fees", "process", "shipping",
-                 "period", "number", "address", "button", "form"}
-"""Words after "return" or "cancel" that make it a noun ("the return label never came"), not a request."""
 _READS = ("lookup", "answer", "chat", "ask")
-
-
-def _clauses(text: str) -> list[tuple[str, str, bool]]:
-    """The clauses of ``text``, each with its sentence and whether it is a question: it starts like one, or it
-    ends a sentence that ends in a question mark ("return the backpack, and is my refund through?")."""
-    found = []
-    for sentence in _SENTENCE.findall(text):
-        clauses = [c.strip() for c in _CLAUSE.split(sentence.rstrip(".!?; ")) if c and c.strip()]
-        asked = sentence.rstrip().endswith("?")
-        found += [(c, sentence, bool(_QUESTION.search(c)) or (asked and i == len(clauses) - 1))
-                  for i, c in enumerate(clauses)]
-    return found
 
 
 def _order_meant(parts: tuple[str, ...], orders: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -209,23 +186,11 @@ def _order_meant(parts: tuple[str, ...], orders: list[dict[str, Any]]) -> tuple[
     return None, []
 
 
-def _asks_for(clause: str, action: str) -> bool:
-    """The clause asks for ``action``: the verb itself (misspelt, not inflected: "cancelled" tells what happened)
-    as its first word or after "to" or "please", not a noun ("return label"), with no negation in the clause."""
-    words = re.findall(r"[a-z']+", clause.lower().replace("\u2019", "'"))
-    for index, word in enumerate(words):
-        verb = word == action or (alike(action, word) and not word.startswith(action))
-        follows = words[index + 1] if index + 1 < len(words) else ""
-        if verb and (index == 0 or words[index - 1] in ("to", "please", "pls")) and follows not in _ACTION_NOUNS:
-            return not _NEGATION & set(words)
-    return False
-
-
 _STATUS = re.compile(r"\b(where|shipped|ship|arrive|arriving|arrived|delivered|status|track|tracking)\b", re.I)
 """A question about where an order is."""
 
 
-def _missed_lookups(planned: list[dict[str, Any]], clauses: list[tuple[str, str, bool]],
+def _missed_lookups(planned: list[dict[str, Any]], clauses: list[Clause],
                     orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Questions about where an order is ("also, has the coffee maker shipped?") that the planner did not look up:
     the one order each names is looked up."""
@@ -235,18 +200,17 @@ def _missed_lookups(planned: list[dict[str, Any]], clauses: list[tuple[str, str,
     return [*planned, *({"cmd": "lookup", "order_id": order_id} for order_id in dict.fromkeys(missed))]
 
 
-def _missed_changes(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]],
+def _missed_changes(planned: list[dict[str, Any]], clauses: list[Clause], text: str, orders: list[dict[str, Any]],
                     task: dict[str, Any] | None) -> list[dict[str, Any]]:
     """A change the customer asks for in so many words ("retun my backpak plz") that the planner read as a look-up
     or a question is started all the same, on the order the clause names, instead of looking that order up; an
     order asked about is looked up."""
-    clauses = _clauses(text)
     planned = _missed_lookups(planned, clauses, orders)
     if (task and task.get("awaiting")) or any(c["cmd"] not in _READS for c in planned):
         return planned
     changes: list[dict[str, Any]] = []
     for clause, sentence, question in clauses:
-        tool = None if question else next((t for t, a in _ACTION_WORDS.items() if _asks_for(clause, a)), None)
+        tool = None if question else next((t for t, a in ACTION_WORDS.items() if asks_for(clause, a)), None)
         if tool is None or any(c["tool"] == tool for c in changes):
             continue
         order_id, items = _order_meant((clause, sentence, text), orders)
@@ -264,13 +228,13 @@ _SEND_ORDER = re.compile(r"\b(send|ship|deliver|redirect|forward)\b[^.?!]*\b(ord
 """An order sent somewhere in so many words ("send my other pending order to ...")."""
 
 
-def _missed_new_address(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | None,
+def _missed_new_address(planned: list[dict[str, Any]], clauses: list[Clause], text: str, task: dict[str, Any] | None,
                         ) -> list[dict[str, Any]]:
     """An order the message asks to send to the address it gives, which the planner did not plan (it planned the
     account's address, or read a question about addresses), is sent there: code picks the pending order, or
     asks which."""
     address, send = US_ADDRESS.search(text), _SEND_ORDER.search(text)
-    asked = send and any(question and send.group(0) in sentence for _, sentence, question in _clauses(text))
+    asked = send and any(question and send.group(0) in sentence for _, sentence, question in clauses)
     if (not address or not send or asked or (task and task.get("awaiting"))
             or any(c.get("tool") == "modify_pending_order_address" or c["cmd"] == "correct" for c in planned)):
         return planned
@@ -280,10 +244,11 @@ def _missed_new_address(planned: list[dict[str, Any]], text: str, task: dict[str
 _SHORT = 10
 
 
-def _answers_nothing_asked(planned: list[dict[str, Any]], text: str, intent: str | None) -> list[dict[str, Any]]:
+def _answers_nothing_asked(planned: list[dict[str, Any]], clauses: list[Clause], text: str,
+                           intent: str | None) -> list[dict[str, Any]]:
     """Help-center answers to a short message that asks nothing and that the router reads as thanks ("thank you so
     much, that's all i needed") are small talk."""
-    asks = "?" in text or len(text.split()) > _SHORT or any(question for _, _, question in _clauses(text))
+    asks = "?" in text or len(text.split()) > _SHORT or any(clause.question for clause in clauses)
     if intent != "thanks_bye" or asks or any(c["cmd"] != "answer" for c in planned):
         return planned
     return from_route(intent, text, [])
@@ -308,5 +273,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
     planned = _let_go(_instead(planned, text, task), text, task)
     if not english:  # the embedding model and the action words are English
         return planned
-    planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), text, intent)
-    return _other_orders(_missed_new_address(_missed_changes(planned, text, orders, task), text, task), text, orders)
+    clauses = clauses_of(text)
+    planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text, intent)
+    planned = _missed_changes(planned, clauses, text, orders, task)
+    return _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)

@@ -1,0 +1,54 @@
+"""A customer message read clause by clause, with no model: which clauses are questions, and which ask for a
+change in so many words. The planner's grounding uses it to catch what a small model misread."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from tools.arguments import alike
+
+
+class Clause(NamedTuple):
+    text: str
+    sentence: str
+    """The sentence the clause is part of."""
+    question: bool
+
+
+ACTION_WORDS = {"cancel_pending_order": "cancel", "return_delivered_order_items": "return",
+                "exchange_delivered_order_items": "exchange"}
+"""The word that asks for a change in so many words, by the write that makes it."""
+_SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")
+_CLAUSE = re.compile(r"[,:]|\b(?:and|also|plus|but|then|so)\b", re.IGNORECASE)
+_QUESTION = re.compile(r"^(can|could|would|will|is|are|was|were|do|does|did|has|have|how|what|when|where|why|which|"
+                       r"who|if|should|may|am)\b|\b(how to|know|wonder\w*)\b", re.IGNORECASE)
+_NEGATION = {"not", "no", "never", "dont", "don't", "didnt", "didn't", "wont", "won't", "cant", "can't", "cannot",
+             "doesnt", "doesn't", "wouldnt", "wouldn't", "shouldnt", "shouldn't"}
+_ACTION_NOUNS = {"label", "labels", "policy", "window", "request", "status", "fee", "fees", "process", "shipping",
+                 "period", "number", "address", "button", "form"}
+"""Words after "return" or "cancel" that make it a noun ("the return label never came"), not a request."""
+
+
+def clauses_of(text: str) -> list[Clause]:
+    """The clauses of ``text``, each with its sentence and whether it is a question: it starts like one, or it
+    ends a sentence that ends in a question mark ("return the backpack, and is my refund through?")."""
+    found = []
+    for sentence in _SENTENCE.findall(text):
+        clauses = [c.strip() for c in _CLAUSE.split(sentence.rstrip(".!?; ")) if c and c.strip()]
+        asked = sentence.rstrip().endswith("?")
+        found += [Clause(c, sentence, bool(_QUESTION.search(c)) or (asked and i == len(clauses) - 1))
+                  for i, c in enumerate(clauses)]
+    return found
+
+
+def asks_for(clause: str, action: str) -> bool:
+    """The clause asks for ``action``: the verb itself (misspelt, not inflected: "cancelled" tells what happened)
+    as its first word or after "to" or "please", not a noun ("return label"), with no negation in the clause."""
+    words = re.findall(r"[a-z']+", clause.lower().replace("\u2019", "'"))
+    for index, word in enumerate(words):
+        verb = word == action or (alike(action, word) and not word.startswith(action))
+        follows = words[index + 1] if index + 1 < len(words) else ""
+        if verb and (index == 0 or words[index - 1] in ("to", "please", "pls")) and follows not in _ACTION_NOUNS:
+            return not _NEGATION & set(words)
+    return False
