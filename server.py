@@ -1,9 +1,9 @@
 """HTTP service: a FastAPI app streaming chat turns over SSE, an OpenAI-compatible route, the chat page at ``/``,
 and its command line.
 
-    python server.py [--host H] [--port P]          serve the API
-    python server.py token --customer ID            print a customer token for local use
-    python server.py token --role agent|ops         print a staff token for local use
+    python server.py [--host H] [--port P]                serve the API
+    python server.py token --customer ID                  print a customer token for local use
+    python server.py token --role agent|ops --name NAME   print a staff member's token
 """
 
 from __future__ import annotations
@@ -24,27 +24,26 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from agent.bootstrap import build_deps, open_checkpointer
+from agent.bootstrap import build_deps, open_checkpointer, token_keys
 from agent.llm import configured_model_path
 from agent.service import SupportAgent
 from agent.state import AgentDeps
 from api import account, admin, chat, conversations, handoffs, openai_compat, wire
+from api.access_log import LOG_CONFIG
 from api.deps import Runtime, RuntimeDep
 from api.errors import install_error_handlers, problem_body
+from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
-from core.auth import issue_token
+from api.route_limits import limit, limit_other_routes
+from core.auth import MAX_SUBJECT_CHARS, issue_token
 from core.errors import SupportError
 from core.settings import Settings
+from tools.mail import delivering
 
 log = logging.getLogger("server")
 
 WEB = Path(__file__).resolve().parent / "web"
 """The chat page: plain HTML, CSS and JavaScript, no build step."""
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 GIL_SWITCH_SECONDS = 0.0005
@@ -60,9 +59,11 @@ def create_app(settings: Settings, *, deps_factory: Callable[[Settings], AgentDe
     async def load(stack: AsyncExitStack) -> None:
         try:
             deps = await asyncio.to_thread(deps_factory, settings)
+            keys = await asyncio.to_thread(token_keys, settings, deps.store)
             checkpointer = await stack.enter_async_context(open_checkpointer(settings))
-            runtime.ready(SupportAgent(deps, checkpointer))
+            runtime.ready(SupportAgent(deps, checkpointer), keys)
             log.info("ready: model, store and knowledge base loaded")
+            await stack.enter_async_context(delivering(deps.store, settings))
         except SupportError as exc:
             runtime.failure = str(exc)
             log.error("start-up failed: %s", exc)
@@ -89,11 +90,15 @@ def create_app(settings: Settings, *, deps_factory: Callable[[Settings], AgentDe
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "X-Conversation-Id", "Last-Event-ID"],
                            expose_headers=["X-Conversation-Id", "Retry-After"], max_age=600)
+    app.add_middleware(SecurityHeaders, docs_paths={app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url})
     for module in (conversations, chat, openai_compat, account, admin, handoffs):
         app.include_router(module.router)
-    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"])
-    app.add_api_route("/", chat_page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], dependencies=[limit("read")])
+    app.add_api_route("/", chat_page, methods=["GET"], include_in_schema=False, dependencies=[limit("page")])
+    app.add_api_route("/reset-password", reset_page, methods=["GET"], include_in_schema=False,
+                      dependencies=[limit("page")])
     app.mount("/web", StaticFiles(directory=WEB), name="web")
+    limit_other_routes(app, runtime)
     install_error_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -114,7 +119,12 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def chat_page() -> FileResponse:
     """The chat page."""
-    return FileResponse(WEB / "index.html", headers=PAGE_HEADERS)
+    return FileResponse(WEB / "index.html")
+
+
+def reset_page() -> FileResponse:
+    """The page a password-reset email links to (its address holds the token: never cached)."""
+    return FileResponse(WEB / "reset.html", headers={"Cache-Control": "no-store"})
 
 
 def healthz(runtime: RuntimeDep) -> JSONResponse:
@@ -146,20 +156,24 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info",
-                timeout_graceful_shutdown=5)
+                log_config=LOG_CONFIG, timeout_graceful_shutdown=5)
 
 
 @cli.command()
 def token(
     customer: Annotated[str | None, typer.Option(help="Customer id to sign a token for.")] = None,
     role: Annotated[str | None, typer.Option(help="Staff role: agent or ops.")] = None,
+    name: Annotated[str | None, typer.Option(help="The staff member's name, as the audit log shows it.")] = None,
 ) -> None:
-    """Print a signed token for local use."""
+    """Print a signed token: a customer's, or a named staff member's."""
     if (customer is None) == (role is None) or role not in (None, "agent", "ops"):
-        raise typer.BadParameter("give exactly one of --customer ID or --role agent|ops")
-    settings = Settings()
-    subject = customer or f"local-{role}"
-    typer.echo(issue_token(settings.jwt_secret, role="customer" if customer else role, subject=subject))  # type: ignore[arg-type]
+        raise typer.BadParameter("give exactly one of --customer ID or --role agent|ops --name NAME")
+    subject = (customer or name or "").strip()
+    if not subject or len(subject) > MAX_SUBJECT_CHARS:
+        raise typer.BadParameter(f"a staff token names its person: --name NAME (at most {MAX_SUBJECT_CHARS} "
+                                 "characters)" if role else "the customer id is empty or too long")
+    keys = token_keys(Settings())
+    typer.echo(issue_token(keys, role="customer" if customer else role, subject=subject))  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

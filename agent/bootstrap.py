@@ -17,12 +17,14 @@ from agent.llm.models import BUNDLED_GGUF
 from agent.planner.prompt import warm_up
 from agent.routing import IntentRouter
 from agent.state import AgentDeps
+from core.auth import TokenKeys
 from core.embeddings import get_embedder
 from core.settings import Settings
 from knowledge import KnowledgeBase, ensure_default_help_center
 from tools.policy.versions import PolicyStore
 from tools.store import Store
 from tools.store.demo import ensure_demo_data
+from tools.store.secrets import service_secret
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,20 @@ def open_policies(store: Store, *, file: Path | None = None, file_check_seconds:
     """The live policy of ``store``, refusing any version whose guardrails would not run."""
     return PolicyStore(store, file=file, check=lambda policy: check_guardrails(policy.guardrails),
                        file_check_seconds=file_check_seconds)
+
+
+def token_keys(settings: Settings, store: Store | None = None) -> TokenKeys:
+    """What signs and checks access tokens: ``SUPPORT_JWT_SECRET``, else the secret generated once and kept in
+    the store's database (``store``, or the one the settings name)."""
+    if settings.jwt_secret is not None:
+        secret = settings.jwt_secret.get_secret_value()
+    else:
+        if store is None:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            store = Store(settings.resolved_database_url)
+            store.migrate()
+        secret = service_secret(store, "jwt_signing_key")
+    return TokenKeys(secret=secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
 
 def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> AgentDeps:

@@ -41,8 +41,10 @@ class SupportAgent:
     def _config(conversation_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": conversation_id}}
 
-    async def turn(self, conversation_id: str, customer_id: str | None, text: str) -> AsyncIterator[BaseEvent]:
-        """Stream the events of one customer turn; the last event is always ``done``."""
+    async def turn(self, conversation_id: str, customer_id: str | None, text: str, *,
+                   client_address: str | None = None) -> AsyncIterator[BaseEvent]:
+        """Stream the events of one customer turn (from ``client_address``, over HTTP); the last event is always
+        ``done``."""
         policy, masked = await asyncio.to_thread(self._in_force, text)
         message = HumanMessage(masked)
         if await asyncio.to_thread(desk.with_a_person, self.deps.store, conversation_id):
@@ -50,7 +52,7 @@ class SupportAgent:
             yield Done()
             return
         context = AgentContext(deps=self.deps, conversation_id=conversation_id, customer_id=customer_id,
-                               guardrails=policy.guardrails)
+                               client_address=client_address, guardrails=policy.guardrails)
         turn_input = {"messages": [message], **TURN_RESET}
         try:
             async for event in self.graph.astream(

@@ -145,5 +145,7 @@ class AgentContext:
     conversation_id: str
     customer_id: str | None
     """From the authenticated session; None for an anonymous customer."""
+    client_address: str | None
+    """Where the customer's request came from (None outside the HTTP API)."""
     guardrails: GuardrailsConfig
     """The guardrails of the policy version in force when the turn began (read once per turn)."""

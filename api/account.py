@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AgentDep
+from api.route_limits import limit
 from core.errors import UserError
 from tools.password_reset import complete_password_reset
 from tools.store.models import utcnow
@@ -24,7 +25,7 @@ class PasswordReset(BaseModel):
     new_password: str = Field(min_length=1, max_length=256)
 
 
-@router.post("/password-reset", status_code=204)
+@router.post("/password-reset", status_code=204, dependencies=[limit("password_reset")])
 async def reset_password(body: PasswordReset, agent: AgentDep) -> None:
     """Set a new password; the link works once and expires."""
     try:

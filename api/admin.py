@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import AgentDep
 from api.roles import require
+from api.route_limits import limit
 from core.auth import Principal
 from core.errors import ConfigError, NotFound
 from core.guardrails_config import GuardrailsConfig, Mode
@@ -22,7 +23,7 @@ from tools import TOOLS
 from tools.policy import ToolPolicy
 from tools.policy.versions import PolicyStore, VersionConflict, VersionView
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], dependencies=[limit("staff")])
 ADMIN_PAGE = Path(__file__).resolve().parents[1] / "web" / "admin.html"
 Ops = Annotated[Principal, Depends(require("ops"))]
 IfMatch = Annotated[str | None, Header(description="The policy version the change was made against.")]

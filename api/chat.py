@@ -9,11 +9,12 @@ from sse_starlette import EventSourceResponse
 
 from api.conversations import TURN, MessageIn, begin_turn
 from api.deps import PrincipalDep, RuntimeDep, TurnsDep
+from api.route_limits import limit
 from api.wire import event_stream
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
 
-@router.post("/chat", response_class=EventSourceResponse, responses=TURN)
+@router.post("/chat", response_class=EventSourceResponse, responses=TURN, dependencies=[limit("turn")])
 async def chat(
     body: MessageIn,
     runtime: RuntimeDep,

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sse_starlette import EventSourceResponse
 
@@ -21,6 +21,7 @@ from api.access import (
 )
 from api.deps import PrincipalDep, Runtime, RuntimeDep, TurnsDep, client_address
 from api.hub import Record
+from api.route_limits import RateLimit, hold_stream, limit
 from api.wire import STREAM_DOC, event_stream, parse_last_event_id, problems
 from core.auth import Principal
 from tools.store.models import Conversation
@@ -67,8 +68,8 @@ async def begin_turn(
 ) -> tuple[str, Record]:
     """Check, admit and start a turn (creating the conversation when ``conversation_id`` is None).
 
-    Refusals come before anything is stored: 413 message too long, 403 staff token, 404 unknown
-    conversation, 429 rate limit, 409 a reply in progress, 503 queue for the model full.
+    The route's ``turn`` limit answers 429 first; then, before anything is stored: 413 message too long, 403
+    staff token, 404 unknown conversation, 409 a reply in progress, 503 queue for the model full.
     """
     turns = runtime.turns
     store = runtime.agent.deps.store if runtime.agent else None
@@ -81,53 +82,36 @@ async def begin_turn(
         owner_of(who, "")  # staff: 403
     else:
         await asyncio.to_thread(find_conversation, store, who, conversation_id, to_chat=True)
-    fairness_key = _rate_limit(runtime, request, who)
     if conversation_id is not None:
         turns.check_free(conversation_id)
-    ticket = turns.reserve(fairness_key)
+    ticket = turns.reserve(f"customer:{who.subject}" if who else f"ip:{client_address(request)}")  # fairness key
     try:
         if conversation_id is None:
             conversation_id = (await asyncio.to_thread(create_conversation, store, who)).id
             turns.hub.start_new(conversation_id)
-        record = await turns.start(conversation_id, who.subject if who else None, text, ticket=ticket)
+        record = await turns.start(conversation_id, who.subject if who else None, text, ticket=ticket,
+                                   client_address=client_address(request))
     except BaseException:
         ticket.cancel()
         raise
     return conversation_id, record
 
 
-def _rate_limit(runtime: Runtime, request: Request, who: Principal | None, *, turn: bool = True) -> str:
-    """429 with ``Retry-After`` past the per-address rate or, for a turn, the per-customer rate; returns the
-    caller's fairness key."""
-    settings = runtime.settings
-    address = f"ip:{client_address(request)}"
-    limits = [(address, settings.ip_turns_per_minute)]
-    if who is not None and turn:
-        limits.append((f"customer:{who.subject}", settings.customer_turns_per_minute))
-    wait = runtime.limiter.take(limits)
-    if wait:
-        seconds = max(1, round(wait + 0.5))
-        raise HTTPException(429, f"too many messages: try again in {seconds} s", headers={"Retry-After": str(seconds)})
-    return limits[-1][0]
-
-
-READ = problems(401, 404, 503)
+READ = problems(401, 404, 429, 503)
 TURN = {**STREAM_DOC, **problems(401, 403, 404, 409, 413, 429, 503)}
 
 
-@router.post("", status_code=201, responses=problems(401, 403, 429, 503))
-async def start_conversation(runtime: RuntimeDep, request: Request, response: Response, who: PrincipalDep,
-                             turns: TurnsDep) -> ConversationOut:
+@router.post("", status_code=201, responses=problems(401, 403, 429, 503), dependencies=[limit("new_conversation")])
+async def start_conversation(response: Response, who: PrincipalDep, turns: TurnsDep) -> ConversationOut:
     """Start an empty conversation for the caller (anonymous, or a customer token); send messages to it next."""
     owner_of(who, "")  # staff: 403
-    _rate_limit(runtime, request, who, turn=False)
     conversation = await asyncio.to_thread(create_conversation, turns.agent.deps.store, who)
     turns.hub.start_new(conversation.id)
     response.headers["X-Conversation-Id"] = conversation.id
     return ConversationOut(id=conversation.id, created_at=conversation.created_at)
 
 
-@router.get("", responses=problems(401, 403, 503))
+@router.get("", responses=problems(401, 403, 429, 503), dependencies=[limit("read")])
 async def conversations(
     who: PrincipalDep,
     turns: TurnsDep,
@@ -149,7 +133,7 @@ async def _find(turns: TurnsDep, who: Principal | None, conversation_id: str, *,
     return await asyncio.to_thread(find_conversation, turns.agent.deps.store, who, conversation_id, to_chat=to_chat)
 
 
-@router.get("/{conversation_id}", responses=READ)
+@router.get("/{conversation_id}", responses=READ, dependencies=[limit("read")])
 async def conversation(conversation_id: ConversationId, who: PrincipalDep, turns: TurnsDep) -> ConversationOut:
     """The conversation and the id of its newest event."""
     found = await _find(turns, who, conversation_id, to_chat=False)
@@ -158,7 +142,8 @@ async def conversation(conversation_id: ConversationId, who: PrincipalDep, turns
                            last_event_id=f"{found.id}:{last}" if last else None)
 
 
-@router.delete("/{conversation_id}", status_code=204, responses=problems(401, 403, 404, 409, 503))
+@router.delete("/{conversation_id}", status_code=204, responses=problems(401, 403, 404, 409, 429, 503),
+                dependencies=[limit("read")])
 async def forget_conversation(conversation_id: ConversationId, who: PrincipalDep, turns: TurnsDep) -> None:
     """Delete the conversation with its messages (checkpoints) and events; 409 while a reply is in progress."""
     found = await _find(turns, who, conversation_id, to_chat=False)
@@ -168,14 +153,15 @@ async def forget_conversation(conversation_id: ConversationId, who: PrincipalDep
         await turns.agent.forget(found.id)
 
 
-@router.get("/{conversation_id}/messages", responses=READ)
+@router.get("/{conversation_id}/messages", responses=READ, dependencies=[limit("read")])
 async def transcript(conversation_id: ConversationId, who: PrincipalDep, turns: TurnsDep) -> list[TranscriptMessage]:
     """The conversation's messages, oldest first."""
     found = await _find(turns, who, conversation_id, to_chat=False)
     return [TranscriptMessage(**m) for m in await turns.agent.transcript(found.id)]
 
 
-@router.post("/{conversation_id}/messages", response_class=EventSourceResponse, responses=TURN)
+@router.post("/{conversation_id}/messages", response_class=EventSourceResponse, responses=TURN,
+             dependencies=[limit("turn")])
 async def send_message(conversation_id: ConversationId, body: MessageIn, runtime: RuntimeDep, request: Request,
                        who: PrincipalDep, turns: TurnsDep) -> EventSourceResponse:
     """Send a customer message; the turn's events stream back, from `customer_message` to `done`.
@@ -188,18 +174,21 @@ async def send_message(conversation_id: ConversationId, body: MessageIn, runtime
 
 
 @router.get("/{conversation_id}/events", response_class=EventSourceResponse,
-            responses={**STREAM_DOC, **problems(400, 401, 404, 503)})
+            responses={**STREAM_DOC, **problems(400, 401, 404, 429, 503)})
 async def events(
     conversation_id: ConversationId,
+    caller: Annotated[str, Depends(RateLimit("stream"))],
+    runtime: RuntimeDep,
     who: PrincipalDep,
     turns: TurnsDep,
     last_event_id: Annotated[str | None, Header(max_length=100, description="The last id seen; "
                                                 "without it the stream starts at the first event.")] = None,
 ) -> EventSourceResponse:
     """The conversation's events after `Last-Event-ID`, then live ones (replies, staff messages) until you
-    disconnect. Nothing is lost or repeated across reconnects."""
+    disconnect. Nothing is lost or repeated across reconnects. A caller holds at most `SUPPORT_MAX_OPEN_STREAMS`
+    open at once (429 past that)."""
     found = await _find(turns, who, conversation_id, to_chat=False)
     after = parse_last_event_id(last_event_id, found.id)
     if after is None:
         raise HTTPException(400, "Last-Event-ID must be an id from this conversation's stream")
-    return event_stream(turns.hub.follow(found.id, after=after), found.id)
+    return event_stream(turns.hub.follow(found.id, after=after), found.id, on_close=hold_stream(runtime, caller))

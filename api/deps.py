@@ -10,10 +10,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from agent.events import BaseEvent
 from agent.service import SupportAgent
 from api.hub import ConversationHub, Record
-from api.limits import RateLimiter
+from api.limits import OpenStreams, RateLimiter
 from api.turn_queue import TurnQueue
 from api.turns import Turns
-from core.auth import AuthError, Principal, verify_token
+from core.auth import AuthError, Principal, TokenKeys, verify_token
 from core.settings import Settings
 
 
@@ -26,9 +26,13 @@ class Runtime:
         self.turns: Turns | None = None
         self.failure: str | None = None
         self.limiter = RateLimiter()
+        self.streams = OpenStreams()
+        self.token_keys: TokenKeys | None = None
 
-    def ready(self, agent: SupportAgent) -> None:
-        """Start serving with ``agent``: its event log and the queue for the model."""
+    def ready(self, agent: SupportAgent, token_keys: TokenKeys) -> None:
+        """Start serving with ``agent``: its event log and the queue for the model; tokens are checked with
+        ``token_keys``."""
+        self.token_keys = token_keys
         queue = TurnQueue(slots=self.settings.max_concurrent_turns, max_waiting=self.settings.max_queued_turns)
         self.turns = Turns(agent, ConversationHub(agent.deps.store), queue)
         self.agent = agent
@@ -90,8 +94,10 @@ def principal(
             raise HTTPException(401, "invalid token: send `Authorization: Bearer <token>`",
                                 headers={"WWW-Authenticate": "Bearer"})
         return None
+    if runtime.token_keys is None:
+        raise _not_ready(runtime)
     try:
-        who = verify_token(runtime.settings.jwt_secret, credentials.credentials)
+        who = verify_token(runtime.token_keys, credentials.credentials)
     except AuthError as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
     if not who.subject.strip():

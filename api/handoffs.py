@@ -16,12 +16,13 @@ from agent.events import ApprovalDecided, StaffMessage
 from agent.service import SupportAgent
 from api.deps import AgentDep, RuntimeDep
 from api.roles import require
+from api.route_limits import limit
 from core.auth import Principal
 from core.errors import NotFound
 from tools import desk
 from tools.desk import Conflict, HandoffPackage, HandoffSummary
 
-router = APIRouter(tags=["handoffs"])
+router = APIRouter(tags=["handoffs"], dependencies=[limit("staff")])
 Staff = Annotated[Principal, Depends(require("agent"))]
 CONSOLE_PAGE = Path(__file__).resolve().parents[1] / "web" / "console.html"
 

@@ -1,8 +1,9 @@
-"""Request limits: body size (ASGI middleware) and request rates (token buckets)."""
+"""Request limits: body size (ASGI middleware), request rates (token buckets) and streams held open at once."""
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -84,3 +85,27 @@ class RateLimiter:
         for key, (_, _, per_minute) in list(self._buckets.items()):
             if self._tokens(key, per_minute, now) >= per_minute:
                 del self._buckets[key]
+
+
+class OpenStreams:
+    """How many streams each key holds open; a new one past the cap is refused."""
+
+    def __init__(self) -> None:
+        self._open: Counter[str] = Counter()
+
+    def hold(self, key: str, cap: int) -> Callable[[], None] | None:
+        """Count one more open stream for ``key`` and return what ends it (idempotent), or None at ``cap``."""
+        if self._open[key] >= cap:
+            return None
+        self._open[key] += 1
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._open[key] -= 1
+                if not self._open[key]:
+                    del self._open[key]
+
+        return release

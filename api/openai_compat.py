@@ -22,6 +22,7 @@ from agent.events import Done, ErrorEvent, MessageCompleted, ReplyReplaced, Text
 from api.conversations import begin_turn
 from api.deps import PrincipalDep, RuntimeDep, TurnsDep
 from api.hub import Record
+from api.route_limits import limit
 from api.wire import PING_SECONDS
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -152,7 +153,7 @@ def _new_text(body: CompletionRequest) -> str:
     return last.text()
 
 
-@router.post("/chat/completions", response_model=ChatCompletion, responses=DOC)
+@router.post("/chat/completions", response_model=ChatCompletion, responses=DOC, dependencies=[limit("turn")])
 async def chat_completions(
     body: CompletionRequest,
     runtime: RuntimeDep,

@@ -61,7 +61,8 @@ class Turns:
             raise HTTPException(503, f"the assistant is busy: try again in {exc.retry_after} s",
                                 headers={"Retry-After": str(exc.retry_after)}) from exc
 
-    async def start(self, conversation_id: str, customer_id: str | None, text: str, *, ticket: Ticket) -> Record:
+    async def start(self, conversation_id: str, customer_id: str | None, text: str, *, ticket: Ticket,
+                    client_address: str | None = None) -> Record:
         """Record the customer's message and run the turn when ``ticket`` gets a slot; returns the message's record.
 
         The caller cancels ``ticket`` if this raises.
@@ -73,13 +74,15 @@ class Turns:
         except BaseException:
             del self._running[conversation_id]
             raise
-        self._running[conversation_id] = asyncio.create_task(self._run(conversation_id, customer_id, text, ticket))
+        self._running[conversation_id] = asyncio.create_task(
+            self._run(conversation_id, customer_id, text, ticket, client_address))
         return record
 
-    async def _run(self, conversation_id: str, customer_id: str | None, text: str, ticket: Ticket) -> None:
+    async def _run(self, conversation_id: str, customer_id: str | None, text: str, ticket: Ticket,
+                   client_address: str | None) -> None:
         try:
             async with ticket:
-                async for event in self.agent.turn(conversation_id, customer_id, text):
+                async for event in self.agent.turn(conversation_id, customer_id, text, client_address=client_address):
                     await self.hub.append(conversation_id, event)
         except asyncio.CancelledError:  # server shutdown: the stream still ends, and says so
             await self._end(conversation_id, INTERRUPTED)

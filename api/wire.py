@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from pydantic import BaseModel, RootModel
 from sse_starlette import EventSourceResponse
+from starlette.types import Receive, Scope, Send
 
 from agent.events import Event, encode
 from api.hub import Record
@@ -33,14 +34,30 @@ EXTRA_SCHEMAS = [StreamEvent]
 """Models only the stream uses, added to the OpenAPI components by the app."""
 
 
-def event_stream(records: AsyncIterator[Record], conversation_id: str) -> EventSourceResponse:
-    """Records as server-sent events, with the conversation's id in a header."""
+class _Stream(EventSourceResponse):
+    """An event stream that calls ``on_close`` when it ends, however it ends (disconnect, shutdown, error)."""
+
+    def __init__(self, messages: AsyncIterator[dict[str, str]], *, headers: dict[str, str],
+                 on_close: Callable[[], None]) -> None:
+        super().__init__(messages, headers=headers, ping=PING_SECONDS)
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._on_close()
+
+
+def event_stream(records: AsyncIterator[Record], conversation_id: str, *,
+                 on_close: Callable[[], None] = lambda: None) -> EventSourceResponse:
+    """Records as server-sent events, with the conversation's id in a header; ``on_close`` runs when it ends."""
 
     async def messages() -> AsyncIterator[dict[str, str]]:
         async for record in records:
             yield encode(record.event, record.id)
 
-    return EventSourceResponse(messages(), headers={"X-Conversation-Id": conversation_id}, ping=PING_SECONDS)
+    return _Stream(messages(), headers={"X-Conversation-Id": conversation_id}, on_close=on_close)
 
 
 def parse_last_event_id(value: str | None, conversation_id: str) -> int | None:

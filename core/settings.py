@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEV_SECRET = "dev-only-insecure-secret-change-me-0000"
+MIN_SECRET_CHARS = 32
+DEFAULT_PUBLIC_URL = "http://localhost:8000"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_URL_CHARS = re.compile(r"[A-Za-z0-9._~:/\[\]%-]+")
 ModelName = Literal["qwen2.5-coder-1.5b", "smollm2-135m"]
 """Models known by name (``agent.llm.models`` says where their files are)."""
 
@@ -18,9 +23,6 @@ class Settings(BaseSettings):
     """Service configuration. Defaults run fully offline on the bundled model, SQLite and local Chroma."""
 
     model_config = SettingsConfigDict(env_prefix="SUPPORT_", env_file=".env", extra="ignore")
-
-    env: Literal["dev", "test", "prod"] = "dev"
-    """Deployment kind; ``prod`` refuses the development signing secret."""
 
     data_dir: Path = Path("data")
     """Folder for the SQLite files and the Chroma folder unless their own settings say otherwise."""
@@ -86,8 +88,13 @@ class Settings(BaseSettings):
     """Address the HTTP server binds to."""
     port: int = Field(8000, ge=1, le=65535)
     """Port the HTTP server listens on."""
-    jwt_secret: str = DEV_SECRET
-    """HMAC secret that signs and checks access tokens."""
+    jwt_secret: SecretStr | None = None
+    """HMAC secret that signs and checks access tokens (at least 32 characters); empty: a random one is generated
+    on first start and kept in the store's database, so every process on that database uses the same one."""
+    jwt_issuer: str = Field("support-agent", min_length=1)
+    """The ``iss`` every token must carry: set it to your login service's when that mints customer tokens."""
+    jwt_audience: str = Field("support-agent", min_length=1)
+    """The ``aud`` every token must carry."""
     max_message_chars: int = Field(4000, ge=1)
     """Longest customer message accepted."""
     max_body_bytes: int = Field(64_000, ge=1024)
@@ -96,6 +103,20 @@ class Settings(BaseSettings):
     """Chat turns one signed-in customer may start per minute, with a burst of as many (429 beyond)."""
     ip_turns_per_minute: int = Field(120, ge=1)
     """Chat turns and new conversations per client address per minute, with a burst of as many (429 beyond)."""
+    reads_per_minute: int = Field(600, ge=1)
+    """Other customer API requests (reading, listing or deleting conversations, opening event streams,
+    ``/healthz``) per caller per minute: per token holder, else per client address (429 beyond)."""
+    max_open_streams: int = Field(10, ge=1)
+    """Event streams (``GET .../events``) one token holder, or one client address without a token, may keep
+    open at once; a new one past that gets 429."""
+    password_resets_per_minute: int = Field(10, ge=1)
+    """``POST /v1/password-reset`` requests per client address per minute (429 beyond)."""
+    staff_requests_per_minute: int = Field(600, ge=1)
+    """Requests to the staff routes (``/console``, ``/admin``, ``/v1/handoffs``, ``/v1/admin``) per staff token,
+    else per client address, per minute (429 beyond)."""
+    page_loads_per_minute: int = Field(300, ge=1)
+    """Pages, static files and the API description (``/docs``, ``/openapi.json``) per client address per
+    minute (429 beyond)."""
     max_concurrent_turns: int = Field(2, ge=1, le=64)
     """Turns worked on at once; more wait in a queue served fairly, round-robin between customers."""
     max_queued_turns: int = Field(32, ge=0)
@@ -103,6 +124,33 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     """Other web origins allowed to call the API from a browser (comma-separated); the built-in chat page
     needs none."""
+    public_url: str = DEFAULT_PUBLIC_URL
+    """The address customers reach this service at (links in emails, the site address in the help center):
+    ``https://``, or ``http://`` on localhost only."""
+
+    # --- mail ------------------------------------------------------------------------------
+    smtp_host: str = ""
+    """SMTP server that delivers the outbox's mail; empty: mail is not sent and waits in the outbox."""
+    smtp_port: int = Field(587, ge=1, le=65535)
+    """Port of the SMTP server (587 for STARTTLS, 465 for TLS, 25 unencrypted)."""
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    """Encryption: ``starttls`` upgrades a plain connection, ``tls`` connects encrypted, ``none`` sends in clear
+    (refused with a password unless the server is on localhost)."""
+    smtp_username: str = ""
+    """User to sign in to the SMTP server as; empty: no sign-in."""
+    smtp_password: SecretStr = SecretStr("")
+    """Password for ``smtp_username``."""
+    smtp_timeout_seconds: float = Field(30.0, gt=0, le=300)
+    """Longest wait for the SMTP server at each step of sending one message."""
+    mail_from: str = Field("Northwind Goods <support@localhost>", pattern=r"^[^\r\n]*@[^\r\n]*$")
+    """The ``From`` of every email, an address with an optional display name."""
+    mail_max_attempts: int = Field(5, ge=1, le=50)
+    """Tries to send one message before it is recorded as failed."""
+    mail_retry_seconds: float = Field(60.0, gt=0, le=3600)
+    """Wait before the first retry; it doubles with each further failure, up to an hour."""
+    mail_poll_seconds: float = Field(5.0, gt=0, le=3600)
+    """How often the sender looks for mail that is due."""
+
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -111,10 +159,33 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("jwt_secret", mode="after")
+    @classmethod
+    def _refuse_short_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(f"SUPPORT_JWT_SECRET must be a random value of at least {MIN_SECRET_CHARS} characters "
+                             "(or empty, to have one generated)")
+        return value
+
+    @field_validator("public_url", mode="after")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS)
+        if (not secure or not parts.hostname or parts.query or parts.fragment or parts.username
+                or parts.port == 0 or not _URL_CHARS.fullmatch(value)):  # .port raises on a malformed port
+            raise ValueError("SUPPORT_PUBLIC_URL must be an https:// address (http:// only on localhost), "
+                             "without query or fragment")
+        return value.rstrip("/")
+
     @model_validator(mode="after")
-    def _refuse_dev_secret_in_prod(self) -> Settings:
-        if self.env == "prod" and (self.jwt_secret == DEV_SECRET or len(self.jwt_secret) < 32):
-            raise ValueError("SUPPORT_JWT_SECRET must be set to a random value of >= 32 characters in prod")
+    def _refuse_plain_text_smtp_password(self) -> Settings:
+        if self.smtp_username and not self.smtp_password.get_secret_value():
+            raise ValueError("SUPPORT_SMTP_USERNAME is set but SUPPORT_SMTP_PASSWORD is empty")
+        if self.smtp_username and self.smtp_tls == "none" and self.smtp_host not in LOOPBACK_HOSTS:
+            raise ValueError("SUPPORT_SMTP_TLS=none would send the SMTP password unencrypted: use starttls or tls")
         return self
 
     @cached_property

@@ -86,6 +86,15 @@ _IDENTITY = _rx(
 )
 """Asking who the customer is: verification, an email, a name, a zip code."""
 
+_FACT_CUES = {
+    "email": _rx(r"\be-?mail\b", r"\bcorreo\b", r"\bcourriel\b"),
+    "name": _rx(r"\bname\b", r"\bnombre\b", r"\bnom\b"),
+    "zip": _rx(r"\bzip\b", r"\bpost(?:al)? ?code\b", r"\bc[oó]digo postal\b", r"\bcode postal\b",
+               r"\bpostleitzahl\b"),
+}
+"""The facts about themselves that an identity question names."""
+_FACT_WORDS = {"email": "email", "name": "name", "zip": "zip code"}
+
 _IDENTITY_WEAK = _rx(
     r"\be-?mail(?: address)? (?:on|for|linked|associated|registered|tied|you used|that you used|used|you signed)",
     r"\b(?:look up|find|locate|pull up|access) (?:your|the) account\b", r"\bsign(?:ed)? in\b",
@@ -304,7 +313,7 @@ class ScriptedCustomer:
         self._answers = answers
         self._customer = customer
         self._budget = max_turns
-        self._identity_given = 0
+        self._facts_given: set[str] = set()
         self._said: list[str] = []
         self._asked: dict[str, int] = {}
 
@@ -324,7 +333,7 @@ class ScriptedCustomer:
         if kind is None:
             return None
         if kind == "identity":
-            return self._identity()
+            return self._identity(reply)
         if kind == "handoff":
             return "yes" if any(wants_person(m) for m in self._said) else None
         return self._nth(kind, getattr(self._answers, kind))
@@ -337,15 +346,17 @@ class ScriptedCustomer:
             return answer[min(times, len(answer) - 1)] if answer else None
         return answer
 
-    def _identity(self) -> str | None:
-        """Identity details once (a second request means they did not match: give up)."""
+    def _identity(self, question: str) -> str | None:
+        """The facts about themselves that ``question`` asks for and the customer knows (with none named, the
+        ones they would give first); asked again for facts already given, they did not match: give up."""
         customer = self._customer
-        self._identity_given += 1
-        if self._identity_given > 1:
+        known = {"email": customer.email if customer.verify_with != "name_zip" else None,
+                 "name": customer.name, "zip": customer.zip}
+        asked = [fact for fact, cue in _FACT_CUES.items() if known[fact] and cue.search(question)]
+        if not asked:
+            asked = ["email", "zip"] if known["email"] else ["name", "zip"]
+        new = [fact for fact in asked if known[fact] and fact not in self._facts_given]
+        if not new:
             return None
-        by_email = customer.email and customer.verify_with != "name_zip"
-        if by_email:
-            return f"my email is {customer.email}"
-        if customer.name and customer.zip:
-            return f"my name is {customer.name} and my zip code is {customer.zip}"
-        return None
+        self._facts_given.update(new)
+        return " and ".join(f"my {_FACT_WORDS[fact]} is {known[fact]}" for fact in new)

@@ -18,6 +18,7 @@ import httpx
 from pydantic import BaseModel
 from tqdm import tqdm
 
+from agent.bootstrap import token_keys
 from agent.llm.fake import ScriptedChatModel
 from core.auth import issue_token
 from core.settings import Settings
@@ -143,8 +144,7 @@ async def _scenario(case: Case, repeat: int, options: RunOptions) -> RunResult:
 async def _scenario_http(case: Case, repeat: int, options: RunOptions) -> RunResult:
     s = case.scenario
     assert s is not None and options.url is not None
-    secret = Settings().jwt_secret
-    token = issue_token(secret, role="customer", subject=s.customer.id) if s.customer.id else None
+    token = issue_token(token_keys(Settings()), role="customer", subject=s.customer.id) if s.customer.id else None
     async with httpx.AsyncClient(base_url=options.url, timeout=600) as client:
         chat = HttpChat(client, token=token)
         turns = await converse(chat, _customer(case))

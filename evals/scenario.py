@@ -24,7 +24,8 @@ class Customer(_Strict):
     """Full name ("Olivia Martin") the customer gives with ``zip`` when asked to verify."""
     zip: str | None = None
     verify_with: Literal["email", "name_zip"] | None = None
-    """Which facts to give when asked to verify (default: email if known, else name and zip)."""
+    """Which facts to give when asked to verify without naming any: ``email`` (the default when the email is
+    known) gives the email and zip code, ``name_zip`` the full name and zip code and never the email."""
 
     @property
     def anonymous(self) -> bool:

@@ -32,7 +32,8 @@ def ingest_command(
     if not targets:
         raise typer.BadParameter("give at least one PATH, or --default")
     with _errors_reported():
-        report = ingest(targets, open_collection(Settings()), policy=load_policy())
+        settings = Settings()
+        report = ingest(targets, open_collection(settings), policy=load_policy(), public_url=settings.public_url)
     typer.echo(report.summary())
     raise typer.Exit(1 if report.errors else 0)
 

@@ -19,7 +19,7 @@ from chromadb.api.models.Collection import Collection
 from pydantic import BaseModel, ConfigDict
 
 from core.embeddings import MiniLMEmbeddingFunction
-from core.settings import Settings
+from core.settings import DEFAULT_PUBLIC_URL, Settings
 from knowledge._sources import Found, SourceFile, UnusableDocument, find_sources, read_document
 from knowledge.chunking import Chunk, chunk_document, document_hash
 from knowledge.placeholders import render_policy
@@ -67,8 +67,10 @@ class _Stored:
     hashes: set[str] = field(default_factory=set)
 
 
-def ingest(paths: Iterable[Path], collection: Collection, *, policy: Policy) -> IngestReport:
-    """Ingest files and folders (Markdown, text, HTML) into ``collection``, rendering policy placeholders."""
+def ingest(paths: Iterable[Path], collection: Collection, *, policy: Policy,
+           public_url: str = DEFAULT_PUBLIC_URL) -> IngestReport:
+    """Ingest files and folders (Markdown, text, HTML) into ``collection``, rendering policy placeholders and
+    ``{public_url}``."""
     found = find_sources(paths)
     stored = _stored_documents(collection)
     done: dict[str, list[str]] = {"added": [], "updated": [], "skipped": []}
@@ -79,7 +81,7 @@ def ingest(paths: Iterable[Path], collection: Collection, *, policy: Policy) -> 
             errors[str(file.path)] = f"same name ({file.source}) as {taken}: rename one of them"
             continue
         try:
-            chunks = _chunks(file, policy)
+            chunks = _chunks(file, policy, public_url)
         except UnusableDocument as exc:
             log.warning("not ingested: %s %s", file.source, exc)
             errors[file.source] = str(exc)
@@ -101,23 +103,22 @@ def ensure_default_help_center(settings: Settings) -> IngestReport | None:
     """Ingest the bundled help center if the collection is empty or the articles or policy changed."""
     policy = load_policy()
     collection = open_collection(settings)
-    digest = _folder_digest(HELP_CENTER, policy)
+    digest = _folder_digest(HELP_CENTER, policy, settings.public_url)
     metadata = dict(collection.metadata or {})
     with chroma_errors("count its documents"):
         if collection.count() and metadata.get(_DIGEST_KEY) == digest:
             return None
-    report = ingest([HELP_CENTER], collection, policy=policy)
+    report = ingest([HELP_CENTER], collection, policy=policy, public_url=settings.public_url)
     if not report.errors:
         with chroma_errors("record the help center version"):
             collection.modify(metadata={**metadata, _DIGEST_KEY: digest})
     return report
 
 
-def _chunks(file: SourceFile, policy: Policy) -> list[Chunk]:
+def _chunks(file: SourceFile, policy: Policy, public_url: str) -> list[Chunk]:
     text, updated = read_document(file.path)
-    chunks = chunk_document(
-        render_policy(text, policy), kind=file.kind, source=file.source, updated=updated, doc_id=str(file.path)
-    )
+    chunks = chunk_document(render_policy(text, policy, public_url=public_url), kind=file.kind, source=file.source,
+                            updated=updated, doc_id=str(file.path))
     if not chunks:
         raise UnusableDocument("no text to index")
     return chunks
@@ -165,10 +166,10 @@ def _delete_vanished(collection: Collection, stored: dict[str, _Stored], found: 
     return [stored[doc_id].source for doc_id in vanished]
 
 
-def _folder_digest(folder: Path, policy: Policy) -> str:
+def _folder_digest(folder: Path, policy: Policy, public_url: str) -> str:
     """Hash of every supported file's name and document hash, policy rendered in: cheap, no embedding."""
     digest = hashlib.sha256()
     for file in find_sources([folder]).files:
-        text = render_policy(file.path.read_text(encoding="utf-8-sig", errors="replace"), policy)
+        text = render_policy(file.path.read_text(encoding="utf-8-sig", errors="replace"), policy, public_url=public_url)
         digest.update(f"{file.source}\0{document_hash(text)}\0".encode())
     return digest.hexdigest()

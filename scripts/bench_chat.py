@@ -41,7 +41,7 @@ import uvicorn
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import BaseMessage
 
-from agent.bootstrap import build_deps
+from agent.bootstrap import build_deps, token_keys
 from agent.guardrails import SentenceGate
 from agent.llm import ChatLlamaCpp
 from agent.nodes.respond import ANSWER_MAX_TOKENS, ANSWER_STOP
@@ -304,7 +304,7 @@ def typical(client: httpx.Client, headers: dict[str, str], rounds: int) -> dict[
 
 
 async def concurrent(base: str, settings: Settings, conversations: int) -> dict[str, Any]:
-    headers = [{"Authorization": f"Bearer {issue_token(settings.jwt_secret, role='customer', subject=f'bench-{n}')}"}
+    headers = [{"Authorization": f"Bearer {issue_token(token_keys(settings), role='customer', subject=f'bench-{n}')}"}
                for n in range(conversations)]
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=base, timeout=600, limits=httpx.Limits(max_connections=100)) as client:
@@ -368,7 +368,7 @@ def main() -> None:
     base, stop = start_server(settings, deps)
     client = httpx.Client(base_url=base, timeout=300)
     try:
-        headers = {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role='customer', subject=CUSTOMER)}"}
+        headers = {"Authorization": f"Bearer {issue_token(token_keys(settings), role='customer', subject=CUSTOMER)}"}
         question = pick_question(client, headers, clock)
         http_run(client, question, headers)  # records this question's final prompt
         say(f"model: {model.model_path.name}, {model.n_threads or os.cpu_count()} threads; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import secrets
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -57,10 +58,15 @@ def _real_model_needs_marker(request: pytest.FixtureRequest, monkeypatch: pytest
         monkeypatch.setattr(ChatLlamaCpp, method, refuse)
 
 
+TEST_SECRET = secrets.token_urlsafe(32)
+"""The signing secret of the tests' settings, new for each run (tests of the generated secret set none)."""
+
+
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings on a temp data folder, ignoring any .env file; the bundled 135M model unless a test names
     another (tests of the default model are marked ``bigmodel`` and use :func:`default_model_settings`)."""
-    return Settings(_env_file=None, data_dir=data_dir, **{"model": "smollm2-135m", **overrides})  # type: ignore[call-arg]
+    return Settings(_env_file=None, data_dir=data_dir,  # type: ignore[call-arg]
+                    **{"model": "smollm2-135m", "jwt_secret": TEST_SECRET, **overrides})
 
 
 def default_model_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 from langchain_core.language_models import BaseChatModel
 
+from agent.bootstrap import token_keys
 from agent.events import BaseEvent, Done, MessageCompleted, TextDelta, ToolStarted
 from agent.service import SupportAgent
 from agent.state import AgentDeps
@@ -40,11 +41,13 @@ def serve(
     wait_ready: bool = True,
     deps_factory: Callable[[Settings], AgentDeps] | None = None,
     app: FastAPI | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Run the app (``app``, or one built from ``settings``) until the block ends; yields its base URL."""
+    """Run the app (``app``, or one built from ``settings``) until the block ends, on ``port`` or a free one;
+    yields its base URL."""
     if app is None:
         app = create_app(settings, deps_factory=deps_factory) if deps_factory else create_app(settings)
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -64,9 +67,9 @@ def serve(
         thread.join(timeout=30)
 
 
-def auth(settings: Settings, role: str, subject: str = "ops-1") -> dict[str, str]:
-    """The ``Authorization`` header of a signed token for ``role``."""
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role=role, subject=subject)}"}  # type: ignore[arg-type]
+def auth(settings: Settings, role: str, subject: str = "Sam Ortiz") -> dict[str, str]:
+    """The ``Authorization`` header of a signed token for ``role``, in a staff member's name by default."""
+    return {"Authorization": f"Bearer {issue_token(token_keys(settings), role=role, subject=subject)}"}  # type: ignore[arg-type]
 
 
 def world_deps(world: AgentDeps, model: BaseChatModel) -> Callable[[Settings], AgentDeps]:
@@ -95,7 +98,7 @@ def hold_turns(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     release = threading.Event()
 
     async def turn(self: SupportAgent, conversation_id: str, customer_id: str | None, text: str,
-                   ) -> AsyncIterator[BaseEvent]:
+                   **_: object) -> AsyncIterator[BaseEvent]:
         yield ToolStarted(tool="get_order_details", description="Looking up your order")
         await asyncio.to_thread(release.wait, 30)
         for sentence in ("Here it is. ", "All done."):

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from agent.bootstrap import token_keys
 from core.auth import issue_token
 from core.settings import Settings
 from tests.browser import signed_in
@@ -27,14 +28,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, world_settings: Settings) -
 @pytest.fixture
 def page(server: tuple[str, Settings]) -> Iterator[Page]:
     base, settings = server
-    with signed_in(base, "/admin", issue_token(settings.jwt_secret, role="ops", subject="ops-page")) as page:
+    with signed_in(base, "/admin", issue_token(token_keys(settings), role="ops", subject="ops-page")) as page:
         expect(page.locator(f'tr[data-tool="{REFUNDS}"]')).to_be_visible()
         yield page
 
 
 def _read(server: tuple[str, Settings], path: str) -> dict:
     base, settings = server
-    token = issue_token(settings.jwt_secret, role="ops", subject="check")
+    token = issue_token(token_keys(settings), role="ops", subject="check")
     return httpx.get(f"{base}{path}", headers={"Authorization": f"Bearer {token}"}).json()
 
 

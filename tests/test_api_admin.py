@@ -88,7 +88,7 @@ def test_disable_then_limit_then_rollback_govern_the_next_turn(admin: tuple[str,
                 json={"enabled": True, "limits": {"auto_refund_limit": 50}, "reason": "tighter"})
     assert "needs to approve it" in _refund_turn(base, settings)  # $83.85 > $50
     history = httpx.get(f"{base}/v1/admin/policy/history", headers=ops).json()
-    assert history[0]["author"] == "ops-1" and "auto_refund_limit" in history[0]["diff"]
+    assert history[0]["author"] == "Sam Ortiz" and "auto_refund_limit" in history[0]["diff"]
     back = httpx.post(f"{base}/v1/admin/policy/rollback", headers=ops, json={"version": version, "reason": "undo"})
     assert back.status_code == 200 and back.json()["document"]["auto_refund_limit"] == 200.0
     assert "(yes/no)" in _refund_turn(base, settings)
@@ -98,7 +98,8 @@ def test_a_second_server_process_sees_a_change_within_a_second(admin: tuple[str,
     base, settings = admin
     port = free_port()
     env = {**os.environ, "SUPPORT_DATA_DIR": str(settings.data_dir),
-           "SUPPORT_CHROMA_PATH": str(settings.resolved_chroma_path), "SUPPORT_SEED_DEMO_DATA": "false"}
+           "SUPPORT_CHROMA_PATH": str(settings.resolved_chroma_path), "SUPPORT_SEED_DEMO_DATA": "false",
+           "SUPPORT_JWT_SECRET": settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""}
     other = subprocess.Popen([sys.executable, "server.py", "--port", str(port)], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

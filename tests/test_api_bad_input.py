@@ -15,6 +15,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
+from agent.bootstrap import token_keys
 from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
 from core.auth import issue_token
@@ -33,7 +34,8 @@ def store(world_settings: Settings, world: AgentDeps, tmp_path_factory: pytest.T
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory, store: Store) -> Settings:
     return make_settings(tmp_path_factory.mktemp("bad-input"), database_url=str(store.engine.url),
-                         ip_turns_per_minute=10_000, customer_turns_per_minute=10_000)
+                         ip_turns_per_minute=10_000, customer_turns_per_minute=10_000, reads_per_minute=10_000,
+                         staff_requests_per_minute=10_000, password_resets_per_minute=10_000)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,7 @@ def mine(base_url: str, settings: Settings) -> str:
 
 
 def token(settings: Settings, **kwargs: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role='customer', subject=SHOWCASE, **kwargs)}"}
+    return {"Authorization": f"Bearer {issue_token(token_keys(settings), role='customer', subject=SHOWCASE, **kwargs)}"}
 
 
 ROUTES = {
@@ -77,6 +79,10 @@ CASES: list[tuple[str, dict[str, Any], int, str]] = [
     ("not a bearer token", {"json": "hi", "headers": {"Authorization": "Basic dXNlcjpwdw=="}}, 401, "Bearer"),
     ("expired token", {"json": "hi", "token": {"ttl": timedelta(seconds=-5)}}, 401, "token expired"),
     ("other secret", {"json": "hi", "token": {"secret": "x" * 40}}, 401, "invalid token"),
+    ("the old built-in secret", {"json": "hi", "token": {"secret": "dev-only-insecure-secret-change-me-0000"}}, 401,
+     "invalid token"),
+    ("another issuer", {"json": "hi", "token": {"issuer": "someone-else"}}, 401, "invalid token"),
+    ("another audience", {"json": "hi", "token": {"audience": "another-service"}}, 401, "invalid token"),
     ("unknown conversation", {"json": "hi", "conversation": "0" * 32}, 404, "unknown conversation"),
     ("someone else's conversation", {"json": "hi", "as": OTHER_CUSTOMER}, 404, "unknown conversation"),
     ("staff token", {"json": "hi", "role": "agent"}, 403, "not staff tokens"),
@@ -88,9 +94,9 @@ def _request(route: str, case: dict[str, Any], base_url: str, settings: Settings
     conversation = case.get("conversation", mine)
     headers = dict(token(settings))
     if "token" in case:
-        secret = case["token"].get("secret", settings.jwt_secret)
+        keys = dataclasses.replace(token_keys(settings), **{k: v for k, v in case["token"].items() if k != "ttl"})
         ttl = case["token"].get("ttl", timedelta(hours=1))
-        headers["Authorization"] = f"Bearer {issue_token(secret, role='customer', subject=SHOWCASE, ttl=ttl)}"
+        headers["Authorization"] = f"Bearer {issue_token(keys, role='customer', subject=SHOWCASE, ttl=ttl)}"
     if "as" in case:
         headers = bearer(settings, case["as"])
     if "role" in case:

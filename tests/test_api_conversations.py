@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from agent.bootstrap import token_keys
 from agent.events import ApprovalDecided, StaffMessage
 from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
@@ -70,7 +71,7 @@ def base_url(settings: Settings, world: AgentDeps, store: Store) -> Iterator[str
 
 
 def bearer(settings: Settings, subject: str = SHOWCASE, role: str = "customer") -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role=role, subject=subject)}"}  # type: ignore[arg-type]
+    return {"Authorization": f"Bearer {issue_token(token_keys(settings), role=role, subject=subject)}"}  # type: ignore[arg-type]
 
 
 def new_conversation(base_url: str, headers: dict[str, str] | None = None) -> str:

@@ -164,7 +164,7 @@ def test_mode_changes_govern_the_next_turn_are_versioned_and_roll_back(admin: Ad
     assert changed.json()["guardrails"]["output"][-1]["mode"] == "monitor"
     assert UNSUPPORTED in reply_text(admin.turn(QUESTION, SUPPORTED + UNSUPPORTED))
     newest = admin.get("/v1/admin/policy/history").json()[0]
-    assert (newest["author"], newest["reason"]) == ("ops-1", "measure first")
+    assert (newest["author"], newest["reason"]) == ("Sam Ortiz", "measure first")
     assert "- name: unsupported_claim\n-    mode: block\n+    mode: monitor" in newest["diff"]
     back = admin.send("POST", {"version": before, "reason": "block again"}, path="/v1/admin/policy/rollback")
     assert back.status_code == 200 and admin.get().json()["guardrails"]["output"][-1]["mode"] == "block"

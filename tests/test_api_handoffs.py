@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from agent.bootstrap import token_keys
 from core.auth import issue_token
 from core.settings import Settings
 from tests.live_server import serve_on_own_store
@@ -24,7 +25,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, world_settings: Settings) -
 
 
 def bearer(settings: Settings, role: str, subject: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role=role, subject=subject)}"}  # type: ignore[arg-type]
+    return {"Authorization": f"Bearer {issue_token(token_keys(settings), role=role, subject=subject)}"}  # type: ignore[arg-type]
 
 
 def say(base: str, headers: dict[str, str], text: str) -> tuple[str, list[dict]]:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from agent.bootstrap import token_keys
 from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
 from core.auth import issue_token
@@ -127,7 +128,8 @@ def test_a_refusal_is_shown_and_the_page_recovers(page: Page) -> None:
 
 
 def test_an_expired_token_is_explained(page: Page, settings: Settings) -> None:
-    expired = issue_token(settings.jwt_secret, role="customer", subject="olivia_martin_4821", ttl=timedelta(seconds=-1))
+    expired = issue_token(token_keys(settings), role="customer", subject="olivia_martin_4821",
+                          ttl=timedelta(seconds=-1))
     page.click("#who")
     page.fill("#token", expired)
     page.click("#token-form button[type=submit]")

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from agent.bootstrap import token_keys
 from core.auth import issue_token
 from core.settings import Settings
 from tests.browser import signed_in
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.model
 @pytest.fixture
 def console(server: tuple[str, Settings]) -> Iterator[Page]:  # noqa: F811
     base, settings = server
-    with signed_in(base, "/console", issue_token(settings.jwt_secret, role="agent", subject="pat")) as page:
+    with signed_in(base, "/console", issue_token(token_keys(settings), role="agent", subject="pat")) as page:
         yield page
 
 
@@ -46,6 +47,6 @@ def test_console_works_a_late_return_from_queue_to_approval(
     expect(console.locator("#transcript")).to_contain_text("All set, Sofia!")
     console.get_by_role("button", name="Hand back to the bot").click()
     expect(console.locator("#message")).to_contain_text("Handed back")
-    staff = {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role='agent', subject='pat')}"}
+    staff = {"Authorization": f"Bearer {issue_token(token_keys(settings), role='agent', subject='pat')}"}
     returned = httpx.get(f"{base}/v1/handoffs", params={"status": "returned"}, headers=staff).json()
     assert conversation in [h["conversation_id"] for h in returned]

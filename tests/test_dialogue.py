@@ -157,7 +157,7 @@ def test_anonymous_customer_is_verified_in_code_then_helped(chat_on: Callable[..
 def test_anonymous_password_reset_after_verification(chat_on: Callable[..., Chat]) -> None:
     chat = chat_on(None)
     assert "verify your account" in text_of(chat.say("I can't log in, I forgot my password"))
-    assert "email a password-reset link" in text_of(chat.say("olivia.martin4821@example.com"))
+    assert "email a password-reset link" in text_of(chat.say("olivia.martin4821@example.com 78789"))
     assert "I've sent a password-reset link" in text_of(chat.say("yes"))
 
 
@@ -178,5 +178,5 @@ def test_the_model_reads_an_unusual_address_but_cannot_invent_one(world: AgentDe
 def test_the_order_named_before_verification_is_remembered(chat_on: Callable[..., Chat]) -> None:
     chat = chat_on(None)
     chat.say("where is my order #W4821002")
-    text = text_of(chat.say("it's olivia.martin4821@example.com"))
+    text = text_of(chat.say("it's olivia.martin4821@example.com, zip 78789"))
     assert "you're verified" in text and "Order #W4821002 is processed" in text

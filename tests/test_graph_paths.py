@@ -60,11 +60,21 @@ def test_anonymous_customer_gets_no_order_data_before_verification(chat_with: Ch
     chat = chat_with(ScriptedChatModel(), None)
     text = text_of(chat.say("Where is my order #W4821002?"))
     assert "verify your account" in text and "Coffee Maker" not in text
-    wrong = text_of(chat.say("it's nobody@example.com"))
-    assert "couldn't match" in wrong and "Coffee Maker" not in wrong
+    wrong = text_of(chat.say("it's nobody@example.com, zip 78789"))
+    assert "couldn't match" in wrong and "4 attempts left" in wrong and "Coffee Maker" not in wrong
     with chat.deps.store.session() as session:
         calls = session.scalars(select(ToolCall).where(ToolCall.conversation_id == chat.conversation_id)).all()
-    assert [c.tool for c in calls] == ["verify_customer_by_email"]
+    assert [c.tool for c in calls] == ["verify_customer_by_email_zip"]
+
+
+def test_an_email_alone_gets_asked_for_the_zip_code_then_verifies(chat_with: ChatWith) -> None:
+    chat = chat_with(ScriptedChatModel(), None)
+    asked = text_of(chat.say("where is my order #W4821002? my email is olivia.martin4821@example.com"))
+    assert "also need its zip code" in asked and "Coffee Maker" not in asked
+    again = text_of(chat.say("why do you need that"))
+    assert "still need its zip code" in again  # not the same words twice
+    done = text_of(chat.say("ok it's 78789"))
+    assert "you're verified" in done and "Coffee Maker" in done
 
 
 @pytest.mark.parametrize(

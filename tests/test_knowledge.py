@@ -18,7 +18,7 @@ from knowledge.__main__ import app
 from knowledge.chunking import CHUNK_CHARS, OVERLAP_CHARS, chunk_document
 from knowledge.ingest import HELP_CENTER
 from knowledge.placeholders import PLACEHOLDER, render_policy
-from tools.policy import Policy, load_policy
+from tools.policy import IdentityPolicy, Policy, load_policy
 
 POLICY = load_policy()
 ARTICLES = sorted(HELP_CENTER.glob("*.md"))
@@ -26,7 +26,8 @@ ARTICLES = sorted(HELP_CENTER.glob("*.md"))
 ODD_POLICY = POLICY.model_copy(update={
     "return_window_days": 41, "exchange_window_days": 43, "exception_grace_days": 29, "refund_processing_days": 7,
     "standard_shipping_days": 6, "express_shipping_days": 3, "password_reset_link_minutes": 17,
-    "password_resets_per_hour": 9, "verification_attempts": 11, "site_url": "https://odd.example",
+    "password_resets_per_hour": 9,
+    "identity": IdentityPolicy(verify_with=["email_zip"], attempts=11, lock_minutes=13, max_lock_minutes=95),
     "auto_refund_limit": Decimal("250.5"), "express_shipping_fee": Decimal("13.25"),
     "free_shipping_threshold": Decimal("1234"), "restocking_fee": Decimal("4.75"),
     "cancellation_reasons": ["changed my mind", "found it cheaper"], "final_sale_categories": ["socks", "candles"],
@@ -121,8 +122,8 @@ def test_articles_state_no_number_of_their_own() -> None:
 
 def test_articles_use_every_policy_field() -> None:
     """Every rule customers are held to is in the help center (per-tool permissions and guardrails are for staff)."""
-    used = {name for article in ARTICLES for name in PLACEHOLDER.findall(article.read_text())}
-    assert used == set(Policy.model_fields) - {"version", "tools", "guardrails"}
+    used = {name.split(".")[0] for article in ARTICLES for name in PLACEHOLDER.findall(article.read_text())}
+    assert used - {"public_url"} == set(Policy.model_fields) - {"version", "tools", "guardrails"}
 
 
 @pytest.mark.parametrize("policy", [POLICY, ODD_POLICY], ids=["bundled", "odd"])
@@ -152,9 +153,10 @@ NUMBER_RULES: list[tuple[str, list[tuple[str, str]]]] = [
             ("", "return_window_days"),
         ],
     ),
-    (r"(\d+) minutes", [("", "password_reset_link_minutes")]),
+    (r"(\d+) minutes", [("pause", "identity.lock_minutes"), ("up to", "identity.max_lock_minutes"),
+                        ("", "password_reset_link_minutes")]),
+    (r"(\d+) failed checks", [("", "identity.attempts")]),
     (r"(\d+) reset links", [("", "password_resets_per_hour")]),
-    (r"(\d+) failed", [("", "verification_attempts")]),
     (
         r"(\$[\d,]+\.\d\d)",
         [
@@ -187,7 +189,9 @@ def _field(rules: list[tuple[str, str]], clause: str, headings: str) -> str | No
 
 
 def _expected(policy: Policy, field: str) -> str:
-    value = getattr(policy, field)
+    value: object = policy
+    for part in field.split("."):
+        value = getattr(value, part)
     return _money(value) if isinstance(value, Decimal) else str(value)
 
 
@@ -206,11 +210,12 @@ def _check_numbers(policy: Policy) -> set[str]:
 @pytest.mark.parametrize("policy", [POLICY, ODD_POLICY], ids=["bundled", "odd"])
 def test_every_number_in_the_articles_is_the_policy_number(policy: Policy) -> None:
     number_fields = {name for name, f in Policy.model_fields.items() if f.annotation in (int, Decimal)}
+    number_fields |= {f"identity.{name}" for name in IdentityPolicy.model_fields if name != "verify_with"}
     assert _check_numbers(policy) == number_fields - {"version"}
 
 
 def test_key_sentences_quote_the_policy() -> None:
-    rendered = {a.stem: render_policy(a.read_text(), ODD_POLICY) for a in ARTICLES}
+    rendered = {a.stem: render_policy(a.read_text(), ODD_POLICY, public_url="https://odd.example") for a in ARTICLES}
     assert "You have 41 days from the delivery date to return an item." in rendered["returns-policy"]
     assert "within 43 days of the delivery date" in rendered["exchanges"]
     assert "about 6 business days" in rendered["shipping-options"]
@@ -220,7 +225,6 @@ def test_key_sentences_quote_the_policy() -> None:
     assert "valid for 17 minutes" in rendered["reset-password"]
     assert "up to 9 reset links per hour" in rendered["reset-password"]
     assert "a return that is up to 29 days late" in rendered["returns-policy"]
-    assert "After 11 failed checks" in rendered["account-security"]
     assert "type our address (https://odd.example)" in rendered["account-security"]
     assert "- changed my mind\n- found it cheaper" in rendered["cancel-an-order"]
     assert "final sale: socks and candles." in rendered["final-sale-items"]

@@ -254,7 +254,7 @@ def test_an_unrelated_second_change_is_not_proposed(planned: Callable[..., Chat]
 
 def test_identity_in_the_first_message_is_verified_before_planning(planned: Callable[..., Chat]) -> None:
     chat = planned(plan({"cmd": "lookup", "order_id": "#W4821002"}), customer_id=None)
-    text = text_of(chat.say("my email is olivia.martin4821@example.com - has my coffee maker shipped?"))
+    text = text_of(chat.say("my email is olivia.martin4821@example.com, zip 78789 - has my coffee maker shipped?"))
     assert text.startswith("Thanks, Olivia, you're verified.") and "Order #W4821002 is processed" in text
     planner_prompt = str(chat.agent.deps.model.calls[0][-1].content)
     assert "#W4821002 processed: Coffee Maker" in planner_prompt  # the planner read the customer's own orders
@@ -263,11 +263,11 @@ def test_identity_in_the_first_message_is_verified_before_planning(planned: Call
 def test_a_failed_verification_is_said_once_and_counted_once(planned: Callable[..., Chat]) -> None:
     chat = planned(plan({"cmd": "lookup"}), plan({"cmd": "answer", "question": "x"}),
                    customer_id=None)
-    first = text_of(chat.say("i'm nobody@example.com, where is my order?"))
-    assert first.count("couldn't match those details") == 1 and "(4 attempt(s) left)" in first
+    first = text_of(chat.say("i'm nobody.planner@example.com, zip 12345, where is my order?"))
+    assert first.count("couldn't match those details") == 1 and "(4 attempts left)" in first
     assert "not verified yet" in str(chat.agent.deps.model.calls[0][-1].content)  # no orders reached the model
-    second = text_of(chat.say("it's still nobody@example.com. how long do refunds take?"))
-    assert second.count("couldn't match those details") == 1 and "(3 attempt(s) left)" in second
+    second = text_of(chat.say("it's still nobody.planner@example.com 12345. how long do refunds take?"))
+    assert second.count("couldn't match those details") == 1 and "(3 attempts left)" in second
 
 
 def test_an_order_named_by_its_item_that_cannot_be_cancelled_is_refused_not_swapped(
@@ -333,7 +333,7 @@ def test_what_an_anonymous_customer_asked_before_verifying_is_done_once_they_are
         planned: Callable[..., Chat]) -> None:
     status = planned(plan({"cmd": "lookup"}), plan({"cmd": "lookup"}), customer_id=None)
     assert "verify your account" in text_of(status.say("where is my coffee maker"))
-    shown = text_of(status.say("my email is olivia.martin4821@example.com"))  # planned again, with the orders
+    shown = text_of(status.say("olivia.martin4821@example.com and 78789"))  # planned again, with the orders
     assert "you're verified" in shown and "Order #W4821002 is processed" in shown
     assert "Coffee Maker" in str(status.agent.deps.model.calls[1][-1].content)
     cancel = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "reason": "ordered it by mistake"}),
@@ -344,7 +344,7 @@ def test_what_an_anonymous_customer_asked_before_verifying_is_done_once_they_are
     again = planned(plan({"cmd": "write", "tool": "cancel_pending_order"}),
                     plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003"}), customer_id=None)
     again.say("cancel the t-shirt i ordered, dont need it")  # planned again without the reason: the words count
-    proposal = text_of(again.say("my email is olivia.martin4821@example.com"))
+    proposal = text_of(again.say("my email is olivia.martin4821@example.com, zip code 78789"))
     assert "cancel order #W4821003" in proposal and "because it's no longer needed" in proposal
 
 

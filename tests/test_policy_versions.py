@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 
 from core.guardrails_config import bundled_guardrails
 from tools import execute
-from tools.policy import Policy
+from tools.policy import Policy, bundled_policy_text
 from tools.policy.versions import PolicyStore, VersionConflict
 from tools.store import Store
-from tools.store.models import PolicyVersion
+from tools.store.models import PolicyVersion, utcnow
 
 ETHAN = "ethan_walker_2260"
 RETURN = {"order_id": "#W2260001", "item_ids": ["1955345537"], "payment_method_id": "credit_card_4934149"}
@@ -183,3 +183,17 @@ def test_an_invalid_guardrails_section_is_refused_and_the_last_good_version_stay
         path.write_text(path.read_text().replace(old, new))
         assert policies.current().version == 1 and policies.current().guardrails == bundled_guardrails()
     assert "refused" in caplog.text and complaint in caplog.text
+
+
+def test_stored_versions_of_the_old_shape_are_upgraded_by_the_migration(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.migrate("0004")
+    old = {key: value for key, value in yaml.safe_load(bundled_policy_text()).items() if key != "identity"}
+    old.update(verification_attempts=7, site_url="whatever ops typed")
+    with store.engine.begin() as connection:
+        connection.execute(insert(PolicyVersion.__table__).values(
+            version=1, document=old, author="system", reason="seed", source="seed", diff="", created_at=utcnow()))
+    store.migrate()
+    policy = PolicyStore(store).current()
+    assert policy.identity.attempts == 7 and policy.identity.verify_with == ["email_zip", "name_zip"]
+    assert "site_url" not in PolicyStore(store).document(1)

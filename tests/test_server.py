@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from agent.bootstrap import token_keys
 from core.auth import issue_token
 from core.settings import Settings
 from tests.conftest import OTHER_CUSTOMER, SHOWCASE
@@ -28,7 +29,7 @@ def base_url(world_settings: Settings, world: object) -> Iterator[str]:
 
 
 def token(settings: Settings, customer: str = SHOWCASE) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(settings.jwt_secret, role='customer', subject=customer)}"}
+    return {"Authorization": f"Bearer {issue_token(token_keys(settings), role='customer', subject=customer)}"}
 
 
 def chat(base_url: str, message: str, headers: dict[str, str] | None = None) -> tuple[httpx.Response, list[dict]]:

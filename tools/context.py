@@ -21,3 +21,5 @@ class ToolContext:
     now: datetime
     approved_by: str | None = None
     """Staff member who approved this call outside policy; approvable rules then pass (hard rules never do)."""
+    client_address: str | None = None
+    """The network address the customer's request came from (verification failures are counted per address)."""

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from core.errors import PolicyDenied, UserError
 from tools._access import current_customer
 from tools.context import ToolContext
+from tools.outbox import mask_email, service_link
 from tools.registry import tool
 from tools.store import Store
 from tools.store.models import Customer, OutboxMessage, PasswordResetToken
@@ -36,11 +37,6 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def mask_email(email: str) -> str:
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"
-
-
 @tool(label="Sending a password-reset link", writes=True,
       limits=("password_reset_link_minutes", "password_resets_per_hour"))
 def request_password_reset(ctx: ToolContext) -> ResetSent:
@@ -56,7 +52,7 @@ def request_password_reset(ctx: ToolContext) -> ResetSent:
     minutes = ctx.policy.password_reset_link_minutes
     ctx.session.add(PasswordResetToken(customer_id=customer.id, token_hash=_digest(token),
                                        expires_at=ctx.now + timedelta(minutes=minutes), created_at=ctx.now))
-    link = f"{ctx.policy.site_url.rstrip('/')}/reset-password?token={token}"
+    link = service_link("/reset-password", token=token)  # the mail sender fills in the address
     ctx.session.add(OutboxMessage(
         to_address=customer.email,
         subject="Reset your Northwind Goods password",

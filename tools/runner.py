@@ -60,6 +60,7 @@ def execute(
     conversation_id: str,
     customer_id: str | None,
     approved_by: str | None = None,
+    client_address: str | None = None,
     preview: bool = False,
     now: datetime | None = None,
 ) -> ToolResult:
@@ -71,7 +72,7 @@ def execute(
     now = now or utcnow()
 
     def context(session: Session) -> ToolContext:
-        return ToolContext(session, policy, conversation_id, customer_id, now, approved_by)
+        return ToolContext(session, policy, conversation_id, customer_id, now, approved_by, client_address)
 
     result = _run(store, name, arguments, identified=customer_id is not None, context=context, preview=preview,
                   policy=policy)

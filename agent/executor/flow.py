@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from agent.executor import extract, wording
 from agent.executor.address import US_ADDRESS, parse_address
 from tools.arguments import items_named, option_named, orders_holding, payment_named
+from tools.customers import verification_request
+from tools.policy import VerificationMethod
 
 READ_INTENTS = {"order_status"}
 ACTION_INTENTS = {"cancel_order", "change_address", "update_account_address", "return_refund", "exchange_item",
@@ -43,6 +45,9 @@ class Task(BaseModel):
     """What the customer has said so far about the option they want ("size 9", then "white")."""
     request: str = ""
     """The customer's message that started the task (what "my coffee maker" meant, once they are verified)."""
+    identity_facts: dict[str, Any] = {}
+    """What the customer has said so far about who they are (an email, a name, a zip code), until it is enough
+    to verify them by a way the policy accepts."""
     tries: int = 0
     """Questions in a row about ``awaiting`` that the customer's answers did not settle."""
     proposal: dict[str, Any] | None = None
@@ -101,6 +106,8 @@ class Turn(BaseModel):
     run: RunTool
     model: BaseChatModel
     refund_days: int
+    verify_with: list[VerificationMethod]
+    """The ways the policy accepts to verify an anonymous customer."""
     details: dict[str, Any] = {}
     """What the planner read out of the message (``agent.commands``): order_id, items, new_option, reason,
     address. Each is checked against the store like the customer's own words."""
@@ -185,14 +192,41 @@ def _swap_kind(task: Task, turn: Turn) -> Task:
     return task.model_copy(update={"intent": kind})
 
 
-def identity_call(text: str) -> tuple[str, dict[str, str]] | None:
-    """The verification tool call the facts in ``text`` make (an email, else a full name and zip code), or None."""
-    email, zip_code, name = extract.email(text), extract.zip_code(text), extract.full_name(text)
-    if email:
-        return "verify_customer_by_email", {"email": email}
-    if name and zip_code:
-        return "verify_customer_by_name_zip", {"first_name": name[0], "last_name": name[1], "zip": zip_code}
+VERIFICATIONS: dict[VerificationMethod, tuple[str, tuple[str, ...]]] = {
+    "email_zip": ("verify_customer_by_email_zip", ("email", "zip")),
+    "name_zip": ("verify_customer_by_name_zip", ("name", "zip")),
+    "email": ("verify_customer_by_email", ("email",)),
+}
+"""Each way to verify: its tool and the facts it needs."""
+FACT_WORDS = {"email": "the email address on your account", "zip": "its zip code", "name": "your full name"}
+
+
+def identity_facts(text: str) -> dict[str, Any]:
+    """What ``text`` says about who the customer is: an email, a full name, a zip code (not one that belongs to
+    a street address the message gives, "send it to 77 Pine Street, Seattle, WA 98101")."""
+    zip_code = None if extract.street(text) else extract.zip_code(text)
+    found = {"email": extract.email(text), "name": extract.full_name(text), "zip": zip_code}
+    return {fact: value for fact, value in found.items() if value}
+
+
+def identity_call(facts: dict[str, Any], verify_with: list[VerificationMethod]) -> tuple[str, dict[str, str]] | None:
+    """The verification tool call of the first way in ``verify_with`` that ``facts`` complete, or None."""
+    for method in verify_with:
+        tool, needs = VERIFICATIONS[method]
+        if all(facts.get(fact) for fact in needs):
+            arguments = {fact: facts[fact] for fact in needs if fact != "name"}
+            if "name" in needs:
+                arguments.update(first_name=facts["name"][0], last_name=facts["name"][1])
+            return tool, arguments
     return None
+
+
+def _still_needed(facts: dict[str, Any], verify_with: list[VerificationMethod]) -> str:
+    """The facts the customer has yet to give for each way they have started on, in words ("its zip code";
+    "the email address on your account, or your full name"); empty when they have started on none."""
+    started = [needs for needs in (VERIFICATIONS[method][1] for method in verify_with)
+               if any(facts.get(fact) for fact in needs)]
+    return ", or ".join(" and ".join(FACT_WORDS[fact] for fact in needs if not facts.get(fact)) for needs in started)
 
 
 def verified(result: dict[str, Any] | None) -> bool:
@@ -208,26 +242,34 @@ def not_verified(result: dict[str, Any]) -> str:
     """What a verification that failed says: the tool's refusal, or that the details matched no account."""
     if result["outcome"] != "done":
         return str(result["message"])
+    left = result["data"]["attempts_left"]
     return (f"I couldn't match those details to an account. Please check them and try again "
-            f"({result['data']['attempts_left']} attempt(s) left).")
+            f"({left} {'attempt' if left == 1 else 'attempts'} left).")
 
 
 def _verify(task: Task, turn: Turn) -> Step:
-    call = identity_call(turn.text)
+    said = identity_facts(turn.text)
+    facts = {**task.identity_facts, **said}
+    call = identity_call(facts, turn.verify_with) if said else None  # details already tried are not tried again
     if call is None:
-        task = task.model_copy(update={"details": {**task.details, **turn.details}})
-        return _ask(task, "identity", "First I need to verify your account: please tell me the email address on "
-                                      "it, or your full name and zip code.",
-                    "I still can't tell which account is yours. Please write the email address on it, or your "
-                    "first and last name together with your zip code.")
+        task = task.model_copy(update={"details": {**task.details, **turn.details}, "identity_facts": facts})
+        missing = _still_needed(facts, turn.verify_with)
+        if missing:
+            return _ask(task, "identity", f"Thanks. To verify your account I also need {missing}.",
+                        f"I still need {missing} to verify your account.")
+        request = verification_request(turn.verify_with)
+        return _ask(task, "identity", f"First I need to verify your account: {request}.",
+                    f"I still can't tell which account is yours. To verify it, {request}.")
     result = turn.identity or turn.call(*call)
     if result["outcome"] != "done":
         return Step(say=not_verified(result), task=None)
     if not result["data"]["verified"]:
-        return Step(say=not_verified(result), task=task.model_copy(update={"awaiting": "identity"}))
+        return Step(say=not_verified(result), task=task.model_copy(update={"awaiting": "identity",
+                                                                           "identity_facts": facts}))
     verified = result["data"]["customer_id"]
-    step = advance(task.model_copy(update={"awaiting": None, "details": {}, "tries": 0}), turn.model_copy(
-        update={"customer_id": verified, "details": {**task.details, **turn.details}}))
+    ready = task.model_copy(update={"awaiting": None, "details": {}, "tries": 0, "identity_facts": {}})
+    details = {**task.details, **turn.details}
+    step = advance(ready, turn.model_copy(update={"customer_id": verified, "details": details}))
     return step.model_copy(update={"say": f"{verified_thanks(result)} {step.say}", "verified_customer_id": verified})
 
 

@@ -37,7 +37,7 @@ def run_tool(
     if not preview and tool is not None:
         write(ToolStarted(tool=name, description=tool.customer_label))
     result = execute(ctx.deps.store, name, arguments, policy=ctx.deps.policy, conversation_id=ctx.conversation_id,
-                     customer_id=customer_id, preview=preview)
+                     customer_id=customer_id, client_address=ctx.client_address, preview=preview)
     if not preview and tool is not None:
         write(ToolFinished(tool=name, outcome=result.outcome, description=TOOL_OUTCOME_TEXT[result.outcome]))
     return result.model_dump(mode="json")
@@ -106,7 +106,7 @@ class _Execution:
         step = advance(task, Turn(
             text=said, order_ids=extract_order_ids(said) if queued else self.state.get("order_ids", []),
             customer_id=self.customer_id, run=self.run, model=deps.model,
-            refund_days=deps.policy.refund_processing_days,
+            refund_days=deps.policy.refund_processing_days, verify_with=deps.policy.identity.verify_with,
             details={k: command[k] for k in DETAILS if command.get(k)}, answer=answer, identity=self.identity,
         ))
         self.identity = None

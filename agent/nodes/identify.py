@@ -1,6 +1,7 @@
-"""Identify node: an anonymous customer who says who they are in their message (an email, or a full name and zip
-code) is verified before the message is planned, so that the planner reads their orders and "has my watch
-shipped?" names an order. Verification is the tool's, on the customer's own words, as in the task flow."""
+"""Identify node: an anonymous customer who says who they are in their message (the facts the policy accepts:
+by default an email and a zip code) is verified before the message is planned, so that the planner reads their
+orders and "has my watch shipped?" names an order. Verification is the tool's, on the customer's own words (with
+what they said of themselves earlier, while the agent waits for it), as in the task flow."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent.executor.flow import identity_call, verified
+from agent.executor.flow import identity_call, identity_facts, verified
 from agent.nodes.act import run_tool
 from agent.nodes.understand import last_customer_text
 from agent.state import AgentContext, AgentState
@@ -18,7 +19,10 @@ def identify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     """This message's verification (``identity``, used once by the task flow), and the customer it verified."""
     if runtime.context.customer_id or state.get("verified_customer_id"):
         return {}
-    call = identity_call(last_customer_text(state))
+    said = identity_facts(last_customer_text(state))
+    task = state.get("task") or {}
+    earlier = task.get("identity_facts", {}) if task.get("awaiting") == "identity" else {}
+    call = identity_call({**earlier, **said}, runtime.context.deps.policy.identity.verify_with) if said else None
     if call is None:
         return {}
     result = run_tool(runtime, *call, customer_id=None)

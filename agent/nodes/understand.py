@@ -9,6 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent.escalation import before_answering
+from agent.executor import extract
 from agent.guardrails import check_input
 from agent.guardrails.rules import load_rules
 from agent.state import AgentContext, AgentState
@@ -69,11 +70,13 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     intent = route.intent
     if _HUMAN.search(text) and intent in ("unknown", "complaint", "off_topic", "policy_question"):
         intent = "human_agent"
+    order_ids = extract_order_ids(text)
     if intent == "human_agent" and runtime.context.deps.planner == "model" and (
             not asks_for_a_person(text) or several_requests(text)):
         intent = "unknown"  # "are you a bot?" reads close to "a human, please", and a person asked for beside
         # other requests comes after them: the planner tells them apart
-    order_ids = extract_order_ids(text)
+    elif intent == "human_agent" and not asks_for_a_person(text) and (extract.email(text) or order_ids):
+        intent = "unknown"  # details the agent asked for ("jane@example.com 78789") ask for nobody
     sentiment = sentiment_of(text)
     understood: dict[str, Any] = {
         "intent": intent,

@@ -7,6 +7,7 @@ import textwrap
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +31,26 @@ class ToolPolicy(BaseModel):
     """Only customers with one of these flags (``vip``...) may use it; empty: every customer."""
 
 
+VerificationMethod = Literal["email_zip", "name_zip", "email"]
+"""Facts that together verify an anonymous customer: email and zip code, full name and zip code, or (tau2-bench's
+rule, weak: an email address is no secret) the email alone."""
+
+
+class IdentityPolicy(BaseModel):
+    """How an anonymous customer proves who they are in the chat, and the lock-out after failed tries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    verify_with: list[VerificationMethod] = Field(min_length=1)
+    """The ways to verify, any one of which is enough."""
+    attempts: int = Field(5, ge=1)
+    """Failed tries, for one claimed identity or from one client address, before verification pauses."""
+    lock_minutes: int = Field(5, ge=1)
+    """The first pause; each further failure after it doubles the pause."""
+    max_lock_minutes: int = Field(60, ge=1)
+    """The longest pause: nobody can lock an account for longer by failing on purpose."""
+
+
 class Policy(BaseModel):
     """Rules the tools enforce in code, the numbers the help center quotes, and the guardrails."""
 
@@ -50,8 +71,7 @@ class Policy(BaseModel):
     restocking_fee: Decimal = Field(ge=0)
     password_reset_link_minutes: int = Field(ge=1)
     password_resets_per_hour: int = Field(ge=1)
-    verification_attempts: int = Field(ge=1)
-    site_url: str
+    identity: IdentityPolicy
     support_hours: str
     tools: dict[str, ToolPolicy] = {}
     """Per-tool permissions; a tool not listed runs with the defaults of :class:`ToolPolicy`."""

@@ -240,14 +240,36 @@ class PasswordResetToken(Base):
 
 
 class OutboxMessage(Base):
-    """An email the service would send; tests and the console read it here."""
+    """An email to send, written in the same transaction as what it tells; the mail sender delivers it."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    """``pending`` (waiting to be sent or retried), ``sending`` (claimed by a sender until ``claimed_until``),
+    ``sent`` or ``failed`` (gave up after the last retry)."""
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    """Not before this time (a retry's backoff); empty: as soon as possible."""
+    claimed_until: Mapped[datetime | None]
+    """A claim's lease: a sender that dies mid-send leaves the message to be claimed again after this."""
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class ServiceSecret(Base):
+    """A secret the service generated for itself on first start (the token-signing key), shared by every process
+    on the database."""
+
+    __tablename__ = "service_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -259,7 +281,8 @@ class AuthAttempt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(128))
-    """What is being protected: ``customer:<id>`` or ``conversation:<id>``."""
+    """What is being protected: ``identity:<hash of the claimed email or name>``, ``address:<client address>``,
+    ``customer:<id>``."""
     kind: Mapped[str] = mapped_column(String(32))
     succeeded: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
