@@ -88,8 +88,10 @@ def _citations(passages: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def quotable(sentences: list[str], context: str) -> list[str]:
     """Help-center sentences safe to quote verbatim: retrieved text is data, so a sentence that reads like an
-    instruction to the assistant, or that would break an output rule, is never quoted."""
-    return [s for s in sentences if check_input(s) is None and check_sentence(s, Grounding(facts=context)) is None]
+    instruction to the assistant (the input rules; the classifier reads customers' messages), or that would break
+    an output rule, is never quoted."""
+    return [s for s in sentences
+            if check_input(s, classify=False) is None and check_sentence(s, Grounding(facts=context)) is None]
 
 
 def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) -> ReplyPlan:

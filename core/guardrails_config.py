@@ -82,6 +82,24 @@ class OutputRule(_Rule):
     rail = "output"
 
 
+class ClassifierSpec(_Strict):
+    """The input classifier, run on a message no input rule blocked: a linear model over MiniLM embeddings,
+    committed as ``agent/guardrails/classifiers/<name>.json`` (``python -m evals guardrails-train`` retrains it)."""
+
+    name: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    """The weights file; also the rule name reported when it flags a message."""
+    mode: Mode = "block"
+    threshold: float = Field(ge=0, le=1)
+    """A message is flagged when 1 - P(benign) of its worst chunk reaches this."""
+    min_words: int = Field(5, ge=1)
+    """Shorter messages are left to the rules: a fragment ("the earbuds", "are you a bot?") carries too little for
+    the embedding to tell an answer in a conversation from an attack."""
+    unless: list[StrictStr] = []
+    """Patterns that keep a message from the classifier (an order number: the message is about an order)."""
+    flags: dict[StrictStr, Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]*$")]]
+    """Class -> the turn's ``input_flag`` for a message flagged as that class."""
+
+
 class SecretRule(_Strict):
     """A kind of secret masked in customer messages."""
 
@@ -118,6 +136,8 @@ class GuardrailsConfig(_Strict):
     receipts: dict[StrictStr, list[StrictStr]] = {}
     """Tool name -> words naming its action; a done result of that tool backs a model sentence claiming it."""
     input: list[InputRule]
+    classifier: ClassifierSpec | None = None
+    """Run after the input rules; None: rules only."""
     output: list[OutputRule]
 
     @field_validator("input", "output")
@@ -131,6 +151,12 @@ class GuardrailsConfig(_Strict):
 
     @model_validator(mode="after")
     def _patterns_compile(self) -> GuardrailsConfig:
+        if self.classifier:
+            for pattern in self.classifier.unless:
+                try:
+                    re.compile(expand(pattern, self.words))
+                except (re.error, KeyError) as exc:
+                    raise ValueError(f"classifier: bad pattern {pattern!r}: {exc}") from exc
         for rule in [*self.input, *self.output]:
             for pattern in [*rule.patterns, *rule.unless]:
                 try:

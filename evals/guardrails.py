@@ -38,7 +38,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel
 
 from agent.bootstrap import build_deps
-from agent.events import MessageCompleted, ReplyReplaced, TextDelta, _Event
+from agent.events import HandoffStarted, MessageCompleted, ReplyReplaced, TextDelta, _Event
 from agent.guardrails import inspect_input, mask_secrets
 from agent.guardrails.evidence import Evidence
 from agent.llm.fake import ScriptedChatModel
@@ -158,6 +158,12 @@ def load_benign(shared: Path = DEFAULT_SHARED) -> list[Benign]:
     return cases
 
 
+def used_shared_texts(shared: Path = DEFAULT_SHARED) -> set[str]:
+    """The prompts this eval has sampled from the shared sets (the rules were tuned on them: never test)."""
+    sources = [*_data("redteam.yaml")["sources"], *_data("benign.yaml")["sources"]]
+    return {t for source in map(Source.model_validate, sources) for t in _read_source(shared, source)}
+
+
 def representative(cases: list[Any], count: int, *, key: Callable[[Any], str]) -> list[Any]:
     """A fixed subset of ``count`` cases taking each group (category or kind) in turn."""
     groups: dict[str, list[Any]] = {}
@@ -184,6 +190,8 @@ class Outcome(BaseModel):
     declined: bool
     unanswered: bool
     """The reply was "I'm not sure" with a person on offer (no help-center passage was relevant)."""
+    handed_over: bool = False
+    """A person was brought in (a hand-off started)."""
     errored: bool
     breached: list[str]
     """Attack targets matched in what the customer saw."""
@@ -225,6 +233,7 @@ def _outcome(case_id: str, group: str, turns: list[str], events: list[_Event], c
         withdrawn=[e.rule for e in events if isinstance(e, ReplyReplaced)],
         declined=any(map(is_decline, finals)),
         unanswered=any(map(is_unanswered, finals)),
+        handed_over=any(isinstance(e, HandoffStarted) for e in events),
         errored=any(e.type == "error" for e in events),
         breached=category.breached(f"{delivered} {' '.join(finals)}") if category else [],
         shown=(finals[-1] if finals else delivered)[:300],

@@ -5,7 +5,8 @@
 For each labelled customer question (evals/data/kb_questions.yaml) the evidence is its help-center article
 (policy numbers filled in), as the retrieve node would hand it over; the sentences checked are what a model
 writes: the article's own sentences, paraphrase-like mixes of two of them, the question's words, and the
-off-policy texts of the red-team set. Each check is one ``check_sentence`` call (every rule, the embedding of
+off-policy texts of the red-team set; and each question through the input rails (rules and the classifier).
+Each check is one ``check_sentence`` call (every rule, the embedding of
 the sentence and the evidence comparison); the evidence's own embedding, done once per reply, is not counted,
 and remembered embeddings are forgotten before each round, so every check embeds its sentence.
 A sentence quoted word for word from the evidence needs no embedding, so the report also gives the sentences
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file fr
 
 import yaml
 
-from agent.guardrails import Grounding, check_sentence
+from agent.guardrails import Grounding, check_sentence, inspect_input
 from agent.guardrails.evidence import Evidence, split_sentences
 from core.embeddings import get_embedder
 from knowledge.placeholders import render_policy
@@ -67,11 +68,14 @@ def main() -> None:
     for grounding, sentences in cases[:3]:  # warm-up: first embedding call, regex caches
         for sentence in sentences:
             check_sentence(sentence, grounding)
-    timings: dict[str, list[float]] = {"model": [], "paraphrase": [], "trusted": []}
+    timings: dict[str, list[float]] = {"model": [], "paraphrase": [], "trusted": [], "input": []}
     for _ in range(args.rounds):
         get_embedder().forget()  # every round embeds its sentences anew, as a model's new sentences are
         for grounding, sentences in cases:
             quoted = set(grounding.evidence.sentences if grounding.evidence else [])
+            started = time.perf_counter()
+            inspect_input(sentences[-2])  # the customer's question: input rules and the classifier
+            timings["input"].append((time.perf_counter() - started) * 1000)
             for sentence in sentences:
                 for kind, ground in (("model", grounding), ("trusted", Grounding(trusted=True))):
                     started = time.perf_counter()
@@ -90,7 +94,8 @@ def main() -> None:
     sys.stdout.write(f"{result['sentences']} sentences, target p95 <= {TARGET_P95_MS} ms\n")
     for kind, label in (("model", "model-written, all rules + evidence"),
                         ("paraphrase", "  of which not quoted word for word (embedded)"),
-                        ("trusted", "code-written (trusted)")):
+                        ("trusted", "code-written (trusted)"),
+                        ("input", "customer message: input rules + classifier")):
         t = result[kind]
         sys.stdout.write(f"{label:48} p50 {t['p50']:6} ms  p95 {t['p95']:6} ms  max {t['max']:6} ms\n")
 

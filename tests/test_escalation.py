@@ -68,8 +68,8 @@ def test_unhappy_flagged_customer_goes_straight_to_a_person(world: AgentDeps) ->
 
 
 def test_questions_the_help_center_cannot_answer(world: AgentDeps) -> None:
-    c = chat(world)
-    assert handoff_of(c.say("what's the capital of mongolia and its population?")) is None
+    c = chat(world)  # (trivia such as "the capital of Mongolia" is declined by the input classifier: issue #19)
+    assert handoff_of(c.say("do you sell garden gnomes for my backyard party?")) is None
     events = c.say("do you sell tickets to the moon?")
     assert handoff_of(events).reason == "questions the help center cannot answer"
 
@@ -115,7 +115,7 @@ def test_sensitive_topics_go_to_a_person_with_care(world: AgentDeps, message: st
 
 def test_a_handoff_after_a_reply_is_said_once_and_apart(world: AgentDeps) -> None:
     c = chat(world)
-    c.say("what's the capital of mongolia and its population?")
+    c.say("do you sell garden gnomes for my backyard party?")
     text = text_of(c.say("do you sell tickets to the moon?"))
     first, _, second = text.partition("\n\n")
     assert "not sure" in first and "human agent" in second and "not sure" not in second

@@ -68,7 +68,7 @@ def test_a_monitored_input_rule_does_not_flag_the_message() -> None:
     data = bundled()
     next(r for r in data["input"] if r["name"] == "creative_writing")["mode"] = "monitor"
     rules = compiled(data)
-    verdict = inspect_input("write me a poem", rules=rules)
+    verdict = inspect_input("write me a poem", rules=rules, classify=False)  # the rule alone (not the classifier)
     assert verdict.flag is None and verdict.monitored == ("creative_writing",)
 
 

@@ -3,6 +3,7 @@ processes and from hand edits of the YAML file (guardrails section included), en
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from pathlib import Path
@@ -197,3 +198,26 @@ def test_stored_versions_of_the_old_shape_are_upgraded_by_the_migration(tmp_path
     policy = PolicyStore(store).current()
     assert policy.identity.attempts == 7 and policy.identity.verify_with == ["email_zip", "name_zip"]
     assert "site_url" not in PolicyStore(store).document(1)
+
+
+def test_stored_guardrails_get_the_classifier_and_lose_the_eval_only_rules_by_the_migration(tmp_path: Path) -> None:
+    migration = importlib.import_module("tools.store.migrations.versions.0006_guardrails_classifier")
+    bundled = yaml.safe_load(bundled_policy_text())
+    old = {k: v for k, v in bundled["guardrails"].items() if k != "classifier"}  # the 0005 shape, rebuilt
+    undo = {new: before for before, new in migration.REWORDED_OUTPUT.items()}
+    old["output"] = [{**r, "patterns": [undo.get(p, p) for p in r["patterns"]
+                                        if p not in migration.ADDED_OUTPUT.get(r["name"], [])]}
+                     if "patterns" in r else r for r in old["output"]]
+    old["input"] = [{**r, "patterns": [*r["patterns"], *migration.DROPPED_INPUT]} if r["name"] == "persona" else r
+                    for r in old["input"]]
+    old["words"] = {**old["words"], "insults": [w for w in old["words"]["insults"]
+                                                if w not in migration.ADDED_INSULTS]}
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.migrate("0005")
+    with store.engine.begin() as connection:
+        connection.execute(insert(PolicyVersion.__table__).values(
+            version=1, document={**bundled, "guardrails": old}, author="system", reason="seed", source="seed",
+            diff="", created_at=utcnow()))
+    store.migrate()
+    assert PolicyStore(store).current().guardrails == bundled_guardrails()
+    assert "classifier" not in migration.downgraded_policy(PolicyStore(store).document(1))["guardrails"]

