@@ -28,16 +28,19 @@ from agent.bootstrap import build_deps, open_checkpointer, token_keys
 from agent.llm import configured_model_path
 from agent.service import SupportAgent
 from agent.state import AgentDeps
-from api import account, admin, chat, conversations, handoffs, openai_compat, wire
+from api import account, admin, articles, chat, conversations, feedback, handoffs, insights, openai_compat, wire
 from api.access_log import LOG_CONFIG
 from api.deps import Runtime, RuntimeDep
 from api.errors import install_error_handlers, problem_body
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
+from api.metrics import router as metrics_router
 from api.route_limits import limit, limit_other_routes
 from core.auth import MAX_SUBJECT_CHARS, issue_token
 from core.errors import SupportError
+from core.metrics import process_ended
 from core.settings import Settings
+from core.tracing import exporting
 from tools.mail import delivering
 
 log = logging.getLogger("server")
@@ -76,6 +79,8 @@ def create_app(settings: Settings, *, deps_factory: Callable[[Settings], AgentDe
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, GIL_SWITCH_SECONDS))
         async with AsyncExitStack() as stack:
+            stack.callback(process_ended)
+            stack.enter_context(exporting(settings))
             task = asyncio.create_task(load(stack))
             yield
             task.cancel()
@@ -91,8 +96,9 @@ def create_app(settings: Settings, *, deps_factory: Callable[[Settings], AgentDe
                            allow_headers=["Authorization", "Content-Type", "X-Conversation-Id", "Last-Event-ID"],
                            expose_headers=["X-Conversation-Id", "Retry-After"], max_age=600)
     app.add_middleware(SecurityHeaders, docs_paths={app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url})
-    for module in (conversations, chat, openai_compat, account, admin, handoffs):
+    for module in (conversations, feedback, chat, openai_compat, account, admin, articles, handoffs, insights):
         app.include_router(module.router)
+    app.include_router(metrics_router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["health"], dependencies=[limit("read")])
     app.add_api_route("/", chat_page, methods=["GET"], include_in_schema=False, dependencies=[limit("page")])
     app.add_api_route("/reset-password", reset_page, methods=["GET"], include_in_schema=False,

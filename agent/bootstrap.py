@@ -20,10 +20,12 @@ from agent.state import AgentDeps
 from core.auth import TokenKeys
 from core.embeddings import get_embedder
 from core.settings import Settings
-from knowledge import KnowledgeBase, ensure_default_help_center
+from knowledge import ArticleStore, HelpCenter, KnowledgeBase
+from knowledge.ingest import HELP_CENTER
 from tools.policy.versions import PolicyStore
 from tools.store import Store
 from tools.store.demo import ensure_demo_data
+from tools.store.demo_history import ensure_demo_history
 from tools.store.secrets import service_secret
 
 log = logging.getLogger(__name__)
@@ -85,9 +87,14 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
     store.migrate()
     if settings.seed_demo_data and ensure_demo_data(store):
         log.info("seeded the demo store")
+    if settings.seed_demo_data and ensure_demo_history(store):
+        log.info("seeded the insights' demo history (labelled demo, never counted with real conversations)")
     policies = open_policies(store, file=settings.resolved_policy_path)
-    if settings.seed_demo_data:
-        ensure_default_help_center(settings)
+    articles = ArticleStore(store)
+    if settings.seed_demo_data and articles.seed(HELP_CENTER):
+        log.info("seeded the help center's articles")
+    knowledge = KnowledgeBase.from_settings(settings, revision=articles.revision)
+    HelpCenter(articles, knowledge, policy=policies.current, public_url=settings.public_url).sync()
     custom = model is not None
     planner = planner_mode(settings, custom_model=custom)
     if model is None:
@@ -98,7 +105,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
         settings=settings,
         model=model,
         store=store,
-        knowledge=KnowledgeBase.from_settings(settings),
+        knowledge=knowledge,
         router=IntentRouter(get_embedder()),
         policies=policies,
         answer_style=answer_style(settings, custom_model=custom),

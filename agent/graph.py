@@ -21,6 +21,7 @@ from agent.nodes.retrieve import retrieve
 from agent.nodes.understand import understand
 from agent.planner.node import plan
 from agent.state import AgentContext, AgentState
+from agent.telemetry import observed
 
 Node = Callable[[AgentState, Runtime[AgentContext]], dict[str, Any]]
 
@@ -58,7 +59,7 @@ def build_graph(checkpointer: BaseCheckpointSaver | None = None) -> CompiledStat
     """Wire the nodes; ``checkpointer`` makes conversations persist."""
     graph = StateGraph(AgentState, context_schema=AgentContext)
     for node in (understand, identify, plan, act, retrieve, escalate, respond, guardrail):
-        graph.add_node(node.__name__, _under_live_guardrails(node))
+        graph.add_node(node.__name__, observed(_under_live_guardrails(node)))
     graph.add_edge(START, "understand")
     graph.add_conditional_edges("understand", after_understand)
     graph.add_edge("identify", "plan")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -12,12 +14,15 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy import select
 
 from agent.approvals import Approvals
-from agent.events import ApprovalPending, BaseEvent, Done, ErrorEvent, ToolFinished
+from agent.events import ApprovalPending, BaseEvent, Done, ErrorEvent, TextDelta, ToolFinished
 from agent.graph import build_graph
 from agent.guardrails import mask_secrets, rules_for
 from agent.state import TURN_RESET, AgentContext, AgentDeps
+from agent.telemetry import TurnTelemetry, observe_model
+from agent.turn_outcome import turn_facts
 from core.errors import SupportError
 from tools import TOOLS, desk
+from tools.outcomes import record_turn
 from tools.policy import Policy
 from tools.store.models import PolicyException
 
@@ -35,6 +40,7 @@ class SupportAgent:
         self.deps = deps
         self.checkpointer = checkpointer
         self.graph = build_graph(checkpointer)
+        observe_model(deps.model)
         self.approvals = Approvals(deps.store, lambda: deps.policy, checkpointer)
 
     @staticmethod
@@ -44,21 +50,35 @@ class SupportAgent:
     async def turn(self, conversation_id: str, customer_id: str | None, text: str, *,
                    client_address: str | None = None) -> AsyncIterator[BaseEvent]:
         """Stream the events of one customer turn (from ``client_address``, over HTTP); the last event is always
-        ``done``."""
+        ``done``. The turn is traced and counted (:class:`agent.telemetry.TurnTelemetry`)."""
+        with TurnTelemetry() as telemetry:
+            async for event in self._turn(conversation_id, customer_id, text, client_address, telemetry):
+                yield telemetry.saw(event)
+
+    async def _turn(self, conversation_id: str, customer_id: str | None, text: str, client_address: str | None,
+                    telemetry: TurnTelemetry) -> AsyncIterator[BaseEvent]:
         policy, masked = await asyncio.to_thread(self._in_force, text)
+        telemetry.received(masked)
         message = HumanMessage(masked)
         if await asyncio.to_thread(desk.with_a_person, self.deps.store, conversation_id):
             await self._record(conversation_id, message)  # the person answers, not the bot
+            telemetry.with_person()
             yield Done()
             return
         context = AgentContext(deps=self.deps, conversation_id=conversation_id, customer_id=customer_id,
                                client_address=client_address, guardrails=policy.guardrails)
         turn_input = {"messages": [message], **TURN_RESET}
+        began, started, first_text_ms, failed = self.deps.clock(), time.perf_counter(), None, False
         try:
-            async for event in self.graph.astream(
-                turn_input, self._config(conversation_id), context=context, stream_mode="custom"
+            async for mode, event in self.graph.astream(
+                turn_input, self._config(conversation_id), context=context, stream_mode=["custom", "updates"]
             ):
+                if mode == "updates":
+                    telemetry.update(event)
+                    continue
                 yield event
+                if first_text_ms is None and isinstance(event, TextDelta):
+                    first_text_ms = round((time.perf_counter() - started) * 1000)
                 if isinstance(event, ToolFinished) and event.outcome == "needs_approval":
                     pending = await asyncio.to_thread(self._pending_approval, conversation_id, event.tool)
                     if pending is not None:
@@ -66,11 +86,26 @@ class SupportAgent:
                         yield pending
         except SupportError as exc:
             log.warning("turn failed in conversation %s: %s", conversation_id, exc)
+            failed = True
             yield ErrorEvent(message=TURN_FAILED)
         except Exception:  # the stream must end cleanly whatever broke; details go to the log
             log.exception("unexpected error in conversation %s", conversation_id)
+            failed = True
             yield ErrorEvent(message=TURN_FAILED)
+        await self._record_turn(conversation_id, began, failed=failed, first_text_ms=first_text_ms)
         yield Done()
+
+    async def _record_turn(self, conversation_id: str, began: datetime, *, failed: bool,
+                           first_text_ms: int | None) -> None:
+        """Record what the turn did, for the conversation's outcome and the insights (a failure to record only
+        goes to the log: the customer's turn is not affected)."""
+        try:
+            state = (await self.graph.aget_state(self._config(conversation_id))).values
+            facts = turn_facts(state, at=began.astimezone(UTC).replace(tzinfo=None), failed=failed,
+                               first_text_ms=first_text_ms)
+            await asyncio.to_thread(record_turn, self.deps.store, conversation_id, facts)
+        except Exception:
+            log.exception("a turn of conversation %s was not recorded", conversation_id)
 
     async def mask_secrets(self, text: str) -> str:
         """``text`` with secrets masked by the guardrails of the policy version in force."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from agent.events import ReplyReplaced, TextDelta
-from agent.guardrails import Grounding, SentenceGate, check_sentence
+from agent.guardrails import Grounding, SentenceGate, inspect_sentence
+from agent.telemetry.rails import count_rail_hits
 
 
 class GuardedWriter:
@@ -28,8 +29,9 @@ class GuardedWriter:
                 self.repeating = True
                 return True
             self._said.add(key)
-            rule = check_sentence(sentence, self._grounding)
-            if rule:
+            verdict = inspect_sentence(sentence, self._grounding)
+            count_rail_hits("output", verdict)
+            if rule := verdict.rule:
                 self.trips.append(rule)
                 return False
             self.released += sentence

@@ -17,6 +17,8 @@ from sqlalchemy import delete, func, select
 
 from api.hub import delete_events
 from core.auth import Principal
+from tools.feedback import delete_feedback
+from tools.outcomes import unlink_outcome
 from tools.store import Store
 from tools.store.models import Conversation, ConversationEvent
 
@@ -61,12 +63,15 @@ def find_conversation(store: Store, who: Principal | None, conversation_id: str,
 
 
 def delete_conversation(store: Store, who: Principal | None, conversation_id: str) -> None:
-    """Delete the conversation row and its events (owner or ``ops``); checkpoints are the agent's to delete."""
+    """Delete the conversation row, its events and its feedback, and unlink its outcome (owner or ``ops``);
+    checkpoints are the agent's to delete."""
     found = find_conversation(store, who, conversation_id, to_chat=False)
     if who is not None and who.role == "agent":
         raise HTTPException(403, "only ops may delete another person's conversation")
     with store.session(write=True) as session:
         delete_events(session, found.id)
+        delete_feedback(session, found.id)
+        unlink_outcome(session, found.id)
         session.execute(delete(Conversation).where(Conversation.id == found.id))
 
 

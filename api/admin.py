@@ -1,5 +1,5 @@
 """Ops administration of the agent's tools, policy and guardrails: read, change (validated, versioned,
-optimistic concurrency with ``If-Match``), history with diffs, and rollback. Changes apply from the next tool
+optimistic concurrency with ``If-Match``), history (diffs on request), and rollback. Changes apply from the next tool
 call or turn in every server process."""
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from core.errors import ConfigError, NotFound
 from core.guardrails_config import GuardrailsConfig, Mode
 from tools import TOOLS
 from tools.policy import ToolPolicy
-from tools.policy.versions import PolicyStore, VersionConflict, VersionView
+from tools.policy.history import VersionDiff, VersionSummary
+from tools.policy.versions import PolicyStore, VersionConflict
 
 router = APIRouter(tags=["admin"], dependencies=[limit("staff")])
 ADMIN_PAGE = Path(__file__).resolve().parents[1] / "web" / "admin.html"
@@ -239,9 +240,19 @@ async def change_guardrails(change: GuardrailsChange, who: Ops, agent: AgentDep,
 
 
 @router.get("/v1/admin/policy/history")
-async def history(_: Ops, agent: AgentDep) -> list[VersionView]:
-    """Every version, newest first, with author, time, reason, source and diff."""
-    return await asyncio.to_thread(agent.deps.policies.history)
+async def history(_: Ops, agent: AgentDep) -> list[VersionSummary]:
+    """Every version, newest first, with author, time, reason, source, the top-level fields it changed and its
+    diff's line counts (the diff itself: ``GET /v1/admin/policy/versions/{version}/diff``)."""
+    return await asyncio.to_thread(agent.deps.policies.summaries)
+
+
+@router.get("/v1/admin/policy/versions/{version}/diff")
+async def version_diff(version: int, _: Ops, agent: AgentDep) -> VersionDiff:
+    """The unified diff of ``version``'s YAML against the version before it."""
+    try:
+        return await asyncio.to_thread(agent.deps.policies.diff, version)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
 
 
 @router.get("/v1/admin/policy/versions/{version}")

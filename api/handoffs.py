@@ -21,6 +21,7 @@ from core.auth import Principal
 from core.errors import NotFound
 from tools import desk
 from tools.desk import Conflict, HandoffPackage, HandoffSummary
+from tools.feedback import ConversationFeedback, feedback_on
 
 router = APIRouter(tags=["handoffs"], dependencies=[limit("staff")])
 Staff = Annotated[Principal, Depends(require("agent"))]
@@ -33,9 +34,10 @@ class TranscriptLine(BaseModel):
 
 
 class HandoffDetail(HandoffPackage):
-    """The handoff package plus the whole transcript."""
+    """The handoff package plus the whole transcript and what the customer thought of the replies."""
 
     transcript: list[TranscriptLine]
+    feedback: ConversationFeedback
 
 
 class Reply(BaseModel):
@@ -82,8 +84,11 @@ async def read_handoff(handoff_id: int, _: Staff, agent: AgentDep) -> HandoffDet
         package = await asyncio.to_thread(desk.package, agent.deps.store, handoff_id)
     except NotFound as exc:
         raise _translate(exc) from exc
-    transcript = await agent.transcript(package.handoff.conversation_id)
-    return HandoffDetail(**package.model_dump(), transcript=[TranscriptLine(**line) for line in transcript])
+    conversation_id = package.handoff.conversation_id
+    transcript = await agent.transcript(conversation_id)
+    feedback = await asyncio.to_thread(feedback_on, agent.deps.store, conversation_id)
+    return HandoffDetail(**package.model_dump(), transcript=[TranscriptLine(**line) for line in transcript],
+                         feedback=feedback)
 
 
 @router.post("/v1/handoffs/{handoff_id}/claim")

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from agent.events import EVENT_ADAPTER, BaseEvent, Done
 from tools.store import Store
-from tools.store.models import ConversationEvent
+from tools.store.models import ConversationEvent, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class Record:
     conversation_id: str
     seq: int
     event: BaseEvent
+    at: datetime = field(default_factory=utcnow)
+    """When the event was emitted (stored as its time, whenever the batch holding it is written)."""
 
     @property
     def id(self) -> str:
@@ -177,7 +180,8 @@ class ConversationHub:
                 .where(ConversationEvent.conversation_id == conversation_id, ConversationEvent.seq > after)
                 .order_by(ConversationEvent.seq)
             ).all()
-        return [Record(conversation_id, row.seq, EVENT_ADAPTER.validate_python(row.data)) for row in rows]
+        return [Record(conversation_id, row.seq, EVENT_ADAPTER.validate_python(row.data), row.created_at)
+                for row in rows]
 
     async def _save_forever(self) -> None:
         while True:
@@ -222,7 +226,8 @@ class ConversationHub:
 
 def _row(record: Record) -> ConversationEvent:
     body: dict[str, Any] = record.event.model_dump(mode="json")
-    return ConversationEvent(conversation_id=record.conversation_id, seq=record.seq, type=body["type"], data=body)
+    return ConversationEvent(conversation_id=record.conversation_id, seq=record.seq, type=body["type"], data=body,
+                             created_at=record.at)
 
 
 def delete_events(session: Session, conversation_id: str) -> None:

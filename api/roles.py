@@ -11,14 +11,14 @@ from api.deps import principal
 from core.auth import Principal, Role
 
 
-def require(role: Role) -> Callable[..., Principal]:
-    """A dependency that admits only tokens of ``role``."""
+def require(*roles: Role) -> Callable[..., Principal]:
+    """A dependency that admits only tokens of one of ``roles``."""
 
     def check(who: Annotated[Principal | None, Depends(principal)]) -> Principal:
         if who is None:
             raise HTTPException(401, "a staff token is required", headers={"WWW-Authenticate": "Bearer"})
-        if who.role != role:
-            raise HTTPException(403, f"this needs the {role} role")
+        if who.role not in roles:
+            raise HTTPException(403, f"this needs the {' or '.join(roles)} role")
         return who
 
     return check

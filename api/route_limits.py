@@ -16,13 +16,13 @@ from api.deps import ANONYMOUS, Runtime, RuntimeDep, client_address
 from core.auth import AuthError, verify_token
 from core.settings import Settings
 
-Kind = Literal["page", "read", "stream", "new_conversation", "turn", "password_reset", "staff"]
+Kind = Literal["page", "read", "stream", "new_conversation", "turn", "password_reset", "staff", "metrics"]
 """What a route does, which decides its rate (``read`` and ``stream`` share one; a stream also counts as open)."""
 
 _REFUSED: dict[Kind, str] = {
     "page": "too many page loads", "read": "too many requests", "stream": "too many requests",
     "new_conversation": "too many new conversations", "turn": "too many messages",
-    "password_reset": "too many password resets", "staff": "too many requests",
+    "password_reset": "too many password resets", "staff": "too many requests", "metrics": "too many scrapes",
 }
 STREAM_RETRY_SECONDS = 5
 """``Retry-After`` for a stream refused at the cap: about when a closed tab's stream has ended."""
@@ -63,6 +63,8 @@ def _buckets(kind: Kind, settings: Settings, address: str, holder: str | None) -
             return [(f"reset:{address}", settings.password_resets_per_minute)]
         case "page":
             return [(f"page:{address}", settings.page_loads_per_minute)]
+        case "metrics":
+            return [(f"metrics:{address}", settings.metrics_requests_per_minute)]
 
 
 class RateLimit:

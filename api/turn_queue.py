@@ -1,4 +1,5 @@
-"""Admission to the model: a bounded number of turns at once, the rest waiting in a bounded, fair queue.
+"""Admission to the model: a bounded number of turns at once, the rest waiting in a bounded, fair queue (their
+numbers are the ``support_turns_running`` and ``support_turn_queue_waiting`` gauges).
 
 Waiting turns are served round-robin between customers (or client addresses), so one caller with many
 conversations cannot starve the others; when the queue is full the caller is told when to come back.
@@ -11,6 +12,8 @@ import math
 import time
 from collections import OrderedDict, deque
 from types import TracebackType
+
+from core.metrics import QUEUE_RUNNING, QUEUE_WAITING
 
 MAX_RETRY_AFTER = 120
 
@@ -43,12 +46,14 @@ class TurnQueue:
         """A free slot now or a place in the queue for ``key``; :class:`QueueFull` when there is neither."""
         if self._free > 0 and not self._count:
             self._free -= 1
+            QUEUE_RUNNING.inc()
             return Ticket(self, None)
         if self._count >= self._max_waiting:
             raise QueueFull(self.retry_after())
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, deque()).append(future)
         self._count += 1
+        QUEUE_WAITING.inc()
         return Ticket(self, future)
 
     def retry_after(self) -> int:
@@ -63,6 +68,7 @@ class TurnQueue:
             key, queue = next(iter(self._waiting.items()))
             future = queue.popleft()
             self._count -= 1
+            QUEUE_WAITING.dec()
             if queue:
                 self._waiting.move_to_end(key)  # the next waiter of another key goes first
             else:
@@ -71,12 +77,14 @@ class TurnQueue:
                 future.set_result(None)
                 return
         self._free += 1
+        QUEUE_RUNNING.dec()
 
     def _withdraw(self, future: asyncio.Future[None]) -> None:
         for key, queue in self._waiting.items():
             if future in queue:
                 queue.remove(future)
                 self._count -= 1
+                QUEUE_WAITING.dec()
                 if not queue:
                     del self._waiting[key]
                 return

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi import HTTPException
 
-from agent.events import CustomerMessage, Done, ErrorEvent
+from agent.events import CustomerMessage, Done, ErrorEvent, TextDelta
 from agent.service import TURN_FAILED, SupportAgent
 from api.hub import ConversationHub, Record
 from api.turn_queue import QueueFull, Ticket, TurnQueue
+from core.metrics import FIRST_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class Turns:
 
         The caller cancels ``ticket`` if this raises.
         """
+        received = time.perf_counter()
         self.check_free(conversation_id)
         self._running[conversation_id] = None  # claimed before the first await: a second message gets 409
         try:
@@ -75,14 +78,19 @@ class Turns:
             del self._running[conversation_id]
             raise
         self._running[conversation_id] = asyncio.create_task(
-            self._run(conversation_id, customer_id, text, ticket, client_address))
+            self._run(conversation_id, customer_id, text, ticket, client_address, received))
         return record
 
     async def _run(self, conversation_id: str, customer_id: str | None, text: str, ticket: Ticket,
-                   client_address: str | None) -> None:
+                   client_address: str | None, received: float) -> None:
+        """Run the turn; the time from ``received`` to its first text is ``support_first_text_seconds``."""
+        first_text = True
         try:
             async with ticket:
                 async for event in self.agent.turn(conversation_id, customer_id, text, client_address=client_address):
+                    if first_text and isinstance(event, TextDelta):
+                        FIRST_TEXT.observe(time.perf_counter() - received)
+                        first_text = False
                     await self.hub.append(conversation_id, event)
         except asyncio.CancelledError:  # server shutdown: the stream still ends, and says so
             await self._end(conversation_id, INTERRUPTED)

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_CHARS = 32
+MIN_METRICS_TOKEN_CHARS = 16
 DEFAULT_PUBLIC_URL = "http://localhost:8000"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _URL_CHARS = re.compile(r"[A-Za-z0-9._~:/\[\]%-]+")
@@ -121,12 +122,27 @@ class Settings(BaseSettings):
     """Turns worked on at once; more wait in a queue served fairly, round-robin between customers."""
     max_queued_turns: int = Field(32, ge=0)
     """Turns that may wait for a free slot; beyond that the server answers 503 with ``Retry-After``."""
+    resolution_window_hours: float = Field(24.0, gt=0, le=24 * 30)
+    """Hours without a new customer message after which a conversation's outcome is final (resolved, unresolved
+    or abandoned); before that it counts as open."""
     cors_origins: Annotated[list[str], NoDecode] = []
     """Other web origins allowed to call the API from a browser (comma-separated); the built-in chat page
     needs none."""
     public_url: str = DEFAULT_PUBLIC_URL
     """The address customers reach this service at (links in emails, the site address in the help center):
     ``https://``, or ``http://`` on localhost only."""
+
+    # --- observability ---------------------------------------------------------------------
+    metrics_token: SecretStr | None = None
+    """Bearer token ``/metrics`` requires from every client (at least 16 characters); empty: ``/metrics`` answers
+    loopback clients only, and never a request relayed by a proxy."""
+    metrics_requests_per_minute: int = Field(60, ge=1)
+    """``/metrics`` requests per client address per minute (429 beyond)."""
+    otlp_endpoint: str | None = None
+    """OTLP/HTTP traces URL of an OpenTelemetry collector (``http://localhost:4318/v1/traces``); empty: no
+    tracing and no network."""
+    trace_content: bool = False
+    """Put customer text (the masked message, the reply, the help-center question) into spans."""
 
     # --- mail ------------------------------------------------------------------------------
     smtp_host: str = ""
@@ -168,6 +184,22 @@ class Settings(BaseSettings):
             raise ValueError(f"SUPPORT_JWT_SECRET must be a random value of at least {MIN_SECRET_CHARS} characters "
                              "(or empty, to have one generated)")
         return value
+
+    @field_validator("metrics_token", mode="after")
+    @classmethod
+    def _refuse_short_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and len(value.get_secret_value()) < MIN_METRICS_TOKEN_CHARS:
+            raise ValueError(f"SUPPORT_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters")
+        return value
+
+    @field_validator("otlp_endpoint", mode="after")
+    @classmethod
+    def _check_otlp_endpoint(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("SUPPORT_OTLP_ENDPOINT must be an http:// or https:// URL")
+        return value or None
 
     @field_validator("public_url", mode="after")
     @classmethod

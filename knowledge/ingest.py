@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from chromadb.api.models.Collection import Collection
 from pydantic import BaseModel, ConfigDict
@@ -115,6 +116,31 @@ def ensure_default_help_center(settings: Settings) -> IngestReport | None:
     return report
 
 
+def index_markdown(collection: Collection, text: str, *, doc_id: str, source: str, updated: str, policy: Policy,
+                   public_url: str = DEFAULT_PUBLIC_URL) -> int:
+    """Make Markdown ``text`` (policy placeholders rendered) the only version of ``doc_id`` in ``collection``;
+    returns the chunks written (none when that version is there already)."""
+    chunks = chunk_document(render_policy(text, policy, public_url=public_url), kind="markdown", source=source,
+                            updated=updated, doc_id=doc_id)
+    if not chunks:
+        raise UnusableDocument("no text to index")
+    if _stored_documents(collection, doc_id).get(doc_id, _Stored(source)).hashes == {chunks[0].content_hash}:
+        return 0
+    _replace(collection, chunks)
+    return len(chunks)
+
+
+def indexed_documents(collection: Collection) -> list[str]:
+    """The key of every document in ``collection``."""
+    return list(_stored_documents(collection))
+
+
+def delete_document(collection: Collection, doc_id: str) -> None:
+    """Remove every chunk of ``doc_id``."""
+    with chroma_errors("delete a document"):
+        collection.delete(where={"doc_id": doc_id})
+
+
 def _chunks(file: SourceFile, policy: Policy, public_url: str) -> list[Chunk]:
     text, updated = read_document(file.path)
     chunks = chunk_document(render_policy(text, policy, public_url=public_url), kind=file.kind, source=file.source,
@@ -145,10 +171,11 @@ def _replace(collection: Collection, chunks: list[Chunk]) -> None:
         )
 
 
-def _stored_documents(collection: Collection) -> dict[str, _Stored]:
-    """Every document in the collection by key, from the metadata of its first chunks."""
+def _stored_documents(collection: Collection, doc_id: str | None = None) -> dict[str, _Stored]:
+    """Every document in the collection (or only ``doc_id``) by key, from the metadata of its first chunks."""
+    where: dict[str, Any] = {"index": 0} if doc_id is None else {"$and": [{"index": 0}, {"doc_id": doc_id}]}
     with chroma_errors("list its documents"):
-        rows = collection.get(where={"index": 0}, include=["metadatas"])
+        rows = collection.get(where=where, include=["metadatas"])
     stored: dict[str, _Stored] = {}
     for meta in rows["metadatas"] or []:
         doc = stored.setdefault(str(meta["doc_id"]), _Stored(str(meta["source"])))

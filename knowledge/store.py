@@ -6,7 +6,7 @@ This module is the seam to chromadb: its errors become :class:`RuntimeFailure` h
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +15,7 @@ import chromadb
 import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 from pydantic import BaseModel, ConfigDict
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from core.embeddings import MiniLMEmbeddingFunction
 from core.errors import ConfigError, RuntimeFailure
 from core.settings import Settings
+from core.tracing import content_allowed, span
 from knowledge.chunking import INTRO_SECTION
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,15 @@ def chroma_errors(action: str) -> Iterator[None]:
         raise RuntimeFailure(f"the knowledge base could not {action}") from exc
 
 
-def open_collection(settings: Settings) -> Collection:
-    """The knowledge-base collection (created if missing) in cosine space with the bundled embeddings."""
+def open_collection(settings: Settings, *, reload: bool = False) -> Collection:
+    """The knowledge-base collection (created if missing) in cosine space with the bundled embeddings.
+
+    ``reload``: read an embedded collection from disk again. Each process keeps its own copy of an embedded
+    collection's index and never sees another process's writes in it; this drops the process's copies (those
+    of other folders too, so keep using only collections opened after it).
+    """
+    if reload and not settings.chroma_url:
+        SharedSystemClient.clear_system_cache()
     with chroma_errors("open its collection"):
         collection = _client(settings).get_or_create_collection(
             settings.kb_collection,
@@ -72,25 +81,54 @@ def open_collection(settings: Settings) -> Collection:
 class KnowledgeBase:
     """Question in, relevant passages out."""
 
-    def __init__(self, collection: Collection, *, top_k: int, min_score: float) -> None:
+    def __init__(self, collection: Collection, *, top_k: int, min_score: float,
+                 revision: Callable[[], int] | None = None, reopen: Callable[[], Collection] | None = None) -> None:
+        """``revision``: a number that changes whenever another process may have written to the collection;
+        when it has changed since the last look, ``reopen`` gives the collection as it is now."""
         self._collection = collection
         self._top_k = top_k
         self._min_score = min_score
+        self._revision = revision if reopen else None
+        self._reopen = reopen
+        self._seen = revision() if self._revision else 0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> KnowledgeBase:
-        return cls(open_collection(settings), top_k=settings.kb_top_k, min_score=settings.kb_min_score)
+    def from_settings(cls, settings: Settings, *, revision: Callable[[], int] | None = None) -> KnowledgeBase:
+        """The collection the settings name; with ``revision``, an embedded one is read again from disk when
+        the revision changes (a Chroma server needs no reload)."""
+        reopen = None if settings.chroma_url else lambda: open_collection(settings, reload=True)
+        return cls(open_collection(settings), top_k=settings.kb_top_k, min_score=settings.kb_min_score,
+                   revision=revision, reopen=reopen)
+
+    def collection(self) -> Collection:
+        """The collection, read again first if another process changed it since this one last looked."""
+        if self._revision and self._reopen and (current := self._revision()) != self._seen:
+            self._collection = self._reopen()
+            self._seen = current
+        return self._collection
+
+    def seen(self, revision: int) -> None:
+        """Record that the collection is up to date with ``revision`` (this process wrote it)."""
+        self._seen = revision
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
-        """Up to ``k`` (default ``kb_top_k``) passages scoring at least ``kb_min_score``, best first."""
-        return [p for p in self.nearest(query, k) if p.score >= self._min_score]
+        """Up to ``k`` (default ``kb_top_k``) passages scoring at least ``kb_min_score``, best first (traced as a
+        ``retrieval`` span; the question itself only where ``SUPPORT_TRACE_CONTENT`` allows)."""
+        with span("retrieval", {"support.kb.top_k": k or self._top_k}) as current:
+            if content_allowed():
+                current.set_attribute("support.kb.query", query)
+            nearest = self.nearest(query, k)
+            passages = [p for p in nearest if p.score >= self._min_score]
+            current.set_attributes({"support.kb.passages": len(passages),
+                                    "support.kb.best_score": nearest[0].score if nearest else 0.0})
+        return passages
 
     def nearest(self, query: str, k: int | None = None) -> list[Passage]:
         """The ``k`` closest passages whatever their score (for tuning the threshold)."""
         if not query.strip():
             return []
         with chroma_errors("search"):
-            result = self._collection.query(
+            result = self.collection().query(
                 query_texts=[query], n_results=k or self._top_k, include=["documents", "metadatas", "distances"]
             )
         rows = zip(

@@ -3,6 +3,7 @@ roll back."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -57,8 +58,9 @@ def test_ops_page_edits_a_tool_shows_the_diff_and_rolls_back(page: Page, server:
     assert _policy(server)["policy"]["enabled"] is False and _policy(server)["limits"]["auto_refund_limit"] == 75
     newest = page.locator("#history li").first
     expect(newest).to_contain_text("pause refunds during the audit")
+    newest.get_by_role("button", name="Show diff").click()
     expect(newest.locator("pre.diff")).to_contain_text("auto_refund_limit: 75")
-    page.locator("#history li").last.get_by_role("button").click()  # back to the first version
+    page.locator("#history li").last.get_by_role("button", name="Roll back to 1").click()
     expect(page.locator("#message")).to_contain_text("Rolled back")
     assert _policy(server)["policy"]["enabled"] is True and _policy(server)["limits"]["auto_refund_limit"] == 200
 
@@ -89,6 +91,8 @@ def test_ops_page_changes_a_rule_mode_a_threshold_and_a_word_list(page: Page, se
     assert next(r["mode"] for r in guardrails["input"] if r["name"] == "persona") == "block"  # same name, other rail
     newest = page.locator("#history li").first
     expect(newest).to_contain_text("measure the competitor rule")
+    expect(newest.locator(".summary")).to_have_text(re.compile(r"^guardrails \(\+\d+ −\d+ lines\)$"))
+    newest.get_by_role("button", name="Show diff").click()
     expect(newest.locator("pre.diff")).to_contain_text("+  - zalando")
     expect(competitor).to_have_value("monitor")  # the page shows the new version
 
@@ -100,3 +104,27 @@ def test_ops_page_reports_an_invalid_threshold_with_its_field(page: Page, server
     page.locator("#guardrails").get_by_role("button", name="Save guardrails").click()
     expect(page.locator("#message")).to_contain_text("body.guardrails.thresholds.evidence_min_similarity")
     assert _guardrails(server)["thresholds"] == before
+
+
+def test_ops_page_lists_versions_with_a_summary_and_opens_a_diff_on_demand(page: Page) -> None:
+    diffs: list[str] = []
+    page.on("request", lambda request: diffs.append(request.url) if request.url.endswith("/diff") else None)
+    first = page.locator('#history li[data-version="1"]')
+    expect(first).to_contain_text("Version 1 by system (seed)")
+    expect(first).to_contain_text("initial policy")
+    expect(first.locator(".summary")).to_contain_text("first version")
+    expect(first.locator(".summary")).to_contain_text(" lines)")
+    assert first.locator("pre.diff").count() == 0 and diffs == []  # the page does not print whole documents
+    toggle = first.locator("button.show-diff")
+    expect(toggle).to_have_text("Show diff")
+    toggle.click()
+    diff = first.locator("pre.diff")
+    expect(diff).to_be_visible()
+    expect(diff).to_contain_text("+++ version 1")
+    assert len(diffs) == 1 and diffs[0].endswith("/v1/admin/policy/versions/1/diff")
+    expect(toggle).to_have_text("Hide diff")
+    toggle.click()
+    expect(diff).to_be_hidden()
+    toggle.click()
+    expect(diff).to_be_visible()
+    assert len(diffs) == 1  # loaded once

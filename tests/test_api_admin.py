@@ -88,7 +88,11 @@ def test_disable_then_limit_then_rollback_govern_the_next_turn(admin: tuple[str,
                 json={"enabled": True, "limits": {"auto_refund_limit": 50}, "reason": "tighter"})
     assert "needs to approve it" in _refund_turn(base, settings)  # $83.85 > $50
     history = httpx.get(f"{base}/v1/admin/policy/history", headers=ops).json()
-    assert history[0]["author"] == "Sam Ortiz" and "auto_refund_limit" in history[0]["diff"]
+    assert history[0]["author"] == "Sam Ortiz" and history[0]["fields"] == ["auto_refund_limit", "tools"]
+    assert "diff" not in history[0] and history[0]["added"] == history[0]["removed"] >= 1
+    diff = httpx.get(f"{base}/v1/admin/policy/versions/{history[0]['version']}/diff", headers=ops).json()["diff"]
+    assert "+auto_refund_limit: 50" in diff.replace(".0", "")
+    assert httpx.get(f"{base}/v1/admin/policy/versions/9999/diff", headers=ops).status_code == 404
     back = httpx.post(f"{base}/v1/admin/policy/rollback", headers=ops, json={"version": version, "reason": "undo"})
     assert back.status_code == 200 and back.json()["document"]["auto_refund_limit"] == 200.0
     assert "(yes/no)" in _refund_turn(base, settings)

@@ -165,7 +165,9 @@ def test_mode_changes_govern_the_next_turn_are_versioned_and_roll_back(admin: Ad
     assert UNSUPPORTED in reply_text(admin.turn(QUESTION, SUPPORTED + UNSUPPORTED))
     newest = admin.get("/v1/admin/policy/history").json()[0]
     assert (newest["author"], newest["reason"]) == ("Sam Ortiz", "measure first")
-    assert "- name: unsupported_claim\n-    mode: block\n+    mode: monitor" in newest["diff"]
+    assert newest["fields"] == ["guardrails"] and newest["added"] == newest["removed"] >= 1
+    diff = admin.get(f"/v1/admin/policy/versions/{newest['version']}/diff").json()["diff"]
+    assert "- name: unsupported_claim\n-    mode: block\n+    mode: monitor" in diff
     back = admin.send("POST", {"version": before, "reason": "block again"}, path="/v1/admin/policy/rollback")
     assert back.status_code == 200 and admin.get().json()["guardrails"]["output"][-1]["mode"] == "block"
     assert stopped_by(admin.turn(QUESTION, SUPPORTED + UNSUPPORTED)) == ["unsupported_claim"]

@@ -170,6 +170,7 @@ TINY: dict[str, tuple[str, ...]] = {
     "password_resets_per_minute": ("password_reset",),
     "staff_requests_per_minute": ("staff",),
     "page_loads_per_minute": ("page",),
+    "metrics_requests_per_minute": ("metrics",),
 }
 """Each rate setting and the kinds of route that share it."""
 

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from agent.events import CustomerMessage, Done, StaffMessage, TextDelta
 from api.hub import ConversationHub, Record
@@ -13,7 +14,7 @@ from api.limits import RateLimiter
 from api.turn_queue import QueueFull, TurnQueue
 from core.settings import Settings
 from tools.store import Store
-from tools.store.models import Conversation
+from tools.store.models import Conversation, ConversationEvent
 
 
 class Clock:
@@ -128,3 +129,20 @@ def test_followers_from_any_point_get_every_later_event_once_in_order(tmp_path: 
 
 async def _collect(records: object) -> list[Record]:
     return [record async for record in records]  # type: ignore[attr-defined]
+
+
+def test_an_event_is_stored_with_the_time_it_was_emitted_not_the_time_its_batch_was_written(tmp_path: Path) -> None:
+    store = _store(tmp_path, "c1")
+
+    async def scenario() -> list[Record]:
+        hub = ConversationHub(store)
+        records = [await hub.append("c1", TextDelta(text=str(n))) for n in range(3)]
+        await asyncio.sleep(0.05)  # emitted apart from their write
+        await hub.stored(records[-1])
+        await hub.close()
+        return records
+
+    emitted = asyncio.run(scenario())
+    with store.session() as session:
+        stored = session.scalars(select(ConversationEvent.created_at).order_by(ConversationEvent.seq)).all()
+    assert stored == [record.at for record in emitted]

@@ -136,3 +136,36 @@ def test_an_expired_token_is_explained(page: Page, settings: Settings) -> None:
     say(page, "hi")
     expect(page.locator("#status")).to_have_text("token expired")
     expect(page.locator(".bubble")).to_have_count(0)
+
+
+def test_the_customer_rates_a_reply_and_the_conversation_and_the_console_shows_it(
+    page: Page, browser: Browser, settings: Settings, base_url: str,
+) -> None:
+    sign_in(page, settings)
+    say(page, "Where is my order #W4821002?")
+    reply = page.locator(".bubble.assistant").last
+    expect(reply).to_contain_text("Order #W4821002 is processed")
+    reply.get_by_role("button", name="Not helpful").click()
+    expect(reply.get_by_role("button", name="Not helpful")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#rating")).to_be_visible()  # the turn is over: the conversation can be rated
+    page.get_by_label("4").check()
+    page.fill("#rating-comment", "It had not shipped, but it said so clearly.")
+    page.get_by_role("button", name="Send rating").click()
+    expect(page.locator("#status")).to_have_text("Thanks for rating this conversation.")
+    expect(page.locator("#rating")).to_be_hidden()
+    say(page, "I want to talk to a human")
+    expect(page.locator(".notice.handoff")).to_contain_text("Handed over to a person")
+    conversation_id = page.locator("body").get_attribute("data-conversation")
+
+    context = browser.new_context(base_url=base_url)
+    console = context.new_page()
+    console.goto("/console")
+    console.fill("#token", issue_token(token_keys(settings), role="agent", subject="Pat Lee"))
+    console.click("#token-form button")
+    row = console.locator("#queue-table tbody tr", has_text="asked for a human").last
+    row.get_by_role("button", name="Claim").click()
+    expect(console.locator("#feedback")).to_contain_text("Rated the conversation 4 of 5: “It had not shipped")
+    expect(console.locator("#feedback")).to_contain_text("Not helpful: “Order #W4821002 is processed")
+    context.close()
+    stored = httpx.get(f"{base_url}/v1/conversations/{conversation_id}/feedback", headers=bearer(settings)).json()
+    assert stored["rating"]["rating"] == 4 and [r["helpful"] for r in stored["replies"]] == [False]

@@ -4,6 +4,7 @@ and write the audit log, whatever the outcome."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
@@ -13,6 +14,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from core.errors import ApprovalRequired, PolicyDenied, ToolControl, ToolRetry
+from core.metrics import TOOL
+from core.tracing import span
 from tools.context import ToolContext
 from tools.policy import Policy, engine
 from tools.registry import TOOLS
@@ -74,8 +77,8 @@ def execute(
     def context(session: Session) -> ToolContext:
         return ToolContext(session, policy, conversation_id, customer_id, now, approved_by, client_address)
 
-    result = _run(store, name, arguments, identified=customer_id is not None, context=context, preview=preview,
-                  policy=policy)
+    result = _observed_run(store, name, arguments, identified=customer_id is not None, context=context,
+                           preview=preview, policy=policy)
     if preview:
         return result
     with store.session(write=True) as session:
@@ -91,6 +94,19 @@ def execute(
             outcome=result.outcome, rule=result.rule, result=result.data or {"message": result.message},
             policy_version=policy.version, actor=f"staff:{approved_by}" if approved_by else "agent", created_at=now,
         ))
+    return result
+
+
+def _observed_run(store: Store, name: str, arguments: dict[str, Any], *, preview: bool, **options: Any) -> ToolResult:
+    """:func:`_run` in a ``tool <name>`` span, timed by tool and outcome unless it is a preview (an unknown name
+    is labelled ``unknown``: the model may say anything)."""
+    label = name if name in TOOLS else "unknown"
+    started = time.perf_counter()
+    with span(f"tool {label}", {"support.tool": label, "support.tool.preview": preview}) as current:
+        result = _run(store, name, arguments, preview=preview, **options)
+        current.set_attribute("support.tool.outcome", result.outcome)
+    if not preview:
+        TOOL.labels(label, result.outcome).observe(time.perf_counter() - started)
     return result
 
 

@@ -1,24 +1,11 @@
 // Ops page: tools with their permissions and limits, the guardrails (rule modes, thresholds, word lists); change
-// them (with If-Match), see the history with diffs, roll back.
-const $ = (selector) => document.querySelector(selector);
+// them (with If-Match), see the history (each version's diff loads when opened), roll back.
+import { $, request, say } from "/web/ops.js";
+
 let version = null;
 
-function headers(extra = {}) {
-  return { Authorization: `Bearer ${sessionStorage.getItem("opsToken") || ""}`, "Content-Type": "application/json", ...extra };
-}
-
-function say(text, ok = false) {
-  $("#message").textContent = text;
-  $("#message").className = ok ? "ok" : "";
-}
-
 async function call(method, path, body, extraHeaders) {
-  const response = await fetch(path, { method, headers: headers(extraHeaders), body: body && JSON.stringify(body) });
-  const data = response.status === 204 ? null : await response.json();
-  if (!response.ok) {
-    const detail = Array.isArray(data?.detail) ? data.detail.map((d) => `${d.loc.join(".")}: ${d.msg}`).join("; ") : data?.detail;
-    throw new Error(`${response.status}: ${typeof detail === "string" ? detail : JSON.stringify(data)}`);
-  }
+  const { response, data } = await request(method, path, body, extraHeaders);
   const etag = response.headers.get("ETag");
   if (etag) { version = Number(etag.replaceAll('"', "")); $("#version").textContent = `Policy version ${version}`; }
   return data;
@@ -152,6 +139,43 @@ function guardrailsChange() {
   return change;
 }
 
+// What a version changed at a glance: its top-level fields and the diff's line counts.
+function summary(entry, first) {
+  const fields = first ? `first version, ${entry.fields.length} fields` : entry.fields.join(", ") || "no field";
+  const line = document.createElement("p");
+  line.className = "summary";
+  line.textContent = `${fields} (+${entry.added} −${entry.removed} lines)`;
+  return line;
+}
+
+// The diff is fetched the first time it is opened, then shown or hidden.
+function diffToggle(entry, item) {
+  const toggle = document.createElement("button");
+  toggle.className = "show-diff";
+  toggle.textContent = "Show diff";
+  toggle.setAttribute("aria-expanded", "false");
+  toggle.addEventListener("click", async () => {
+    let diff = item.querySelector("pre.diff");
+    if (!diff) {
+      try {
+        const loaded = await call("GET", `/v1/admin/policy/versions/${entry.version}/diff`);
+        diff = document.createElement("pre");
+        diff.className = "diff";
+        diff.hidden = true;
+        diff.textContent = loaded.diff;
+        item.append(diff);
+      } catch (error) {
+        say(`Could not load the diff: ${error.message}`);
+        return;
+      }
+    }
+    diff.hidden = !diff.hidden;
+    toggle.textContent = diff.hidden ? "Show diff" : "Hide diff";
+    toggle.setAttribute("aria-expanded", String(!diff.hidden));
+  });
+  return toggle;
+}
+
 function historyItem(entry) {
   const item = document.createElement("li");
   item.dataset.version = entry.version;
@@ -163,13 +187,7 @@ function historyItem(entry) {
   back.addEventListener("click", () => submit("POST", "/v1/admin/policy/rollback",
     { version: entry.version, reason: `rollback to version ${entry.version}` },
     () => `Rolled back to version ${entry.version}.`, "Not rolled back"));
-  item.append(back);
-  if (entry.diff) {
-    const diff = document.createElement("pre");
-    diff.className = "diff";
-    diff.textContent = entry.diff;
-    item.append(diff);
-  }
+  item.append(summary(entry, entry.version === 1), diffToggle(entry, item), " ", back);
   return item;
 }
 

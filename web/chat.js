@@ -95,7 +95,7 @@ async function follow(conversationId) {
         const seq = seqOf(message.id);
         if (seq <= state.lastSeq) continue;
         state.lastSeq = seq;
-        render(JSON.parse(message.data));
+        render(JSON.parse(message.data), seq);
       }
     } catch (error) {
       if (controller.signal.aborted) return;
@@ -166,7 +166,61 @@ function stopThinking() {
   state.thinking = null;
 }
 
-function render(event) {
+// --- feedback ----------------------------------------------------------------------------------
+async function sendFeedback(path, body) {
+  const response = await fetch(`/v1/conversations/${state.conversationId}/${path}`, {
+    method: "PUT",
+    headers: authHeaders({ "Content-Type": "application/json" }),
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(await problem(response));
+}
+
+function addThumbs(li, seq) {
+  const thumbs = document.createElement("span");
+  thumbs.className = "thumbs";
+  for (const [helpful, label, symbol] of [[true, "Helpful", "👍"], [false, "Not helpful", "👎"]]) {
+    const button = document.createElement("button");
+    Object.assign(button, { type: "button", textContent: symbol, title: label });
+    button.setAttribute("aria-label", label);
+    button.setAttribute("aria-pressed", "false");
+    button.addEventListener("click", async () => {
+      try {
+        await sendFeedback(`replies/${seq}/feedback`, { helpful });
+        for (const other of thumbs.children) other.setAttribute("aria-pressed", String(other === button));
+      } catch (error) {
+        statusLine.textContent = error.message;
+      }
+    });
+    thumbs.append(button);
+  }
+  li.append(thumbs);
+}
+
+function offerRating() {
+  const form = $("rating");
+  if (form.hidden && !form.dataset.sent) form.hidden = false;
+}
+
+$("rating").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = $("rating");
+  const chosen = form.querySelector("input[name=stars]:checked");
+  if (!chosen) {
+    statusLine.textContent = "Choose a rating from 1 to 5.";
+    return;
+  }
+  try {
+    await sendFeedback("rating", { rating: Number(chosen.value), comment: $("rating-comment").value.trim() });
+    form.dataset.sent = "true";
+    form.hidden = true;
+    statusLine.textContent = "Thanks for rating this conversation.";
+  } catch (error) {
+    statusLine.textContent = error.message;
+  }
+});
+
+function render(event, seq) {
   if (event.type !== "thinking") stopThinking();
   switch (event.type) {
     case "thinking":
@@ -208,6 +262,7 @@ function render(event) {
       const li = replyBubble();
       li.querySelector(".text").textContent = event.text;
       for (const citation of event.citations) addSource(li, citation);
+      addThumbs(li, seq);
       state.reply = null;
       break;
     }
@@ -229,6 +284,7 @@ function render(event) {
     case "done":
       state.reply = null;
       setBusy(false);
+      if (log.querySelector(".thumbs")) offerRating();
       break;
     default:
       break; // newer event types are ignored by this page
@@ -274,6 +330,9 @@ function closeConversation() {
   Object.assign(state, { conversationId: null, lastSeq: 0, reply: null });
   delete document.body.dataset.conversation;
   log.replaceChildren();
+  $("rating").hidden = true;
+  delete $("rating").dataset.sent;
+  $("rating").reset();
   setBusy(false);
 }
 

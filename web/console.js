@@ -63,6 +63,7 @@ function render() {
   $("#detail-title").textContent = `#${pkg.handoff.id}: ${pkg.handoff.reason} (${pkg.handoff.priority})`;
   $("#next-step").textContent = `Suggested next step: ${pkg.suggested_next_step}`;
   $("#transcript").replaceChildren(...pkg.transcript.map((m) => text("li", `${m.role}: ${m.content}`)));
+  $("#feedback").replaceChildren(...feedbackLines(pkg.feedback));
   $("#customer").textContent = JSON.stringify({ customer: pkg.customer, orders: pkg.orders_touched }, null, 2);
   $("#tool-calls").replaceChildren(...pkg.tool_calls.map((c) => text("li", `${c.tool} ${JSON.stringify(c.arguments)} → ${c.outcome}${c.rule ? ` (${c.rule})` : ""}`)));
   const exception = $("#exception");
@@ -73,6 +74,15 @@ function render() {
   } else if (pkg.exception) {
     exception.append(text("p", `Exception #${pkg.exception.id} is ${pkg.exception.status}.`));
   }
+}
+
+function feedbackLines(feedback) {
+  const lines = feedback.replies.map((r) => text("li", `${r.helpful ? "Helpful" : "Not helpful"}: “${r.text}”`));
+  if (feedback.rating) {
+    const comment = feedback.rating.comment ? `: “${feedback.rating.comment}”` : "";
+    lines.unshift(text("li", `Rated the conversation ${feedback.rating.rating} of 5${comment}`));
+  }
+  return lines.length ? lines : [text("li", "None given.")];
 }
 
 async function refresh() {

@@ -96,4 +96,4 @@ def escalate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     receipt = result["data"]
     get_stream_writer()(HandoffStarted(queue=receipt["queue"], reason=reason, position=receipt["position"]))
     told = f"{said} {_tell(reason, receipt, config)}".strip()
-    return {**updates, "handoff": receipt, "escalated": True, "say": told, "ask": ""}
+    return {**updates, "handoff": {**receipt, "reason": reason}, "escalated": True, "say": told, "ask": ""}

@@ -10,9 +10,10 @@ from langgraph.runtime import Runtime
 
 from agent.escalation import before_answering
 from agent.executor import extract
-from agent.guardrails import check_input
+from agent.guardrails import inspect_input
 from agent.guardrails.rules import load_rules
 from agent.state import AgentContext, AgentState
+from agent.telemetry.rails import count_rail_hits
 from tools import customer_flags
 from tools.arguments import alike
 
@@ -78,13 +79,15 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     elif intent == "human_agent" and not asks_for_a_person(text) and (extract.email(text) or order_ids):
         intent = "unknown"  # details the agent asked for ("jane@example.com 78789") ask for nobody
     sentiment = sentiment_of(text)
+    rails = inspect_input(text)
+    count_rail_hits("input", rails)
     understood: dict[str, Any] = {
         "intent": intent,
         "route_score": route.score,
         "route_margin": route.margin,
         "order_ids": order_ids,
         "sentiment": sentiment,
-        "input_flag": check_input(text),
+        "input_flag": rails.flag,
         "angry_messages": state.get("angry_messages", 0) + (sentiment == "angry"),
     }
     flags = customer_flags(runtime.context.deps.store, runtime.context.customer_id or state.get("verified_customer_id"))

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from core.errors import ConfigError, NotFound, UserError
 from tools.policy import Policy, bundled_policy_text, parse_policy
+from tools.policy.history import VersionDiff, VersionSummary, changed_fields, line_counts
 from tools.store import Store
 from tools.store.models import PolicyVersion, utcnow
 
@@ -135,6 +136,28 @@ class PolicyStore:
         with self._store.session() as session:
             rows = session.scalars(select(PolicyVersion).order_by(PolicyVersion.version.desc()))
             return [VersionView.model_validate(r, from_attributes=True) for r in rows]
+
+    def summaries(self) -> list[VersionSummary]:
+        """Every version, newest first, with the top-level fields it changed and its diff's line counts."""
+        summaries: list[VersionSummary] = []
+        previous: dict[str, Any] = {}
+        with self._store.session() as session:
+            for row in session.scalars(select(PolicyVersion).order_by(PolicyVersion.version)):
+                added, removed = line_counts(row.diff)
+                summaries.append(VersionSummary(
+                    version=row.version, author=row.author, reason=row.reason, source=row.source,
+                    created_at=row.created_at, fields=changed_fields(row.document, previous), added=added,
+                    removed=removed))
+                previous = row.document
+        return summaries[::-1]
+
+    def diff(self, version: int) -> VersionDiff:
+        """The diff of ``version`` against the version before it."""
+        with self._store.session() as session:
+            row = session.get(PolicyVersion, version)
+            if row is None:
+                raise NotFound(f"policy version {version} does not exist")
+            return VersionDiff(version=version, diff=row.diff)
 
     def document(self, version: int | None = None) -> dict[str, Any]:
         """The document of ``version`` (default: the one in force)."""

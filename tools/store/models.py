@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 Money = Numeric(12, 2)
@@ -326,6 +326,73 @@ class ConversationEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Feedback(Base):
+    """What a customer thought: thumbs up or down on one reply (``reply_seq``: the seq of its
+    ``message_completed`` event), or the 1-5 rating of the whole conversation with a comment (``reply_seq`` 0).
+    Deleted with the conversation."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("conversation_id", "reply_seq", name="uq_feedback_reply"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), ForeignKey("conversations.id"))
+    reply_seq: Mapped[int]
+    helpful: Mapped[bool | None]
+    rating: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    """When the customer gave it (a change updates it)."""
+
+
+class ConversationOutcome(Base):
+    """How a conversation went, updated after every turn (see ``tools.outcomes``); no customer data, and the
+    conversation's id is removed when the conversation is deleted."""
+
+    __tablename__ = "conversation_outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    last_customer_at: Mapped[datetime]
+    """When the customer last wrote."""
+    turns: Mapped[int]
+    last_turn: Mapped[str] = mapped_column(String(16))
+    """How the last turn ended: ``answered``, ``waiting`` or ``unresolved``."""
+    handed_off_at: Mapped[datetime | None]
+    trigger: Mapped[str | None] = mapped_column(String(64))
+    """Why it went to a person (the escalation reason)."""
+    queue: Mapped[str | None] = mapped_column(String(32))
+    rating: Mapped[int | None]
+    """The customer's 1-5 rating of the conversation, kept for the insights when the conversation is deleted."""
+    demo: Mapped[bool] = mapped_column(default=False)
+    """Seeded demo history, never counted with real conversations."""
+
+
+class TurnRecord(Base):
+    """What one turn did, for the insights: how it ended, what was asked, how fast the first text came, which
+    tools and rails acted. The only customer text is a question the agent could not answer, removed with the
+    conversation."""
+
+    __tablename__ = "turn_records"
+    __table_args__ = (Index("ix_turn_records_at", "demo", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[datetime]
+    ending: Mapped[str] = mapped_column(String(16))
+    request: Mapped[str] = mapped_column(String(32))
+    """What the customer asked for (the router's intent)."""
+    path: Mapped[str] = mapped_column(String(64))
+    """How the message was read: fast path, planner or router."""
+    first_text_ms: Mapped[int | None]
+    unanswered: Mapped[str | None] = mapped_column(Text)
+    rails: Mapped[list[Any]] = mapped_column(default=list)
+    """Guardrail rules that intervened."""
+    tools: Mapped[list[Any]] = mapped_column(default=list)
+    """``[tool, outcome]`` of each tool call."""
+    demo: Mapped[bool] = mapped_column(default=False)
+
+
 class PolicyVersion(Base):
     """One accepted version of the policy document; the highest version is in force everywhere."""
 
@@ -341,4 +408,25 @@ class PolicyVersion(Base):
     """Unified diff of the YAML against the previous version."""
     file_hash: Mapped[str | None] = mapped_column(String(64))
     """SHA-256 of the policy file when this version came from it."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ArticleVersion(Base):
+    """One version of a help-center article; an article's highest version is the one in force (``retired``:
+    taken down), and the highest ``id`` across all articles numbers the whole help center's state."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("slug", "version", name="uq_article_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), index=True)
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    """Markdown below the title, ``{placeholders}`` unrendered."""
+    retired: Mapped[bool] = mapped_column(default=False)
+    author: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    diff: Mapped[str] = mapped_column(Text, default="")
+    """Unified diff of the article's text against its previous version."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
