@@ -78,4 +78,28 @@ def test_grammar_first_sampling_picks_what_the_whole_vocabulary_grammar_picks(
     fast = structured.invoke(PROMPT)
     assert True in checked and False in checked  # both ways were taken: the model's own token, and the fallback
     monkeypatch.setattr(GrammarFirstLlama, "_init_sampler", Llama._init_sampler)  # llama.cpp's sampler chain
+    bundled_model.load()._llama.draft_model = None
     assert structured.invoke(PROMPT) == fast
+
+
+@pytest.mark.model
+def test_drafted_tokens_are_checked_and_change_nothing(
+    bundled_model: ChatLlamaCpp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copied guesses (the order id is in the prompt) are checked in one batch: fewer model steps, same output."""
+    steps: list[int] = []
+    evaluate = GrammarFirstLlama.eval
+
+    def counted(self: GrammarFirstLlama, tokens: list[int]) -> None:
+        steps.append(len(tokens))
+        evaluate(self, tokens)
+
+    monkeypatch.setattr(GrammarFirstLlama, "eval", counted)
+    structured = bundled_model.with_structured_output(Decision)
+    drafted = structured.invoke(PROMPT)
+    with_drafts = len(steps)
+    steps.clear()
+    monkeypatch.setattr(GrammarFirstLlama, "drafting", False)
+    assert structured.invoke(PROMPT) == drafted
+    assert with_drafts < len(steps)
+    assert all(size == 1 for size in steps[1:])  # no drafts: one token a step after the prompt
