@@ -108,6 +108,17 @@ def test_changes_of_one_kind_share_the_reason_given_once() -> None:
     assert [c.get("reason") for c in cancels] == ["ordered them by mistake"] * 2
 
 
+def test_changes_of_one_kind_to_one_order_are_one_change() -> None:
+    exchange = {"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": "#W1000001"}
+    planned = check("exchange my earbuds in #W1000001 for white ones and the t-shirt for a size L, and cancel "
+                    "the water bottle",
+                    {**exchange, "items": ["Wireless Earbuds"], "new_option": "white"},
+                    {**exchange, "tool": "modify_pending_order_items", "items": ["T-Shirt"], "new_option": "size L"},
+                    {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003"})
+    assert [c.get("tool") for c in planned] == ["exchange_delivered_order_items", "cancel_pending_order"]
+    assert planned[0]["items"] == ["Wireless Earbuds", "T-Shirt"] and planned[0]["new_option"] == "white; size L"
+
+
 @pytest.mark.parametrize(("text", "asks"), [
     ("cna i tlak to a humna", True), ("i want to speak to a represntative", True), ("get me a human", True),
     ("are you human?", False), ("am i talking to a real person", False), ("delete my personal data", False),

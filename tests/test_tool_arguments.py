@@ -30,6 +30,17 @@ def test_an_option_nobody_named_or_not_available_is_none() -> None:
     assert option_named("white please", VARIANTS, HOODIE) is None
 
 
+def test_an_option_turned_off_by_its_name() -> None:
+    keyboard = {"switch type": "linear", "backlight": "RGB", "size": "full size"}
+    variants = [{"item_id": item_id, "available": available,
+                 "options": {"switch type": "clicky", "backlight": backlight, "size": size}}
+                for item_id, available, backlight, size in [("a", True, "none", "full size"), ("b", True, "RGB", "80%"),
+                                                            ("c", False, "RGB", "full size")]]
+    wanted = "the same one but clicky. If there is no clicky, RGB, full size one, I'd go for no backlight"
+    assert option_named(wanted, variants, keyboard)["item_id"] == "a"
+    assert option_named("clicky please", variants, keyboard) is None  # two ways to be clicky: ask
+
+
 def test_items_and_orders_named_with_typos_and_spaces() -> None:
     items = [{"name": "Wireless Earbuds"}, {"name": "T-Shirt"}, {"name": "Coffee Maker"}]
     assert items_named("the ear buds dont work", items) == [items[0]]

@@ -104,16 +104,29 @@ _TURNED_DOWN = re.compile(
 options the customer does not want ("not white", "not black in M")."""
 
 
+_WITHOUT = re.compile(r"\b(?:no|without)\s+([a-z]+)", re.IGNORECASE)
+"""An option turned off by its name ("no backlight", "without a lid" is not matched: one word)."""
+_NONE = {"none", "no", "without", "n/a"}
+
+
+def _names(key: str, value: Any, said: set[str], without: set[str]) -> bool:
+    """Whether the customer's words name this option value (a "none" value by "no <option>": "no backlight")."""
+    if str(value).lower() in _NONE:
+        return bool(_option_words(key) & without)
+    return bool(_option_words(str(value)) & said)
+
+
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:
     """The available variant whose option values best match what ``text`` asks for (without the options it
     turns down: "the black ones, not white"), changing the fewest options besides (ties: none)."""
     said = _option_words(text) - _option_words(" ".join(_TURNED_DOWN.findall(text)))
+    without = {w.lower() for w in _WITHOUT.findall(text)}
     scored = []
     for variant in variants:
         if not variant["available"] or variant["options"] == current:
             continue
         wanted = {k: v for k, v in variant["options"].items() if current.get(k) != v}
-        named = sum(bool(_option_words(str(v)) & said) for v in wanted.values())
+        named = sum(_names(k, v, said, without) for k, v in wanted.items())
         scored.append(((named, -len(wanted)), variant))  # then the fewest changes: what was not named stays
     scored.sort(key=lambda pair: pair[0], reverse=True)
     if not scored or scored[0][0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):

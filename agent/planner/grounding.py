@@ -127,6 +127,32 @@ def _shared_details(planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return planned
 
 
+ITEM_SWAPS = {"pending": "modify_pending_order_items", "delivered": "exchange_delivered_order_items"}
+"""Swapping items for other options: a change of a pending order, an exchange of a delivered one."""
+
+
+def _one_change_per_order(planned: list[dict[str, Any]], orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Changes of one kind to one order are one change ("exchange the keyboard and the thermostat in #W..."): the
+    items together, each with the option the customer gave for it (a delivered order is exchanged once). Item
+    swaps take the kind the order's status allows, as the executor does."""
+    status = {o["order_id"]: o["status"] for o in orders}
+    merged: list[dict[str, Any]] = []
+    for command in planned:
+        if command["cmd"] == "write" and command["tool"] in ITEM_SWAPS.values():
+            command["tool"] = ITEM_SWAPS.get(status.get(command.get("order_id", ""), ""), command["tool"])
+        same = next((m for m in merged if command["cmd"] == m["cmd"] == "write" and m["tool"] == command["tool"]
+                     and command.get("order_id") and m.get("order_id") == command["order_id"]), None)
+        if same is None:
+            merged.append(command)
+            continue
+        if "items" in WRITE_DETAILS[command["tool"]]:
+            same["items"] = list(dict.fromkeys([*same.get("items", []), *command.get("items", [])]))
+        options = [o for o in (same.get("new_option"), command.get("new_option")) if o]
+        if options:
+            same["new_option"] = "; ".join(dict.fromkeys(options))
+    return merged
+
+
 _OTHER = re.compile(r"\b(other|another)\s+(?:[a-z]+\s+)?order\b", re.IGNORECASE)
 
 
@@ -271,9 +297,10 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
             command["cmd"] = "correct"
             del command["tool"]
     planned = _let_go(_instead(planned, text, task), text, task)
-    if not english:  # the embedding model and the action words are English
-        return planned
-    clauses = clauses_of(text)
-    planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text, intent)
-    planned = _missed_changes(planned, clauses, text, orders, task)
-    return _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
+    if english:  # the embedding model and the action words are English
+        clauses = clauses_of(text)
+        planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
+                                         intent)
+        planned = _missed_changes(planned, clauses, text, orders, task)
+        planned = _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
+    return _one_change_per_order(planned, orders)
