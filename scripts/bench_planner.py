@@ -4,7 +4,7 @@ the planner's fallbacks. Runs eval scenarios in-process on the configured model 
 read the message (the plan), time to the first event and to the first text, p50 and p95. Planned turns are
 split into the first planned turn of a conversation (its customer context not yet evaluated) and later ones.
 
-    .venv/bin/python scripts/bench_planner.py [SUITE ...] [--limit N] [--model GGUF]
+    .venv/bin/python scripts/bench_planner.py [SUITE ...] [--limit N] [--model GGUF] [--no-drafting]
     .venv/bin/python scripts/bench_planner.py --report reports/mine     (the turns of an eval run's report)
 
 Run it with nothing else loading the machine: the timings are the point.
@@ -19,6 +19,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from agent.llm.grammar_sampling import GrammarFirstLlama
 from evals.cases import load_paths
 from evals.report import load
 from evals.runner import RunOptions, run_cases
@@ -37,7 +38,9 @@ def main(
     limit: Annotated[int, typer.Option(help="Scenarios at most (0: all).")] = 0,
     model: Annotated[Path | None, typer.Option(help="GGUF to run instead of the configured model.")] = None,
     report: Annotated[Path | None, typer.Option(help="Read the turns of this eval report instead of running.")] = None,
+    drafting: Annotated[bool, typer.Option(help="Check guessed plan tokens in batches (speculative decoding).")] = True,
 ) -> None:
+    GrammarFirstLlama.drafting = drafting
     if report is not None:
         results = load(report).results
     else:
