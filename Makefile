@@ -8,7 +8,7 @@ MODEL := data/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 # built with -march=native): compile it without them. Explicit -mno- flags win over -march=native.
 NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
 
-.PHONY: run test setup lint system-deps
+.PHONY: run test setup lint system-deps cluster
 
 $(STAMP): pyproject.toml requirements-models.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: setup
 
 system-deps:
 	sh scripts/system-deps.sh
+
+# The scaled-out topology on one machine: PostgreSQL, a Chroma server, the model server and two API processes.
+cluster: setup
+	bash scripts/cluster.sh
 
 test: setup system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

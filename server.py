@@ -1,7 +1,7 @@
 """HTTP service: a FastAPI app streaming chat turns over SSE, an OpenAI-compatible route, the chat page at ``/``,
 and its command line.
 
-    python server.py [--host H] [--port P]                serve the API
+    python server.py [--host H] [--port P] [--workers N]  serve the API (N processes need PostgreSQL)
     python server.py token --customer ID                  print a customer token for local use
     python server.py token --role agent|ops --name NAME   print a staff member's token
 """
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +25,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import make_url
 
 from agent.bootstrap import build_deps, open_checkpointer, token_keys
 from agent.llm import configured_model_path
@@ -36,6 +39,7 @@ from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
 from api.metrics import router as metrics_router
 from api.route_limits import limit, limit_other_routes
+from api.start_lock import starting_alone
 from core.auth import MAX_SUBJECT_CHARS, issue_token
 from core.errors import SupportError
 from core.metrics import process_ended
@@ -61,9 +65,10 @@ def create_app(settings: Settings, *, deps_factory: Callable[[Settings], AgentDe
 
     async def load(stack: AsyncExitStack) -> None:
         try:
-            deps = await asyncio.to_thread(deps_factory, settings)
-            keys = await asyncio.to_thread(token_keys, settings, deps.store)
-            checkpointer = await stack.enter_async_context(open_checkpointer(settings))
+            async with starting_alone(settings.resolved_database_url):
+                deps = await asyncio.to_thread(deps_factory, settings)
+                keys = await asyncio.to_thread(token_keys, settings, deps.store)
+                checkpointer = await stack.enter_async_context(open_checkpointer(settings))
             runtime.ready(SupportAgent(deps, checkpointer), keys)
             log.info("ready: model, store and knowledge base loaded")
             await stack.enter_async_context(delivering(deps.store, settings))
@@ -110,6 +115,11 @@ def create_app(settings: Settings, *, deps_factory: Callable[[Settings], AgentDe
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The API with settings from the environment: what each process of ``--workers N`` builds."""
+    return create_app(Settings())
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The generated schema plus the models only the streams use."""
     if app.openapi_schema is None:
@@ -141,6 +151,10 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse({"status": status, "detail": runtime.failure}, status_code=503)
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+"""How long uvicorn waits for a worker to answer its health check before replacing it: a new worker imports the
+whole app first (5 to 15 s on a busy 2-core machine; uvicorn's 5 s default kept killing them)."""
+
 cli = typer.Typer(add_completion=False, help=__doc__)
 
 
@@ -149,20 +163,60 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Bind address (default: SUPPORT_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: SUPPORT_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes sharing the port (more than 1 needs "
+                                                     "SUPPORT_DATABASE_URL on PostgreSQL).")] = 1,
 ) -> None:
     """Serve the API (model, store and knowledge base load on start)."""
     if ctx.invoked_subcommand:
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings()
+    if workers > 1:
+        _check_shared_database(settings, workers)
     try:
         if settings.llm_backend == "llama_cpp":
             configured_model_path(settings)
     except SupportError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info",
-                log_config=LOG_CONFIG, timeout_graceful_shutdown=5)
+    options: dict[str, Any] = {"host": host or settings.host, "port": port or settings.port, "log_level": "info",
+                               "log_config": LOG_CONFIG, "timeout_graceful_shutdown": 5}
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    with _metrics_folder():
+        uvicorn.run("server:app_from_environment", factory=True, workers=workers,
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, **options)
+
+
+def _check_shared_database(settings: Settings, workers: int) -> None:
+    """Exit with status 2 unless ``workers`` processes can share the store (PostgreSQL)."""
+    if make_url(settings.resolved_database_url).get_backend_name() != "postgresql":
+        typer.echo(f"error: --workers {workers} needs a database every process shares, and SQLite serves one "
+                   "process: set SUPPORT_DATABASE_URL to PostgreSQL (postgresql+psycopg://user@host/db)", err=True)
+        raise typer.Exit(2)
+    if settings.llm_backend == "llama_cpp":
+        log.warning("each of the %d processes loads its own copy of the model: SUPPORT_LLM_BACKEND=openai shares "
+                    "one model server", workers)
+
+
+@contextmanager
+def _metrics_folder() -> Iterator[None]:
+    """Prometheus multiprocess mode for the workers: ``PROMETHEUS_MULTIPROC_DIR`` emptied of the last run's
+    files, or a temporary folder for this run when it is not set."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="support-metrics-") as created:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = created
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 
 @cli.command()

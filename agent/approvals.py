@@ -4,27 +4,45 @@ When the policy engine records a request that a person may approve, :meth:`Appro
 that stops at ``interrupt()`` and is checkpointed, so it survives restarts. A staff member's decision
 resumes it (:meth:`Approvals.decide`): an approved call runs through the same tool with the approver in the
 audit log, exactly once (the exception row is claimed atomically before anything runs, and LangGraph's
-re-run of the interrupted node has no side effects before ``interrupt()``).
+re-run of the interrupted node has no side effects before ``interrupt()``). Whichever server process receives
+a decision, only one resumes the run: a decision arriving while another is being applied gets
+:class:`DecisionInProgress`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, Literal, TypedDict
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 from pydantic import BaseModel
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 
 from agent.executor import wording
-from core.errors import NotFound
+from core.errors import NotFound, UserError
 from tools import execute
 from tools.policy import Policy
 from tools.store import Store
 from tools.store.models import PolicyException, utcnow
+
+STALE_DECISION = timedelta(minutes=2)
+"""A decision still being applied after this long was cut short (its process died): another may be applied."""
+
+
+class DecisionInProgress(UserError):
+    """Another decision on this exception is being applied right now (in this process or another)."""
+
+
+class AlreadyDecided(UserError):
+    """The exception was decided before; ``outcome`` is what that decision did."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(f"exception {outcome.exception_id} was already decided")
+        self.outcome = outcome
 
 
 class Decision(BaseModel):
@@ -78,16 +96,32 @@ class Approvals:
         return bool((await self._graph.aget_state(self._config(exception_id))).next)
 
     async def decide(self, exception_id: int, decision: Decision) -> Outcome:
-        """Resume the paused run with ``decision``; deciding twice returns the first outcome."""
+        """Resume the paused run with ``decision``: the first decision only (then :class:`AlreadyDecided`)."""
         config = self._config(exception_id)
         async with self._deciding:
             state = await self._graph.aget_state(config)
             if not state.values:
                 raise NotFound(f"no approval is waiting for exception {exception_id}")
-            if state.next:
-                result = await self._graph.ainvoke(Command(resume=decision.model_dump()), config)
-                return Outcome(**result["outcome"])
-            return Outcome(**state.values["outcome"])
+            if not state.next:
+                raise AlreadyDecided(Outcome(**state.values["outcome"]))
+            if not await asyncio.to_thread(self._claim, exception_id, decision):
+                raise DecisionInProgress(f"another decision on exception {exception_id} is being applied right now; "
+                                         "reload the handoff to see its outcome")
+            result = await self._graph.ainvoke(Command(resume=decision.model_dump()), config)
+            return Outcome(**result["outcome"])
+
+    def _claim(self, exception_id: int, decision: Decision) -> bool:
+        """Mark the exception ``deciding`` unless another decision is being applied (one claim wins)."""
+        now = utcnow()
+        with self._store.session(write=True) as session:
+            return bool(session.execute(
+                update(PolicyException)
+                .where(PolicyException.id == exception_id,
+                       or_(PolicyException.status == "pending",
+                           and_(PolicyException.status.in_(("deciding", "approving")),
+                                PolicyException.decided_at < now - STALE_DECISION)))
+                .values(status="deciding", decided_by=decision.staff_id, decided_at=now)
+            ).rowcount)
 
     @staticmethod
     def _wait(state: _State) -> dict[str, Any]:
@@ -103,7 +137,8 @@ class Approvals:
                 raise NotFound(f"policy exception {exception_id} does not exist")
             claimed = session.execute(
                 update(PolicyException)
-                .where(PolicyException.id == exception_id, PolicyException.status.in_(("pending", "approving")))
+                .where(PolicyException.id == exception_id,
+                       PolicyException.status.in_(("pending", "deciding", "approving")))
                 .values(status="approving" if decision.approve else "denied", decided_by=decision.staff_id,
                         decided_at=utcnow())
             ).rowcount

@@ -88,7 +88,6 @@ async def begin_turn(
     try:
         if conversation_id is None:
             conversation_id = (await asyncio.to_thread(create_conversation, store, who)).id
-            turns.hub.start_new(conversation_id)
         record = await turns.start(conversation_id, who.subject if who else None, text, ticket=ticket,
                                    client_address=client_address(request))
     except BaseException:
@@ -106,7 +105,6 @@ async def start_conversation(response: Response, who: PrincipalDep, turns: Turns
     """Start an empty conversation for the caller (anonymous, or a customer token); send messages to it next."""
     owner_of(who, "")  # staff: 403
     conversation = await asyncio.to_thread(create_conversation, turns.agent.deps.store, who)
-    turns.hub.start_new(conversation.id)
     response.headers["X-Conversation-Id"] = conversation.id
     return ConversationOut(id=conversation.id, created_at=conversation.created_at)
 
@@ -138,7 +136,7 @@ async def conversation(conversation_id: ConversationId, who: PrincipalDep, turns
     """The conversation and the id of its newest event."""
     found = await _find(turns, who, conversation_id, to_chat=False)
     last = await turns.hub.last_seq(found.id)
-    return ConversationOut(id=found.id, created_at=found.created_at, busy=turns.busy(found.id),
+    return ConversationOut(id=found.id, created_at=found.created_at, busy=await turns.busy(found.id),
                            last_event_id=f"{found.id}:{last}" if last else None)
 
 
@@ -147,7 +145,7 @@ async def conversation(conversation_id: ConversationId, who: PrincipalDep, turns
 async def forget_conversation(conversation_id: ConversationId, who: PrincipalDep, turns: TurnsDep) -> None:
     """Delete the conversation with its messages (checkpoints) and events; 409 while a reply is in progress."""
     found = await _find(turns, who, conversation_id, to_chat=False)
-    with turns.exclusive(found.id):
+    async with turns.exclusive(found.id):
         await asyncio.to_thread(delete_conversation, turns.agent.deps.store, who, found.id)
         await turns.hub.forget(found.id)
         await turns.agent.forget(found.id)

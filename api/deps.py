@@ -11,6 +11,8 @@ from agent.events import BaseEvent
 from agent.service import SupportAgent
 from api.hub import ConversationHub, Record
 from api.limits import OpenStreams, RateLimiter
+from api.shared_admission import SharedAdmission, shares_processes
+from api.shared_limits import SharedOpenStreams, SharedRateLimiter
 from api.turn_queue import TurnQueue
 from api.turns import Turns
 from core.auth import AuthError, Principal, TokenKeys, verify_token
@@ -25,16 +27,25 @@ class Runtime:
         self.agent: SupportAgent | None = None
         self.turns: Turns | None = None
         self.failure: str | None = None
-        self.limiter = RateLimiter()
-        self.streams = OpenStreams()
+        self.limiter: RateLimiter | SharedRateLimiter = RateLimiter()
+        self.streams: OpenStreams | SharedOpenStreams = OpenStreams()
+        self.shared: SharedAdmission | None = None
+        """On PostgreSQL, once ready: the limits and the turn queue every process on the database shares."""
         self.token_keys: TokenKeys | None = None
 
     def ready(self, agent: SupportAgent, token_keys: TokenKeys) -> None:
         """Start serving with ``agent``: its event log and the queue for the model; tokens are checked with
         ``token_keys``."""
         self.token_keys = token_keys
-        queue = TurnQueue(slots=self.settings.max_concurrent_turns, max_waiting=self.settings.max_queued_turns)
-        self.turns = Turns(agent, ConversationHub(agent.deps.store), queue)
+        if shares_processes(agent.deps.store):
+            self.shared = SharedAdmission(agent.deps.store, self.settings)
+            self.limiter, self.streams = self.shared.limiter, self.shared.streams
+            self.shared.start()
+        queue = self.shared.queue if self.shared else TurnQueue(slots=self.settings.max_concurrent_turns,
+                                                                max_waiting=self.settings.max_queued_turns)
+        self.turns = Turns(agent, ConversationHub(agent.deps.store), queue,
+                           lease_seconds=self.settings.turn_lease_seconds)
+        self.turns.start_keeping_leases()
         self.agent = agent
 
     async def publish(self, conversation_id: str, event: BaseEvent) -> Record:
@@ -49,6 +60,8 @@ class Runtime:
         if self.turns is not None:
             await self.turns.close()
             await self.turns.hub.close()
+        if self.shared is not None:
+            await self.shared.close()
 
 
 def get_runtime(request: Request) -> Runtime:

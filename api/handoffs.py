@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.approvals import Decision
+from agent.approvals import AlreadyDecided, Decision, DecisionInProgress, Outcome
 from agent.events import ApprovalDecided, StaffMessage
 from agent.service import SupportAgent
 from api.deps import AgentDep, RuntimeDep
@@ -111,14 +111,19 @@ async def reply(handoff_id: int, body: Reply, who: Staff, agent: AgentDep, runti
 @router.post("/v1/handoffs/{handoff_id}/decision")
 async def decide(handoff_id: int, body: DecisionRequest, who: Staff, agent: AgentDep,
                  runtime: RuntimeDep) -> ApprovalDecided:
-    """Approve or deny the conversation's pending exception; the paused approval run resumes, exactly once."""
+    """Approve or deny the conversation's pending exception; the paused approval run resumes, exactly once: a
+    repeat gets the first answer, a decision sent while another is being applied gets 409."""
     handoff = await _claimed_by(agent, handoff_id, who)
     if handoff.exception_id is None:
         raise HTTPException(409, "this conversation has no pending exception")
-    outcome = await agent.approvals.decide(handoff.exception_id,
-                                           Decision(approve=body.approve, staff_id=who.subject, note=body.note))
-    decided = ApprovalDecided(request_id=outcome.exception_id, approved=outcome.status == "approved",
-                              message=outcome.customer_message)
+    try:
+        outcome = await agent.approvals.decide(handoff.exception_id,
+                                               Decision(approve=body.approve, staff_id=who.subject, note=body.note))
+    except DecisionInProgress as exc:  # the same decision sent to two server processes: one resumes the run
+        raise HTTPException(409, str(exc)) from exc
+    except AlreadyDecided as exc:  # a repeat: the same answer, and the customer is not told twice
+        return _decided(exc.outcome)
+    decided = _decided(outcome)
     await agent.record_staff_message(handoff.conversation_id, _agent_name(who), outcome.customer_message)
     await runtime.publish(handoff.conversation_id, decided)
     return decided
@@ -134,6 +139,11 @@ async def resolve(handoff_id: int, who: Staff, agent: AgentDep) -> HandoffSummar
 async def release(handoff_id: int, who: Staff, agent: AgentDep) -> HandoffSummary:
     """Hand the conversation back to the bot."""
     return await _close(agent, handoff_id, who, "returned")
+
+
+def _decided(outcome: Outcome) -> ApprovalDecided:
+    return ApprovalDecided(request_id=outcome.exception_id, approved=outcome.status == "approved",
+                           message=outcome.customer_message)
 
 
 async def _claimed_by(agent: SupportAgent, handoff_id: int, who: Principal) -> HandoffSummary:

@@ -1,10 +1,11 @@
-"""The conversation event log: every event is numbered, stored and pushed to live subscribers.
+"""The conversation event log as clients follow it: appended events are numbered and stored by the database,
+then pushed to everyone following the conversation, in this process and (on PostgreSQL) in every other one.
 
-``append`` numbers an event within its conversation and hands it at once to everyone following that
-conversation; a background task then writes it to the store in order. ``follow`` replays what a client
-missed (from the store and from events not yet written) and continues live, so a client that reconnects with
-the last id it saw gets every later event exactly once. One server process owns a database's event numbers
-(the pub/sub is in-process).
+``append`` hands its event to a writer task that stores whatever has queued up in one transaction (a group
+commit: under load, many token deltas share one commit), then delivers the numbered records at once to this
+process's followers; other processes hear of them through :mod:`api.fanout` and read them from the table.
+``follow`` replays what a client missed from the table and continues live, so a client that reconnects, to any
+process, with the last id it saw gets every later event exactly once and in order.
 """
 
 from __future__ import annotations
@@ -13,223 +14,235 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-
-from agent.events import EVENT_ADAPTER, BaseEvent, Done
+from agent.events import BaseEvent, Done
+from api import event_log
+from api.event_log import Emitted, Record, delete_events
+from core.errors import NotFound
 from tools.store import Store
-from tools.store.models import ConversationEvent, utcnow
+
+if TYPE_CHECKING:
+    from api.fanout import Fanout
+
+__all__ = ["ConversationHub", "Record", "delete_events"]
 
 log = logging.getLogger(__name__)
 
-MAX_IDLE_STREAMS = 2000
-"""Conversations kept in memory with nobody following them; older idle ones reload from the store."""
-
-
-@dataclass(frozen=True)
-class Record:
-    """One numbered event of a conversation."""
-
-    conversation_id: str
-    seq: int
-    event: BaseEvent
-    at: datetime = field(default_factory=utcnow)
-    """When the event was emitted (stored as its time, whenever the batch holding it is written)."""
-
-    @property
-    def id(self) -> str:
-        """The SSE event id, ``<conversation_id>:<seq>``."""
-        return f"{self.conversation_id}:{self.seq}"
+MAX_BATCH = 500
+"""Events stored in one transaction at most."""
 
 
 @dataclass
 class _Stream:
-    last_seq: int
-    unsaved: list[Record] = field(default_factory=list)
-    listeners: set[asyncio.Queue[Record | None]] = field(default_factory=set)
+    """A followed conversation: what was delivered to its followers so far, and who they are."""
 
-    @property
-    def idle(self) -> bool:
-        return not self.unsaved and not self.listeners
+    delivered: int
+    listeners: set[asyncio.Queue[Record | None]] = field(default_factory=set)
+    catching_up: bool = False
+    behind_again: bool = False
+
+
+@dataclass
+class _Pending:
+    emitted: Emitted
+    stored: asyncio.Future[Record]
 
 
 class ConversationHub:
-    """In-process pub/sub over the stored event log of every conversation."""
+    """Pub/sub over the stored event log of every conversation."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._streams: dict[str, _Stream] = {}
-        self._opening = asyncio.Lock()
-        self._to_save: asyncio.Queue[Record] = asyncio.Queue()
-        self._saver: asyncio.Task[None] | None = None
-        self._written = asyncio.Condition()
+        self._to_write: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._fanout: Fanout | None = None
+        if store.engine.dialect.name == "postgresql":
+            from api.fanout import Fanout, libpq_url  # psycopg comes with the optional ``postgres`` extra
+
+            self._fanout = Fanout(libpq_url(store.engine.url), on_event=self._heard, on_listening=self._reread_all)
 
     # --- writing ---------------------------------------------------------------------------
-    def start_new(self, conversation_id: str) -> None:
-        """Register a conversation that was just created (it has no events yet)."""
-        self._streams.setdefault(conversation_id, _Stream(last_seq=0))
-
     async def append(self, conversation_id: str, event: BaseEvent) -> Record:
-        """Number ``event``, deliver it to the conversation's followers and queue it for the store."""
-        stream = await self._open(conversation_id)
-        stream.last_seq += 1
-        record = Record(conversation_id, stream.last_seq, event)
-        stream.unsaved.append(record)
-        for listener in stream.listeners:
-            listener.put_nowait(record)
-        self._to_save.put_nowait(record)
-        if self._saver is None:
-            self._saver = asyncio.create_task(self._save_forever(), name="conversation-event-saver")
-        return record
+        """Number and store ``event``, then deliver it to the conversation's followers; NotFound if it was deleted."""
+        return await self.submit(conversation_id, event)
+
+    def submit(self, conversation_id: str, event: BaseEvent) -> asyncio.Future[Record]:
+        """``append`` without waiting: events are stored in the order submitted, and a producer that does not wait
+        for each commit (a turn streaming deltas) lets the next ones share a commit. Await the result."""
+        pending = _Pending(Emitted(conversation_id, event), asyncio.get_running_loop().create_future())
+        self._to_write.put_nowait(pending)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_forever(), name="conversation-event-writer")
+        return pending.stored
+
+    def written(self, records: list[Record]) -> None:
+        """Deliver ``records`` that someone else in this process stored (e.g. with a turn lease taken over)."""
+        for record in records:
+            self._deliver(record)
 
     async def forget(self, conversation_id: str) -> None:
-        """End every follower of the conversation and drop it from memory (before deleting its rows)."""
-        await self._to_save.join()
+        """End every follower of the deleted conversation, in this process and (PostgreSQL) every other one."""
+        self._end_followers(conversation_id)
+        if self._fanout is not None:
+            await asyncio.to_thread(self._announce_deleted, conversation_id)
+
+    def _announce_deleted(self, conversation_id: str) -> None:
+        with self._store.session() as session:
+            event_log.announce_deleted(session, conversation_id)
+
+    def _end_followers(self, conversation_id: str) -> None:
         stream = self._streams.pop(conversation_id, None)
         for listener in stream.listeners if stream else ():
             listener.put_nowait(None)
 
     async def close(self) -> None:
-        """Write what is still queued, end every follower and stop the writer."""
-        if self._saver is not None:
+        """Store what is still queued, end every follower and stop the writer and the listener."""
+        if self._writer is not None:
             try:
-                await asyncio.wait_for(self._to_save.join(), timeout=10)
+                await asyncio.wait_for(self._to_write.join(), timeout=10)
             except TimeoutError:
-                log.error("%d conversation event(s) were not stored before shutdown", self._to_save.qsize())
-            self._saver.cancel()
+                log.error("%d conversation event(s) were not stored before shutdown", self._to_write.qsize())
+            self._writer.cancel()
+        if self._fanout is not None:
+            await self._fanout.close()
+        for task in self._tasks:
+            task.cancel()
         for stream in self._streams.values():
             for listener in stream.listeners:
                 listener.put_nowait(None)
 
+    async def _write_forever(self) -> None:
+        while True:
+            batch = [await self._to_write.get()]
+            while not self._to_write.empty() and len(batch) < MAX_BATCH:
+                batch.append(self._to_write.get_nowait())
+            try:
+                results = await asyncio.to_thread(self._write, [p.emitted for p in batch])
+                for pending, result in zip(batch, results, strict=True):
+                    if isinstance(result, Record):
+                        self._deliver(result)
+                        pending.stored.set_result(result)
+                    else:
+                        pending.stored.set_exception(result)
+            except Exception as exc:  # the writer must outlive any failure: each waiting append gets it
+                log.exception("storing %d conversation event(s) failed", len(batch))
+                for pending in batch:
+                    if not pending.stored.done():
+                        pending.stored.set_exception(exc)
+            finally:
+                for _ in batch:
+                    self._to_write.task_done()
+
+    def _write(self, batch: list[Emitted]) -> list[Record | Exception]:
+        """One transaction for the batch; if it fails (a conversation deleted meanwhile), one per event."""
+        try:
+            with self._store.session(write=True) as session:
+                return list(event_log.write(session, batch))
+        except NotFound:
+            results: list[Record | Exception] = []
+            for emitted in batch:
+                try:
+                    with self._store.session(write=True) as session:
+                        results += event_log.write(session, [emitted])
+                except NotFound as exc:
+                    results.append(exc)
+            return results
+
+    # --- delivering ------------------------------------------------------------------------
+    def _deliver(self, record: Record) -> None:
+        """Hand ``record`` to this process's followers if it is the next one; fetch the gap first if it is not."""
+        stream = self._streams.get(record.conversation_id)
+        if stream is None or record.seq <= stream.delivered:
+            return
+        if record.seq == stream.delivered + 1:
+            stream.delivered = record.seq
+            for listener in stream.listeners:
+                listener.put_nowait(record)
+        else:
+            self._catch_up(record.conversation_id)
+
+    def _heard(self, conversation_id: str, seq: int) -> None:
+        stream = self._streams.get(conversation_id)
+        if seq == event_log.DELETED:
+            self._end_followers(conversation_id)
+        elif stream is not None and seq > stream.delivered:
+            self._catch_up(conversation_id)
+
+    def _reread_all(self) -> None:
+        for conversation_id in self._streams:
+            self._catch_up(conversation_id)
+
+    def _catch_up(self, conversation_id: str) -> None:
+        """Read what this process's followers have not been given yet from the table (one reader per stream)."""
+        stream = self._streams[conversation_id]
+        if stream.catching_up:
+            stream.behind_again = True
+            return
+        stream.catching_up = True
+        task = asyncio.create_task(self._read_missing(conversation_id, stream))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _read_missing(self, conversation_id: str, stream: _Stream) -> None:
+        try:
+            while True:
+                stream.behind_again = False
+                for record in await asyncio.to_thread(self._read, conversation_id, stream.delivered):
+                    self._deliver(record)
+                if not stream.behind_again:
+                    return
+        except Exception:  # the next event or reconnect tries again; details go to the log
+            log.exception("reading missed events of conversation %s failed", conversation_id)
+        finally:
+            stream.catching_up = False
+
     # --- reading ---------------------------------------------------------------------------
     async def last_seq(self, conversation_id: str) -> int:
-        """The number of the conversation's newest event (0 when it has none)."""
-        return (await self._open(conversation_id)).last_seq
-
-    async def stored(self, record: Record) -> None:
-        """Wait until ``record`` (and so every earlier event of its conversation) is in the store."""
-        stream = self._streams.get(record.conversation_id)
-        async with self._written:
-            while stream is not None and stream.unsaved and stream.unsaved[0].seq <= record.seq:
-                await self._written.wait()
+        """The number of the conversation's newest stored event (0 when it has none)."""
+        return await asyncio.to_thread(self._last_seq, conversation_id)
 
     async def follow(self, conversation_id: str, *, after: int, until_done: bool = False) -> AsyncIterator[Record]:
-        """Events numbered above ``after``, then live ones.
-
-        With ``until_done`` the first ``done`` ends it, once the turn it closes is in the store.
-        """
+        """Events numbered above ``after``, then live ones; with ``until_done`` the first ``done`` ends it."""
         stream = await self._open(conversation_id)
         inbox: asyncio.Queue[Record | None] = asyncio.Queue()
-        stream.listeners.add(inbox)
-        backlog = list(stream.unsaved)  # taken together with subscribing: nothing falls between the two
+        stream.listeners.add(inbox)  # before reading the table: whatever is committed later arrives live
         try:
             last = after
-            async for record in self._replay_then_live(conversation_id, after, backlog, inbox):
+            async for record in self._replay_then_live(conversation_id, after, inbox):
                 if record.seq <= last:
                     continue
                 last = record.seq
-                closes = until_done and isinstance(record.event, Done)
-                if closes:
-                    await self.stored(record)
                 yield record
-                if closes:
+                if until_done and isinstance(record.event, Done):
                     return
         finally:
             stream.listeners.discard(inbox)
+            if not stream.listeners and self._streams.get(conversation_id) is stream:
+                del self._streams[conversation_id]
 
-    async def _replay_then_live(
-        self, conversation_id: str, after: int, backlog: list[Record], inbox: asyncio.Queue[Record | None]
-    ) -> AsyncIterator[Record]:
-        for record in await self._missed(conversation_id, after, backlog):
+    async def _replay_then_live(self, conversation_id: str, after: int,
+                                inbox: asyncio.Queue[Record | None]) -> AsyncIterator[Record]:
+        for record in await asyncio.to_thread(self._read, conversation_id, after):
             yield record
         while (record := await inbox.get()) is not None:
             yield record
 
-    async def _missed(self, conversation_id: str, after: int, backlog: list[Record]) -> list[Record]:
-        """Stored events above ``after`` merged with the not-yet-stored ``backlog``, in order."""
-        if backlog and backlog[0].seq <= after + 1:
-            return backlog  # everything missed is still in memory
-        stored = await asyncio.to_thread(self._read, conversation_id, after)
-        return sorted({r.seq: r for r in [*stored, *backlog]}.values(), key=lambda r: r.seq)
-
-    # --- the store -------------------------------------------------------------------------
     async def _open(self, conversation_id: str) -> _Stream:
+        if self._fanout is not None:
+            self._fanout.start()  # once listening it re-reads every followed conversation: nothing falls between
         stream = self._streams.get(conversation_id)
-        if stream is not None:
-            return stream
-        async with self._opening:
-            stream = self._streams.get(conversation_id)
-            if stream is None:
-                last = await asyncio.to_thread(self._stored_last_seq, conversation_id)
-                stream = self._streams[conversation_id] = _Stream(last_seq=last)
-            return stream
+        if stream is None:
+            last = await self.last_seq(conversation_id)
+            stream = self._streams.setdefault(conversation_id, _Stream(delivered=last))
+        return stream
 
-    def _stored_last_seq(self, conversation_id: str) -> int:
+    def _last_seq(self, conversation_id: str) -> int:
         with self._store.session() as session:
-            return session.scalar(select(func.max(ConversationEvent.seq))
-                                  .where(ConversationEvent.conversation_id == conversation_id)) or 0
+            return event_log.last_seq(session, conversation_id)
 
     def _read(self, conversation_id: str, after: int) -> list[Record]:
         with self._store.session() as session:
-            rows = session.scalars(
-                select(ConversationEvent)
-                .where(ConversationEvent.conversation_id == conversation_id, ConversationEvent.seq > after)
-                .order_by(ConversationEvent.seq)
-            ).all()
-        return [Record(conversation_id, row.seq, EVENT_ADAPTER.validate_python(row.data), row.created_at)
-                for row in rows]
-
-    async def _save_forever(self) -> None:
-        while True:
-            batch = [await self._to_save.get()]
-            while not self._to_save.empty():
-                batch.append(self._to_save.get_nowait())
-            try:
-                await asyncio.to_thread(self._write, batch)
-            except Exception:  # the writer must outlive any one failure; details go to the log
-                log.exception("storing %d conversation event(s) failed", len(batch))
-            finally:
-                for record in batch:
-                    self._saved(record)
-                    self._to_save.task_done()
-                async with self._written:
-                    self._written.notify_all()
-            self._prune()
-
-    def _write(self, batch: list[Record]) -> None:
-        rows = [_row(record) for record in batch]
-        try:
-            with self._store.session(write=True) as session:
-                session.add_all(rows)
-        except SQLAlchemyError:  # e.g. one conversation was deleted meanwhile: keep the others
-            for record in batch:
-                try:
-                    with self._store.session(write=True) as session:
-                        session.add(_row(record))
-                except SQLAlchemyError as exc:
-                    log.warning("event %s not stored: %s", record.id, type(exc).__name__)
-
-    def _saved(self, record: Record) -> None:
-        stream = self._streams.get(record.conversation_id)
-        if stream and stream.unsaved and stream.unsaved[0].seq == record.seq:
-            stream.unsaved.pop(0)
-
-    def _prune(self) -> None:
-        idle = [cid for cid, stream in self._streams.items() if stream.idle]
-        for conversation_id in idle[: max(0, len(idle) - MAX_IDLE_STREAMS)]:
-            del self._streams[conversation_id]
-
-
-def _row(record: Record) -> ConversationEvent:
-    body: dict[str, Any] = record.event.model_dump(mode="json")
-    return ConversationEvent(conversation_id=record.conversation_id, seq=record.seq, type=body["type"], data=body,
-                             created_at=record.at)
-
-
-def delete_events(session: Session, conversation_id: str) -> None:
-    """Delete a conversation's stored events inside the caller's transaction."""
-    session.execute(delete(ConversationEvent).where(ConversationEvent.conversation_id == conversation_id))
+            return event_log.read(session, conversation_id, after=after)

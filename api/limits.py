@@ -54,8 +54,19 @@ class BodySizeLimit:
             await self._refusal(scope)(scope, receive, send)
 
 
+def refilled(tokens: float, counted: float, per_minute: int, now: float) -> float:
+    """A bucket's tokens at ``now``: ``tokens`` counted at ``counted``, one more every ``60 / per_minute`` s, up to
+    ``per_minute``."""
+    return min(per_minute, tokens + (now - counted) * per_minute / 60)
+
+
+def wait_for(buckets: list[tuple[float, int]]) -> float:
+    """Seconds until every ``(tokens, per_minute)`` bucket holds a whole token again: 0 when they all do."""
+    return max([(1 - tokens) * 60 / per_minute for tokens, per_minute in buckets if tokens < 1], default=0.0)
+
+
 class RateLimiter:
-    """Token buckets per key: ``per_minute`` requests a minute, with a burst of as many."""
+    """Token buckets per key in this process: ``per_minute`` requests a minute, with a burst of as many."""
 
     MAX_KEYS = 50_000
 
@@ -67,11 +78,11 @@ class RateLimiter:
     def take(self, limits: list[tuple[str, int]]) -> float:
         """Take one token from every ``(key, per_minute)`` bucket, or none: 0, or the seconds to wait."""
         now = self._clock()
-        refilled = [(key, self._tokens(key, per_minute, now), per_minute) for key, per_minute in limits]
-        wait = max([(1 - tokens) * 60 / per_minute for _, tokens, per_minute in refilled if tokens < 1], default=0.0)
+        counted = [(key, self._tokens(key, per_minute, now), per_minute) for key, per_minute in limits]
+        wait = wait_for([(tokens, per_minute) for _, tokens, per_minute in counted])
         if wait:
             return wait
-        for key, tokens, per_minute in refilled:
+        for key, tokens, per_minute in counted:
             self._buckets[key] = (tokens - 1, now, per_minute)
         if len(self._buckets) > self.MAX_KEYS:
             self._forget_full(now)
@@ -79,7 +90,7 @@ class RateLimiter:
 
     def _tokens(self, key: str, per_minute: int, now: float) -> float:
         tokens, counted, _ = self._buckets.get(key, (per_minute, now, per_minute))
-        return min(per_minute, tokens + (now - counted) * per_minute / 60)
+        return refilled(tokens, counted, per_minute, now)
 
     def _forget_full(self, now: float) -> None:
         for key, (_, _, per_minute) in list(self._buckets.items()):
@@ -88,7 +99,7 @@ class RateLimiter:
 
 
 class OpenStreams:
-    """How many streams each key holds open; a new one past the cap is refused."""
+    """How many streams each key holds open in this process; a new one past the cap is refused."""
 
     def __init__(self) -> None:
         self._open: Counter[str] = Counter()

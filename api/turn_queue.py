@@ -3,6 +3,7 @@ numbers are the ``support_turns_running`` and ``support_turn_queue_waiting`` gau
 
 Waiting turns are served round-robin between customers (or client addresses), so one caller with many
 conversations cannot starve the others; when the queue is full the caller is told when to come back.
+:class:`TurnQueue` is this process's; on PostgreSQL every process shares one (:mod:`api.shared_queue`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class QueueFull(Exception):
 
 
 class TurnQueue:
-    """``slots`` turns run at once; up to ``max_waiting`` more wait, served round-robin by key."""
+    """``slots`` turns run at once in this process; up to ``max_waiting`` more wait, served round-robin by key."""
 
     def __init__(self, *, slots: int, max_waiting: int) -> None:
         self._slots = slots
@@ -56,14 +57,19 @@ class TurnQueue:
         QUEUE_WAITING.inc()
         return Ticket(self, future)
 
-    def retry_after(self) -> int:
-        """Seconds until a new turn would likely get a slot."""
-        estimate = self._seconds_per_turn * (self._count + 1) / self._slots
+    def retry_after(self, waiting: int | None = None) -> int:
+        """Seconds until a new turn would likely get a slot, with ``waiting`` turns (default: this queue's) ahead."""
+        ahead = self._count if waiting is None else waiting
+        estimate = self._seconds_per_turn * (ahead + 1) / self._slots
         return max(1, min(MAX_RETRY_AFTER, math.ceil(estimate)))
 
-    def _release(self, held_for: float | None) -> None:
+    def _timed(self, held_for: float | None) -> None:
+        """Count a turn that held its slot ``held_for`` seconds into the estimate behind ``Retry-After``."""
         if held_for is not None:
             self._seconds_per_turn = 0.8 * self._seconds_per_turn + 0.2 * held_for
+
+    def _release(self, _: Ticket, held_for: float | None) -> None:
+        self._timed(held_for)
         while self._waiting:
             key, queue = next(iter(self._waiting.items()))
             future = queue.popleft()
@@ -79,7 +85,8 @@ class TurnQueue:
         self._free += 1
         QUEUE_RUNNING.dec()
 
-    def _withdraw(self, future: asyncio.Future[None]) -> None:
+    def _withdraw(self, ticket: Ticket) -> None:
+        future = ticket._future
         for key, queue in self._waiting.items():
             if future in queue:
                 queue.remove(future)
@@ -114,9 +121,9 @@ class Ticket:
 
     def cancel(self) -> None:
         """Give the place back without running (safe to call more than once)."""
-        if self._future is not None and not self._future.done():
-            self._future.cancel()
-            self._queue._withdraw(self._future)
+        if self._future is not None and (not self._future.done() or self._future.cancelled()):
+            self._future.cancel()  # cancelled with the task awaiting it: the place never became a slot
+            self._queue._withdraw(self)
             self._settled = True
             return
         self._settle(None)
@@ -124,4 +131,4 @@ class Ticket:
     def _settle(self, held_for: float | None) -> None:
         if not self._settled:
             self._settled = True
-            self._queue._release(held_for)
+            self._queue._release(self, held_for)

@@ -1,10 +1,16 @@
 #!/usr/bin/env sh
-# Debian packages the test suite drives for real: Chromium (pages, through Playwright) and PostgreSQL
-# (the store and checkpoints by URL). Installs only what is missing; needs root (or sudo).
+# Debian packages the test suite drives for real: Chromium (pages, through Playwright) and PostgreSQL (the store
+# and checkpoints by URL; `make cluster` runs it too). Installs only what is missing; needs root (or sudo).
+#   sh scripts/system-deps.sh [chromium] [postgresql]     (both without arguments)
 set -eu
 missing=""
-command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql"
+for package in ${*:-chromium postgresql}; do
+  case "$package" in
+    chromium) command -v chromium >/dev/null 2>&1 || missing="$missing chromium" ;;
+    postgresql) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$missing postgresql" ;;
+    *) echo "unknown package: $package (chromium or postgresql)" >&2; exit 2 ;;
+  esac
+done
 [ -z "$missing" ] && exit 0
 run() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 echo "installing Debian packages:$missing" >&2

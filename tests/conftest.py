@@ -7,7 +7,7 @@ import dataclasses
 import os
 import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -161,3 +161,12 @@ def fresh_store(world_settings: Settings, world: AgentDeps, tmp_path: Path) -> S
     with sqlite3.connect(world_settings.data_dir / "store.db") as source, sqlite3.connect(target) as copy:
         source.backup(copy)
     return Store(f"sqlite:///{target}")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One throwaway PostgreSQL server for the session's tests of several processes (a ``psycopg`` URL)."""
+    from tests.postgres_server import postgres
+
+    with postgres() as url:
+        yield url.replace("postgresql://", "postgresql+psycopg://")

@@ -1,20 +1,15 @@
-"""The streaming layer's parts on their own: rate limits, the fair queue for the model, the event log."""
+"""The streaming layer's parts on their own: rate limits and the fair queue for the model (the event log:
+``test_hub.py``)."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from agent.events import CustomerMessage, Done, StaffMessage, TextDelta
-from api.hub import ConversationHub, Record
 from api.limits import RateLimiter
 from api.turn_queue import QueueFull, TurnQueue
 from core.settings import Settings
-from tools.store import Store
-from tools.store.models import Conversation, ConversationEvent
 
 
 class Clock:
@@ -90,59 +85,3 @@ def test_a_cancelled_waiter_gives_its_place_back() -> None:
             assert queue.waiting == 0
 
     asyncio.run(scenario())
-
-
-def _store(tmp_path: Path, *conversation_ids: str) -> Store:
-    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
-    store.migrate()
-    with store.session() as session:
-        session.add_all(Conversation(id=c, owner=f"anon:{c}") for c in conversation_ids)
-    return store
-
-
-def test_followers_from_any_point_get_every_later_event_once_in_order(tmp_path: Path) -> None:
-    store = _store(tmp_path, "c1", "c2")
-
-    async def scenario() -> None:
-        hub = ConversationHub(store)
-        first = [await hub.append("c1", TextDelta(text=str(n))) for n in range(5)]
-        followers = [asyncio.create_task(_collect(hub.follow("c1", after=after, until_done=True)))
-                     for after in range(0, 6)]
-        await asyncio.sleep(0)
-        await hub.append("c2", CustomerMessage(text="other conversation"))
-        for n in range(5, 9):
-            await hub.append("c1", TextDelta(text=str(n)))
-        await hub.append("c1", Done())
-        for after, follower in enumerate(followers):
-            assert [r.seq for r in await follower] == list(range(after + 1, 11))
-        replayed = await _collect(hub.follow("c1", after=3, until_done=True))  # now from the store
-        assert [r.seq for r in replayed] == list(range(4, 11))
-        assert [r.event for r in replayed][:2] == [first[3].event, first[4].event]
-        await hub.close()
-
-        again = ConversationHub(store)  # a restart continues the numbering
-        assert (await again.append("c1", StaffMessage(author="Sam", text="hi"))).seq == 11
-        await again.close()
-
-    asyncio.run(scenario())
-
-
-async def _collect(records: object) -> list[Record]:
-    return [record async for record in records]  # type: ignore[attr-defined]
-
-
-def test_an_event_is_stored_with_the_time_it_was_emitted_not_the_time_its_batch_was_written(tmp_path: Path) -> None:
-    store = _store(tmp_path, "c1")
-
-    async def scenario() -> list[Record]:
-        hub = ConversationHub(store)
-        records = [await hub.append("c1", TextDelta(text=str(n))) for n in range(3)]
-        await asyncio.sleep(0.05)  # emitted apart from their write
-        await hub.stored(records[-1])
-        await hub.close()
-        return records
-
-    emitted = asyncio.run(scenario())
-    with store.session() as session:
-        stored = session.scalars(select(ConversationEvent.created_at).order_by(ConversationEvent.seq)).all()
-    assert stored == [record.at for record in emitted]

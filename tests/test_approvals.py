@@ -12,12 +12,12 @@ import pytest
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from sqlalchemy import select
 
-from agent.approvals import Approvals, Decision
+from agent.approvals import STALE_DECISION, AlreadyDecided, Approvals, Decision, DecisionInProgress
 from core.errors import NotFound
 from tools import execute
 from tools.policy import load_policy
 from tools.store import Store
-from tools.store.models import Order, PolicyException, Refund, ToolCall
+from tools.store.models import Order, PolicyException, Refund, ToolCall, utcnow
 
 SOFIA = "sofia_patel_7394"
 POLICY = load_policy()
@@ -75,8 +75,9 @@ def test_approve_runs_the_tool_once_with_the_approver_audited(fresh_store: Store
     assert run(lambda a: a.is_waiting(opened), fresh_store, saver_path)
     outcome = run(lambda a: a.decide(opened, Decision(approve=True, staff_id="agent-7")), fresh_store, saver_path)
     assert outcome.status == "approved" and "Your refund of $48.70" in outcome.customer_message
-    again = run(lambda a: a.decide(opened, Decision(approve=True, staff_id="agent-8")), fresh_store, saver_path)
-    assert again == outcome
+    with pytest.raises(AlreadyDecided) as again:
+        run(lambda a: a.decide(opened, Decision(approve=True, staff_id="agent-8")), fresh_store, saver_path)
+    assert again.value.outcome == outcome
     assert [(str(r.amount), r.approved_by) for r in refunds(fresh_store)] == [("48.70", "agent-7")]
     with fresh_store.session() as session:
         audit = session.scalars(select(ToolCall).where(ToolCall.actor == "staff:agent-7")).all()
@@ -105,10 +106,24 @@ def test_a_restart_between_escalation_and_approval(fresh_store: Store, saver_pat
 def test_two_staff_deciding_at_once_refund_once(fresh_store: Store, saver_path: Path, opened: int) -> None:
     async def both(approvals: Approvals) -> list:
         return list(await asyncio.gather(*(approvals.decide(opened, Decision(approve=True, staff_id=s))
-                                           for s in ("agent-1", "agent-2"))))
+                                           for s in ("agent-1", "agent-2")), return_exceptions=True))
 
-    outcomes = run(both, fresh_store, saver_path)
-    assert len(refunds(fresh_store)) == 1 and outcomes[0] == outcomes[1]
+    first, second = run(both, fresh_store, saver_path)
+    assert len(refunds(fresh_store)) == 1 and isinstance(second, AlreadyDecided) and second.outcome == first
+
+
+def test_a_decision_while_another_is_being_applied_elsewhere_is_refused(fresh_store: Store, saver_path: Path,
+                                                                        opened: int) -> None:
+    with fresh_store.session() as session:  # another process claimed it and is applying its decision
+        session.get(PolicyException, opened).status = "deciding"
+        session.get(PolicyException, opened).decided_at = utcnow()
+    with pytest.raises(DecisionInProgress):
+        run(lambda a: a.decide(opened, Decision(approve=True, staff_id="agent-8")), fresh_store, saver_path)
+    assert refunds(fresh_store) == []
+    with fresh_store.session() as session:  # that process died: after a while the decision may be made again
+        session.get(PolicyException, opened).decided_at = utcnow() - STALE_DECISION
+    outcome = run(lambda a: a.decide(opened, Decision(approve=True, staff_id="agent-8")), fresh_store, saver_path)
+    assert outcome.status == "approved" and len(refunds(fresh_store)) == 1
 
 
 def test_unknown_exception_is_not_found(fresh_store: Store, saver_path: Path) -> None:

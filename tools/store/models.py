@@ -167,6 +167,22 @@ class Conversation(Base):
     owner: Mapped[str] = mapped_column(String(128), index=True)
     """``customer:<id>`` for a signed-in customer or ``anon:<session>`` for an anonymous one."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_event_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    """The number of its newest event: events are numbered by raising it (``api.event_log``)."""
+
+
+class TurnLease(Base):
+    """The turn in progress in a conversation, held by one server process until ``expires_at`` (seconds since the
+    epoch, the database's clock) unless that process renews it (``api.turn_leases``)."""
+
+    __tablename__ = "turn_leases"
+
+    conversation_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("conversations.id", name="fk_turn_leases_conversation", ondelete="CASCADE"),
+        primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128), index=True)
+    """The server process running the turn."""
+    expires_at: Mapped[float] = mapped_column(index=True)
 
 
 class ToolCall(Base):
@@ -430,3 +446,39 @@ class ArticleVersion(Base):
     diff: Mapped[str] = mapped_column(Text, default="")
     """Unified diff of the article's text against its previous version."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateBucket(Base):
+    """One rate limit's token bucket, shared by every server process on a PostgreSQL store (``api.shared_limits``);
+    times are the database's clock, in seconds since the epoch."""
+
+    __tablename__ = "rate_buckets"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    tokens: Mapped[float]
+    counted_at: Mapped[float]
+    per_minute: Mapped[int]
+
+
+class AdmissionLease(Base):
+    """A place a server process holds until ``expires_at`` (database clock, seconds since the epoch) unless it
+    renews it: a turn's slot for the model or its place in the queue (``turn``), an open event stream
+    (``stream``). A process that dies stops renewing, so its places free themselves (``api.leases``)."""
+
+    __tablename__ = "admission_leases"
+    __table_args__ = (Index("ix_admission_leases_kind_key", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    """Also the order of arrival in the turn queue."""
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(400))
+    """Whom it counts against: the fairness key of a turn, the caller of a stream."""
+    owner: Mapped[str] = mapped_column(String(128), index=True)
+    """The server process renewing it."""
+    waiting: Mapped[bool] = mapped_column(default=False)
+    """A turn still waiting for a slot."""
+    added_at: Mapped[float]
+    started_at: Mapped[float | None]
+    """When it got its slot: the turn queue serves the key served longest ago first."""
+    expires_at: Mapped[float] = mapped_column(index=True)
+    """An ended lease expires at once and is kept a while, as the queue's memory of whom it served."""
