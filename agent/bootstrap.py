@@ -19,6 +19,7 @@ from agent.routing import IntentRouter
 from agent.state import AgentDeps
 from core.auth import TokenKeys
 from core.embeddings import get_embedder
+from core.errors import ModelError
 from core.settings import Settings
 from knowledge import ArticleStore, HelpCenter, KnowledgeBase
 from knowledge.ingest import HELP_CENTER
@@ -100,7 +101,12 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
     if model is None:
         model = build_chat_model(settings)
         if planner == "model":
-            warm_up(model)
+            try:
+                warm_up(model)
+            except ModelError as exc:  # a model server may come up after us: turns fall back until it answers
+                if settings.llm_backend != "openai":
+                    raise
+                log.warning("the model server did not answer the warm-up: %s", exc)
     return AgentDeps(
         settings=settings,
         model=model,

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 MIN_SECRET_CHARS = 32
 MIN_METRICS_TOKEN_CHARS = 16
@@ -61,13 +62,27 @@ class Settings(BaseSettings):
     """Model name sent to that server."""
     openai_api_key: str = "not-needed"
     """API key sent to that server (most local servers ignore it)."""
+    openai_structured: Literal["json_object", "json_schema", "tools"] = "json_object"
+    """How that server is asked for schema-shaped output (plans, addresses): ``json_object`` with the schema
+    (llama.cpp's servers), ``json_schema`` (OpenAI's form: vLLM, Ollama, llama.cpp's ``llama-server``) or a forced
+    ``tools`` call; every reply is validated against the schema either way."""
+    openai_timeout_seconds: float = Field(10.0, gt=0, le=600)
+    """Deadline of one call to that server, retries included: a whole answer, or a whole streamed reply."""
+    openai_connect_timeout_seconds: float = Field(2.0, gt=0, le=60)
+    """Longest wait for a connection to that server, per attempt."""
+    openai_max_retries: int = Field(2, ge=0, le=10)
+    """Retries of a call (with backoff, within its deadline) after a connection error, a 5xx or a 429."""
+    openai_breaker_failures: int = Field(3, ge=1, le=100)
+    """Consecutive failed calls (down, too slow, 5xx) after which calls fail at once, without trying the server."""
+    openai_breaker_reset_seconds: float = Field(30.0, gt=0, le=3600)
+    """How long calls fail at once before one trial call may try the server again."""
 
     # --- stores ----------------------------------------------------------------------------
     database_url: str | None = None
     """SQLAlchemy URL of the store; empty means ``sqlite:///<data_dir>/store.db``."""
     checkpoint_url: str | None = None
-    """Conversation checkpoints: a SQLite path or a ``postgresql://`` URL; empty means
-    ``<data_dir>/checkpoints.db``."""
+    """Conversation checkpoints: a SQLite path or a ``postgresql://`` URL; empty means the store's database when
+    that is PostgreSQL, else ``<data_dir>/checkpoints.db``."""
     chroma_path: Path | None = None
     """Embedded Chroma folder; empty means ``<data_dir>/chroma``."""
     chroma_url: str | None = None
@@ -122,6 +137,9 @@ class Settings(BaseSettings):
     """Turns worked on at once; more wait in a queue served fairly, round-robin between customers."""
     max_queued_turns: int = Field(32, ge=0)
     """Turns that may wait for a free slot; beyond that the server answers 503 with ``Retry-After``."""
+    turn_lease_seconds: float = Field(30.0, ge=1, le=600)
+    """How long a turn's hold on its conversation outlives the last renewal by its server process (renewed every
+    third of that): when a process dies mid-turn, another one ends the turn with an error within about that."""
     resolution_window_hours: float = Field(24.0, gt=0, le=24 * 30)
     """Hours without a new customer message after which a conversation's outcome is final (resolved, unresolved
     or abandoned); before that it counts as open."""
@@ -226,7 +244,12 @@ class Settings(BaseSettings):
 
     @cached_property
     def resolved_checkpoint_url(self) -> str:
-        return self.checkpoint_url or str(self.data_dir / "checkpoints.db")
+        if self.checkpoint_url:
+            return self.checkpoint_url
+        store = make_url(self.resolved_database_url)
+        if store.get_backend_name() == "postgresql":  # one URL is enough: checkpoints go to the same database
+            return store.set(drivername="postgresql").render_as_string(hide_password=False)
+        return str(self.data_dir / "checkpoints.db")
 
     @cached_property
     def resolved_policy_path(self) -> Path:

@@ -9,10 +9,11 @@ from langchain_core.language_models import BaseChatModel
 
 from agent.llm.llama_cpp import ChatLlamaCpp, check_gguf
 from agent.llm.models import DEFAULT_MODEL, model_path
+from agent.llm.openai_server import ChatOpenAIServer
 from core.errors import ModelError
 from core.settings import Settings
 
-__all__ = ["ChatLlamaCpp", "ModelError", "build_chat_model", "check_gguf", "configured_model_path"]
+__all__ = ["ChatLlamaCpp", "ChatOpenAIServer", "ModelError", "build_chat_model", "check_gguf", "configured_model_path"]
 
 
 def configured_model_path(settings: Settings) -> Path:
@@ -30,20 +31,10 @@ def configured_model_path(settings: Settings) -> Path:
 
 
 def build_chat_model(settings: Settings) -> BaseChatModel:
-    """The chat model the settings ask for, loaded and ready (errors are clear :class:`ModelError`s)."""
+    """The chat model the settings ask for, loaded and ready (errors are clear :class:`ModelError`s); with the
+    ``openai`` backend, a client of the server (which need not be up yet: calls fail fast until it is)."""
     if settings.llm_backend == "openai":
-        from langchain_openai import ChatOpenAI
-
-        return ChatOpenAI(
-            base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key,
-            model=settings.openai_model,
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-            seed=settings.seed,
-            timeout=60,
-            max_retries=2,
-        )
+        return ChatOpenAIServer.from_settings(settings)
     return ChatLlamaCpp(
         model_path=configured_model_path(settings),
         n_ctx=settings.n_ctx,

@@ -17,10 +17,10 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from agent.llm.grammar_sampling import GrammarFirstLlama
-from agent.llm.structured import parse_structured
+from agent.llm.messages import openai_messages
+from agent.llm.structured import grammar_safe, parse_structured
 from core.errors import ModelError
 
-_ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "tool"}
 GGUF_MAGIC = b"GGUF"
 _WARM_UP = b"Warm-up text so the first customer does not pay for set-up. " * 8
 
@@ -32,24 +32,6 @@ def check_gguf(path: Path) -> None:
     with path.open("rb") as handle:
         if handle.read(4) != GGUF_MAGIC:
             raise ModelError(f"model file is not a GGUF file: {path}")
-
-
-_CLASS_ESCAPES = {r"\d": "[0-9]", r"\w": "[A-Za-z0-9_]", r"\s": "[ \t\n]"}
-
-
-def _grammar_safe(node: Any) -> Any:
-    """The schema with regex class escapes spelled out, which llama.cpp's grammar converter needs."""
-    if isinstance(node, dict):
-        return {k: _spell_out(v) if k == "pattern" else _grammar_safe(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_grammar_safe(v) for v in node]
-    return node
-
-
-def _spell_out(pattern: str) -> str:
-    for escape, klass in _CLASS_ESCAPES.items():
-        pattern = pattern.replace(escape, klass)
-    return pattern
 
 
 @contextlib.contextmanager
@@ -123,7 +105,7 @@ class ChatLlamaCpp(BaseChatModel):
 
     def _params(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict[str, Any]:
         return {
-            "messages": [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages],
+            "messages": openai_messages(messages),
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
             "temperature": kwargs.get("temperature", self.temperature),
             "stop": stop,
@@ -175,6 +157,6 @@ class ChatLlamaCpp(BaseChatModel):
     ) -> Runnable[LanguageModelInput, BaseModel]:
         """Output constrained by ``schema``'s JSON schema (compiled to a llama.cpp grammar), decoded greedily with
         no repeat penalty: JSON repeats its keys, and ids repeat digits."""
-        response_format = {"type": "json_object", "schema": _grammar_safe(schema.model_json_schema())}
+        response_format = {"type": "json_object", "schema": grammar_safe(schema.model_json_schema())}
         bound = self.bind(response_format=response_format, temperature=0.0, repeat_penalty=1.0)
         return bound | RunnableLambda(lambda message: parse_structured(schema, message.content))
