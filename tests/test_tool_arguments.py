@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.arguments import items_named, option_named, orders_holding, payment_named, said_in
+from tools.arguments import items_named, option_named, options_fitting, orders_holding, payment_named, said_in
 
 HOODIE = {"size": "S", "color": "grey"}
 VARIANTS = [
@@ -75,3 +75,51 @@ def test_common_words_are_not_taken_for_misspelt_names() -> None:
     assert orders_holding("i'd like to keep the white one", orders) == []
     assert orders_holding("that makes sense, return them", orders) == []
     assert orders_holding("the coffe makr", orders) == orders[:1]
+
+
+BOTTLE = {"capacity": "500ml", "material": "glass", "color": "black"}
+BOTTLES = [
+    {"item_id": "b1", "options": {"capacity": "750ml", "material": "glass", "color": "black"}, "available": True,
+     "price": 30.0},
+    {"item_id": "b2", "options": {"capacity": "1000ml", "material": "steel", "color": "red"}, "available": True,
+     "price": 45.0},
+    {"item_id": "b3", "options": {"capacity": "250ml", "material": "glass", "color": "black"}, "available": True,
+     "price": 15.0},
+    {"item_id": "b4", "options": {"capacity": "500ml", "material": "steel", "color": "black"}, "available": True,
+     "price": 35.0},
+]
+
+
+def test_an_option_asked_for_relative_to_the_one_the_customer_has() -> None:
+    assert option_named("can I get a bigger one", BOTTLES, BOTTLE)["item_id"] == "b1"  # fewest other changes
+    assert option_named("a smaller bottle please", BOTTLES, BOTTLE)["item_id"] == "b3"
+    assert option_named("the most expensive one", BOTTLES, BOTTLE)["item_id"] == "b2"
+    assert option_named("the cheapest, same capacity", BOTTLES, BOTTLE)["item_id"] == "b4"  # only one keeps it
+    assert option_named("bigger, and the priciest", BOTTLES, BOTTLE)["item_id"] == "b2"
+    assert option_named("a shorter one", BOTTLES, BOTTLE) is None  # no option of a bottle has a length
+    assert option_named("a bigger glass one, the most expensive", BOTTLES, BOTTLE)["item_id"] == "b1"  # stays glass
+
+
+def test_several_fitting_options_are_all_offered_and_only_those() -> None:
+    lamp = {"brightness": "high", "power source": "USB"}
+    lamps = [{"item_id": f"l{i}", "options": {"brightness": b, "power source": p}, "available": True, "price": 10}
+             for i, (b, p) in enumerate([("low", "battery"), ("medium", "AC adapter"), ("high", "battery")])]
+    assert option_named("a less bright one", lamps, lamp) is None  # two are dimmer, neither named
+    assert [v["item_id"] for v in options_fitting("a less bright one", lamps, lamp)] == ["l0", "l1"]
+    assert option_named("a dimmer one that runs on battery", lamps, lamp)["item_id"] == "l0"
+    assert len(options_fitting("something else", lamps, lamp)) == 3  # nothing asked: every other option
+
+
+def test_a_word_given_as_a_size_names_the_size_only() -> None:
+    helmet = {"size": "S", "color": "red", "ventilation": "low"}
+    helmets = [{"item_id": f"h{i}", "options": {"size": s, "color": "red", "ventilation": v}, "available": True}
+               for i, (s, v) in enumerate([("M", "high"), ("M", "medium"), ("S", "medium")])]
+    assert option_named("a medium sized one with high ventilation", helmets, helmet)["item_id"] == "h0"
+    assert option_named("size M, medium ventilation", helmets, helmet)["item_id"] == "h1"
+
+
+def test_higher_resolution_orders_4k_above_1080p() -> None:
+    camera = {"resolution": "1080p"}
+    cameras = [{"item_id": "c4", "options": {"resolution": "4K"}, "available": True},
+               {"item_id": "c7", "options": {"resolution": "720p"}, "available": True}]
+    assert option_named("one with a higher resolution", cameras, camera)["item_id"] == "c4"

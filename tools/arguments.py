@@ -10,6 +10,8 @@ from difflib import SequenceMatcher
 from itertools import pairwise
 from typing import Any
 
+from tools.option_wishes import LETTER_SIZES, wishes
+
 _ALL = re.compile(r"\b(all|everything|both|whole order|entire order|every item|all of it)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 _TOKEN = re.compile(r"[^\W_]+")
@@ -107,28 +109,59 @@ options the customer does not want ("not white", "not black in M")."""
 _WITHOUT = re.compile(r"\b(?:no|without)\s+([a-z]+)", re.IGNORECASE)
 """An option turned off by its name ("no backlight", "without a lid" is not matched: one word)."""
 _NONE = {"none", "no", "without", "n/a"}
+_SIZED = re.compile(r"\b((?:extra\s+)?[a-z0-9]+)[ -]sized?\b|\bsize\s+([a-z0-9]+)", re.IGNORECASE)
+"""A size said as one ("medium sized", "size 8"): that word names the size, not another option."""
 
 
-def _names(key: str, value: Any, said: set[str], without: set[str]) -> bool:
-    """Whether the customer's words name this option value (a "none" value by "no <option>": "no backlight")."""
+def _sizes_said(text: str) -> set[str]:
+    """The words ``text`` gives as a size, letter sizes also as their letters ("medium" is also "m")."""
+    said = {(a or b).lower() for a, b in _SIZED.findall(text)}
+    return said | {LETTER_SIZES[w] for w in said if w in LETTER_SIZES}
+
+
+def _names(key: str, value: Any, said: set[str], without: set[str], sizes: set[str]) -> bool:
+    """Whether the customer's words name this option value (a "none" value by "no <option>": "no backlight";
+    a word given as a size names only a size)."""
     if str(value).lower() in _NONE:
         return bool(_option_words(key) & without)
-    return bool(_option_words(str(value)) & said)
+    if "size" in key.lower():
+        return bool(_option_words(str(value)) & (said | sizes))
+    return bool(_option_words(str(value)) & (said - sizes))
+
+
+def _ranked(text: str, variants: Iterable[dict[str, Any]],
+            current: dict[str, Any]) -> list[tuple[tuple[int, int, float, int], dict[str, Any]]]:
+    """The available variants that grant the message's relative wishes ("bigger", "the same size"), best first:
+    the most option values named (without those turned down: "the black ones, not white"), then the fewest
+    named values given up ("a shorter bamboo one" stays bamboo), then the price asked for ("the cheapest"), then
+    the fewest other changes."""
+    said = _option_words(text) - _option_words(" ".join(_TURNED_DOWN.findall(text)))
+    without = {w.lower() for w in _WITHOUT.findall(text)}
+    sizes = _sizes_said(text)
+    wish = wishes(text, current)
+    scored = []
+    for variant in variants:
+        if not variant["available"] or variant["options"] == current or not wish.allow(variant["options"], current):
+            continue
+        wanted = {k: v for k, v in variant["options"].items() if current.get(k) != v}
+        named = sum(_names(k, v, said, without, sizes) for k, v in wanted.items())
+        given_up = sum(_names(k, current[k], said, without, sizes) for k in wanted if k in current)
+        scored.append(((named, -given_up, wish.price * float(variant.get("price", 0)), -len(wanted)), variant))
+    return sorted(scored, key=lambda pair: pair[0], reverse=True) if (wish or any(s[0][0] for s in scored)) else []
 
 
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:
-    """The available variant whose option values best match what ``text`` asks for (without the options it
-    turns down: "the black ones, not white"), changing the fewest options besides (ties: none)."""
-    said = _option_words(text) - _option_words(" ".join(_TURNED_DOWN.findall(text)))
-    without = {w.lower() for w in _WITHOUT.findall(text)}
-    scored = []
-    for variant in variants:
-        if not variant["available"] or variant["options"] == current:
-            continue
-        wanted = {k: v for k, v in variant["options"].items() if current.get(k) != v}
-        named = sum(_names(k, v, said, without) for k, v in wanted.items())
-        scored.append(((named, -len(wanted)), variant))  # then the fewest changes: what was not named stays
-    scored.sort(key=lambda pair: pair[0], reverse=True)
-    if not scored or scored[0][0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+    """The available variant that best fits what ``text`` asks for (see :func:`_ranked`); None when nothing is
+    asked for or two fit equally well."""
+    scored = _ranked(text, variants, current)
+    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
     return scored[0][1]
+
+
+def options_fitting(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> list[dict[str, Any]]:
+    """The available variants to offer when ``text`` does not settle on one: those that fit it best, or all."""
+    variants = list(variants)
+    scored = _ranked(text, variants, current)
+    best = [variant for score, variant in scored if score == scored[0][0]] if scored else []
+    return best or [v for v in variants if v["available"] and v["options"] != current]

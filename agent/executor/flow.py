@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from agent.executor import extract, wording
 from agent.executor.address import US_ADDRESS, parse_address
-from tools.arguments import items_named, option_named, orders_holding, payment_named
+from tools.arguments import items_named, option_named, options_fitting, orders_holding, payment_named
 from tools.customers import verification_request
 from tools.policy import VerificationMethod
 
@@ -417,9 +417,8 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
         option = (option_named(said, product["variants"], item["options"])  # the planner's reading, else the words
                   or option_named(f"{task.option_said} {turn.text}", product["variants"], item["options"]))
         if option is None:
-            choices = "; ".join(", ".join(str(v) for v in variant["options"].values())
-                                for variant in product["variants"] if variant["available"]
-                                and variant["options"] != item["options"])[:400]
+            fitting = options_fitting(f"{task.option_said} {turn.text}", product["variants"], item["options"])
+            choices = "; ".join(_values(variant["options"]) for variant in fitting)[:400]
             return None, _ask(task, "options", f"Which option would you like instead of your {item['name']} "
                                                f"({', '.join(str(v) for v in item['options'].values())})? "
                                                f"Available: {choices}.",

@@ -1,0 +1,95 @@
+"""What a customer asks of an option relative to the one they have ("a bigger one", "less bright", "the same
+size", "the cheapest"), read as constraints on the catalogue's values. A wish that names no option the product
+has, or values that have no order, constrains nothing: it never guesses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+SCALES = (("xs", "s", "m", "l", "xl", "xxl"), ("small", "medium", "large"), ("low", "medium", "high"),
+          ("basic", "professional"), ("beginner", "intermediate", "expert"))
+"""Option values with an order but no number, smallest first."""
+LETTER_SIZES = {"extra small": "xs", "small": "s", "medium": "m", "large": "l", "extra large": "xl"}
+"""Sizes in words, for options whose sizes are letters ("a medium sized helmet")."""
+
+_SIZE_WORDS = ("size", "capacity", "piece", "diameter")
+_ADJECTIVES: dict[str, tuple[int, tuple[str, ...]]] = {
+    "bigger": (1, _SIZE_WORDS), "larger": (1, _SIZE_WORDS), "smaller": (-1, _SIZE_WORDS),
+    "longer": (1, ("length", "height")), "shorter": (-1, ("length", "height")), "taller": (1, ("height",)),
+    "brighter": (1, ("bright",)), "dimmer": (-1, ("bright",)), "thicker": (1, ("thick",)),
+    "thinner": (-1, ("thick",)), "heavier": (1, ("weight",)), "higher": (1, ()), "lower": (-1, ())}
+"""Comparatives: the way they move an option, and the options they are about when no noun follows."""
+_COMPARATIVE = re.compile(rf"\b(?:(more|less)\s+([a-z]+)|({'|'.join(_ADJECTIVES)})(?:\s+([a-z]+))?)", re.IGNORECASE)
+_SAME = re.compile(r"\bsame\s+([a-z0-9-]+(?:\s+[a-z0-9-]+)?)", re.IGNORECASE)
+_CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest[ -]price[d]?|cheaper)\b", re.IGNORECASE)
+_DEAREST = re.compile(r"\b(most expensive|priciest|highest[ -]price[d]?|pricier|more expensive)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(k\b)?")
+"""A leading number, "k" for thousands ("4K" is more than "1080p")."""
+_NOT_OPTIONS = {"one", "ones", "but", "with", "item", "thing", "product", "kind", "as", "the"}
+
+
+def rank(value: Any) -> float | None:
+    """Where a value stands among its option's values: its leading number ("750ml", "28 inch"), or its place on
+    a scale ("M", "medium"); None when values like it have no order ("black", "A4")."""
+    text = str(value).strip().lower()
+    if number := _NUMBER.match(text):
+        return float(number.group(1)) * (1000 if number.group(2) else 1)
+    for scale in SCALES:
+        if text in scale:
+            return float(scale.index(text))
+    return None
+
+
+@dataclass
+class Wishes:
+    """The relative wishes a message states about one item's options."""
+
+    moves: list[tuple[str, int]] = field(default_factory=list)
+    """(option, direction): the option must be larger (1) or smaller (-1) than the current one."""
+    kept: set[str] = field(default_factory=set)
+    """Options that must stay as they are."""
+    price: int = 0
+    """1: the most expensive that fits; -1: the cheapest; 0: no wish."""
+
+    def __bool__(self) -> bool:
+        return bool(self.moves or self.price)
+
+    def allow(self, options: dict[str, Any], current: dict[str, Any]) -> bool:
+        """Whether a variant with these options grants every wish."""
+        if any(options.get(key) != current.get(key) for key in self.kept):
+            return False
+        for key, direction in self.moves:
+            now, then = rank(current.get(key)), rank(options.get(key))
+            if now is None or then is None or (then - now) * direction <= 0:
+                return False
+        return True
+
+
+def _keys_about(words: tuple[str, ...], current: dict[str, Any]) -> list[str]:
+    """The item's orderable options that ``words`` are about ("bright" is about "brightness")."""
+    return [key for key in current if rank(current[key]) is not None
+            and any(word in key.lower() or key.lower().rstrip("s") in word for word in words)]
+
+
+def wishes(text: str, current: dict[str, Any]) -> Wishes:
+    """The relative wishes ``text`` states about an item with options ``current``."""
+    found = Wishes(price=1 if _DEAREST.search(text) else -1 if _CHEAPEST.search(text) else 0)
+    for more_less, noun, adjective, following in _COMPARATIVE.findall(text):
+        if more_less:
+            direction, about = (1 if more_less.lower() == "more" else -1), (noun.lower().rstrip("s"),)
+        else:
+            direction, about = _ADJECTIVES[adjective.lower()]
+            if following and (keys := _keys_about((following.lower().rstrip("s"),), current)):
+                about = (following.lower().rstrip("s"),)
+        keys = _keys_about(about, current) if about else []
+        if len(keys) == 1:
+            found.moves.append((keys[0], direction))
+    for said in _SAME.findall(text):
+        words = [w.rstrip("s") for w in said.lower().split() if w not in _NOT_OPTIONS]
+        for key, value in current.items():
+            key_words = {k.rstrip("s") for k in key.lower().split()}
+            if set(words) & key_words or f" {value} ".lower() in f" {said} ".lower():
+                found.kept.add(key)
+    return found
