@@ -278,6 +278,22 @@ def test_an_order_named_by_its_item_that_cannot_be_cancelled_is_refused_not_swap
     assert "#W4821003" not in text and writes(chat) == []
 
 
+def test_a_second_request_the_planner_put_on_the_first_ones_order_goes_to_the_order_holding_its_items(
+        planned: Callable[..., Chat]) -> None:
+    chat = planned(plan(
+        {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821001",
+         "items": ["Wireless Earbuds"]},
+        {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821001", "items": ["T-Shirt"],
+         "reason": "ordered by mistake"},
+    ))
+    first = text_of(chat.say("return the earbuds, and cancel the tshirt order, i ordered it by mistake"))
+    assert "return Wireless Earbuds from order #W4821001" in first
+    second = text_of(chat.say("yes"))
+    assert "only pending orders" not in second and "cancel order #W4821003" in second
+    chat.say("yes")
+    assert writes(chat) == [("return_delivered_order_items", "done"), ("cancel_pending_order", "done")]
+
+
 def test_a_person_asked_for_beside_a_request_comes_after_it(planned: Callable[..., Chat]) -> None:
     chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003",
                          "reason": "don't need it"}))  # the planner missed the handoff: code adds it

@@ -366,8 +366,9 @@ def _pay_with(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
 
 def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
     """The order the task is about: named now or earlier, or the only one it can apply to. An order the customer
-    named (by its number or an item in it) that the task cannot apply to is refused with the reason; one the
-    planner chose gives way to those it can apply to."""
+    named (by its number or an item of this task in it) that the task cannot apply to is refused with the reason;
+    one the planner chose gives way to those it can apply to (in a message with several requests, the order of
+    another request holds items the message names: not a reason to refuse this one)."""
     wanted = task.order_id
     if wanted:
         result = turn.call("get_order_details", {"order_id": wanted})
@@ -376,7 +377,7 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
             return None, Step(say=result["message"], task=task.model_copy(update={"awaiting": "order"}))
         if status in result["data"]["status"]:
             return result["data"], Step(say="")
-        if wanted in turn.order_ids or orders_holding(turn.text, [result["data"]]):  # named: tell them why not
+        if wanted in turn.order_ids or orders_holding(turn.about("items"), [result["data"]]):  # named: say why not
             return None, Step(say=f"Order {wanted} is {result['data']['status']}, and only {status} orders can have "
                                   "that done.", task=None, refused=task)
         task = task.model_copy(update={"order_id": None})  # the planner's guess: look among the eligible ones
