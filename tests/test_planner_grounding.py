@@ -239,3 +239,17 @@ def test_another_colour_is_not_another_order() -> None:
     orders = [*ORDERS, {"order_id": "#W1000004", "status": "pending", "items": [{"name": "Desk Lamp"}]}]
     planned = grounded([COMMAND.validate_python(c) for c in (swap, move)], said, orders, None)
     assert [c.get("order_id") for c in planned] == ["#W1000003", "#W1000003"]
+
+
+def test_a_change_asked_of_all_orders_is_one_change_per_order_it_applies_to() -> None:
+    orders = [*ORDERS, {"order_id": "#W1000004", "status": "pending", "items": [{"name": "Desk Lamp"}]}]
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003", "reason": "no longer needed"}
+    ret = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001", "items": ["T-Shirt"]}
+    said = "cancel all my pending orders, i no longer need them, and return the t-shirt"
+    planned = grounded([COMMAND.validate_python(c) for c in (cancel, ret)], said, orders, None)
+    cancels = [c for c in planned if c.get("tool") == "cancel_pending_order"]
+    assert [c["order_id"] for c in cancels] == ["#W1000003", "#W1000004"]
+    assert {c["reason"] for c in cancels} == {"no longer needed"}
+    assert [c["items"] for c in planned if c.get("tool") == "return_delivered_order_items"] == [["T-Shirt"]]
+    one = grounded([COMMAND.validate_python(cancel)], "cancel #W1000003, all the items in it are wrong", orders, None)
+    assert [c["order_id"] for c in one] == ["#W1000003"]

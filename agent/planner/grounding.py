@@ -175,6 +175,30 @@ def _other_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[st
     return planned
 
 
+_EVERY_ORDER = re.compile(r"\b(?:all|every|each)\s+(?:of\s+)?(?:my\s+|the\s+)?(?:[a-z]+\s+){0,2}?orders?\b",
+                          re.IGNORECASE)
+"""A change asked of every order of a kind ("cancel all my pending orders", "all possible order addresses")."""
+WHOLE_ORDER_CHANGES = ("cancel_pending_order", "modify_pending_order_address", "modify_pending_order_payment")
+
+
+def _every_order(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A change of a whole order asked of all the customer's orders is one change per order it can apply to,
+    unless the message names the order by its number."""
+    if not _EVERY_ORDER.search(text) or not orders:
+        return planned
+    named = set(extract_order_ids(text))
+    expanded: list[dict[str, Any]] = []
+    for command in planned:
+        if (command["cmd"] != "write" or command["tool"] not in WHOLE_ORDER_CHANGES
+                or command.get("order_id") in named or any(c.get("tool") == command["tool"] for c in expanded)):
+            expanded.append(command)
+            continue
+        status = ORDER_STATUS_FOR[WRITE_INTENT[command["tool"]]]
+        targets = [o["order_id"] for o in orders if status in o["status"]] or [command.get("order_id")]
+        expanded.extend({**command, "order_id": order_id} if order_id else command for order_id in targets)
+    return expanded
+
+
 _LET_GO = re.compile(r"\b(forget (it|that|about (it|that))|never ?mind|scratch that|don'?t bother)\b", re.IGNORECASE)
 """The customer lets the task in progress go ("forget that, where is my coffee maker?")."""
 
@@ -303,4 +327,4 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
                                          intent)
         planned = _missed_changes(planned, clauses, text, orders, task)
         planned = _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
-    return _one_change_per_order(planned, orders)
+    return _one_change_per_order(_every_order(planned, text, orders), orders)
