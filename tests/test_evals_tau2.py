@@ -68,3 +68,12 @@ def test_first_person_and_user_ids() -> None:
                                                                                 "in zipcode 28236."}})
     user.next_message(None)
     assert user.next_message("please verify your account") == "my name is Mei Kovacs and my zip code is 28236"
+
+
+def test_the_scripted_customer_does_at_the_first_confirmation_what_its_scenario_says() -> None:
+    user = ScriptedUser({"instructions": {
+        "reason_for_call": "You want to cancel the grill, but if the agent asks you to confirm, you regret and want "
+                           "to keep it.", "known_info": "You are Sofia Hernandez in zip 98193."}})
+    user.next_message(None)
+    assert user.next_message("Shall I go ahead? (yes/no)") == "I regret and want to keep it"
+    assert user.next_message("Shall I go ahead? (yes/no)") == "yes"

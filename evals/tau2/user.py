@@ -1,7 +1,8 @@
 """Simulated tau2 customers, built ONLY from a task's ``user_scenario`` (never its ``evaluation_criteria``).
 
 * :class:`ScriptedUser` (default, offline): states the reason for the call in the first person, gives the
-  identity facts it knows when asked to verify, says yes to confirmations and repeats what it wants when asked
+  identity facts it knows when asked to verify, says yes to confirmations (or, the first time, what the scenario
+  says to do when asked to confirm) and repeats what it wants when asked
   which order, items or option. What the agent asks is recognised from general concepts
   (``evals.customer.question_in``), never from the agent's own wording.
 * :class:`LlmUser`: any OpenAI-compatible chat server plays the customer from the same instructions, the way
@@ -24,6 +25,9 @@ _NAME = re.compile(r"\b(?:You are|You're|Your? name is|called|named)\s+(?:an? [a
                    r"([A-Z][a-z'-]+)\s+([A-Z][a-z'-]+)")
 _USER_ID = re.compile(r"\b([a-z]+)_([a-z]+)_\d{4}\b")
 _ORDER = re.compile(r"#?W\d{7}")
+_AT_CONFIRMATION = re.compile(r"\b(?:if|when)\s+the agent asks\b[^,.]*\bconfirm\w*\b[^,.]*,\s*([^.]+)", re.IGNORECASE)
+"""What the scenario says to do when the agent asks for a yes ("If the agent asks for confirmation, only exchange
+the desk lamp.")."""
 _PERSON = [(re.compile(p), r) for p, r in (
     (r"\bYou are\b", "I am"), (r"\byou are\b", "I am"), (r"\bYou're\b", "I'm"), (r"\byou're\b", "I'm"),
     (r"\bYou have\b", "I have"), (r"\byou have\b", "I have"), (r"\bYour\b", "My"), (r"\byour\b", "my"),
@@ -56,6 +60,8 @@ class ScriptedUser:
         self._budget = max_turns
         self._asked_identity = 0
         self._started = False
+        self._at_confirmation = [first_person(m) for m in _AT_CONFIRMATION.findall(
+            " ".join(info.get(k, "") for k in ("reason_for_call", "task_instructions")))]
 
     def next_message(self, reply: str | None) -> str | None:
         if self._budget <= 0:
@@ -68,7 +74,7 @@ class ScriptedUser:
         if kind == "identity":
             return self._identity()
         if kind == "confirm":
-            return "yes"
+            return self._at_confirmation.pop(0) if self._at_confirmation else "yes"
         if kind == "order":
             found = _ORDER.findall(self.reason)
             return found[0] if found else None
