@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from agent.executor.address import missing_parts
 from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
 from core.errors import ModelError
@@ -343,6 +344,26 @@ def test_a_street_line_at_the_yes_corrects_the_proposed_address(planned: Callabl
     assert f"send order #W4821003 to {written}" in text_of(chat.say(f"send my pending order to {written}"))
     corrected = text_of(chat.say("wait no, it's 21 Oak Street, not 12"))  # the planner read only a "no"
     assert "send order #W4821003 to 21 Oak Street, Portland, OR 97201" in corrected and writes(chat) == []
+
+
+def test_an_address_given_without_its_state_is_asked_only_for_the_state(planned: Callable[..., Chat]) -> None:
+    extracted = json.dumps({"address1": "101 Highway", "address2": "", "city": "New York", "state": "NY",
+                            "zip": "10001"})
+    # the model reads a state into the first message too; code drops it: the customer never wrote one
+    chat = planned(plan({"cmd": "write", "tool": "modify_user_address"}), extracted, plan({"cmd": "correct"}),
+                   extracted)
+    asked = text_of(chat.say("please change my address to 101 Highway, New York, 10001"))
+    assert "I still need the state of the address" in asked and writes(chat) == []
+    proposal = text_of(chat.say("NY"))
+    assert "101 Highway, New York, NY 10001" in proposal and "(yes/no)" in proposal
+
+
+@pytest.mark.parametrize(("said", "missing"), [
+    ("101 Highway, New York, 10001", ["state"]), ("21 Oak Street, Portland, OR", ["zip code"]),
+    ("Portland, OR 97201", ["street and number"]), ("I moved", []), ("12 Main St, Springfield, IL 62701", []),
+])
+def test_the_parts_an_address_lacks(said: str, missing: list[str]) -> None:
+    assert missing_parts(said) == missing
 
 
 def test_what_an_anonymous_customer_asked_before_verifying_is_done_once_they_are(

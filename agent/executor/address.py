@@ -20,6 +20,25 @@ US_ADDRESS = re.compile(
 )
 
 
+STATES = frozenset({
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA",
+    "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR",
+    "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY"
+})
+"""US state codes (and DC)."""
+_STATE_CODE = re.compile(r"(?:^|[\s,])([A-Z]{2})\b")
+
+
+def missing_parts(text: str) -> list[str]:
+    """The parts of a postal address that ``text`` visibly lacks, when it has started on one (a street line or a
+    zip code): "state", "zip code", "street and number". Empty when it gives none of them, or all."""
+    parts = {"street and number": extract.street(text), "zip code": extract.zip_code(text),
+             "state": next((c for c in _STATE_CODE.findall(text) if c in STATES), None)}
+    if not parts["street and number"] and not parts["zip code"]:
+        return []
+    return [name for name, found in parts.items() if not found]
+
+
 class AddressSlots(BaseModel):
     """A US postal address as the customer wrote it."""
 

@@ -12,7 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 
 from agent.executor import extract, wording
-from agent.executor.address import US_ADDRESS, parse_address
+from agent.executor.address import US_ADDRESS, missing_parts, parse_address
 from tools.arguments import items_named, option_named, options_fitting, orders_holding, payment_named
 from tools.customers import verification_request
 from tools.policy import VerificationMethod
@@ -43,6 +43,8 @@ class Task(BaseModel):
     """Details the customer gave before they were verified, used once they are."""
     option_said: str = ""
     """What the customer has said so far about the option they want ("size 9", then "white")."""
+    address_said: str = ""
+    """What the customer has said so far towards the new address ("101 Highway, New York, 10001", then "NY")."""
     request: str = ""
     """The customer's message that started the task (what "my coffee maker" meant, once they are verified)."""
     identity_facts: dict[str, Any] = {}
@@ -72,7 +74,7 @@ class Task(BaseModel):
         if details.get("reason"):
             update["reason"] = None
         if details.get("address"):
-            update["address"] = None
+            update.update(address=None, address_said="")
         if details.get("payment"):
             update["payment_method_id"] = None
         return self.model_copy(update=update)
@@ -288,11 +290,12 @@ def _fill(task: Task, turn: Turn) -> Step:
     if task.intent == "account_password":
         return _preview(task, turn, "request_password_reset", {})
     if task.intent == "update_account_address":
-        address = task.address or parse_address(turn.about("address"), turn.model)
+        address, task = _new_address(task, turn)
         if address is None:
-            return _ask(task, "address", "What's the new address? Please write it like: 12 Main St, Apt 3, "
-                                         "Springfield, IL 62701.",
-                        "I need the complete new address: street and number, city, state and zip code. What is it?")
+            return _ask_address(task, "What's the new address? Please write it like: 12 Main St, Apt 3, "
+                                      "Springfield, IL 62701.",
+                                "I need the complete new address: street and number, city, state and zip code. "
+                                "What is it?")
         return _preview(task.model_copy(update={"address": address}), turn, "modify_user_address", address)
     if task.intent == "cancel_order" and not task.reason:
         task = task.model_copy(update={"reason": turn.reason()})  # given up front, kept while the order is asked
@@ -301,6 +304,26 @@ def _fill(task: Task, turn: Turn) -> Step:
         return ask
     task = task.model_copy(update={"order_id": order["order_id"]})
     return _fill_order_task(task, turn, order)
+
+
+def _new_address(task: Task, turn: Turn) -> tuple[dict[str, str] | None, Task]:
+    """The new address: known already, or from what the customer has said towards it so far, this message
+    included (an address given in parts: "101 Highway, New York, 10001", then "NY")."""
+    if task.address:
+        return task.address, task
+    said = turn.about("address") if task.awaiting != "address" else f"{task.address_said} {turn.about('address')}"
+    said = said.strip()[-300:]
+    return parse_address(said, turn.model), task.model_copy(update={"address_said": said})
+
+
+def _ask_address(task: Task, question: str, again: str) -> Step:
+    """Ask for the address; when the customer has given part of it, for the parts it lacks."""
+    missing = missing_parts(task.address_said)
+    if missing:
+        parts = wording.join(missing)
+        return _ask(task, "address", f"Thanks. I still need the {parts} of the address: what is it?",
+                    f"To finish the address I need its {parts}. Please write just that.")
+    return _ask(task, "address", question, again)
 
 
 def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
@@ -315,9 +338,9 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
         return _preview(task.model_copy(update={"reason": reason}), turn, "cancel_pending_order",
                         {"order_id": order_id, "reason": reason})
     if task.intent == "change_address":
-        address = task.address or parse_address(turn.about("address"), turn.model)
+        address, task = _new_address(task, turn)
         if address is None:
-            return _ask(task, "address", f"Where should order {order_id} go instead? Please write the address "
+            return _ask_address(task, f"Where should order {order_id} go instead? Please write the address "
                                          "like: 12 Main St, Apt 3, Springfield, IL 62701.",
                         f"I need the complete address for order {order_id}: street and number, city, state and zip "
                         "code. What is it?")
