@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from tools.arguments import items_named, option_named, options_fitting, orders_holding, payment_named, said_in
+from tools.arguments import (
+    items_listed_with,
+    items_named,
+    option_named,
+    options_fitting,
+    orders_holding,
+    payment_named,
+    said_in,
+)
 
 HOODIE = {"size": "S", "color": "grey"}
 VARIANTS = [
@@ -123,3 +131,11 @@ def test_higher_resolution_orders_4k_above_1080p() -> None:
     cameras = [{"item_id": "c4", "options": {"resolution": "4K"}, "available": True},
                {"item_id": "c7", "options": {"resolution": "720p"}, "available": True}]
     assert option_named("one with a higher resolution", cameras, camera)["item_id"] == "c4"
+
+
+def test_items_listed_together_are_one_request() -> None:
+    items = [{"name": "Vacuum Cleaner"}, {"name": "Headphones"}, {"name": "Smart Watch"}, {"name": "Desk Lamp"}]
+    said = "Also, I want to return the cleaner, headphone, and smart watch. The lamp is fine."
+    assert items_listed_with(said, items, items[:1]) == items[:3]
+    assert items_listed_with("return the cleaner and exchange the lamp", items, items[:1]) == items[:1]
+    assert items_listed_with("return the lamp", items, []) == []

@@ -78,6 +78,35 @@ def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
     return [i for i in items if _overlap(_name_words(_describe(i, "name")), said)]
 
 
+_LIST_WORDS = {"and", "the", "my", "a", "an", "both", "plus", "&"}
+"""What stands between the names of a list of items ("the cleaner, headphone, and smart watch")."""
+
+
+def items_listed_with(text: str, items: Sequence[dict[str, Any]],
+                      anchors: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``anchors`` and the items (of the same order) that ``text`` lists together with them, names separated only
+    by commas and "and": "return the cleaner, headphone, and smart watch" is one request for three items, while
+    "return the earbuds and exchange the toothbrush" lists nothing together."""
+    tokens = re.findall(r"[a-z0-9]+|[^\sa-z0-9]", text.lower())
+    naming = {}
+    for position, token in enumerate(tokens):
+        word = {token.rstrip("s")}
+        named = [i for i in items if len(token) > 2 and _overlap(_name_words(_describe(i, "name")), word)]
+        if len(named) == 1:
+            naming[position] = named[0]
+    groups: list[list[dict[str, Any]]] = []
+    last = None
+    for position in sorted(naming):
+        between = tokens[last + 1:position] if last is not None else None
+        if between is not None and all(t in _LIST_WORDS or t == "," for t in between):
+            groups[-1].append(naming[position])
+        else:
+            groups.append([naming[position]])
+        last = position
+    listed = [i for group in groups if any(a in group for a in anchors) for i in group]
+    return [i for i in items if i in anchors or i in listed]
+
+
 def orders_holding(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The orders holding an item that ``text`` names by name ("the coffee maker")."""
     said = _said_words(text)

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from agent.executor import extract, wording
 from agent.executor.address import US_ADDRESS, missing_parts, parse_address
-from tools.arguments import items_named, option_named, options_fitting, orders_holding, payment_named
+from tools.arguments import items_listed_with, items_named, option_named, options_fitting, orders_holding, payment_named
 from tools.customers import verification_request
 from tools.policy import VerificationMethod
 
@@ -137,10 +137,11 @@ class Turn(BaseModel):
 
     def items(self, order_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The order's items the customer means: those the planner read that the message also names (a message
-        with two requests names more than one task's items), else whichever of the two names any."""
+        with two requests names more than one task's items) with those the message lists beside them (a small
+        model reads one of "the cleaner, headphone, and smart watch"), else whichever of the two names any."""
         named, planned = items_named(self.text, order_items), items_named(self.planned("items"), order_items)
         both = [i for i in planned if i in named]
-        return both or named or planned
+        return items_listed_with(self.text, order_items, both) if both else named or planned
 
     def call(self, name: str, arguments: dict[str, Any], *, preview: bool = False) -> dict[str, Any]:
         """Run a tool as this turn's customer."""
