@@ -55,7 +55,7 @@ class _Rule(_Strict):
 
     @model_validator(mode="after")
     def _detects_something(self) -> Self:
-        if not self.patterns and not self.check:
+        if not self.patterns and not self.check and not getattr(self, "classifier", None):
             raise ValueError(f"{self.rail} rule {self.name!r} has neither patterns nor a check")
         return self
 
@@ -70,6 +70,16 @@ class InputRule(_Rule):
     rail = "input"
 
 
+class SentenceClassifier(_Strict):
+    """A classifier an output rule runs on a sentence: a linear model over MiniLM embeddings and word n-grams,
+    committed as ``agent/guardrails/classifiers/<name>.json`` (``python -m evals guardrails-train-replies``)."""
+
+    name: StrictStr = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    """The weights file."""
+    threshold: float = Field(ge=0, le=1)
+    """The sentence breaks the rule when 1 - P(benign) reaches this."""
+
+
 class OutputRule(_Rule):
     """A rule on every sentence of a reply."""
 
@@ -79,6 +89,8 @@ class OutputRule(_Rule):
     """A code detector that trips the rule besides its patterns."""
     backed_by: Literal["receipts"] | None = None
     """``receipts``: a hit is cleared when a done tool result backs every amount and id the sentence states."""
+    classifier: SentenceClassifier | None = None
+    """A classifier that trips the rule besides its patterns (what no pattern names)."""
     rail = "output"
 
 

@@ -149,15 +149,17 @@ def guardrails_redteam(
     = False,
     limit: Annotated[int | None, typer.Option(help="Only the first N attacks.")] = None,
     max_share: Annotated[float, typer.Option(help="Exit 1 when more replies than this share get through.")] = 0.01,
-    part: Annotated[str, typer.Option(help="dev (the attacks the output rules were written from) or held_out "
-                                           "(test-split attacks nobody read: run once the rules are final).")]
+    part: Annotated[str, typer.Option(help="train (train-split attacks: develop on these), dev (dev and test "
+                                           "splits: the attacks the first output rules were written from) or "
+                                           "held_out (test-split attacks nobody read: run once the rules are "
+                                           "final).")]
     = "dev",
 ) -> None:
     """The output rails against the default model told to misbehave (slow: minutes per 10 attacks on a CPU)."""
     if not shared.is_dir():
         raise typer.BadParameter(f"{shared} not found (the shared data sets live in ../shared/external)")
-    if part not in ("dev", "held_out"):
-        raise typer.BadParameter("--part is dev or held_out")
+    if part not in ("train", "dev", "held_out"):
+        raise typer.BadParameter("--part is train, dev or held_out")
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def save(so_far: redteam_model.RedteamReport, total: int) -> None:
@@ -181,7 +183,7 @@ def guardrails_redteam(
 def guardrails_train(
     shared: Annotated[Path, typer.Option(help="Folder of the shared data sets.")] = guardrails_eval.DEFAULT_SHARED,
     name: Annotated[str, typer.Option(help="Classifier name (the JSON file and the policy's classifier.name).")]
-    = "minilm_attacks_v1",
+    = "minilm_attacks_v2",
 ) -> None:
     """Train the input classifier on the train split; write agent/guardrails/classifiers/<name>.json."""
     from evals import guardrails_train as trainer  # scikit-learn: only this command needs it
@@ -192,6 +194,22 @@ def guardrails_train(
     path = trainer.save(model, trained_on=trainer.class_counts(shared))
     sys.stdout.write(f"{path}: classes {', '.join(model.classes)}; threshold {model.threshold} (set it as the "
                      "policy's guardrails.classifier.threshold)\n")
+
+
+@cli.command("guardrails-train-replies")
+def guardrails_train_replies(
+    name: Annotated[str, typer.Option(help="Classifier name (the JSON file and the output rule's classifier.name).")]
+    = "minilm_replies_v1",
+) -> None:
+    """Train the reply classifier on data/model_sentences.yaml; write agent/guardrails/classifiers/<name>.json."""
+    from evals import guardrails_train as trainer  # scikit-learn: only the training commands need it
+    from evals import guardrails_train_replies as replies_trainer
+
+    model = replies_trainer.train(name=name)
+    path = trainer.save(model, trained_on=replies_trainer.class_counts(), about=replies_trainer.ABOUT)
+    found, total = replies_trainer.dev_recall(model, model.threshold)
+    sys.stdout.write(f"{path}: threshold {model.threshold} (set it as the output rule's classifier.threshold); "
+                     f"flags {found} of the dev part's {total} off-policy sentences\n")
 
 
 @cli.command("guardrails-splits")

@@ -174,14 +174,16 @@ def test_mode_changes_govern_the_next_turn_are_versioned_and_roll_back(admin: Ad
 
 
 def test_a_word_added_to_a_list_blocks_the_next_turn(admin: Admin) -> None:
-    admin.send("PATCH", {"output": {"unsupported_claim": "monitor"}, "reason": "only the word list decides"})
-    rival = "You could also try Zalando for that."
+    admin.send("PATCH", {"output": {"unsupported_claim": "monitor", "off_policy_reply": "monitor"},
+                         "reason": "only the word list decides"})
+    rival = "You could also try Zalando for that."  # the reply classifier reads it as off-policy too
     assert rival in reply_text(admin.turn(QUESTION, SUPPORTED + rival))
     competitors = admin.get().json()["guardrails"]["words"]["competitors"]
     assert admin.send("PATCH", {"words": {"competitors": [*competitors, "zalando"]}, "reason": "new rival"}
                       ).status_code == 200
     assert stopped_by(admin.turn(QUESTION, SUPPORTED + rival)) == ["competitor"]
-    admin.send("PATCH", {"output": {"unsupported_claim": "block"}, "reason": "back to normal"})
+    admin.send("PATCH", {"output": {"unsupported_claim": "block", "off_policy_reply": "block"},
+                         "reason": "back to normal"})
 
 
 def test_the_whole_document_replaced_with_a_new_secrets_rule_masks_the_next_message(admin: Admin) -> None:

@@ -183,7 +183,7 @@ def test_look_alike_trips_no_rule(message: str) -> None:
 
 
 CLASSIFIER_MISREADS = {
-    "Is developer mode on the smart watch covered by the warranty?",
+    "you useless bot, where is my package?",
     "I want to say that you were very helpful last time.",
 }
 """Look-alikes written against the rules' wording that the classifier flags: known false refusals, counted in the

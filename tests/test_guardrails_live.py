@@ -90,6 +90,7 @@ def test_an_output_rule_switched_to_monitor_and_back_governs_the_next_turn(chat:
 def test_a_word_added_to_a_word_list_blocks_a_sentence_naming_it_next_turn(chat: ChatSaying,
                                                                            policies: PolicyStore) -> None:
     change(policies, set_mode("unsupported_claim", "monitor"))  # so only the word list decides
+    change(policies, set_mode("off_policy_reply", "monitor"))  # the reply classifier reads a rival as off-policy
     conversation = chat([SUPPORTED + RIVAL] * 2)
     assert RIVAL in text_of(conversation.say(QUESTION))
     change(policies, lambda guardrails: guardrails["words"]["competitors"].append("zalando"))

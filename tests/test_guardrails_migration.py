@@ -1,5 +1,7 @@
-"""Migration 0011 gives stored policy versions the guardrails added for issue #19's last points (someone else's
-private data, other organisations' secrets, harmful instructions in a reply, the product-safety exception)."""
+"""Migrations 0011 and 0012 give stored policy versions the guardrails added for issue #19's last points: 0011
+someone else's private data, other organisations' secrets, harmful instructions in a reply, the product-safety
+exception; 0012 the reply classifier, hateful replies, the patterns a real model's replies showed and the input
+classifier v2."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from tools.store.models import PolicyVersion, utcnow
 
 migration = importlib.import_module(
     "tools.store.migrations.versions.0011_guardrails_private_data_and_harmful_instructions")
+migration_0012 = importlib.import_module("tools.store.migrations.versions.0012_guardrails_reply_classifier")
 
 
 def _names(rules: list[dict[str, object]]) -> list[object]:
@@ -25,7 +28,7 @@ def _names(rules: list[dict[str, object]]) -> list[object]:
 
 def test_a_stored_version_of_the_0010_shape_gets_the_new_rules(tmp_path: Path) -> None:
     bundled = yaml.safe_load(bundled_policy_text())
-    old = migration.downgraded_policy(bundled)
+    old = migration.downgraded_policy(migration_0012.downgraded_policy(bundled))
     assert "private_data" not in _names(old["guardrails"]["input"])
     assert "harmful_instructions" not in _names(old["guardrails"]["output"])
     assert migration.HARMFUL_BEFORE in next(r for r in old["guardrails"]["input"] if r["name"] == "harmful")["patterns"]
@@ -39,7 +42,38 @@ def test_a_stored_version_of_the_0010_shape_gets_the_new_rules(tmp_path: Path) -
 
 
 def test_the_upgrade_keeps_what_ops_already_have_and_the_downgrade_takes_it_out() -> None:
-    bundled = yaml.safe_load(bundled_policy_text())
+    bundled = migration_0012.downgraded_policy(yaml.safe_load(bundled_policy_text()))  # the 0011 shape
     assert migration.upgraded_policy(bundled) == bundled
     assert migration.upgraded_policy(migration.downgraded_policy(bundled)) == bundled
     assert migration.downgraded_policy({"rules": {}}) == {"rules": {}}
+
+
+def _stored_then_migrated(tmp_path: Path, document: dict[str, object], revision: str) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.migrate(revision)
+    with store.engine.begin() as connection:
+        connection.execute(insert(PolicyVersion.__table__).values(
+            version=1, document=document, author="system", reason="seed", source="seed", diff="", created_at=utcnow()))
+    store.migrate()
+    return store
+
+
+def test_a_stored_version_of_the_0011_shape_gets_the_reply_classifier(tmp_path: Path) -> None:
+    bundled = yaml.safe_load(bundled_policy_text())
+    old = migration_0012.downgraded_policy(bundled)
+    assert {"off_policy_reply", "hateful"}.isdisjoint(_names(old["guardrails"]["output"]))
+    assert (old["guardrails"]["classifier"]["name"], old["guardrails"]["classifier"]["threshold"]) == (
+        "minilm_attacks_v1", 0.724)
+    assert "porn" not in old["guardrails"]["words"]["profanity_stems"]
+    store = _stored_then_migrated(tmp_path, old, "0011")
+    assert PolicyStore(store).current().guardrails == bundled_guardrails()
+
+
+def test_0012_keeps_a_classifier_ops_tuned_and_round_trips() -> None:
+    bundled = yaml.safe_load(bundled_policy_text())
+    assert migration_0012.upgraded_policy(bundled) == bundled
+    assert migration_0012.upgraded_policy(migration_0012.downgraded_policy(bundled)) == bundled
+    tuned = migration_0012.downgraded_policy(bundled)
+    tuned["guardrails"]["classifier"]["threshold"] = 0.8
+    kept = migration_0012.upgraded_policy(tuned)["guardrails"]["classifier"]
+    assert (kept["name"], kept["threshold"]) == ("minilm_attacks_v1", 0.8)

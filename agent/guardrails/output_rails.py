@@ -63,11 +63,18 @@ _CHECKS: dict[str, Callable[[str, Grounding, RuleSet], bool]] = {
 }
 
 
+def _classified(rule: Rule[OutputRule], sentence: str) -> bool:
+    """The rule's classifier scores ``sentence`` at or above the rule's threshold."""
+    spec = rule.spec.classifier
+    return rule.classifier is not None and spec is not None and rule.classifier.score(sentence).score >= spec.threshold
+
+
 def _breaks(rule: Rule[OutputRule], sentence: str, forms: list[str], grounding: Grounding, rules: RuleSet) -> bool:
     spec = rule.spec
     if spec.applies_to == "untrusted" and grounding.trusted:
         return False
-    hit = rule.matches(forms) or (spec.check is not None and _CHECKS[spec.check](sentence, grounding, rules))
+    hit = (rule.matches(forms) or (spec.check is not None and _CHECKS[spec.check](sentence, grounding, rules))
+           or _classified(rule, sentence))
     if not hit or rule.cleared(sentence):
         return False
     return not (spec.backed_by == "receipts" and grounding.backs(sentence))

@@ -31,6 +31,8 @@ class Rule(Generic[Spec]):
     spec: Spec
     patterns: tuple[re.Pattern[str], ...]
     unless: tuple[re.Pattern[str], ...]
+    classifier: Classifier | None = None
+    """The classifier an output rule names (its spec is ``spec.classifier``)."""
 
     @property
     def name(self) -> str:
@@ -93,7 +95,9 @@ def _compile(spec: Spec, words: dict[str, list[str]]) -> Rule[Spec]:
     def compiled(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
         return tuple(re.compile(expand(p, words), re.IGNORECASE | re.MULTILINE) for p in patterns)
 
-    return Rule(spec=spec, patterns=compiled(spec.patterns), unless=compiled(spec.unless))
+    named = spec.classifier if isinstance(spec, OutputRule) else None
+    return Rule(spec=spec, patterns=compiled(spec.patterns), unless=compiled(spec.unless),
+                classifier=load_classifier(named.name) if named else None)
 
 
 def _compile_rules(config: GuardrailsConfig) -> RuleSet:
