@@ -84,7 +84,8 @@ async def begin_turn(
         await asyncio.to_thread(find_conversation, store, who, conversation_id, to_chat=True)
     if conversation_id is not None:
         turns.check_free(conversation_id)
-    ticket = turns.reserve(f"customer:{who.subject}" if who else f"ip:{client_address(request)}")  # fairness key
+    fairness_key = f"customer:{who.subject}" if who else f"ip:{client_address(request)}"
+    ticket = await turns.reserve(fairness_key)
     try:
         if conversation_id is None:
             conversation_id = (await asyncio.to_thread(create_conversation, store, who)).id
@@ -189,4 +190,5 @@ async def events(
     after = parse_last_event_id(last_event_id, found.id)
     if after is None:
         raise HTTPException(400, "Last-Event-ID must be an id from this conversation's stream")
-    return event_stream(turns.hub.follow(found.id, after=after), found.id, on_close=hold_stream(runtime, caller))
+    release = await hold_stream(runtime, caller)
+    return event_stream(turns.hub.follow(found.id, after=after), found.id, on_close=release)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -12,7 +13,6 @@ from agent.service import SupportAgent
 from api.hub import ConversationHub, Record
 from api.limits import OpenStreams, RateLimiter
 from api.shared_admission import SharedAdmission, shares_processes
-from api.shared_limits import SharedOpenStreams, SharedRateLimiter
 from api.turn_queue import TurnQueue
 from api.turns import Turns
 from core.auth import AuthError, Principal, TokenKeys, verify_token
@@ -27,10 +27,11 @@ class Runtime:
         self.agent: SupportAgent | None = None
         self.turns: Turns | None = None
         self.failure: str | None = None
-        self.limiter: RateLimiter | SharedRateLimiter = RateLimiter()
-        self.streams: OpenStreams | SharedOpenStreams = OpenStreams()
+        self.limiter = RateLimiter()
+        self.streams = OpenStreams()
         self.shared: SharedAdmission | None = None
-        """On PostgreSQL, once ready: the limits and the turn queue every process on the database shares."""
+        """On PostgreSQL, once ready: the limits and the turn queue every process on the database shares (in
+        place of this process's ``limiter``, ``streams`` and queue)."""
         self.token_keys: TokenKeys | None = None
 
     def ready(self, agent: SupportAgent, token_keys: TokenKeys) -> None:
@@ -39,7 +40,6 @@ class Runtime:
         self.token_keys = token_keys
         if shares_processes(agent.deps.store):
             self.shared = SharedAdmission(agent.deps.store, self.settings)
-            self.limiter, self.streams = self.shared.limiter, self.shared.streams
             self.shared.start()
         queue = self.shared.queue if self.shared else TurnQueue(slots=self.settings.max_concurrent_turns,
                                                                 max_waiting=self.settings.max_queued_turns)
@@ -47,6 +47,17 @@ class Runtime:
                            lease_seconds=self.settings.turn_lease_seconds)
         self.turns.start_keeping_leases()
         self.agent = agent
+
+    async def take(self, limits: list[tuple[str, int]]) -> float:
+        """Take one token from every ``(key, per_minute)`` bucket, or none: 0, or the seconds to wait."""
+        if self.shared is None:
+            return self.limiter.take(limits)  # in memory: on the event loop, no lock needed
+        return await self.shared.take(limits)
+
+    async def hold_stream(self, key: str) -> Callable[[], None] | None:
+        """Count one more open event stream for ``key`` and return what ends it, or None at the cap."""
+        cap = self.settings.max_open_streams
+        return self.streams.hold(key, cap) if self.shared is None else await self.shared.hold_stream(key, cap)
 
     async def publish(self, conversation_id: str, event: BaseEvent) -> Record:
         """Append ``event`` (a staff message, an approval decision...) to the conversation's stream: it is

@@ -1,18 +1,26 @@
 """Leases: places a server process holds in the PostgreSQL store for as long as it keeps renewing them (a turn's
 slot for the model or its place in the queue, an open event stream). A process that dies stops renewing, so its
 places free themselves once their lease runs out; counts only ever look at leases still running.
+
+The statements block: from the event loop they run in worker threads (:func:`acquire_in_worker_thread`,
+:func:`in_worker_thread`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy import Connection, Engine, text
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LEASE_SECONDS = 15.0
 """How long a place outlives the last renewal of the process holding it, by default (the server's is
@@ -92,3 +100,32 @@ class Leases:
         """Give back every place of this process (it stops serving)."""
         with self.engine.begin() as connection:
             connection.execute(_END_ALL, {"owner": self.owner})
+
+
+async def acquire_in_worker_thread(acquire: Callable[[], T], give_back: Callable[[T], object]) -> T:
+    """``acquire()`` in a worker thread, off the event loop. Should the caller be cancelled meanwhile, what it
+    acquires is given back (``give_back``, in a worker thread too) instead of being held by nobody."""
+    acquiring = asyncio.ensure_future(asyncio.to_thread(acquire))
+    try:
+        return await asyncio.shield(acquiring)
+    except asyncio.CancelledError:
+        acquiring.add_done_callback(lambda done: _give_back_if_acquired(done, give_back))
+        raise
+
+
+def _give_back_if_acquired(done: asyncio.Future[T], give_back: Callable[[T], object]) -> None:
+    if not done.cancelled() and done.exception() is None:
+        in_worker_thread(give_back, done.result())
+
+
+def in_worker_thread(call: Callable[..., object], *args: object) -> asyncio.Future[object]:
+    """Start the blocking ``call(*args)`` in a worker thread without waiting for it (it runs even if the calling
+    task is being cancelled); a failure is logged."""
+    running = asyncio.get_running_loop().run_in_executor(None, call, *args)
+    running.add_done_callback(_log_failure)
+    return running
+
+
+def _log_failure(done: asyncio.Future[object]) -> None:
+    if not done.cancelled() and (failure := done.exception()) is not None:
+        log.warning("a lease statement in a worker thread failed", exc_info=failure)

@@ -76,9 +76,8 @@ class RateLimit:
         self.kind = kind
 
     async def __call__(self, request: Request, runtime: RuntimeDep) -> str:
-        # On the event loop: in memory no lock is needed; on PostgreSQL it is one short transaction (0.5 ms).
         address, holder = f"ip:{client_address(request)}", _token_holder(request, runtime)
-        wait = runtime.limiter.take(_buckets(self.kind, runtime.settings, address, holder))
+        wait = await runtime.take(_buckets(self.kind, runtime.settings, address, holder))
         if wait:
             raise too_many(wait, _REFUSED[self.kind])
         return holder or address
@@ -89,10 +88,10 @@ def limit(kind: Kind) -> params.Depends:
     return Depends(RateLimit(kind))
 
 
-def hold_stream(runtime: Runtime, caller: str) -> Callable[[], None]:
+async def hold_stream(runtime: Runtime, caller: str) -> Callable[[], None]:
     """Count an event stream open for ``caller`` (from the ``stream`` limit) and return what ends it; 429 with
     ``Retry-After`` when the caller already holds ``max_open_streams``."""
-    release = runtime.streams.hold(caller, runtime.settings.max_open_streams)
+    release = await runtime.hold_stream(caller)
     if release is None:
         raise too_many(STREAM_RETRY_SECONDS, "too many open event streams")
     return release
@@ -108,7 +107,7 @@ class PageLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             address = f"ip:{client_address(Request(scope))}"
-            wait = self.runtime.limiter.take(_buckets("page", self.runtime.settings, address, None))
+            wait = await self.runtime.take(_buckets("page", self.runtime.settings, address, None))
             if wait:
                 raise too_many(wait, _REFUSED["page"])  # the app's error handlers answer it
         await self.app(scope, receive, send)

@@ -1,15 +1,17 @@
 """What every server process on one PostgreSQL store shares to let requests in: the rate limits, the open
-streams and the turn queue for the model, with the task that keeps this process's leases alive. SQLite serves
-one process, which keeps them in memory (:mod:`api.limits`, :mod:`api.turn_queue`)."""
+streams and the turn queue for the model, with the task that keeps this process's leases alive. Their statements
+run in worker threads, off the event loop. SQLite serves one process, which keeps them in memory
+(:mod:`api.limits`, :mod:`api.turn_queue`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.leases import Leases
+from api.leases import Leases, acquire_in_worker_thread, in_worker_thread
 from api.shared_limits import SharedOpenStreams, SharedRateLimiter
 from api.shared_queue import SharedTurnQueue
 from core.settings import Settings
@@ -34,6 +36,23 @@ class SharedAdmission:
         self.queue = SharedTurnQueue(self.leases, slots=settings.max_concurrent_turns,
                                      max_waiting=settings.max_queued_turns)
         self._keeper: asyncio.Task[None] | None = None
+
+    async def take(self, limits: list[tuple[str, int]]) -> float:
+        """:meth:`SharedRateLimiter.take`: one token from every bucket of ``limits`` or none; 0, or the seconds
+        to wait."""
+        return await asyncio.to_thread(self.limiter.take, limits)
+
+    async def hold_stream(self, key: str, cap: int) -> Callable[[], None] | None:
+        """:meth:`SharedOpenStreams.hold`: one more open stream for ``key`` and what ends it (without waiting for
+        the database), or None at ``cap``."""
+        release = await acquire_in_worker_thread(lambda: self.streams.hold(key, cap), lambda held: held and held())
+        if release is None:
+            return None
+
+        def release_soon() -> None:
+            in_worker_thread(release)
+
+        return release_soon
 
     def start(self) -> None:
         """Renew this process's leases every third of their length (and sweep out expired ones) until closed."""

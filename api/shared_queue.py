@@ -2,9 +2,10 @@
 deployment (the processes share one model server), waiting turns served round-robin between keys whichever
 process they came to, and a place held by a process that dies freed when its lease runs out.
 
-Slots and waiting places are leases (:mod:`api.leases`); admissions are decided one at a time under
-an advisory lock. Each process polls for its own waiting turns (at once when one of its turns ends, else every
-:data:`POLL_SECONDS`): a waiting turn gets a slot when it is among the first in line for the free ones.
+Slots and waiting places are leases (:mod:`api.leases`); admissions are decided one at a time under an advisory
+lock, in worker threads off the event loop. Each process polls for its own waiting turns (at once when one of its
+turns ends, else every :data:`POLL_SECONDS`): a waiting turn gets a slot when it is among the first in line for the
+free ones.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.leases import NOW, Leases
+from api.leases import NOW, Leases, acquire_in_worker_thread, in_worker_thread
 from api.turn_queue import QueueFull, Ticket, TurnQueue
 from core.metrics import QUEUE_RUNNING, QUEUE_WAITING
 
@@ -63,14 +64,9 @@ class SharedTurnQueue(TurnQueue):
         """Turns of this process waiting for a slot."""
         return len(self._waiters)
 
-    def reserve(self, key: str) -> Ticket:
+    async def reserve(self, key: str) -> Ticket:
         """A free slot now or a place in the deployment's queue for ``key``; :class:`QueueFull` when neither."""
-        with self._leases.deciding("turn_queue") as connection:
-            holding, waiting = self._leases.count(connection, "turn")
-            now = holding < self._slots and not waiting
-            if not now and waiting >= self._max_waiting:
-                raise QueueFull(self.retry_after(waiting))
-            lease = self._leases.add(connection, "turn", key, waiting=not now)
+        lease, now = await acquire_in_worker_thread(lambda: self._add(key), lambda added: self._leases.end(added[0]))
         if now:
             ticket = Ticket(self, None)
             QUEUE_RUNNING.inc()
@@ -83,18 +79,27 @@ class SharedTurnQueue(TurnQueue):
         self._places[ticket] = lease
         return ticket
 
+    def _add(self, key: str) -> tuple[int, bool]:
+        """A new lease for ``key`` and whether it holds a slot now (else it waits); :class:`QueueFull` when the
+        line is full."""
+        with self._leases.deciding("turn_queue") as connection:
+            holding, waiting = self._leases.count(connection, "turn")
+            now = holding < self._slots and not waiting
+            if not now and waiting >= self._max_waiting:
+                raise QueueFull(self.retry_after(waiting))
+            return self._leases.add(connection, "turn", key, waiting=not now), now
+
     def _release(self, ticket: Ticket, held_for: float | None) -> None:
         self._timed(held_for)
         lease = self._places.pop(ticket, None)
         if lease is not None:
-            self._leases.end(lease)
             QUEUE_RUNNING.dec()
-            self._wake.set()
+            in_worker_thread(self._leases.end, lease).add_done_callback(lambda _: self._wake.set())
 
     def _withdraw(self, ticket: Ticket) -> None:
         lease = self._places.pop(ticket, None)
         if lease is not None and self._waiters.pop(lease, None) is not None:
-            self._leases.end(lease)
+            in_worker_thread(self._leases.end, lease)
             QUEUE_WAITING.dec()
 
     async def _poll(self) -> None:

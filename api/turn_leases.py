@@ -3,10 +3,14 @@
 The process running a turn holds its conversation's ``turn_leases`` row and pushes ``expires_at`` forward while it
 runs. A process that dies stops renewing; once the lease has expired, the next claim of that conversation or any
 process's periodic sweep removes it and, in the same transaction, ends the dead turn with an error and ``done``
-(so exactly one process writes them). Times are the database's clock, which every process shares.
+(so exactly one process writes them). A process that was only stalled past its lease learns at its next renewal
+that the lease is gone, and stops the turn without writing anything more. Times are the database's clock, which
+every process shares.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, delete, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +27,17 @@ INTERRUPTED = "Sorry, the service restarted while I was answering. Please send y
 """What the customer reads when the process answering them stopped mid-turn."""
 
 _INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """What one renewal of this process's turn leases found."""
+
+    ended: list[Record]
+    """The error and ``done`` of every expired turn it ended (any process's), stored."""
+    lost: list[str]
+    """Conversations of the running ones this process no longer holds: it stalled past their lease and another
+    process ended their turn."""
 
 
 class TurnLeases:
@@ -51,12 +66,13 @@ class TurnLeases:
 
     def finish(self, conversation_id: str) -> list[Record]:
         """Store the turn's ``done`` and let the conversation go, in one transaction: a client that sees ``done``
-        may send its next message to any process at once."""
+        may send its next message to any process at once. Nothing if this process no longer holds the conversation
+        (the process that took the lease away ended the turn)."""
         with self._store.session(write=True) as session:
-            records = event_log.write(session, [Emitted(conversation_id, Done())])
-            session.execute(delete(TurnLease).where(TurnLease.conversation_id == conversation_id,
-                                                    TurnLease.holder == self.holder))
-            return records
+            held = session.scalar(delete(TurnLease).where(TurnLease.conversation_id == conversation_id,
+                                                          TurnLease.holder == self.holder)
+                                  .returning(TurnLease.conversation_id))
+            return [] if held is None else event_log.write(session, [Emitted(conversation_id, Done())])
 
     def release(self, conversation_id: str) -> None:
         """Let the conversation go (nothing happens if this process no longer holds it)."""
@@ -70,16 +86,17 @@ class TurnLeases:
             return session.scalar(select(TurnLease.holder).where(TurnLease.conversation_id == conversation_id,
                                                                  TurnLease.expires_at >= self._now())) is not None
 
-    def renew_and_sweep(self, running: list[str]) -> list[Record]:
-        """Extend this process's leases of the ``running`` conversations, end the turns of expired leases (any
-        process's) and return those events."""
+    def renew_and_sweep(self, running: list[str]) -> Renewal:
+        """Extend this process's leases of the ``running`` conversations and end the turns of expired leases (any
+        process's)."""
         with self._store.session(write=True) as session:
-            session.execute(update(TurnLease).where(TurnLease.holder == self.holder,
-                                                    TurnLease.conversation_id.in_(running))
-                            .values(expires_at=self._now() + self.seconds))
+            kept = session.scalars(update(TurnLease).where(TurnLease.holder == self.holder,
+                                                           TurnLease.conversation_id.in_(running))
+                                   .values(expires_at=self._now() + self.seconds)
+                                   .returning(TurnLease.conversation_id)).all()
             dead = session.scalars(delete(TurnLease).where(TurnLease.expires_at < self._now())
                                    .returning(TurnLease.conversation_id)).all()
-            return _end_dead_turns(session, list(dead))
+            return Renewal(ended=_end_dead_turns(session, list(dead)), lost=sorted(set(running) - set(kept)))
 
     def _now(self) -> ColumnElement[float]:
         return literal_column(CLOCK[self._dialect])

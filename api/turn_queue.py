@@ -43,7 +43,7 @@ class TurnQueue:
     def waiting(self) -> int:
         return self._count
 
-    def reserve(self, key: str) -> Ticket:
+    async def reserve(self, key: str) -> Ticket:
         """A free slot now or a place in the queue for ``key``; :class:`QueueFull` when there is neither."""
         if self._free > 0 and not self._count:
             self._free -= 1

@@ -3,7 +3,8 @@
 A turn's events go into the conversation's event log (:mod:`api.hub`); the request that started it only
 follows that log. A client that disconnects loses nothing: the turn finishes and the client catches up with
 ``Last-Event-ID``. One turn at a time per conversation, across every server process on the database (a lease,
-:mod:`api.turn_leases`); turns wait for the model in a fair queue.
+:mod:`api.turn_leases`); turns wait for the model in a fair queue. A turn whose lease this process lost (it
+stalled past it, and another process ended the turn) is stopped without a word more.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Turns:
         self.queue = queue
         self.leases = TurnLeases(agent.deps.store, seconds=lease_seconds)
         self._running: dict[str, asyncio.Task[None] | None] = {}
+        self._lost: set[str] = set()
+        """Conversations whose turn is being stopped because this process lost its lease."""
         self._keeper: asyncio.Task[None] | None = None
 
     def start_keeping_leases(self) -> None:
@@ -49,10 +52,23 @@ class Turns:
     async def _keep_leases(self) -> None:
         while True:
             try:
-                self.hub.written(await asyncio.to_thread(self.leases.renew_and_sweep, list(self._running)))
+                await self.keep_leases()
             except Exception:  # the database may be back on the next round; details go to the log
                 log.exception("renewing turn leases failed")
             await asyncio.sleep(self.leases.seconds / 3)
+
+    async def keep_leases(self) -> None:
+        """One round: renew the leases of this process's turns, end turns whose process died, and stop the turns
+        whose lease this process lost."""
+        running = dict(self._running)
+        renewal = await asyncio.to_thread(self.leases.renew_and_sweep, list(running))
+        self.hub.written(renewal.ended)
+        for conversation_id in renewal.lost:
+            task = running[conversation_id]  # None: claimed, no turn running yet
+            if task is not None and self._running.get(conversation_id) is task and conversation_id not in self._lost:
+                log.warning("stopping the turn in conversation %s: this process lost its lease", conversation_id)
+                self._lost.add(conversation_id)
+                task.cancel()
 
     async def busy(self, conversation_id: str) -> bool:
         """A turn of this conversation is waiting or running, in any process."""
@@ -72,10 +88,10 @@ class Turns:
         finally:
             await self._release(conversation_id)
 
-    def reserve(self, fairness_key: str) -> Ticket:
+    async def reserve(self, fairness_key: str) -> Ticket:
         """A place in the queue for the model, or 503 with ``Retry-After`` (checked before anything is stored)."""
         try:
-            return self.queue.reserve(fairness_key)
+            return await self.queue.reserve(fairness_key)
         except QueueFull as exc:
             raise HTTPException(503, f"the assistant is busy: try again in {exc.retry_after} s",
                                 headers={"Retry-After": str(exc.retry_after)}) from exc
@@ -130,7 +146,8 @@ class Turns:
                     if not isinstance(event, Done):  # written with the lease's release, below
                         stored.append(self.hub.submit(conversation_id, event))  # the turn never waits for a commit
         except asyncio.CancelledError:  # server shutdown: the stream still ends, and says so
-            stored.append(self.hub.submit(conversation_id, ErrorEvent(message=INTERRUPTED)))
+            if conversation_id not in self._lost:  # else the process that took the lease said so
+                stored.append(self.hub.submit(conversation_id, ErrorEvent(message=INTERRUPTED)))
             raise
         except Exception:  # the stream must still end; details go to the log
             log.exception("turn in conversation %s failed outside the agent", conversation_id)
@@ -140,11 +157,16 @@ class Turns:
 
     async def _finish(self, conversation_id: str, stored: list[asyncio.Future[Record]]) -> None:
         """Once the turn's events are stored: ``done`` and the release of the conversation, at once for every
-        process and this one."""
-        failed = [r for r in await asyncio.gather(*stored, return_exceptions=True) if isinstance(r, BaseException)]
-        if failed and not isinstance(failed[0], NotFound):
-            log.error("%d event(s) of the turn in conversation %s were not stored: %s", len(failed), conversation_id,
-                      type(failed[0]).__name__)
+        process. This process forgets the turn first: a client that sees ``done`` may send its next message here
+        at once (until ``done`` is stored, the lease keeps the conversation)."""
+        try:
+            failed = [r for r in await asyncio.gather(*stored, return_exceptions=True) if isinstance(r, BaseException)]
+            if failed and not isinstance(failed[0], NotFound):
+                log.error("%d event(s) of the turn in conversation %s were not stored: %s", len(failed),
+                          conversation_id, type(failed[0]).__name__)
+        finally:
+            self._running.pop(conversation_id, None)
+            self._lost.discard(conversation_id)
         done: list[Record] = []
         try:
             done = await asyncio.to_thread(self.leases.finish, conversation_id)
@@ -152,8 +174,6 @@ class Turns:
             pass
         except Exception:  # its lease is no longer renewed: a sweep ends the turn once it expires
             log.exception("ending the turn in conversation %s failed", conversation_id)
-        finally:
-            self._running.pop(conversation_id, None)
         self.hub.written(done)
 
     async def close(self) -> None:

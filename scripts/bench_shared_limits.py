@@ -56,7 +56,7 @@ def reserve_and_release(queue: TurnQueue) -> Callable[[int], object]:
     loop = asyncio.new_event_loop()
 
     async def turn(i: int) -> None:
-        async with queue.reserve(f"customer:{i % 100}"):
+        async with await queue.reserve(f"customer:{i % 100}"):
             pass
 
     return lambda i: loop.run_until_complete(turn(i))

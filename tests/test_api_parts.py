@@ -49,10 +49,10 @@ def test_a_burst_past_the_rate_waits_and_the_buckets_are_all_or_nothing() -> Non
 def test_waiting_turns_are_served_round_robin_between_customers() -> None:
     async def scenario() -> list[str]:
         queue, served = TurnQueue(slots=1, max_waiting=4), []
-        first = queue.reserve("a")
-        tickets = [(name, queue.reserve(name[0])) for name in ("a1", "a2", "a3", "b1")]
+        first = await queue.reserve("a")
+        tickets = [(name, await queue.reserve(name[0])) for name in ("a1", "a2", "a3", "b1")]
         with pytest.raises(QueueFull) as full:
-            queue.reserve("c")
+            await queue.reserve("c")
         assert full.value.retry_after >= 1
 
         async def run(name: str, ticket: object) -> None:
@@ -65,7 +65,7 @@ def test_waiting_turns_are_served_round_robin_between_customers() -> None:
         async with first:
             pass
         await asyncio.gather(*tasks)
-        assert queue.waiting == 0 and queue.reserve("d") is not None
+        assert queue.waiting == 0 and await queue.reserve("d") is not None
         return served
 
     assert asyncio.run(scenario()) == ["a1", "b1", "a2", "a3"]
@@ -74,12 +74,12 @@ def test_waiting_turns_are_served_round_robin_between_customers() -> None:
 def test_a_cancelled_waiter_gives_its_place_back() -> None:
     async def scenario() -> None:
         queue = TurnQueue(slots=1, max_waiting=1)
-        running = queue.reserve("a")
-        waiting = queue.reserve("b")
+        running = await queue.reserve("a")
+        waiting = await queue.reserve("b")
         with pytest.raises(QueueFull):
-            queue.reserve("c")
+            await queue.reserve("c")
         waiting.cancel()
-        queued = queue.reserve("c")
+        queued = await queue.reserve("c")
         running.cancel()  # never entered: the slot passes to the next in line
         async with queued:
             assert queue.waiting == 0

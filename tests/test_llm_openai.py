@@ -220,6 +220,14 @@ def test_a_turn_gets_the_quoted_reply_while_the_model_server_fails(world: AgentD
     assert seconds < 2 * DEADLINE + 5  # the planner's call and the answer's, each bounded by the deadline
 
 
+def test_an_answer_of_no_text_gets_the_quoted_reply(world: AgentDeps, server: FakeModelServer) -> None:
+    """A server that ends the stream at once (llama-cpp-python's does when another request interrupts it)."""
+    server.default = Reply(text="")
+    assert "".join(str(chunk.content) for chunk in client(server.url).stream("how long?")) == ""  # no error
+    events, _ = _turn(world, client(server.url))
+    assert "error" not in [e.type for e in events] and text_of(events) == _quoted(world)
+
+
 def test_an_open_breaker_answers_at_once(world: AgentDeps) -> None:
     model = client(f"http://127.0.0.1:{free_port()}/v1", retries=0, breaker_failures=1)
     failure(lambda: model.invoke("hi"))

@@ -55,7 +55,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m llama_cpp.server`` with the default model on a free loopback port, until the module ends."""
     port, log = free_port(), tmp_path_factory.mktemp("model_server") / "server.log"
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(_model_file()), "--host", "127.0.0.1",
-               "--port", str(port), "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2), "--verbose", "False"]
+               "--port", str(port), "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2),
+               "--interrupt_requests", "False", "--verbose", "False"]
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"

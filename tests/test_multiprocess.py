@@ -26,8 +26,8 @@ from api.turn_leases import INTERRUPTED
 from core.auth import issue_token
 from core.settings import Settings
 from tests.conftest import make_settings
-from tests.live_server import free_port
 from tests.scripted_server import HOLD
+from tests.server_processes import server_processes
 from tests.sse import iter_events, read_events
 from tools import execute
 from tools.store import Store
@@ -36,7 +36,6 @@ from tools.store.models import ConversationEvent, Handoff, Refund
 
 SOFIA = "sofia_patel_7394"
 LEASE_SECONDS = 2
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -60,18 +59,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iter
            "SUPPORT_JWT_SECRET": settings.jwt_secret.get_secret_value(),  # type: ignore[union-attr]
            "SUPPORT_MODEL": "smollm2-135m", "SUPPORT_POLICY_PATH": str(settings.resolved_policy_path),
            "SUPPORT_TURN_LEASE_SECONDS": str(LEASE_SECONDS)}
-    ports = [free_port(), free_port()]
-    processes = [subprocess.Popen([sys.executable, "-m", "tests.scripted_server", "--port", str(port)], cwd=ROOT,
-                                  env={**env, "SUPPORT_DATA_DIR": str(folder / name)})
-                 for name, port in zip("ab", ports, strict=True)]
-    try:
-        yield Cluster(store, settings, [_ready(f"http://127.0.0.1:{port}", process)
-                                        for port, process in zip(ports, processes, strict=True)], processes)
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+    with server_processes([sys.executable, "-m", "tests.scripted_server"],
+                          [{**env, "SUPPORT_DATA_DIR": str(folder / name)} for name in "ab"]) as servers:
+        yield Cluster(store, settings, [s.base for s in servers], [s.process for s in servers])
 
 
 def _prepare(settings: Settings) -> Store:
@@ -87,18 +77,6 @@ def _prepare(settings: Settings) -> Store:
 
     asyncio.run(checkpoint_tables())
     return store
-
-
-def _ready(base: str, process: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + 90
-    while True:
-        assert process.poll() is None and time.monotonic() < deadline, "server process did not start"
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                return base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
 
 
 def new_conversation(cluster: Cluster, base: str, customer: dict[str, str]) -> str:

@@ -24,6 +24,6 @@ def test_the_two_commands_are_the_makefile_and_ci_ones() -> None:
 
 def test_the_scripts_the_readme_names_exist() -> None:
     for script in ("scripts/bench_chat.py", "scripts/bench_knowledge.py", "scripts/bench_rails.py",
-                   "scripts/bench_planner.py"):
+                   "scripts/bench_planner.py", "scripts/bench_cluster.py"):
         assert Path(script).name in README or script in README
         assert (ROOT / script).is_file()

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from api.leases import Leases
+from api.leases import Leases, acquire_in_worker_thread
 from api.shared_limits import SharedOpenStreams, SharedRateLimiter
 from api.shared_queue import SharedTurnQueue
 from api.turn_queue import QueueFull, Ticket, TurnQueue
@@ -94,6 +95,33 @@ def test_open_streams_are_counted_across_processes(engine: Callable[[], Engine])
     assert first.hold("customer:c", 2) is None
 
 
+def test_a_place_taken_for_a_request_cancelled_meanwhile_is_given_back(engine: Callable[[], Engine]) -> None:
+    streams = SharedOpenStreams(process(engine))
+    asked, answer, given_back = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_hold() -> Callable[[], None] | None:
+        asked.set()
+        answer.wait(10)
+        return streams.hold("ip:gone", 1)
+
+    def give_back(release: Callable[[], None] | None) -> None:
+        assert release is not None
+        release()
+        given_back.set()
+
+    async def scenario() -> None:
+        taking = asyncio.create_task(acquire_in_worker_thread(slow_hold, give_back))
+        assert await asyncio.to_thread(asked.wait, 10)
+        taking.cancel()  # the client went away while the database decided
+        with pytest.raises(asyncio.CancelledError):
+            await taking
+        answer.set()
+        assert await asyncio.to_thread(given_back.wait, 10)
+
+    asyncio.run(scenario())
+    assert streams.hold("ip:gone", 1) is not None  # the place is free again
+
+
 async def _serve(tickets: list[tuple[str, Ticket]], served: list[str]) -> None:
     async def run(name: str, ticket: Ticket) -> None:
         async with ticket:
@@ -108,12 +136,12 @@ def test_one_set_of_slots_served_round_robin_between_keys_whichever_process_they
     async def scenario() -> list[str]:
         one = SharedTurnQueue(process(engine), slots=1, max_waiting=4, poll_seconds=0.05)
         two = SharedTurnQueue(process(engine), slots=1, max_waiting=4, poll_seconds=0.05)
-        first = one.reserve("a")
-        tickets = [(name, queue.reserve(name[0])) for name, queue in (("a1", two), ("a2", one), ("a3", two),
+        first = await one.reserve("a")
+        tickets = [(name, await queue.reserve(name[0])) for name, queue in (("a1", two), ("a2", one), ("a3", two),
                                                                        ("b1", one))]
         for queue in (one, two):
             with pytest.raises(QueueFull) as full:
-                queue.reserve("c")
+                await queue.reserve("c")
             assert full.value.retry_after >= 1
         assert one.waiting == two.waiting == 2
         served: list[str] = []
@@ -137,16 +165,16 @@ def test_a_dead_processs_slot_frees_itself_when_its_lease_runs_out_a_live_ones_d
         live, dead, waiting = (process(engine, lease_seconds=1.0) for _ in range(3))
         live_queue, dead_queue = (SharedTurnQueue(leases, slots=2, max_waiting=4) for leases in (live, dead))
         queue = SharedTurnQueue(waiting, slots=2, max_waiting=4, poll_seconds=0.05)
-        held = [live_queue.reserve("a"), dead_queue.reserve("b")]  # the dead one never renews nor releases
-        ticket = queue.reserve("c")
+        held = [await live_queue.reserve("a"), await dead_queue.reserve("b")]  # the dead one never renews nor releases
+        ticket = await queue.reserve("c")
         entered = asyncio.create_task(ticket.__aenter__())
         for _ in range(6):  # 1.5 s: past the lease of the dead process, not of the live one, which renews
             live.renew()
             await asyncio.sleep(0.25)
         await asyncio.wait_for(entered, 5)
-        extra = [queue.reserve(key) for key in "defg"]  # four may wait...
+        extra = [await queue.reserve(key) for key in "defg"]  # four may wait...
         with pytest.raises(QueueFull):
-            queue.reserve("h")  # ...behind the live process's turn and the new one
+            await queue.reserve("h")  # ...behind the live process's turn and the new one
         for one in [*held, *extra]:
             one.cancel()
         await ticket.__aexit__(None, None, None)
@@ -160,10 +188,10 @@ def test_a_process_that_stops_gives_its_places_back_at_once(engine: Callable[[],
         stopping, other = process(engine), process(engine)
         streams = SharedOpenStreams(stopping)
         assert streams.hold("ip:x", 1) is not None
-        SharedTurnQueue(stopping, slots=1, max_waiting=0).reserve("a")
+        await SharedTurnQueue(stopping, slots=1, max_waiting=0).reserve("a")
         stopping.end_all()
         assert SharedOpenStreams(other).hold("ip:x", 1) is not None
-        SharedTurnQueue(other, slots=1, max_waiting=0).reserve("b").cancel()  # the slot is free again
+        (await SharedTurnQueue(other, slots=1, max_waiting=0).reserve("b")).cancel()  # the slot is free again
 
     asyncio.run(scenario())
 
@@ -171,19 +199,19 @@ def test_a_process_that_stops_gives_its_places_back_at_once(engine: Callable[[],
 def test_a_waiter_cancelled_with_its_task_never_frees_a_slot_it_did_not_have() -> None:
     async def scenario() -> None:
         queue = TurnQueue(slots=1, max_waiting=4)
-        running = queue.reserve("a")
+        running = await queue.reserve("a")
         await running.__aenter__()
 
         async def run(ticket: Ticket) -> None:
             async with ticket:
                 await asyncio.sleep(10)
 
-        task = asyncio.create_task(run(queue.reserve("b")))
+        task = asyncio.create_task(run(await queue.reserve("b")))
         await asyncio.sleep(0)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         assert queue.waiting == 0
-        later = queue.reserve("c")
+        later = await queue.reserve("c")
         assert queue.waiting == 1  # the slot is still the first turn's
         await running.__aexit__(None, None, None)
         async with later:

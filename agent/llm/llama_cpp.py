@@ -142,13 +142,17 @@ class ChatLlamaCpp(BaseChatModel):
         with self._lock:
             try:
                 stream = llama.create_chat_completion(stream=True, **self._params(messages, stop, **kwargs))
+                wrote = False
                 for part in stream:
                     delta = part["choices"][0]["delta"].get("content") or ""
                     if not delta:
                         continue
                     if run_manager:
                         run_manager.on_llm_new_token(delta)
+                    wrote = True
                     yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                if not wrote:  # a reply of no text is a reply: LangChain refuses a stream without chunks
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=""))
             except (ValueError, RuntimeError) as exc:
                 raise ModelError(f"generation failed: {exc}") from exc
 

@@ -196,9 +196,13 @@ class ChatOpenAIServer(BaseChatModel):
         with self.guard.call() as deadline:
             response = self.guard.attempts(deadline, lambda timeout: self._open_stream(body, timeout))
             with contextlib.closing(response):
+                wrote = False
                 for delta in _deltas(response):
                     deadline.check()
+                    wrote = True
                     yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                if not wrote:  # a reply of no text is a reply: LangChain refuses a stream without chunks
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=""))
 
     def with_structured_output(  # type: ignore[override]
         self, schema: type[BaseModel], **_: Any
