@@ -97,10 +97,16 @@ def test_an_event_for_a_deleted_conversation_is_refused_and_its_batch_neighbours
     assert [kept.seq, done.seq] == [1, 2]  # type: ignore[union-attr]
 
 
-def test_two_processes_number_one_conversation_together_and_follow_each_other(postgres_url: str) -> None:
+def two_stores_one_conversation(postgres_url: str) -> tuple[Store, Store, str]:
+    """Two processes' stores on one migrated PostgreSQL database, and a conversation in it."""
     store_a, store_b = Store(postgres_url), Store(postgres_url)
     store_a.migrate()
-    [c1] = new_conversations(store_a, 1)
+    [conversation] = new_conversations(store_a, 1)
+    return store_a, store_b, conversation
+
+
+def test_two_processes_number_one_conversation_together_and_follow_each_other(postgres_url: str) -> None:
+    store_a, store_b, c1 = two_stores_one_conversation(postgres_url)
 
     async def scenario() -> None:
         a, b = ConversationHub(store_a), ConversationHub(store_b)
@@ -129,9 +135,7 @@ def test_two_processes_number_one_conversation_together_and_follow_each_other(po
 
 
 def test_a_lost_listening_connection_comes_back_and_misses_nothing(postgres_url: str) -> None:
-    store_a, store_b = Store(postgres_url), Store(postgres_url)
-    store_a.migrate()
-    [c1] = new_conversations(store_a, 1)
+    store_a, store_b, c1 = two_stores_one_conversation(postgres_url)
 
     async def scenario() -> None:
         a, b = ConversationHub(store_a), ConversationHub(store_b)
