@@ -63,4 +63,5 @@ def test_policy_question_is_answered_from_the_help_center(
     events = Chat(deps_on, None).say(question)
     completed = next(e for e in events if e.type == "message_completed")
     assert must_say in text_of(events)
+    assert not any(e.type == "reply_replaced" for e in events)  # worded (or quoted) as it streamed: not withdrawn
     assert any(article in c.title for c in completed.citations)
