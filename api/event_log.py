@@ -2,9 +2,11 @@
 
 An event's number comes from raising ``conversations.last_event_seq`` in the transaction that stores the event
 (``UPDATE ... RETURNING``): the row lock queues writers of one conversation, whichever process they run in, so
-numbers are unique and gap-free without retries, and a conversation's committed events are always 1..n. On
-PostgreSQL the same transaction sends ``NOTIFY conversation_events, '<conversation_id>:<seq>'``, delivered to
-every listening process once the rows are visible (:mod:`api.fanout`).
+numbers are unique and gap-free without retries, and a conversation's committed events are always 1..n. A batch
+locks its conversations in the order of their ids, so two processes writing batches that share conversations
+wait for each other instead of deadlocking. On PostgreSQL the same transaction sends
+``NOTIFY conversation_events, '<conversation_id>:<seq>'``, delivered to every listening process once the rows
+are visible (:mod:`api.fanout`).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class Emitted:
 def write(session: Session, emitted: list[Emitted]) -> list[Record]:
     """Number and store ``emitted`` (in order) in the caller's transaction; NotFound for a deleted conversation."""
     numbered: dict[int, Record] = {}
-    for conversation_id in dict.fromkeys(e.conversation_id for e in emitted):
+    for conversation_id in sorted({e.conversation_id for e in emitted}):  # one lock order in every process
         own = [(i, e) for i, e in enumerate(emitted) if e.conversation_id == conversation_id]
         last = session.scalar(update(Conversation).where(Conversation.id == conversation_id)
                               .values(last_event_seq=Conversation.last_event_seq + len(own))

@@ -4,6 +4,8 @@ table; on PostgreSQL two hubs (as two server processes would hold them) share on
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +13,8 @@ import pytest
 from sqlalchemy import select, text
 
 from agent.events import CustomerMessage, Done, StaffMessage, TextDelta
+from api import event_log
+from api.event_log import Emitted
 from api.hub import ConversationHub, Record
 from core.errors import NotFound
 from tools.store import Store
@@ -153,6 +157,33 @@ def test_a_lost_listening_connection_comes_back_and_misses_nothing(postgres_url:
         await asyncio.gather(a.close(), b.close())
 
     asyncio.run(scenario())
+
+
+def test_batches_naming_the_same_conversations_in_opposite_orders_wait_instead_of_deadlocking(
+        postgres_url: str) -> None:
+    store_a, store_b, _ = two_stores_one_conversation(postgres_url)
+    first, second = sorted(new_conversations(store_a, 2))
+    written: list[list[int]] = []
+
+    def other_process() -> None:
+        with store_b.session(write=True) as session:
+            records = event_log.write(session, [Emitted(second, TextDelta(text="b")), Emitted(first, Done())])
+            written.append([r.seq for r in records])
+
+    with store_a.session(write=True) as session:
+        event_log.write(session, [Emitted(first, TextDelta(text="a"))])  # this transaction holds the first's row
+        thread = threading.Thread(target=other_process)
+        thread.start()
+        deadline = time.monotonic() + 10
+        with store_a.engine.connect() as watcher:  # wait until the other batch queues on a row lock
+            while not watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                           " AND pid <> pg_backend_pid()")).scalar():
+                assert time.monotonic() < deadline, "the other batch never waited"
+                time.sleep(0.05)
+        # in batch order the other batch would hold the second's row by now, and this write would deadlock
+        event_log.write(session, [Emitted(second, TextDelta(text="a"))])
+    thread.join(10)
+    assert written == [[2, 2]]  # it went on once this transaction committed, after the rows it had waited for
 
 
 def test_an_upgraded_database_continues_the_numbering_of_its_conversations(tmp_path: Path) -> None:
