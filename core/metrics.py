@@ -32,6 +32,9 @@ GUARDRAIL_HITS = Counter("support_guardrail_hits", "Guardrail rules that matched
 HANDOFFS = Counter("support_handoffs", "Conversations handed to a person, by trigger.", ["trigger"])
 MODEL_SECONDS = Histogram("support_model_call_seconds", "Model call duration, by mode (stream or invoke).", ["mode"],
                           buckets=_REPLY_SECONDS)
+MODEL_FALLBACKS = Counter("support_model_fallbacks", "Model calls a turn did without, by call: plan (the planner's "
+                          "output was not used: the router read the message), answer (the quoted or template reply "
+                          "instead), address (not read from the customer's words). Apart from turn errors.", ["call"])
 MODEL_TOKENS_PER_SECOND = Histogram("support_model_tokens_per_second", "Generated tokens per second of each model "
                                     "call (streamed: from the first token).",
                                     buckets=(1, 2, 5, 10, 15, 20, 30, 50, 75, 100, 200, 500))

@@ -1,11 +1,13 @@
 """The OpenAI-compatible backend against a fake server on loopback: answers, streams and schema-shaped output in
 each server's form; bounded retries, the deadline and the circuit breaker; and a whole turn while the model server
-hangs or is down, which still gets the template or quoted reply, never an error."""
+hangs or is down, which still gets the template or quoted reply, never an error, and is counted in
+``support_model_fallbacks_total``."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,10 @@ from typing import Any
 import httpx
 import pytest
 from langchain_core.messages import HumanMessage
+from prometheus_client import REGISTRY
 
 from agent.commands import Plan
+from agent.executor.address import parse_address
 from agent.llm import ChatOpenAIServer, ModelError, build_chat_model
 from agent.llm.fake import ScriptedChatModel
 from agent.llm.resilience import ServerGuard
@@ -40,6 +44,12 @@ def client(url: str, **guard: Any) -> ChatOpenAIServer:
     options = {"deadline_seconds": DEADLINE, "connect_seconds": 0.5, "retries": 2, "breaker_failures": 100,
                "breaker_reset_seconds": 60.0, **guard}
     return ChatOpenAIServer(base_url=url, guard=ServerGuard(**options))
+
+
+def fallbacks() -> Counter[str]:
+    """``support_model_fallbacks_total`` by call, in this process (compare before and after)."""
+    return Counter({call: REGISTRY.get_sample_value("support_model_fallbacks_total", {"call": call}) or 0.0
+                    for call in ("plan", "answer", "address")})
 
 
 def failure(call: Callable[[], object]) -> tuple[str, float]:
@@ -193,8 +203,8 @@ def test_a_reader_stopping_early_is_not_a_failure(server: FakeModelServer) -> No
 QUESTION = "how long do refunds take?"
 
 
-def _turn(deps: AgentDeps, model: object) -> tuple[list[Any], float]:
-    chat = Chat(dataclasses.replace(deps, model=model, planner="model", answer_style="model"), SHOWCASE)
+def _turn(deps: AgentDeps, model: object, *, planner: str = "model") -> tuple[list[Any], float]:
+    chat = Chat(dataclasses.replace(deps, model=model, planner=planner, answer_style="model"), SHOWCASE)
     started = time.monotonic()
     events = chat.say(QUESTION)
     return events, time.monotonic() - started
@@ -212,9 +222,11 @@ def test_a_turn_gets_the_quoted_reply_while_the_model_server_fails(world: AgentD
                                                                    kind: str) -> None:
     """``cut``: the plan is not JSON, and the answer's stream stops after its first sentence."""
     server.default = Reply(kind, text="Refunds usually take a while. They are")  # type: ignore[arg-type]
+    before = fallbacks()
     events, seconds = _turn(world, client(server.url))
     types = [e.type for e in events]
     assert len(server.requests) >= 2  # the planner and the answer both asked the model
+    assert fallbacks() - before == Counter(plan=1, answer=1)
     assert "error" not in types and types[-1] == "done" and "message_completed" in types
     assert text_of(events) == _quoted(world) != ""
     assert seconds < 2 * DEADLINE + 5  # the planner's call and the answer's, each bounded by the deadline
@@ -224,15 +236,26 @@ def test_an_answer_of_no_text_gets_the_quoted_reply(world: AgentDeps, server: Fa
     """A server that ends the stream at once (llama-cpp-python's does when another request interrupts it)."""
     server.default = Reply(text="")
     assert "".join(str(chunk.content) for chunk in client(server.url).stream("how long?")) == ""  # no error
+    before = fallbacks()
     events, _ = _turn(world, client(server.url))
     assert "error" not in [e.type for e in events] and text_of(events) == _quoted(world)
+    assert fallbacks() - before == Counter(plan=1)  # the empty plan is a failure, the empty answer is not
 
 
 def test_an_open_breaker_answers_at_once(world: AgentDeps) -> None:
     model = client(f"http://127.0.0.1:{free_port()}/v1", retries=0, breaker_failures=1)
     failure(lambda: model.invoke("hi"))
+    before = fallbacks()
     events, _ = _turn(world, model)
     assert "error" not in [e.type for e in events] and text_of(events) == _quoted(world)
+    assert fallbacks() - before == Counter(plan=1, answer=1)
+
+
+def test_an_address_the_model_cannot_read_is_counted_and_not_guessed(server: FakeModelServer) -> None:
+    server.default = Reply("malformed")
+    before = fallbacks()
+    assert parse_address("send it to 12 Elm St in Springfield Illinois 62704", client(server.url)) is None
+    assert len(server.requests) == 1 and fallbacks() - before == Counter(address=1)
 
 
 def test_the_service_starts_and_answers_with_the_model_server_down(world_settings: Settings, tmp_path: Path) -> None:

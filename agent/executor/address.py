@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from agent.executor import extract
 from agent.prompts import prompt_text
+from agent.telemetry.model import count_fallback
 from core.errors import ModelError
 
 US_ADDRESS = re.compile(
@@ -71,5 +72,6 @@ def parse_address(text: str, model: BaseChatModel) -> dict[str, str] | None:
     try:
         slots = model.with_structured_output(AddressSlots, method="json_schema").invoke(prompt)
     except (ModelError, ValueError):
+        count_fallback("address")
         return None
     return _as_address(slots.model_dump()) if _stated_in(slots, text) else None

@@ -14,6 +14,7 @@ from agent.prompts import replies
 from agent.replies import plan_reply
 from agent.state import AgentContext, AgentState
 from agent.streaming import GuardedWriter
+from agent.telemetry.model import count_fallback
 from core.errors import ModelError
 
 ANSWER_MAX_TOKENS = 120
@@ -37,6 +38,7 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
             chunks = itertools.chain([" "] if writer.released else [], (str(c.content) for c in stream))
             passed = writer.stream(chunks) and writer.released != writer_prefix
         except ModelError:
+            count_fallback("answer")
             passed = False
     if passed and plan.ask:
         passed = writer.stream([f" {plan.ask}"], grounding=Grounding(trusted=True))

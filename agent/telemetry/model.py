@@ -1,11 +1,12 @@
 """Model calls timed (``support_model_call_seconds``), their generation speed (``support_model_tokens_per_second``)
-and a ``model`` span each, from LangChain's callbacks on the chat model itself."""
+and a ``model`` span each, from LangChain's callbacks on the chat model itself; calls a turn did without
+(``support_model_fallbacks_total``), counted where their failure is caught."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -14,7 +15,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from opentelemetry.trace import Span, StatusCode
 
-from core.metrics import MODEL_SECONDS, MODEL_TOKENS_PER_SECOND
+from core.metrics import MODEL_FALLBACKS, MODEL_SECONDS, MODEL_TOKENS_PER_SECOND
 from core.tracing import start_span
 
 
@@ -98,3 +99,8 @@ def observe_model(model: BaseChatModel) -> None:
         model.callbacks = [ModelTelemetry()]
     elif isinstance(callbacks, list) and not any(isinstance(c, ModelTelemetry) for c in callbacks):
         callbacks.append(ModelTelemetry())
+
+
+def count_fallback(call: Literal["plan", "answer", "address"]) -> None:
+    """Count a model call the turn did without: it failed, or what it wrote could not be used."""
+    MODEL_FALLBACKS.labels(call).inc()

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from opentelemetry.trace import Span
 
 from agent.events import ApprovalPending, BaseEvent, ErrorEvent, HandoffStarted, MessageCompleted
+from agent.telemetry.model import count_fallback
 from core.metrics import HANDOFFS, PLAN, TURNS
 from core.tracing import content_allowed, span
 
@@ -64,6 +65,8 @@ class TurnTelemetry:
             path = plan["plan_path"].split(":")[0]
             self.path = path if path in PATHS else "other"
             PLAN.labels(self.path).observe(plan.get("plan_seconds", 0.0))
+            if self.path == "fallback":  # the planner did without its model: counted from how it read the message
+                count_fallback("plan")
 
     def saw(self, event: BaseEvent) -> BaseEvent:
         """Note ``event`` and return it."""
