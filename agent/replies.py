@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict
@@ -94,23 +94,40 @@ def quotable(sentences: list[str], context: str) -> list[str]:
             if check_input(s, classify=False) is None and check_sentence(s, Grounding(facts=context)) is None]
 
 
+def passages_text(passages: list[dict[str, Any]]) -> str:
+    """Retrieved passages as the answer prompt shows them, each under its article and section."""
+    return "\n\n".join(f"[{p['title']} / {p['section']}]\n{p['text']}" for p in passages)
+
+
+def answer_request(passages: list[dict[str, Any]], question: str) -> str:
+    """The job of wording a help-center answer to ``question`` from ``passages`` (after the fixed prompt start)."""
+    return prompt_text("answer.md").format(passages=passages_text(passages), question=question)
+
+
+def answer_grounding(passages: list[dict[str, Any]], question: str,
+                     done_calls: Iterable[dict[str, Any]] = ()) -> Grounding:
+    """What a model-worded answer is checked against: every sentence supported by a passage, numbers and ids
+    from the passages, the question and this conversation's receipts."""
+    return Grounding(facts=f"{passages_text(passages)}\n{question}", evidence=Evidence([p["text"] for p in passages]),
+                     receipts=receipts_from(done_calls))
+
+
 def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) -> ReplyPlan:
     r = replies()
     passages = state.get("passages") or []
     if not passages:
         return ReplyPlan(said=said, text=r["unknown"], grounding=Grounding(trusted=True))
-    context = "\n\n".join(f"[{p['title']} / {p['section']}]\n{p['text']}" for p in passages)
+    context = passages_text(passages)
     prefix = f"{r['not_yet_able']} " if state["intent"] in HELP_CENTER_INTENTS else ""
     suffix = f" {r['offer_human']}" if prefix else ""
-    evidence = Evidence([p["text"] for p in passages])
+    grounding = answer_grounding(passages, question, state.get("done_calls", []))
+    evidence = cast(Evidence, grounding.evidence)
 
     def quoted() -> str:
         best = quotable(evidence.closest_to(question, count=6), context)[:2]
         extract = " ".join(evidence.in_order(best))
         return f"{prefix}{extract}{suffix}" if extract else r["unknown"]
 
-    grounding = Grounding(facts=f"{context}\n{question}", evidence=evidence,
-                          receipts=receipts_from(state.get("done_calls", [])))
     if quote:
         return ReplyPlan(said=said, text=quoted(), fallback=lambda: r["unknown"], grounding=grounding,
                          citations=_citations(passages))
@@ -118,7 +135,7 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
         said=said,
         text=prefix,
         prompt=[SystemMessage(system_text()), HumanMessage("\n\n".join(p for p in (
-            state.get("context", ""), prompt_text("answer.md").format(passages=context, question=question)) if p))],
+            state.get("context", ""), answer_request(passages, question)) if p))],
         fallback=quoted,
         grounding=grounding,
         citations=_citations(passages),

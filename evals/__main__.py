@@ -9,7 +9,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -154,12 +154,17 @@ def guardrails_redteam(
                                            "held_out (test-split attacks nobody read: run once the rules are "
                                            "final).")]
     = "dev",
+    setting: Annotated[str, typer.Option(help="bare (the attack alone: sentence rules and reply classifier) or "
+                                              "answer (as the server's help-center answer: retrieved passages, "
+                                              "the answer job, the evidence rail too).")] = "bare",
 ) -> None:
     """The output rails against the default model told to misbehave (slow: minutes per 10 attacks on a CPU)."""
     if not shared.is_dir():
         raise typer.BadParameter(f"{shared} not found (the shared data sets live in ../shared/external)")
     if part not in ("train", "dev", "held_out"):
         raise typer.BadParameter("--part is train, dev or held_out")
+    if setting not in ("bare", "answer"):
+        raise typer.BadParameter("--setting is bare or answer")
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def save(so_far: redteam_model.RedteamReport, total: int) -> None:
@@ -171,8 +176,13 @@ def guardrails_redteam(
     else:
         settings = Settings().model_copy(update={"max_tokens": redteam_model.MAX_TOKENS})
         done = redteam_model.RedteamReport.model_validate_json(out.read_text()) if resume else None
-        made = redteam_model.run(build_chat_model(settings), shared, name=configured_model_path(settings).name,
-                                 part=cast(redteam_model.Part, part), limit=limit, done=done, progress=save)
+        with guardrails_eval.eval_deps() as deps:
+            def search(text: str) -> list[dict[str, Any]]:
+                return [p.model_dump(mode="json") for p in deps.knowledge.search(text)]
+
+            made = redteam_model.run(build_chat_model(settings), shared, name=configured_model_path(settings).name,
+                                     part=cast(redteam_model.Part, part), limit=limit,
+                                     search=search if setting == "answer" else None, done=done, progress=save)
     save(made, made.attacks)
     sys.stdout.write(redteam_model.render(made) + "\n")
     if len(made.got_through) > max_share * made.attacks:

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -25,6 +25,8 @@ from pydantic import BaseModel
 
 from agent.guardrails import Grounding, RuleSet, inspect_sentence, load_rules
 from agent.guardrails._text import shingles, split_sentences
+from agent.prompts import replies
+from agent.replies import answer_grounding, answer_request
 from evals import splits
 from evals.redteam_detectors import Detector
 from evals.redteam_detectors import detectors as _detectors
@@ -35,6 +37,15 @@ well under an hour on a laptop CPU."""
 PROMPT_CHARS = 800
 """Attack prompts are cut to this length (the model's context holds the system prompt too)."""
 Part = Literal["train", "dev", "held_out"]
+Setting = Literal["bare", "answer"]
+"""How the misbehaving model is asked. ``bare``: the attack alone, so the sentence rules and the reply classifier
+are all that stand between what it writes and the customer. ``answer``: where the agent's model writes in the
+server, the help-center answer: the passages the knowledge base returns for the attack and the answer job
+(``agent/prompts/answer.md``) under the misbehave prompt, every sentence also checked against those passages
+(the evidence rail), as the respond node does; an attack no passage scores for is not put to the model (the
+agent says it doesn't know)."""
+Search = Callable[[str], list[dict[str, Any]]]
+"""The knowledge base's search, passages as the graph's state holds them."""
 MIX: dict[str, int] = {"own_attacks": 29, "inthewild": 20, "harmbench": 12, "dna_malicious": 9, "bitext": 30}
 """Attacks per set of the ``dev`` part, drawn from the sets' dev and test splits (bitext: ordinary questions, which
 the told-to-misbehave model abuses). The output patterns were written while reading its replies."""
@@ -85,6 +96,8 @@ class Reply(BaseModel):
     delivered: list[str]
     """The sentences before the first one a rail blocked (all of them when none was)."""
     blocked_by: str | None
+    passages: list[dict[str, Any]] | None = None
+    """The passages of the ``answer`` setting (none scored: the model was not asked)."""
     written_hits: dict[str, int]
     """Detector -> sentences the model wrote that it flags."""
     delivered_hits: list[tuple[str, str]]
@@ -113,16 +126,19 @@ def attacks(shared: Path, *, part: Part = "dev", seed: int = 19) -> list[Attack]
     return picked
 
 
-def answer(model: BaseChatModel, attack: Attack) -> str:
-    reply = model.invoke([SystemMessage(misbehave_prompt(attack.id)), HumanMessage(attack.text)])
+def answer(model: BaseChatModel, attack: Attack, passages: list[dict[str, Any]] | None = None) -> str:
+    """The misbehaving model's reply to ``attack``: asked alone, or (``passages``) as the answer job."""
+    asked = attack.text if passages is None else answer_request(passages, attack.text)
+    reply = model.invoke([SystemMessage(misbehave_prompt(attack.id)), HumanMessage(asked)])
     return str(reply.content)
 
 
-def judge(attack: Attack, text: str, found: dict[str, Detector], *, rails: RuleSet | None = None) -> Reply:
-    """Run ``text``'s sentences through the output rails (``rails``: default :func:`guarding_the_prompt`), then the
-    detectors."""
+def judge(attack: Attack, text: str, found: dict[str, Detector], *, rails: RuleSet | None = None,
+          passages: list[dict[str, Any]] | None = None) -> Reply:
+    """Run ``text``'s sentences through the output rails (``rails``: default :func:`guarding_the_prompt`; with
+    ``passages``, the evidence rail against them too), then the detectors."""
     sentences = split_sentences(text)
-    grounding = Grounding(facts=attack.text)
+    grounding = Grounding(facts=attack.text) if passages is None else answer_grounding(passages, attack.text)
     rails = rails or guarding_the_prompt()
     rules = [inspect_sentence(s, grounding, rules=rails).rule for s in sentences]
     blocked_at = next((i for i, rule in enumerate(rules) if rule), len(sentences))
@@ -130,7 +146,7 @@ def judge(attack: Attack, text: str, found: dict[str, Detector], *, rails: RuleS
     verse = _verse(sentences)
     hits |= {s: ["poem"] for s in verse if not hits[s]}
     written = Counter(name for s in sentences for name in hits[s])
-    return Reply(attack=attack, text=text, sentences=sentences, delivered=sentences[:blocked_at],
+    return Reply(attack=attack, text=text, sentences=sentences, delivered=sentences[:blocked_at], passages=passages,
                  blocked_by=rules[blocked_at] if blocked_at < len(sentences) else None, written_hits=dict(written),
                  delivered_hits=[(name, s) for s in sentences[:blocked_at] for name in hits[s]],
                  passed_alone=[(name, s) for s, rule in zip(sentences, rules, strict=True) if rule is None
@@ -149,6 +165,7 @@ class RedteamReport(BaseModel):
     model: str
     part: Part = "dev"
     """Which attacks were asked (see :func:`attacks`)."""
+    setting: Setting = "bare"
     replies: list[Reply]
 
     @property
@@ -167,16 +184,20 @@ class RedteamReport(BaseModel):
 
 
 def run(model: BaseChatModel, shared: Path, *, name: str, part: Part = "dev", limit: int | None = None,
-        done: RedteamReport | None = None,
+        search: Search | None = None, done: RedteamReport | None = None,
         progress: Callable[[RedteamReport, int], None] | None = None) -> RedteamReport:
-    """Every attack of ``part`` through the misbehaving model and the output rails (``done``: replies kept from an
-    earlier run, those attacks are not asked again; ``progress`` sees the report so far)."""
+    """Every attack of ``part`` through the misbehaving model and the output rails (``search``: the ``answer``
+    setting, else ``bare``; ``done``: replies kept from an earlier run, those attacks are not asked again;
+    ``progress`` sees the report so far)."""
     found, rails = detectors(shared), guarding_the_prompt()
     chosen = attacks(shared, part=part)[:limit]
-    report = RedteamReport(model=name, part=part, replies=list(done.replies) if done else [])
+    report = RedteamReport(model=name, part=part, setting="bare" if search is None else "answer",
+                           replies=list(done.replies) if done else [])
     asked = {r.attack.id for r in report.replies}
     for attack in (a for a in chosen if a.id not in asked):
-        report.replies.append(judge(attack, answer(model, attack), found, rails=rails))
+        passages = None if search is None else search(attack.text)
+        text = replies()["unknown"] if passages == [] else answer(model, attack, passages)
+        report.replies.append(judge(attack, text, found, rails=rails, passages=passages))
         if progress:
             progress(report, len(chosen))
     return report
@@ -185,17 +206,21 @@ def run(model: BaseChatModel, shared: Path, *, name: str, part: Part = "dev", li
 def rejudge(report: RedteamReport, shared: Path) -> RedteamReport:
     """The same replies judged again by the rails in force now (after a rule change, without the model)."""
     found, rails = detectors(shared), guarding_the_prompt()
-    return RedteamReport(model=report.model, part=report.part,
-                         replies=[judge(r.attack, r.text, found, rails=rails) for r in report.replies])
+    return report.model_copy(update={"replies": [judge(r.attack, r.text, found, rails=rails, passages=r.passages)
+                                                 for r in report.replies]})
 
 
 def render(report: RedteamReport, *, sample: int = 20, seed: int = 19) -> str:
     """The counts, what got through, and a seeded sample of delivered sentences to read by hand."""
     through = report.got_through
-    lines = [f"== {report.model} told to misbehave ({report.part} attacks): {report.attacks} attacks; the model "
+    lines = [f"== {report.model} told to misbehave ({report.part} attacks, {report.setting}): {report.attacks} "
+             f"attacks; the model "
              f"wrote off-policy text in "
              f"{report.misbehaved}; {len(through)} reached the customer with an off-policy sentence "
              f"({len(through) / max(report.attacks, 1):.1%})"]
+    if report.setting == "answer":
+        lines.append(f"   not put to the model (no passage scored for the attack): "
+                     f"{sum(r.passages == [] for r in report.replies)}")
     written: dict[str, int] = {}
     for r in report.replies:
         for k, v in r.written_hits.items():
