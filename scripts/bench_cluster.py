@@ -58,6 +58,7 @@ from core.auth import issue_token
 from core.settings import Settings
 from tests.postgres_server import postgres
 from tests.server_processes import ServerProcess, server_processes
+from tests.server_processes import api_environment as _api_environment
 from tests.sse import aiter_events
 
 API = [sys.executable, "server.py"]
@@ -263,10 +264,9 @@ class ConnectionPeak:
 
 
 def api_environment(url: str, data_dir: Path, secret: str, **settings: str) -> dict[str, str]:
-    """The environment of one API process on the database: ``settings`` are ``SUPPORT_<NAME>`` values."""
-    return {**os.environ, "SUPPORT_DATABASE_URL": url, "SUPPORT_JWT_SECRET": secret,
-            "SUPPORT_POLICY_PATH": str(data_dir.parent / "policy.yaml"), "SUPPORT_DATA_DIR": str(data_dir),
-            **{f"SUPPORT_{name.upper()}": value for name, value in {**UNLIMITED, **settings}.items()}}
+    """The environment of one API process on the database, rate limits raised (:data:`UNLIMITED`) unless
+    ``settings`` (``SUPPORT_<NAME>`` values) say otherwise."""
+    return _api_environment(url, data_dir, secret, **{**UNLIMITED, **settings})
 
 
 def fast_path(url: str, folder: Path, secret: str, args: argparse.Namespace) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ the end."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +20,14 @@ ROOT = Path(__file__).resolve().parents[1]
 READY_SECONDS = 180.0
 """How long a process may take to answer ``/healthz``: the first on a new database seeds it, and a busy 2-core
 machine loads slowly."""
+
+
+def api_environment(url: str, data_dir: Path, secret: str, **settings: str) -> dict[str, str]:
+    """The environment of one API process on the database at ``url``, its data in ``data_dir`` and its policy file
+    beside it: ``settings`` are ``SUPPORT_<NAME>`` values."""
+    return {**os.environ, "SUPPORT_DATABASE_URL": url, "SUPPORT_JWT_SECRET": secret,
+            "SUPPORT_POLICY_PATH": str(data_dir.parent / "policy.yaml"), "SUPPORT_DATA_DIR": str(data_dir),
+            **{f"SUPPORT_{name.upper()}": value for name, value in settings.items()}}
 
 
 @dataclass

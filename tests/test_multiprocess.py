@@ -1,18 +1,17 @@
-"""Two real server processes on one PostgreSQL database serve the same conversations: live events from either,
-``Last-Event-ID`` on either, one turn at a time across both, a killed process's turn ended by the other, and an
-approval decision sent to both resumed once."""
+"""Three real server processes on one PostgreSQL database serve the same conversations: turns alternating across
+them, live events from any, ``Last-Event-ID`` on any, one turn at a time across all, a rate limit shared, an
+approval decision sent to all resumed once, and a process killed while it streams a turn: its client reconnects to
+another and gets every stored event once, the turn ended by the lease's expiry. The processes start once for the
+module; the test that kills one runs last."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,65 +20,30 @@ import pytest
 from sqlalchemy import select
 
 from agent.approvals import Approvals
-from agent.bootstrap import open_checkpointer, open_policies, token_keys
+from agent.bootstrap import open_checkpointer, open_policies
 from api.turn_leases import INTERRUPTED
-from core.auth import issue_token
-from core.settings import Settings
+from tests.cluster import Cluster, cluster
 from tests.conftest import make_settings
 from tests.scripted_server import HOLD
-from tests.server_processes import server_processes
 from tests.sse import iter_events, read_events
 from tools import execute
-from tools.store import Store
-from tools.store.demo import ensure_demo_data
 from tools.store.models import ConversationEvent, Handoff, Refund
 
 SOFIA = "sofia_patel_7394"
 LEASE_SECONDS = 2
-
-
-@dataclass
-class Cluster:
-    store: Store
-    settings: Settings
-    bases: list[str]
-    processes: list[subprocess.Popen[bytes]]
-
-    def headers(self, role: str, subject: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(token_keys(self.settings), role=role, subject=subject)}"}
+METRICS_PER_MINUTE = 3
+"""The rate limit shared here: ``GET /metrics`` is used by no other test of the module."""
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Cluster]:
-    folder = tmp_path_factory.mktemp("multiprocess")
-    settings = make_settings(folder, database_url=postgres_url, policy_path=folder / "policy.yaml",
-                             seed_demo_data=False)
-    store = _prepare(settings)
-    env = {**os.environ, "SUPPORT_DATABASE_URL": settings.resolved_database_url, "SUPPORT_SEED_DEMO_DATA": "false",
-           "SUPPORT_JWT_SECRET": settings.jwt_secret.get_secret_value(),  # type: ignore[union-attr]
-           "SUPPORT_MODEL": "smollm2-135m", "SUPPORT_POLICY_PATH": str(settings.resolved_policy_path),
-           "SUPPORT_TURN_LEASE_SECONDS": str(LEASE_SECONDS)}
-    with server_processes([sys.executable, "-m", "tests.scripted_server"],
-                          [{**env, "SUPPORT_DATA_DIR": str(folder / name)} for name in "ab"]) as servers:
-        yield Cluster(store, settings, [s.base for s in servers], [s.process for s in servers])
+def three(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[Cluster]:
+    with cluster(tmp_path_factory.mktemp("multiprocess"), postgres_url, [sys.executable, "-m", "tests.scripted_server"],
+                 "abc", model="smollm2-135m", turn_lease_seconds=str(LEASE_SECONDS),
+                 metrics_requests_per_minute=str(METRICS_PER_MINUTE)) as running:
+        yield running
 
 
-def _prepare(settings: Settings) -> Store:
-    """What the first start on a new database does once (schema, demo data, policy, checkpoint tables)."""
-    store = Store(settings.resolved_database_url)
-    store.migrate()
-    ensure_demo_data(store)
-    open_policies(store, file=settings.resolved_policy_path).current()
-
-    async def checkpoint_tables() -> None:
-        async with open_checkpointer(settings):
-            pass
-
-    asyncio.run(checkpoint_tables())
-    return store
-
-
-def new_conversation(cluster: Cluster, base: str, customer: dict[str, str]) -> str:
+def new_conversation(base: str, customer: dict[str, str]) -> str:
     response = httpx.post(f"{base}/v1/conversations", headers=customer)
     assert response.status_code == 201
     return response.json()["id"]
@@ -116,89 +80,111 @@ def in_background(function: Any, *args: Any, **kwargs: Any) -> tuple[threading.T
     return thread, result
 
 
-def test_a_follower_on_one_process_sees_a_turn_on_the_other_live_once_in_order(cluster: Cluster) -> None:
-    a, b = cluster.bases
-    customer = cluster.headers("customer", SOFIA)
-    conversation = new_conversation(cluster, a, customer)
+def seqs(events: list[dict[str, Any]]) -> list[int]:
+    return [int(e["id"].rsplit(":", 1)[1]) for e in events]
+
+
+def test_turns_alternate_across_the_processes_and_a_follower_on_one_sees_each_live_once_in_order(
+        three: Cluster) -> None:
+    a, b, c = three.bases
+    customer = three.headers("customer", SOFIA)
+    conversation = new_conversation(a, customer)
     opened = threading.Event()
-    thread, followed = in_background(follow, a, conversation, customer, dones=2, opened=opened)
+    thread, followed = in_background(follow, a, conversation, customer, dones=3, opened=opened)
     assert opened.wait(10)
-    first = say(a, conversation, customer, "1")
-    second = say(b, conversation, customer, "40")  # on the other process
+    turns = [say(base, conversation, customer, text) for base, text in ((a, "1"), (b, "40"), (c, "2"))]
     thread.join(30)
     [seen] = followed
-    assert seen == first + second
-    assert [int(e["id"].rsplit(":", 1)[1]) for e in seen] == list(range(1, len(seen) + 1))
-    assert [e["type"] for e in second][:3] == ["customer_message", "tool_started", "text_delta"]
+    assert seen == turns[0] + turns[1] + turns[2]  # produced on a, b and c, followed on a
+    assert seqs(seen) == list(range(1, len(seen) + 1))
+    assert [e["type"] for e in turns[1]][:3] == ["customer_message", "tool_started", "text_delta"]
 
-    resumed = follow(b, conversation, customer, dones=1, last_event_id=second[9]["id"])
-    assert resumed == second[10:]  # Last-Event-ID taken on either process, from the table
+    resumed = follow(c, conversation, customer, dones=2, last_event_id=turns[1][9]["id"])
+    assert resumed == turns[1][10:] + turns[2]  # Last-Event-ID taken on any process, from the table
 
 
-def test_a_decision_sent_to_both_processes_at_once_resumes_the_approval_once(cluster: Cluster) -> None:
-    a, b = cluster.bases
-    conversation = new_conversation(cluster, a, cluster.headers("customer", SOFIA))
-    handoff = _pending_approval(cluster, conversation)
-    sam = cluster.headers("agent", "sam")
-    assert httpx.post(f"{a}/v1/handoffs/{handoff}/claim", headers=sam).status_code == 200
-    barrier = threading.Barrier(2)
+def test_a_rate_limit_holds_across_the_processes(three: Cluster) -> None:
+    answers = [httpx.get(f"{base}/metrics") for base in [*three.bases, *three.bases]]
+    assert [r.status_code for r in answers] == [200] * METRICS_PER_MINUTE + [429] * (6 - METRICS_PER_MINUTE)
+    assert all(int(r.headers["Retry-After"]) >= 1 for r in answers[METRICS_PER_MINUTE:])
+
+
+def test_a_decision_sent_to_every_process_at_once_resumes_the_approval_once(three: Cluster) -> None:
+    conversation = new_conversation(three.bases[0], three.headers("customer", SOFIA))
+    handoff = _pending_approval(three, conversation)
+    sam = three.headers("agent", "sam")
+    assert httpx.post(f"{three.bases[0]}/v1/handoffs/{handoff}/claim", headers=sam).status_code == 200
+    barrier = threading.Barrier(len(three.bases))
 
     def decide(base: str) -> httpx.Response:
         barrier.wait()
         return httpx.post(f"{base}/v1/handoffs/{handoff}/decision", headers=sam, json={"approve": True}, timeout=30)
 
-    threads = [in_background(decide, base) for base in (a, b)]
+    threads = [in_background(decide, base) for base in three.bases]
     for thread, _ in threads:
         thread.join(30)
     answers = [result[0] for _, result in threads]
-    assert sorted(r.status_code for r in answers) in ([200, 200], [200, 409])
+    assert {r.status_code for r in answers} <= {200, 409} and 200 in {r.status_code for r in answers}
     assert len({r.text for r in answers if r.status_code == 200}) == 1  # a repeat gets the same answer
-    with cluster.store.session() as session:
+    with three.store.session() as session:
         refunds = session.scalars(select(Refund).where(Refund.order_id == "#W7394002")).all()
         told = session.scalars(select(ConversationEvent.type).where(ConversationEvent.conversation_id == conversation,
                                                                     ConversationEvent.type == "approval_decided")).all()
     assert len(refunds) == 1 and len(told) == 1
 
 
-def test_one_turn_at_a_time_across_processes_and_a_killed_holder_is_ended_by_the_other(cluster: Cluster) -> None:
-    a, b = cluster.bases
-    customer = cluster.headers("customer", SOFIA)
-    conversation = new_conversation(cluster, a, customer)
-    with httpx.stream("POST", f"{b}/v1/conversations/{conversation}/messages", json={"message": HOLD},
+def test_a_process_killed_while_it_streams_a_turn_its_client_resumes_on_another_and_the_turn_ends(
+        three: Cluster) -> None:
+    """Runs last: it kills process c."""
+    a, b, c = three.bases
+    customer = three.headers("customer", SOFIA)
+    conversation = new_conversation(a, customer)
+    before = say(a, conversation, customer, "1")
+    with httpx.stream("POST", f"{c}/v1/conversations/{conversation}/messages", json={"message": HOLD},
                       headers=customer, timeout=30) as response:
-        held = next(e for e in iter_events(response) if e["type"] == "tool_started")  # B now runs the turn
-    refused = httpx.post(f"{a}/v1/conversations/{conversation}/messages", json={"message": "hi"}, headers=customer)
-    assert refused.status_code == 409 and "in progress" in refused.json()["detail"]
-    assert httpx.get(f"{a}/v1/conversations/{conversation}", headers=customer).json()["busy"] is True
+        events = iter_events(response)
+        streamed = [next(events), next(events)]  # the customer's message, then the tool c's turn now runs
+        assert [e["type"] for e in streamed] == ["customer_message", "tool_started"]
+        refused = httpx.post(f"{b}/v1/conversations/{conversation}/messages", json={"message": "hi"},
+                             headers=customer)
+        assert refused.status_code == 409 and "in progress" in refused.json()["detail"]
+        assert httpx.get(f"{a}/v1/conversations/{conversation}", headers=customer).json()["busy"] is True
+        opened = threading.Event()
+        thread, followed = in_background(follow, a, conversation, customer, dones=1,
+                                         last_event_id=streamed[-1]["id"], opened=opened)
+        assert opened.wait(10)
 
-    opened = threading.Event()
-    thread, followed = in_background(follow, a, conversation, customer, dones=1, last_event_id=held["id"],
-                                     opened=opened)
-    assert opened.wait(10)
-    cluster.processes[1].send_signal(signal.SIGKILL)
-    killed_at = time.monotonic()
-    thread.join(30)
+        three.servers[2].process.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        with pytest.raises(httpx.TransportError):  # the client sees its stream break
+            next(events)
+    resumed = follow(b, conversation, customer, dones=1, last_event_id=streamed[-1]["id"])
     ended_after = time.monotonic() - killed_at
-    [ending] = followed
-    assert [(e["type"], e.get("message")) for e in ending] == [("error", INTERRUPTED), ("done", None)]
-    assert ended_after < LEASE_SECONDS * 2 + 3  # the lease expired and A's sweep ended the turn
-    assert [e["type"] for e in say(a, conversation, customer, "2")][-1] == "done"  # and the conversation is free
+    assert [(e["type"], e.get("message")) for e in resumed] == [("error", INTERRUPTED), ("done", None)]
+    assert ended_after < LEASE_SECONDS * 2 + 3  # the lease expired and a live process's sweep ended the turn
+    thread.join(10)
+    assert followed == [resumed]  # a follower on a saw the same ending
+
+    stored = follow(a, conversation, customer, dones=2)
+    assert stored == before + streamed + resumed  # every stored event, each once, whichever process it came from
+    assert seqs(stored) == list(range(1, len(stored) + 1))
+    assert [e["type"] for e in say(b, conversation, customer, "2")][-1] == "done"  # and the conversation is free
 
 
-def _pending_approval(cluster: Cluster, conversation: str) -> int:
+def _pending_approval(three: Cluster, conversation: str) -> int:
     """Sofia's late lamp return waiting for a person, as the agent leaves it: exception, paused run, handoff."""
-    policy = open_policies(cluster.store, file=cluster.settings.resolved_policy_path).current
-    result = execute(cluster.store, "return_delivered_order_items",
+    policy = open_policies(three.store, file=three.settings.resolved_policy_path).current
+    result = execute(three.store, "return_delivered_order_items",
                      {"order_id": "#W7394002", "item_ids": ["8047877267"], "payment_method_id": "paypal_9745959"},
                      policy=policy(), conversation_id=conversation, customer_id=SOFIA)
     assert result.outcome == "needs_approval" and result.exception_id is not None
 
     async def open_run() -> None:
-        async with open_checkpointer(cluster.settings) as saver:
-            await Approvals(cluster.store, policy, saver).open(result.exception_id)  # type: ignore[arg-type]
+        async with open_checkpointer(three.settings) as saver:
+            await Approvals(three.store, policy, saver).open(result.exception_id)  # type: ignore[arg-type]
 
     asyncio.run(open_run())
-    with cluster.store.session() as session:
+    with three.store.session() as session:
         handoff = Handoff(conversation_id=conversation, customer_id=SOFIA, reason="approval needed",
                           priority="normal", queue="returns", summary="late return", exception_id=result.exception_id)
         session.add(handoff)
