@@ -1,19 +1,25 @@
 """API processes on one PostgreSQL database, as ``make cluster`` runs them, for the multi-process tests: the
-database prepared once (schema, demo data, policy, checkpoint tables), then one process per data folder."""
+database prepared once (schema, demo data, policy, checkpoint tables), then one process per data folder; and a
+client's calls to them (a conversation, a turn, following its events)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from agent.bootstrap import open_checkpointer, open_policies, token_keys
 from core.auth import issue_token
 from core.settings import Settings
 from tests.conftest import make_settings
 from tests.server_processes import ServerProcess, api_environment, server_processes
+from tests.sse import iter_events, read_events
 from tools.store import Store
 from tools.store.demo import ensure_demo_data
 
@@ -61,3 +67,44 @@ def _prepare(settings: Settings) -> Store:
 
     asyncio.run(checkpoint_tables())
     return store
+
+
+def new_conversation(base: str, customer: dict[str, str]) -> str:
+    """A new conversation of ``customer``, created on ``base``."""
+    response = httpx.post(f"{base}/v1/conversations", headers=customer)
+    assert response.status_code == 201
+    return response.json()["id"]
+
+
+def say(base: str, conversation: str, customer: dict[str, str], text: str, *,
+        timeout: float = 30) -> list[dict[str, Any]]:
+    """The events of one turn, sent to ``base``."""
+    with httpx.stream("POST", f"{base}/v1/conversations/{conversation}/messages", json={"message": text},
+                      headers=customer, timeout=timeout) as response:
+        assert response.status_code == 200, response.read()
+        return read_events(response)
+
+
+def follow(base: str, conversation: str, customer: dict[str, str], *, dones: int, last_event_id: str | None = None,
+           opened: threading.Event | None = None, timeout: float = 30) -> list[dict[str, Any]]:
+    """The conversation's events on ``base`` until the ``dones``-th ``done``."""
+    headers = {**customer, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
+    seen: list[dict[str, Any]] = []
+    with httpx.stream("GET", f"{base}/v1/conversations/{conversation}/events", headers=headers,
+                      timeout=timeout) as response:
+        assert response.status_code == 200
+        if opened:
+            opened.set()
+        for event in iter_events(response):
+            seen.append(event)
+            if sum(e["type"] == "done" for e in seen) == dones:
+                return seen
+    return seen
+
+
+def in_background(function: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[threading.Thread, list[Any]]:
+    """``function`` run in a daemon thread; its result lands in the list once it returns."""
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(function(*args, **kwargs)), daemon=True)
+    thread.start()
+    return thread, result

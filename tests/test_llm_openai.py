@@ -203,14 +203,14 @@ def test_a_reader_stopping_early_is_not_a_failure(server: FakeModelServer) -> No
 QUESTION = "how long do refunds take?"
 
 
-def _turn(deps: AgentDeps, model: object, *, planner: str = "model") -> tuple[list[Any], float]:
+def model_turn(deps: AgentDeps, model: object, *, planner: str = "model") -> tuple[list[Any], float]:
     chat = Chat(dataclasses.replace(deps, model=model, planner=planner, answer_style="model"), SHOWCASE)
     started = time.monotonic()
     events = chat.say(QUESTION)
     return events, time.monotonic() - started
 
 
-def _quoted(world: AgentDeps) -> str:
+def quoted_reply(world: AgentDeps) -> str:
     """The reply the help center quotes for :data:`QUESTION`, read by the router alone (no model)."""
     chat = Chat(dataclasses.replace(world, model=ScriptedChatModel(), planner="router", answer_style="quote"),
                 SHOWCASE)
@@ -223,12 +223,12 @@ def test_a_turn_gets_the_quoted_reply_while_the_model_server_fails(world: AgentD
     """``cut``: the plan is not JSON, and the answer's stream stops after its first sentence."""
     server.default = Reply(kind, text="Refunds usually take a while. They are")  # type: ignore[arg-type]
     before = fallbacks()
-    events, seconds = _turn(world, client(server.url))
+    events, seconds = model_turn(world, client(server.url))
     types = [e.type for e in events]
     assert len(server.requests) >= 2  # the planner and the answer both asked the model
     assert fallbacks() - before == Counter(plan=1, answer=1)
     assert "error" not in types and types[-1] == "done" and "message_completed" in types
-    assert text_of(events) == _quoted(world) != ""
+    assert text_of(events) == quoted_reply(world) != ""
     assert seconds < 2 * DEADLINE + 5  # the planner's call and the answer's, each bounded by the deadline
 
 
@@ -237,8 +237,8 @@ def test_an_answer_of_no_text_gets_the_quoted_reply(world: AgentDeps, server: Fa
     server.default = Reply(text="")
     assert "".join(str(chunk.content) for chunk in client(server.url).stream("how long?")) == ""  # no error
     before = fallbacks()
-    events, _ = _turn(world, client(server.url))
-    assert "error" not in [e.type for e in events] and text_of(events) == _quoted(world)
+    events, _ = model_turn(world, client(server.url))
+    assert "error" not in [e.type for e in events] and text_of(events) == quoted_reply(world)
     assert fallbacks() - before == Counter(plan=1)  # the empty plan is a failure, the empty answer is not
 
 
@@ -246,8 +246,8 @@ def test_an_open_breaker_answers_at_once(world: AgentDeps) -> None:
     model = client(f"http://127.0.0.1:{free_port()}/v1", retries=0, breaker_failures=1)
     failure(lambda: model.invoke("hi"))
     before = fallbacks()
-    events, _ = _turn(world, model)
-    assert "error" not in [e.type for e in events] and text_of(events) == _quoted(world)
+    events, _ = model_turn(world, model)
+    assert "error" not in [e.type for e in events] and text_of(events) == quoted_reply(world)
     assert fallbacks() - before == Counter(plan=1, answer=1)
 
 

@@ -1,6 +1,9 @@
 """The default model behind a real inference server: llama-cpp-python's own (``python -m llama_cpp.server``, its
 ``[server]`` extra) started on loopback, reached with ``SUPPORT_LLM_BACKEND=openai``. The planner plans through it,
-help-center answers stream from it, and a whole turn runs over the HTTP API against it."""
+help-center answers stream from it, a whole turn runs over the HTTP API against it, and two API processes on one
+PostgreSQL share it. Behind a fault-injecting proxy (:mod:`tests.fake_model_server`) it stops mid-answer, is
+slower than the agent's deadline, or answers garbage: the customer gets the quoted reply each time, the model
+calls done without counted in ``support_model_fallbacks_total``."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +27,14 @@ from agent.llm.models import DEFAULT_MODEL, model_path
 from agent.planner.prompt import warm_up
 from agent.state import AgentDeps
 from core.settings import Settings
+from tests.cluster import cluster, follow, in_background, new_conversation, say
 from tests.conftest import SHOWCASE, Chat, text_of
+from tests.fake_model_server import FakeModelServer, Reply, fake_model_server
 from tests.live_server import auth, free_port, serve, settings_on_private_store
 from tests.sse import read_events, reply_text
+from tests.test_llm_openai import fallbacks, model_turn, quoted_reply
 from tests.test_planner_model import FIRST_MESSAGES, commands_for
+from tests.test_telemetry import samples, total
 from tools.store import Store
 
 pytestmark = [pytest.mark.bigmodel, pytest.mark.timeout(900)]  # the first test pays the server's first prompt
@@ -150,3 +158,62 @@ def test_a_turn_over_the_http_api(settings_for: Settings, world_settings: Settin
     types = [e["type"] for e in events]
     assert "error" not in types and "thinking" in types and types[-1] == "done"
     assert "#W4821002" in reply_text(events)
+
+
+# --- faults between the agent and the real server --------------------------------------------------------------
+
+FAULT_DEADLINE = 4.0
+"""The agent's deadline in the slow-server test: the proxy holds each piece of the real answer longer."""
+
+
+@pytest.fixture
+def proxy(server_url: str) -> Iterator[FakeModelServer]:
+    """A fault-injecting proxy in front of the real server (its ``default`` reply: what it does to each call)."""
+    with fake_model_server(server_url) as running:
+        yield running
+
+
+@pytest.mark.parametrize(("fault", "planner", "deadline", "done_without"), [
+    (Reply("forward", chunks=3), "router", SERVER_TIMEOUT, Counter(answer=1)),  # stopped after 3 stream chunks
+    (Reply("forward", garble=True), "model", SERVER_TIMEOUT, Counter(plan=1, answer=1)),
+    (Reply("forward", pause=FAULT_DEADLINE + 1), "model", FAULT_DEADLINE, Counter(plan=1, answer=1)),
+], ids=["stopped", "garbage", "slow"])
+def test_a_failing_server_gets_the_customer_the_quoted_reply(world: AgentDeps, settings_for: Settings,
+                                                             server_model: ChatOpenAIServer, proxy: FakeModelServer,
+                                                             fault: Reply, planner: str, deadline: float,
+                                                             done_without: Counter[str]) -> None:
+    proxy.default = fault
+    model = build_chat_model(settings_for.model_copy(update={
+        "openai_base_url": proxy.url, "openai_timeout_seconds": deadline, "openai_max_retries": 0}))
+    before = fallbacks()
+    events, seconds = model_turn(world, model, planner=planner)
+    types = [e.type for e in events]
+    assert "error" not in types and types[-1] == "done"
+    assert text_of(events) == quoted_reply(world) != ""
+    assert fallbacks() - before == done_without and len(proxy.requests) == done_without.total()
+    assert seconds < done_without.total() * deadline + 30  # each call bounded by the deadline: no hang
+
+
+def test_two_api_processes_share_the_server_and_follow_each_other(world: AgentDeps, world_settings: Settings,
+                                                                  server_url: str, server_model: ChatOpenAIServer,
+                                                                  postgres_url: str, tmp_path: Path) -> None:
+    """``server.py`` twice on one PostgreSQL, both pointed at the one model server: a turn on each is planned by
+    the model, and a follower on one sees both."""
+    with cluster(tmp_path, postgres_url, [sys.executable, "server.py"], "ab", llm_backend="openai",
+                 openai_base_url=server_url, openai_timeout_seconds=str(SERVER_TIMEOUT), planner="model",
+                 answer_style="quote", chroma_path=str(world_settings.resolved_chroma_path)) as two:
+        a, b = two.bases
+        customer = two.headers("customer", SHOWCASE)
+        conversation = new_conversation(a, customer)
+        thread, followed = in_background(follow, b, conversation, customer, dones=2, timeout=2 * SERVER_TIMEOUT)
+        first = say(a, conversation, customer, "wheres my coffe maker??", timeout=2 * SERVER_TIMEOUT)
+        second = say(b, conversation, customer, "are you a bot?", timeout=2 * SERVER_TIMEOUT)
+        thread.join(60)
+        planned = [total(samples(httpx.get(f"{base}/metrics").text), "support_plan_seconds_count", path="planner")
+                   for base in (a, b)]
+    for turn in (first, second):
+        types = [e["type"] for e in turn]
+        assert "error" not in types and "thinking" in types and types[-1] == "done"
+    assert "#W4821002" in reply_text(first)
+    assert planned == [1, 1]  # the model's plan was used on each process
+    assert followed == [first + second]  # the follower on b saw a's turn too, once, in order

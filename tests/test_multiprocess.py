@@ -22,10 +22,10 @@ from sqlalchemy import select
 from agent.approvals import Approvals
 from agent.bootstrap import open_checkpointer, open_policies
 from api.turn_leases import INTERRUPTED
-from tests.cluster import Cluster, cluster
+from tests.cluster import Cluster, cluster, follow, in_background, new_conversation, say
 from tests.conftest import make_settings
 from tests.scripted_server import HOLD
-from tests.sse import iter_events, read_events
+from tests.sse import iter_events
 from tools import execute
 from tools.store.models import ConversationEvent, Handoff, Refund
 
@@ -41,43 +41,6 @@ def three(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterat
                  "abc", model="smollm2-135m", turn_lease_seconds=str(LEASE_SECONDS),
                  metrics_requests_per_minute=str(METRICS_PER_MINUTE)) as running:
         yield running
-
-
-def new_conversation(base: str, customer: dict[str, str]) -> str:
-    response = httpx.post(f"{base}/v1/conversations", headers=customer)
-    assert response.status_code == 201
-    return response.json()["id"]
-
-
-def say(base: str, conversation: str, customer: dict[str, str], text: str) -> list[dict[str, Any]]:
-    with httpx.stream("POST", f"{base}/v1/conversations/{conversation}/messages", json={"message": text},
-                      headers=customer, timeout=30) as response:
-        assert response.status_code == 200, response.read()
-        return read_events(response)
-
-
-def follow(base: str, conversation: str, customer: dict[str, str], *, dones: int, last_event_id: str | None = None,
-           opened: threading.Event | None = None) -> list[dict[str, Any]]:
-    """The conversation's events on ``base`` until the ``dones``-th ``done``."""
-    headers = {**customer, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
-    seen: list[dict[str, Any]] = []
-    with httpx.stream("GET", f"{base}/v1/conversations/{conversation}/events", headers=headers,
-                      timeout=30) as response:
-        assert response.status_code == 200
-        if opened:
-            opened.set()
-        for event in iter_events(response):
-            seen.append(event)
-            if sum(e["type"] == "done" for e in seen) == dones:
-                return seen
-    return seen
-
-
-def in_background(function: Any, *args: Any, **kwargs: Any) -> tuple[threading.Thread, list[Any]]:
-    result: list[Any] = []
-    thread = threading.Thread(target=lambda: result.append(function(*args, **kwargs)), daemon=True)
-    thread.start()
-    return thread, result
 
 
 def seqs(events: list[dict[str, Any]]) -> list[int]:
