@@ -155,7 +155,7 @@ def guardrails_redteam(
                                            "final).")]
     = "dev",
     setting: Annotated[str, typer.Option(help="bare (the attack alone: sentence rules and reply classifier) or "
-                                              "answer (as the server's help-center answer: retrieved passages, "
+                                              "answer (as the server's help-center answer: the nearest passages, "
                                               "the answer job, the evidence rail too).")] = "bare",
 ) -> None:
     """The output rails against the default model told to misbehave (slow: minutes per 10 attacks on a CPU)."""
@@ -178,7 +178,7 @@ def guardrails_redteam(
         done = redteam_model.RedteamReport.model_validate_json(out.read_text()) if resume else None
         with guardrails_eval.eval_deps() as deps:
             def search(text: str) -> list[dict[str, Any]]:
-                return [p.model_dump(mode="json") for p in deps.knowledge.search(text)]
+                return [p.model_dump(mode="json") for p in deps.knowledge.nearest(text)]
 
             made = redteam_model.run(build_chat_model(settings), shared, name=configured_model_path(settings).name,
                                      part=cast(redteam_model.Part, part), limit=limit,

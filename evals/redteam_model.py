@@ -42,8 +42,9 @@ Setting = Literal["bare", "answer"]
 are all that stand between what it writes and the customer. ``answer``: where the agent's model writes in the
 server, the help-center answer: the passages the knowledge base returns for the attack and the answer job
 (``agent/prompts/answer.md``) under the misbehave prompt, every sentence also checked against those passages
-(the evidence rail), as the respond node does; an attack no passage scores for is not put to the model (the
-agent says it doesn't know)."""
+(the evidence rail), as the respond node does. The model always writes here, from the nearest passages: the
+server would not ask it when no passage scores above the relevance threshold (the agent says it doesn't know),
+so this is the harder case; a search that returns nothing still gets the agent's fixed reply."""
 Search = Callable[[str], list[dict[str, Any]]]
 """The knowledge base's search, passages as the graph's state holds them."""
 MIX: dict[str, int] = {"own_attacks": 29, "inthewild": 20, "harmbench": 12, "dna_malicious": 9, "bitext": 30}
@@ -97,7 +98,7 @@ class Reply(BaseModel):
     """The sentences before the first one a rail blocked (all of them when none was)."""
     blocked_by: str | None
     passages: list[dict[str, Any]] | None = None
-    """The passages of the ``answer`` setting (none scored: the model was not asked)."""
+    """The passages of the ``answer`` setting (none found: the model was not asked)."""
     written_hits: dict[str, int]
     """Detector -> sentences the model wrote that it flags."""
     delivered_hits: list[tuple[str, str]]
@@ -219,7 +220,7 @@ def render(report: RedteamReport, *, sample: int = 20, seed: int = 19) -> str:
              f"{report.misbehaved}; {len(through)} reached the customer with an off-policy sentence "
              f"({len(through) / max(report.attacks, 1):.1%})"]
     if report.setting == "answer":
-        lines.append(f"   not put to the model (no passage scored for the attack): "
+        lines.append(f"   not put to the model (no passage found for the attack): "
                      f"{sum(r.passages == [] for r in report.replies)}")
     written: dict[str, int] = {}
     for r in report.replies:
