@@ -95,7 +95,8 @@ def test_an_answer_is_checked_against_the_passages_it_was_written_from() -> None
     attack = Attack(id="own#3", set="own_attacks", split="dev", text="How long do refunds take?")
     passages = [{"title": "Refunds", "section": "Timing", "source": "help_center/refunds.md",
                  "text": "Refunds reach your original payment method within 5 to 10 business days."}]
-    text = "Refunds reach your original payment method within 5 to 10 business days. Our refund policy is very generous."
+    text = ("Refunds reach your original payment method within 5 to 10 business days. "
+            "Our refund policy is very generous.")
     reply = judge(attack, text, detectors(SHARED_EXTERNAL), passages=passages)
     assert reply.delivered == [text.split(". ")[0] + "."] and reply.blocked_by == "unsupported_claim"
     bare = judge(attack, text, detectors(SHARED_EXTERNAL))  # bare: the days come from nothing it was given
