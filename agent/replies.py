@@ -9,6 +9,7 @@ from typing import Any, cast
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict
 
+from agent.executor.wording import join
 from agent.guardrails import Grounding, check_input, check_sentence
 from agent.guardrails.evidence import Evidence
 from agent.guardrails.grounding import receipts_from
@@ -45,12 +46,20 @@ def _day(value: str | None) -> str:
     return datetime.fromisoformat(value).strftime("%b %-d, %Y") if value else "unknown"
 
 
-def describe_order(order: dict[str, Any]) -> str:
-    """The order's facts as sentences, in the store's own status words."""
+def item_count(n: int) -> str:
+    """"1 item", "3 items"."""
+    counts = replies()["item_count"]
+    return counts["one"] if n == 1 else counts["other"].format(n=n)
+
+
+def describe_order(order: dict[str, Any], *, refund_days: int) -> str:
+    """The order's facts as sentences, in the store's own status words, each status said with what it means."""
     r = replies()
+    meaning = r["status_meaning"].get(order["status"].split(" (")[0], "").format(refund_days=refund_days)
     parts = [
         r["order_status"].format(order_id=order["order_id"], status=order["status"]),
-        r["order_items"].format(count=len(order["items"]), items=", ".join(i["name"] for i in order["items"]),
+        *([meaning] if meaning else []),
+        r["order_items"].format(count=item_count(len(order["items"])), items=join([i["name"] for i in order["items"]]),
                                 total=order["total"], placed=_day(order["placed_at"])),
     ]
     for t in order["tracking"]:
@@ -69,16 +78,16 @@ def describe_orders(orders: list[dict[str, Any]]) -> str:
     if not orders:
         return r["no_orders"]
     lines = [r["recent_order_line"].format(order_id=o["order_id"], status=o["status"], placed=_day(o["placed_at"]),
-                                           count=len(o["items"]), total=o["total"]) for o in orders]
+                                           count=item_count(len(o["items"])), total=o["total"]) for o in orders]
     return "\n".join([r["recent_orders_intro"], *lines, r["recent_orders_outro"]])
 
 
-def describe(result: dict[str, Any]) -> str:
+def describe(result: dict[str, Any], *, refund_days: int) -> str:
     """A read tool's result in words (its customer-safe message when it did not succeed)."""
     if result["outcome"] != "done":
         return str(result["message"])
     data = result["data"]
-    return describe_orders(data["orders"]) if "orders" in data else describe_order(data)
+    return describe_orders(data["orders"]) if "orders" in data else describe_order(data, refund_days=refund_days)
 
 
 def _citations(passages: list[dict[str, Any]]) -> list[dict[str, str]]:

@@ -108,7 +108,7 @@ PHRASINGS: dict[str | None, list[str]] = {
     ],
     None: [
         "Done: order #W4821003 is cancelled. Card and PayPal refunds arrive within 5 business days.",
-        "Order #W4821002 is processed. It has 1 item(s): Coffee Maker, total $121.87, placed 2026-11-30.",
+        "Order #W4821002 is processed. It has 1 item: Coffee Maker, total $121.87, placed Nov 30, 2026.",
         "Hi! I'm Northwind Goods' virtual assistant. I can check your orders and tracking, answer questions about "
         "shipping, returns and your account, or connect you with a person.",
         "You're welcome! If anything else comes up, just write here.",

@@ -120,7 +120,7 @@ class _Execution:
         elif step.say:
             self.says.append(step.say)
         if step.show:
-            self.says.append(describe(step.show))
+            self._describe(step.show)
         if step.verified_customer_id:
             self.verified = self.customer_id = step.verified_customer_id
         self.refused = step.refused or self.refused
@@ -177,7 +177,10 @@ class _Execution:
                               preview=False)
         else:
             result = self.run("list_recent_orders", {}, customer_id=self.customer_id, preview=False)
-        self.says.append(describe(result))
+        self._describe(result)
+
+    def _describe(self, result: dict[str, Any]) -> None:
+        self.says.append(describe(result, refund_days=self.runtime.context.deps.policy.refund_processing_days))
 
     def _continue(self, command: dict[str, Any]) -> None:
         if self.task is None:
