@@ -115,6 +115,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
         router=IntentRouter(get_embedder()),
         policies=policies,
         answer_style=answer_style(settings, custom_model=custom),
+        reply_style=settings.reply_style,
         planner=planner,
     )
 

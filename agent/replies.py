@@ -13,6 +13,7 @@ from agent.executor.wording import join
 from agent.guardrails import Grounding, check_input, check_sentence
 from agent.guardrails.evidence import Evidence
 from agent.guardrails.grounding import receipts_from
+from agent.guardrails.order_facts import OrderFacts
 from agent.planner.prompt import system_text
 from agent.prompts import prompt_text, replies
 from agent.state import AgentState
@@ -35,6 +36,8 @@ class ReplyPlan(BaseModel):
     """Text written by code (released as is, still through the rails)."""
     prompt: list[BaseMessage] | None = None
     """When set, the model writes the reply from this prompt."""
+    complete: Callable[[str], bool] | None = None
+    """Whether the model's whole reply still says what it must (a reworded reply dropping a fact is replaced)."""
     fallback: Callable[[], str] | None = None
     """Makes the safe text used when the reply fails a rail (only then: choosing quotable sentences takes longer
     than the model needs for its first token)."""
@@ -121,6 +124,11 @@ def answer_grounding(passages: list[dict[str, Any]], question: str,
                      receipts=receipts_from(done_calls))
 
 
+def _model_prompt(state: AgentState, job: str) -> list[BaseMessage]:
+    """A wording prompt: the fixed start and this turn's customer context (both cached from planning), then ``job``."""
+    return [SystemMessage(system_text()), HumanMessage("\n\n".join(p for p in (state.get("context", ""), job) if p))]
+
+
 def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) -> ReplyPlan:
     r = replies()
     passages = state.get("passages") or []
@@ -143,17 +151,39 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
     return ReplyPlan(
         said=said,
         text=prefix,
-        prompt=[SystemMessage(system_text()), HumanMessage("\n\n".join(p for p in (
-            state.get("context", ""), answer_request(passages, question)) if p))],
+        prompt=_model_prompt(state, answer_request(passages, question)),
         fallback=quoted,
         grounding=grounding,
         citations=_citations(passages),
     )
 
 
-def plan_reply(state: AgentState, question: str, *, quote: bool = False) -> ReplyPlan:
+UPSET = (" The customer is upset: begin with one short sentence that acknowledges it in their own terms, without"
+         " promising anything.")
+
+
+def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items: Iterable[str]) -> ReplyPlan:
+    """The model rewords this turn's facts (``said``, written by code from tool results) for the customer; every
+    sentence must keep to them (numbers, ids, statuses, ``items`` named, days), else the facts are said as
+    written."""
+    upset = state.get("sentiment", "neutral") != "neutral" or state.get("angry_messages", 0) > 0
+    job = prompt_text("reply.md").format(facts=said, question=question, tone=UPSET if upset else "")
+    facts = OrderFacts.of(said, customer_said=question, vocabulary=items)
+    return ReplyPlan(
+        prompt=_model_prompt(state, job),
+        complete=facts.answered_by,
+        fallback=lambda: said,
+        grounding=Grounding(facts=f"{said}\n{question}", receipts=receipts_from(state.get("done_calls", [])),
+                            order_facts=facts),
+        ask=ask,
+    )
+
+
+def plan_reply(state: AgentState, question: str, *, quote: bool = False,
+               items: Callable[[], Iterable[str]] | None = None) -> ReplyPlan:
     """The reply plan for this turn's state; ``quote``: help-center answers quote the passages instead of
-    being worded by the model."""
+    being worded by the model; ``items`` (the names of every item a reply could mention): facts from this
+    turn's tool results are reworded by the model instead of said as written."""
     r = replies()
     trusted = Grounding(trusted=True)
     if state.get("input_flag") and not state.get("handoff"):
@@ -162,4 +192,6 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False) -> Repl
     if state.get("retrieved"):
         plan = _answer_plan(state, state.get("question") or question, quote=quote, said=said)
         return plan.model_copy(update={"ask": ask})
+    if items is not None and said and state.get("tool_results"):
+        return _worded_plan(state, question, said=said, ask=ask, items=items())
     return ReplyPlan(said=" ".join(p for p in (said, ask) if p) or r["ask_request"], grounding=trusted)

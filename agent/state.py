@@ -124,6 +124,8 @@ class AgentDeps:
     """The live, versioned policy (``policy`` reads the version in force)."""
     answer_style: Literal["model", "quote"] = "model"
     """Help-center answers worded by the model from the passages, or quoted from them."""
+    reply_style: Literal["template", "model"] = "template"
+    """Facts about orders and actions said as written by code, or reworded by the model (checked against them)."""
     planner: Literal["model", "router"] = "router"
     """Who reads messages the fast path does not settle: the model planner or the intent router."""
     escalation: EscalationConfig = field(default_factory=load_escalation_config)

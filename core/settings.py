@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     """How help-center answers are worded: ``model`` words them from the retrieved passages (every sentence
     checked against them), ``quote`` quotes the closest help-center sentences, ``auto`` quotes with the bundled
     135M model (its own wording fails the evidence check on most answers) and lets any other model word them."""
+    reply_style: Literal["template", "model"] = "template"
+    """How replies about orders and actions are worded: ``template`` says the facts in fixed sentences; ``model``
+    lets the model reword them for the customer (answering what was asked first, acknowledging an upset customer),
+    every sentence checked against the facts (numbers, ids, statuses, items, days) and the facts said as written
+    when one fails."""
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     """Base URL of the OpenAI-compatible server when ``llm_backend=openai``."""
     openai_model: str = "default"

@@ -1,5 +1,5 @@
-"""The real default model plans first messages the way customers write them, and carries a two-request
-message through to both receipts. (The understanding suite in evals/ measures this on whole conversations.)"""
+"""The real default model plans first messages the way customers write them, carries a two-request message
+through to both receipts, and words an order reply that keeps to the facts. (The understanding suite in evals/ measures this on whole conversations.)"""
 
 from __future__ import annotations
 
@@ -92,3 +92,13 @@ def test_two_requests_in_one_message_end_to_end(deps_on_default: AgentDeps, fres
     assert "sent a password-reset link" in text_of(chat.say("yes please"))
     assert order(fresh_store, "#W4821003").status == "cancelled"
     assert writes(chat) == [("cancel_pending_order", "done"), ("request_password_reset", "done")]
+
+
+def test_an_order_reply_is_worded_by_the_model_and_kept_to_the_facts(
+    deps_on_default: AgentDeps, fresh_store: Store
+) -> None:
+    deps = dataclasses.replace(deps_on_default, store=fresh_store, reply_style="model")
+    events = Chat(deps, OLIVIA).say("where is my coffee maker?")
+    reply = text_of(events)
+    assert not any(e.type == "reply_replaced" for e in events), reply
+    assert "Coffee Maker" in reply and not reply.startswith("Order #W4821002 is processed.")  # not the template

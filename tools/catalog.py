@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pydantic import Field
+from sqlalchemy import select
 
 from core.errors import ToolFailed
 from tools.context import ToolContext
 from tools.registry import tool
+from tools.store import Store
 from tools.store.models import Product, Variant
 from tools.views import ProductView, product_view
+
+
+def product_names(store: Store) -> list[str]:
+    """The name of every product the store sells (the catalogue is public)."""
+    with store.session() as session:
+        return list(session.scalars(select(Product.name)))
 
 
 @tool(label="Looking up the product", needs_identity=False)

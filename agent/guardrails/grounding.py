@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from agent.guardrails.evidence import Evidence
+from agent.guardrails.order_facts import OrderFacts
 from agent.guardrails.rules import load_rules
 
 _NUMBER = re.compile(r"#?W\d{7}\b|\$?\d[\d,]*(?:\.\d+)?%?")
@@ -111,6 +112,8 @@ class Grounding(BaseModel):
     rule about what may be promised or leaked still applies."""
     receipts: list[Receipt] = []
     """Done tool calls of this conversation: they back a model sentence saying the action happened."""
+    order_facts: OrderFacts | None = None
+    """Set when the model rewords facts about orders: the statuses, items and days it may state."""
 
     @cached_property
     def allowed_numbers(self) -> frozenset[str]:

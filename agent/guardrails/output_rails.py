@@ -82,6 +82,8 @@ def _breaks(rule: Rule[OutputRule], sentence: str, forms: list[str], grounding: 
 
 def inspect_sentence(sentence: str, grounding: Grounding, *, rules: RuleSet | None = None) -> SentenceVerdict:
     """Run every output rule on ``sentence`` in order; the first blocking hit wins."""
+    if grounding.order_facts is not None and (kind := grounding.order_facts.wrong(sentence)):
+        return SentenceVerdict(rule=f"wrong_{kind}")  # facts are checked in code, not by a rule ops may turn off
     rules = rules or load_rules()
     forms = variants(sentence)
     monitored: list[str] = []

@@ -16,6 +16,7 @@ from agent.state import AgentContext, AgentState
 from agent.streaming import GuardedWriter
 from agent.telemetry.model import count_fallback
 from core.errors import ModelError
+from tools.catalog import product_names
 
 ANSWER_MAX_TOKENS = 120
 ANSWER_STOP = ["\n\n"]
@@ -25,7 +26,8 @@ ANSWER_STOP = ["\n\n"]
 def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Stream the reply: code-written facts as they are, model wording only while it passes the rails."""
     deps = runtime.context.deps
-    plan = plan_reply(state, last_customer_text(state), quote=deps.answer_style == "quote")
+    items = (lambda: product_names(deps.store)) if deps.reply_style == "model" else None
+    plan = plan_reply(state, last_customer_text(state), quote=deps.answer_style == "quote", items=items)
     writer = GuardedWriter(get_stream_writer(), plan.grounding)
     if state.get("reply"):  # a second reply this turn (a handoff after the first): keep the two apart
         writer.stream(["\n\n"], grounding=Grounding(trusted=True))
@@ -37,6 +39,9 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
             stream = deps.model.stream(plan.prompt, stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
             chunks = itertools.chain([" "] if writer.released else [], (str(c.content) for c in stream))
             passed = writer.stream(chunks) and writer.released != writer_prefix
+            if passed and plan.complete and not plan.complete(writer.released):
+                writer.trips.append("dropped_fact")
+                passed = False
         except ModelError:
             count_fallback("answer")
             passed = False
