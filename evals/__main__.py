@@ -283,6 +283,8 @@ def run(
     tau2_agent: Annotated[str, typer.Option(help="ours, or gold (replays the gold actions: proves the grader).")]
     = "ours",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    reply_style: Annotated[str, typer.Option(help="template or model: how replies about orders are worded "
+                                                  "(SUPPORT_REPLY_STYLE).")] = "template",
 ) -> None:
     """Run scenarios, guardrail sets and tau2 tasks; write the report; check the thresholds."""
     try:
@@ -298,8 +300,11 @@ def run(
     if tau2_agent not in ("ours", "gold"):
         raise typer.BadParameter("--tau2-agent is ours or gold")
     agent: Tau2Agent = "gold" if tau2_agent == "gold" else "ours"
+    if reply_style not in ("template", "model"):
+        raise typer.BadParameter("--reply-style is template or model")
     options = RunOptions(model=model, repeat=repeat, workers=workers, url=url, seed=seed, user_llm_url=user_llm_url,
-                         user_llm_model=user_llm_model, tau2_agent=agent)
+                         user_llm_model=user_llm_model, tau2_agent=agent,
+                         reply_style="model" if reply_style == "model" else "template")
     started, clock = datetime.now(UTC), time.perf_counter()
     results = run_cases(cases, options, progress=progress)
     ran = url or str(model or configured_model_path(Settings()).name)

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from math import comb
 
@@ -82,6 +82,9 @@ class Metrics(BaseModel):
     """Runs where the agent asked the same question twice in a row (goal 0)."""
     loop_rate: float | None = None
     """``loops`` / runs with at least two agent replies."""
+    replaced: dict[str, int] = {}
+    """Replies withdrawn while they streamed, by the rule that withdrew them (``wrong_status``, ``dropped_fact``,
+    ``unsupported_claim``...): model wording that failed a check and was said as written or quoted instead."""
     ttft_p50_s: float | None
     ttft_p95_s: float | None
     turn_p50_s: float | None
@@ -136,6 +139,7 @@ def compute(results: list[RunResult]) -> Metrics:
         groundedness=ratio(sum(c.grounded for c in counts), sum(c.claims for c in counts)),
         loops=loops,
         loop_rate=ratio(loops, len(conversations)),
+        replaced=dict(Counter(e["rule"] for t in timed for e in t.events if e["type"] == "reply_replaced")),
         ttft_p50_s=percentile(first, 50),
         ttft_p95_s=percentile(first, 95),
         turn_p50_s=percentile([t.turn_s for t in timed], 50),

@@ -71,6 +71,8 @@ def _headline(metrics: Metrics) -> list[tuple[str, str]]:
     rows = [(name, getattr(metrics, name)) for name in HEADLINE]
     shown = [(name, "n/a" if value is None else f"{value:.1%}") for name, value in rows]
     shown.insert(HEADLINE.index("loop_rate"), ("loops", str(metrics.loops)))
+    shown.append(("replies replaced", ", ".join(f"{rule} {n}" for rule, n in sorted(metrics.replaced.items()))
+                  or "none"))
     shown += [(f"pass^{k}", f"{v:.1%}") for k, v in metrics.pass_hat_k.items()]
     shown += [(f"tau2 pass^{k}", f"{v:.1%}") for k, v in metrics.tau2_pass_hat_k.items()]
     for name in ("ttft_p50_s", "ttft_p95_s", "turn_p50_s", "turn_p95_s", "tokens_per_s"):

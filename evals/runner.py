@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel
@@ -57,6 +57,8 @@ class RunOptions(BaseModel):
     """OpenAI-compatible server that plays tau2 customers (None: the scripted customer)."""
     user_llm_model: str = "default"
     tau2_agent: Tau2Agent = "ours"
+    reply_style: Literal["template", "model"] = "template"
+    """How replies about orders are worded (``SUPPORT_REPLY_STYLE``)."""
 
 
 class RunResult(BaseModel):
@@ -231,7 +233,8 @@ def prepare(cases: list[Case], options: RunOptions, folder: Path) -> WorldSpec:
         raise ValueError("tau2 tasks run in-process only: the store must be the task's database")
     build_template(folder, tau2_db=tau2_dbs[0] if tau2_dbs else None)
     threads = max(1, (os.cpu_count() or 1) // max(1, options.workers))
-    return WorldSpec(template=folder, model_path=options.model, n_threads=threads, seed=options.seed)
+    return WorldSpec(template=folder, model_path=options.model, n_threads=threads, seed=options.seed,
+                     reply_style=options.reply_style)
 
 
 def run_cases(cases: list[Case], options: RunOptions, *, progress: bool = True) -> list[RunResult]:

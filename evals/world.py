@@ -50,6 +50,7 @@ class WorldSpec:
     """GGUF to run (None: the bundled model)."""
     n_threads: int | None = None
     seed: int = 7
+    reply_style: Literal["template", "model"] = "template"
 
 
 def _settings(data_dir: Path, **overrides: object) -> Settings:
@@ -85,7 +86,8 @@ class World:
         self.spec = spec
         self.folder = Path(tempfile.mkdtemp(prefix="evals-world-"))
         shutil.copytree(spec.template / "chroma", self.folder / "chroma")
-        self.settings = _settings(self.folder, model_path=spec.model_path, n_threads=spec.n_threads, seed=spec.seed)
+        self.settings = _settings(self.folder, model_path=spec.model_path, n_threads=spec.n_threads, seed=spec.seed,
+                                  reply_style=spec.reply_style)
         self.knowledge = KnowledgeBase.from_settings(self.settings)
         self.router = IntentRouter(get_embedder())
         self._model: BaseChatModel | None = None
@@ -113,6 +115,7 @@ class World:
             yield AgentDeps(settings=self.settings, model=chosen, store=fresh, knowledge=self.knowledge,
                             router=self.router, policies=PolicyStore(fresh), clock=lambda: clock,
                             answer_style=answer_style(self.settings, custom_model=model is not None),
+                            reply_style=self.settings.reply_style,
                             planner=planner_mode(self.settings, custom_model=model is not None))
         finally:
             fresh.engine.dispose()

@@ -89,6 +89,16 @@ def test_latency_percentiles_and_tokens_per_second() -> None:
     assert metrics.tokens_per_s == 20.0
 
 
+def test_replaced_replies_are_counted_by_rule() -> None:
+    def turn(*rules: str) -> TurnRecord:
+        events = [{"type": "text_delta", "text": "x"}, *({"type": "reply_replaced", "rule": r} for r in rules)]
+        return TurnRecord(customer="x", turn_s=1.0, events=events)
+
+    result = run("a", True).model_copy(update={"turns": [turn("wrong_status"), turn(), turn("wrong_status"),
+                                                         turn("dropped_fact")]})
+    assert compute([result]).replaced == {"wrong_status": 2, "dropped_fact": 1}
+
+
 def test_tau2_runs_are_scored_apart() -> None:
     metrics = compute([run("t1", True, kind="tau2"), run("t2", False, kind="tau2"), run("x", True)])
     assert metrics.tau2_success_rate == 0.5 and metrics.task_success_rate == 1.0
