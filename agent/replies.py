@@ -158,8 +158,8 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
     )
 
 
-UPSET = (" The customer is upset: begin with one short sentence that acknowledges it in their own terms, without"
-         " promising anything.")
+UPSET = (" The customer is upset about their order (nothing to refuse): begin with one short sentence that"
+         " acknowledges it in their own terms, then give the facts, promising nothing more.")
 
 
 def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items: Iterable[str]) -> ReplyPlan:
