@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict
 
+from agent.commands import WriteTool
 from agent.executor.wording import join
 from agent.guardrails import Grounding, check_input, check_sentence
 from agent.guardrails.evidence import Evidence
 from agent.guardrails.grounding import receipts_from
-from agent.guardrails.order_facts import OrderFacts
+from agent.guardrails.order_facts import OrderFacts, order_views
 from agent.planner.prompt import system_text
 from agent.prompts import prompt_text, replies
 from agent.state import AgentState
@@ -158,23 +159,30 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
     )
 
 
-UPSET = (" The customer is upset about their order (nothing to refuse): begin with one short sentence that"
-         " acknowledges it in their own terms, then give the facts, promising nothing more.")
+WORDED_TOOLS = frozenset({"get_order_details", *get_args(WriteTool)})
+"""Tools whose results the model may reword: one order read, and the changes (a list of orders, a handoff or
+anything else is said as written)."""
+
+
+def _wordable(state: AgentState) -> bool:
+    results = state.get("tool_results") or []
+    return (bool(results) and not state.get("handoff") and all(r.get("tool") in WORDED_TOOLS for r in results)
+            and any(order_views(results)))
 
 
 def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items: Iterable[str]) -> ReplyPlan:
-    """The model rewords this turn's facts (``said``, written by code from tool results) for the customer; every
-    sentence must keep to them (numbers, ids, statuses, ``items`` named, days), else the facts are said as
-    written."""
-    upset = state.get("sentiment", "neutral") != "neutral" or state.get("angry_messages", 0) > 0
-    job = prompt_text("reply.md").format(facts=said, question=question, tone=UPSET if upset else "")
-    facts = OrderFacts.of(said, customer_said=question, vocabulary=items)
+    """The model rewords this turn's facts (``said``, written by code from the tool results) for the customer; every
+    sentence must keep to them (numbers and ids, and each order's status, items and counts), and the reply must
+    still give each order's status, else the facts are said as written."""
+    upset = state.get("sentiment", "neutral") != "neutral"
+    job = prompt_text("reply.md").format(facts=said, question=question,
+                                         tone=prompt_text("reply_upset.md") if upset else "")
+    facts = OrderFacts.of(state.get("tool_results") or [], facts=said, vocabulary=items)
     return ReplyPlan(
         prompt=_model_prompt(state, job),
         complete=facts.answered_by,
         fallback=lambda: said,
-        grounding=Grounding(facts=f"{said}\n{question}", receipts=receipts_from(state.get("done_calls", [])),
-                            order_facts=facts),
+        grounding=Grounding(facts=said, receipts=receipts_from(state.get("done_calls", [])), order_facts=facts),
         ask=ask,
     )
 
@@ -192,6 +200,6 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False,
     if state.get("retrieved"):
         plan = _answer_plan(state, state.get("question") or question, quote=quote, said=said)
         return plan.model_copy(update={"ask": ask})
-    if items is not None and said and state.get("tool_results"):
+    if items is not None and said and _wordable(state):
         return _worded_plan(state, question, said=said, ask=ask, items=items())
     return ReplyPlan(said=" ".join(p for p in (said, ask) if p) or r["ask_request"], grounding=trusted)

@@ -54,6 +54,26 @@ class GuardedWriter:
                 return True
         return self._release(self._gate.flush())
 
+    def stream_whole(self, deltas: Iterable[str], *, complete: Callable[[str], bool]) -> bool:
+        """Like :meth:`stream`, but nothing is written until every sentence passed and the whole text is
+        ``complete`` (a reply that may drop a fact it must give is held back: at most a few sentences)."""
+        held: list[object] = []
+        write, before = self._write, self.released
+        self._write = held.append
+        try:
+            passed = self.stream(deltas)
+        finally:
+            self._write = write
+        if passed and not complete(self.released[len(before):]):
+            self.trips.append("dropped_fact")
+            passed = False
+        if not passed:
+            self.released = before
+            return False
+        for event in held:
+            write(event)
+        return True
+
     def replace(self, text: str) -> None:
         """Withdraw what was released and say ``text`` instead (itself checked)."""
         self._write(ReplyReplaced(rule=self.trips[-1] if self.trips else "unknown"))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
@@ -176,13 +177,13 @@ def guardrails_redteam(
     else:
         settings = Settings().model_copy(update={"max_tokens": redteam_model.MAX_TOKENS})
         done = redteam_model.RedteamReport.model_validate_json(out.read_text()) if resume else None
-        with guardrails_eval.eval_deps() as deps:
+        with guardrails_eval.eval_deps() if setting == "answer" else contextlib.nullcontext() as deps:
             def search(text: str) -> list[dict[str, Any]]:
                 return [p.model_dump(mode="json") for p in deps.knowledge.nearest(text)]
 
             made = redteam_model.run(build_chat_model(settings), shared, name=configured_model_path(settings).name,
                                      part=cast(redteam_model.Part, part), limit=limit,
-                                     search=search if setting == "answer" else None, done=done, progress=save)
+                                     search=search if deps else None, done=done, progress=save)
     save(made, made.attacks)
     sys.stdout.write(redteam_model.render(made) + "\n")
     if len(made.got_through) > max_share * made.attacks:
@@ -302,6 +303,8 @@ def run(
     agent: Tau2Agent = "gold" if tau2_agent == "gold" else "ours"
     if reply_style not in ("template", "model"):
         raise typer.BadParameter("--reply-style is template or model")
+    if url and reply_style != "template":
+        raise typer.BadParameter("--reply-style is the in-process agent's; a server has its own SUPPORT_REPLY_STYLE")
     options = RunOptions(model=model, repeat=repeat, workers=workers, url=url, seed=seed, user_llm_url=user_llm_url,
                          user_llm_model=user_llm_model, tau2_agent=agent,
                          reply_style="model" if reply_style == "model" else "template")

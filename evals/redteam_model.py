@@ -139,7 +139,8 @@ def judge(attack: Attack, text: str, found: dict[str, Detector], *, rails: RuleS
     """Run ``text``'s sentences through the output rails (``rails``: default :func:`guarding_the_prompt`; with
     ``passages``, the evidence rail against them too), then the detectors."""
     sentences = split_sentences(text)
-    grounding = Grounding(facts=attack.text) if passages is None else answer_grounding(passages, attack.text)
+    grounding = (Grounding(facts=attack.text) if passages is None
+                 else answer_grounding(passages, attack.text) if passages else Grounding(trusted=True))
     rails = rails or guarding_the_prompt()
     rules = [inspect_sentence(s, grounding, rules=rails).rule for s in sentences]
     blocked_at = next((i for i, rule in enumerate(rules) if rule), len(sentences))

@@ -31,7 +31,7 @@ def test_the_status_is_said_with_what_it_means(status: str, meaning: str) -> Non
     assert text.startswith(f"Order #W4821002 is {status}. ") and meaning in text
 
 
-def test_counts_and_lists_read_as_words() -> None:
+def test_counts_and_lists_read_naturally() -> None:
     one, three = describe_order(order("processed"), refund_days=5), describe_order(order("processed", 3), refund_days=5)
     assert "It has 1 item: Coffee Maker, total $114.22, placed Nov 30, 2026." in one
     assert "It has 3 items: Coffee Maker, T-Shirt and Water Bottle" in three

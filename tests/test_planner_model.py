@@ -1,5 +1,6 @@
 """The real default model plans first messages the way customers write them, carries a two-request message
-through to both receipts, and words an order reply that keeps to the facts. (The understanding suite in evals/ measures this on whole conversations.)"""
+through to both receipts, and words an order reply that keeps to the facts. (The understanding suite in evals/
+measures this on whole conversations.)"""
 
 from __future__ import annotations
 

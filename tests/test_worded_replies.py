@@ -1,47 +1,80 @@
 """Replies about orders worded by the model (``reply_style=model``): what it writes reaches the customer only while
-every fact in it matches what code wrote from the tool results; a wrong id, amount, date, count, status, item or
-day puts the facts as written in its place. The scripted model says what a model gets wrong."""
+every fact in it matches the tool results code wrote the facts from; a wrong id, amount, date, count, status, item
+or day, or a reply that no longer gives the order's status, puts the facts as written in its place. The scripted
+model says what a model gets wrong."""
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
-from agent.events import ReplyReplaced, TextDelta
+from agent.events import ReplyReplaced, TextDelta, _Event
 from agent.guardrails.order_facts import OrderFacts, status_claims
 from agent.llm.fake import ScriptedChatModel
-from agent.replies import UPSET
+from agent.prompts import prompt_text
 from agent.state import AgentDeps
 from tests.conftest import Chat, text_of
 
 FACTS = ("Order #W4821002 is processed. It hasn't shipped yet: we're picking and packing it, so it can no longer be "
          "cancelled or changed. It has 1 item: Coffee Maker, total $114.22, placed Dec 1, 2026.")
-ITEMS = ["Coffee Maker", "Wireless Earbuds", "Desk Lamp", "T-Shirt"]
+CATALOG = ["Coffee Maker", "Wireless Earbuds", "Desk Lamp", "T-Shirt", "Gift Card", "Smart Watch"]
 
 
-def test_status_claims_read_negation_and_what_is_not_a_claim() -> None:
+def looked_up(order_id: str, status: str, *items: str) -> list[dict[str, Any]]:
+    """A ``get_order_details`` result, as the state holds it."""
+    return [{"tool": "get_order_details", "outcome": "done",
+             "data": {"order_id": order_id, "status": status, "items": [{"name": n} for n in items]}}]
+
+
+PROCESSED = OrderFacts.of(looked_up("#W4821002", "processed", "Coffee Maker"), facts=FACTS, vocabulary=CATALOG)
+DELIVERED = OrderFacts.of(looked_up("#W4821001", "delivered", "Wireless Earbuds", "Smart Watch"),
+                          facts="Order #W4821001 is delivered. It shipped on Nov 26, 2026.", vocabulary=CATALOG)
+
+
+def test_status_claims_read_negation_and_what_is_no_claim() -> None:
     assert status_claims(FACTS) == {("processed", False), ("shipped", True)}
     assert status_claims("Good news, it's on its way!") == {("shipped", False)}
+    assert status_claims("Don't worry, it shipped.") == {("shipped", False)}
+    assert status_claims("It can still be cancelled.") == set()
     assert status_claims("It will be delivered about 5 days after it has shipped.") == set()
-    assert status_claims("It has not been delivered.") == {("delivered", True)}
+    assert status_claims("Your refund has been processed.") == set()
     assert status_claims("Yes, the return for order #W4821001 is started.") == {("return requested", False)}
 
 
-@pytest.mark.parametrize(("sentence", "kind"), [
-    ("Your Coffee Maker is being packed right now.", None),
-    ("It hasn't shipped yet, so it isn't with the carrier.", None),
-    ("I'm sorry it's taking a while.", None),
-    ("It has one item.", None),
-    ("Good news, your coffee maker has shipped!", "status"),
-    ("It isn't processed yet.", "status"),
-    ("Your earbuds are being packed.", "item"),
-    ("It should arrive tomorrow.", "day"),
-    ("It will be with you within two days.", "day"),
-    ("It has two items.", "count"),
+@pytest.mark.parametrize(("facts", "sentence", "kind"), [
+    (PROCESSED, "Your Coffee Maker is being packed right now.", None),
+    (PROCESSED, "It hasn't shipped yet, so it isn't with the carrier.", None),
+    (PROCESSED, "I'm sorry it's taking a while.", None),
+    (PROCESSED, "It has one item.", None),
+    (PROCESSED, "It can no longer be cancelled.", None),
+    (PROCESSED, "The refund goes back to your card.", None),
+    (DELIVERED, "It shipped on Nov 26 and was delivered on Nov 28.", None),
+    (DELIVERED, "Both of your items were delivered.", None),
+    (PROCESSED, "Good news, your coffee maker has shipped!", "status"),
+    (PROCESSED, "I can confirm it has shipped.", "status"),
+    (PROCESSED, "Don't worry, it has already been sent.", "status"),
+    (PROCESSED, "It isn't processed yet.", "status"),
+    (DELIVERED, "It hasn't shipped yet.", "status"),
+    (PROCESSED, "Your earbuds are being packed.", "item"),
+    (PROCESSED, "Your Smart Watch is being packed.", "item"),
+    (PROCESSED, "It should arrive tomorrow.", "day"),
+    (PROCESSED, "It arrives Monday.", "day"),
+    (PROCESSED, "It will be with you within two days.", "day"),
+    (PROCESSED, "It has two items.", "count"),
+    (PROCESSED, "It has three items.", "count"),  # a 3 in a date is no count
 ])
-def test_a_sentence_keeps_to_the_facts(sentence: str, kind: str | None) -> None:
-    assert OrderFacts.of(FACTS, customer_said="where's my coffee maker", vocabulary=ITEMS).wrong(sentence) == kind
+def test_a_sentence_keeps_to_the_facts(facts: OrderFacts, sentence: str, kind: str | None) -> None:
+    assert facts.wrong(sentence) == kind
+
+
+def test_a_reply_must_still_give_each_orders_status_and_name_it() -> None:
+    assert PROCESSED.answered_by("The Coffee Maker is still being processed.")
+    assert PROCESSED.answered_by("Order W4821002 is being packed.")
+    assert not PROCESSED.answered_by("I'm sorry, but I can't help with that.")
+    assert not PROCESSED.answered_by("Order #W4821002 is on the list.")
+    assert DELIVERED.answered_by("Order #W4821001 was delivered on Nov 28.")
 
 
 @pytest.fixture
@@ -49,14 +82,14 @@ def worded(world: AgentDeps) -> AgentDeps:
     return dataclasses.replace(world, reply_style="model")
 
 
-def ask(deps: AgentDeps, reply: str, message: str = "where is my order #W4821002??") -> tuple[list, ScriptedChatModel]:
+def ask(deps: AgentDeps, reply: str, message: str = "where is my order #W4821002??"
+        ) -> tuple[list[_Event], ScriptedChatModel]:
     model = ScriptedChatModel(steps=[reply])
     return Chat(dataclasses.replace(deps, model=model), "olivia_martin_4821").say(message), model
 
 
-def test_one_order_may_be_named_by_its_item(worded: AgentDeps) -> None:
-    reply = "The Coffee Maker is still being processed. It hasn't shipped yet, so you can't cancel it."
-    assert text_of(ask(worded, reply)[0]) == reply
+def delivered(events: list[_Event]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
 def test_a_worded_reply_that_keeps_to_the_facts_is_streamed(worded: AgentDeps) -> None:
@@ -65,7 +98,7 @@ def test_a_worded_reply_that_keeps_to_the_facts_is_streamed(worded: AgentDeps) -
     events, model = ask(worded, reply)
     assert text_of(events) == reply and not any(isinstance(e, ReplyReplaced) for e in events)
     job = str(model.calls[0][-1].content)
-    assert job.startswith("Job: ANSWER") and f"Facts:\n{FACTS}" in job and UPSET not in job
+    assert job.startswith("Job: ANSWER") and f"Facts:\n{FACTS}" in job and prompt_text("reply_upset.md") not in job
 
 
 @pytest.mark.parametrize(("wrong", "rule"), [
@@ -80,25 +113,37 @@ def test_a_worded_reply_that_keeps_to_the_facts_is_streamed(worded: AgentDeps) -
 ])
 def test_a_wrong_fact_never_reaches_the_customer(worded: AgentDeps, wrong: str, rule: str) -> None:
     events, _ = ask(worded, f"Your Coffee Maker is being packed. {wrong}")
-    delivered = "".join(e.text for e in events if isinstance(e, TextDelta))
-    assert wrong not in delivered
+    assert wrong not in delivered(events)
     assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == [rule]
     assert text_of(events) == FACTS  # the facts as code wrote them
+
+
+def test_what_the_customer_claims_is_no_fact(worded: AgentDeps) -> None:
+    events, _ = ask(worded, "Your Coffee Maker is being packed. You paid $99.00 for it.",
+                    "where is my order #W4821002?? i paid $99.00 for it")
+    assert "$99.00" not in delivered(events) and text_of(events) == FACTS
 
 
 @pytest.mark.parametrize("reply", ["I'm sorry, but I can't help with that.",
                                    "Your Coffee Maker order is on the list.",
                                    "Order #W4821002 is on the list."])
-def test_a_reply_that_drops_the_answer_is_replaced(worded: AgentDeps, reply: str) -> None:
-    events, _ = ask(worded, reply)  # says nothing wrong, but not which order or where it stands
-    assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["dropped_fact"] and text_of(events) == FACTS
+def test_a_reply_that_drops_the_answer_is_never_shown(worded: AgentDeps, reply: str) -> None:
+    events, _ = ask(worded, reply)  # says nothing wrong, but not where the order stands
+    assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["dropped_fact"]
+    assert delivered(events) == FACTS  # held back until it was complete: none of it was streamed
 
 
 def test_an_upset_customer_is_acknowledged_first(worded: AgentDeps) -> None:
     events, model = ask(worded, "I'm sorry it's taking so long. Order #W4821002 is being packed right now.",
                         "WHERE IS MY ORDER #W4821002?? this is ridiculous, it's been days!!!")
-    assert UPSET in str(model.calls[0][-1].content)
+    assert prompt_text("reply_upset.md") in str(model.calls[0][-1].content)
     assert text_of(events).startswith("I'm sorry it's taking so long.")
+
+
+@pytest.mark.parametrize("message", ["what are my recent orders?", "I want to talk to a human"])
+def test_lists_and_handoffs_are_said_as_written(worded: AgentDeps, message: str) -> None:
+    events, model = ask(worded, "unused", message)
+    assert model.calls == [] and text_of(events)
 
 
 def test_templates_need_no_model(world: AgentDeps) -> None:

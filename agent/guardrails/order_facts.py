@@ -1,12 +1,13 @@
-"""What a model-worded reply about orders may state: the statuses, items and days of the facts it was written from.
-Numbers and ids are the number and id checks' job; this one reads the words a wrong fact hides in ("it's on its
-way" for an order still being packed, the customer's other item, "tomorrow")."""
+"""What a model-worded reply about orders may state, read from the tool results it was written from: each order's
+status, items and item count. Numbers and ids are the number and id checks' job; this one reads the words a wrong
+fact hides in ("it's on its way" for an order still being packed, the customer's other item, "tomorrow", "two
+items")."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,42 +16,57 @@ FactKind = Literal["status", "item", "day", "count"]
 STATUSES: dict[str, str] = {
     "pending": r"pending",
     "processed": r"processed|being (?:picked|packed|prepared)|picking and packing|packing it",
-    "shipped": r"shipped|on (?:its|the|their) way|in transit|with the carrier|out for delivery|dispatched",
+    "shipped": r"shipped|shipping now|is shipping|on (?:its|the|their) way|in transit|with the carrier|"
+               r"out for delivery|dispatched|(?:been|was|were) sent|sent out|gone out|left (?:our|the) warehouse|"
+               r"en route",
     "delivered": r"delivered|arrived",
     "cancelled": r"cancell?ed",
     "return requested": r"return(?: for [^.,;]{1,30}?)? (?:is |was |has been )?(?:requested|started)",
     "exchange requested": r"exchange(?: for [^.,;]{1,30}?)? (?:is |was |has been )?(?:requested|started)",
 }
 """Each order status and the words a reply may say it with."""
+_RANK = {"pending": 0, "processed": 1, "shipped": 2, "delivered": 3, "return requested": 4, "exchange requested": 4}
+_MILESTONES = {"shipped", "delivered"}
+"""Statuses an order that went further still passed ("it shipped on Nov 26" of a delivered order)."""
 _STATUS = re.compile(r"\b(" + "|".join(f"(?P<s{i}>{v})" for i, v in enumerate(STATUSES.values())) + r")\b",
                      re.IGNORECASE)
-_NEGATED = re.compile(r"(\bnot|n't|\bno longer|\bnever|\byet to)\W+(?:\w+\W+){0,2}$", re.IGNORECASE)
-_HYPOTHETICAL = re.compile(
-    r"\b(will|would|should|once|when|after|until|before|if|can|could|usually|may)\W+(?:\w+\W+){0,3}$", re.IGNORECASE)
-"""Words before a status that make it no claim about the order now ("once it has shipped", "will be delivered")."""
+_NEGATED = re.compile(r"(\bnot|n't|\bno longer|\bnever|\byet to)[ ']+(?:\w+[ ']+){0,2}$", re.IGNORECASE)
+_NOT_NOW = re.compile(r"\b(will|would|should|may|might|once|when|after|until|before|if|usually)[ ']+"
+                      r"(?:(?:it|its|it's|they|the|your|order|package|items?|be|been|has|have|get|gets)[ ']+){0,3}$|"
+                      r"\b(?:can|could|cannot|can't)(?:[ ']+(?:still|no|longer|not|also))*[ ']+be[ ']+$", re.IGNORECASE)
+"""Words before a status that make it no claim about the order now ("once it has shipped", "will be delivered",
+"it can still be cancelled")."""
+_NOT_THE_ORDER = re.compile(r"\b(refunds?|cancellation|payment|request|money)[ ']+(?:\w+[ ']+){0,2}$", re.IGNORECASE)
+"""Words before a status that make it about something else ("your refund has been processed")."""
+_WEEKDAY = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _DAYS = re.compile(
-    r"\b(today|tonight|tomorrow|yesterday|this (?:morning|afternoon|evening|week|weekend)|next (?:week|month)|"
-    r"(?:on|by|this|next) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|the weekend)|"
-    r"(?:within|in) (?:a|one|two|three|a few|several|\d+) (?:hours?|days?|weeks?))\b",
+    rf"\b(today|tonight|tomorrow|yesterday|soon|shortly|any day now|this (?:morning|afternoon|evening|week|weekend)|"
+    rf"next (?:week|month)|{_WEEKDAY}|the weekend|"
+    r"(?:within|in) (?:a|one|two|three|a few|several|\d+) (?:business )?(?:hours?|days?|weeks?))\b",
     re.IGNORECASE,
 )
-
 NUMBER_WORDS = {w: i for i, w in enumerate(
     ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"])}
-_COUNT = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(?:items?|orders?|products?|packages?|"
-                    r"parcels?|pieces?|units?|(?:business )?days?|weeks?|months?)\b", re.IGNORECASE)
+_COUNT = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(items?|products?|things?|orders?|"
+                    r"(?:business )?days?|weeks?|months?)\b", re.IGNORECASE)
 """A count in words ("two items", "five business days"): the number check reads digits only."""
+_COMMON_HEADS = frozenset({"card", "set", "kit", "pack", "case", "box", "bag", "order", "item"})
+"""Last words of product names that a reply uses for other things ("back to your card")."""
 
-_ORDER = re.compile(r"#W\d+", re.IGNORECASE)
+
+def _status_of(text: str) -> str:
+    """The status word a store status starts with ("pending (item modified)": pending)."""
+    return text.split(" (")[0].strip().lower()
 
 
 def status_claims(text: str) -> set[tuple[str, bool]]:
-    """(status, said negatively) for every status ``text`` states ("it hasn't shipped yet": shipped, True)."""
+    """(status, said negatively) for every status ``text`` states about an order now ("it hasn't shipped yet":
+    shipped, True); "once it has shipped" and "your refund is processed" are no such claims."""
     names = list(STATUSES)
     claims = set()
     for match in _STATUS.finditer(text):
         before = text[: match.start()]
-        if _HYPOTHETICAL.search(before):
+        if _NOT_NOW.search(before) or _NOT_THE_ORDER.search(before):
             continue
         status = names[next(int(k[1:]) for k, v in match.groupdict().items() if v)]
         claims.add((status, bool(_NEGATED.search(before))))
@@ -59,7 +75,12 @@ def status_claims(text: str) -> set[tuple[str, bool]]:
 
 def item_terms(names: Iterable[str]) -> frozenset[str]:
     """How a reply may name each item: its whole name and its last word ("wireless earbuds", "earbuds")."""
-    return frozenset(t for n in names if n.strip() for t in (n.lower().strip(), n.lower().split()[-1]) if len(t) > 2)
+    terms = set()
+    for name in (n.lower().strip() for n in names if n.strip()):
+        terms.add(name)
+        if (head := name.split()[-1]) not in _COMMON_HEADS and len(head) > 2:
+            terms.add(head)
+    return frozenset(terms)
 
 
 def terms_in(text: str, terms: Iterable[str]) -> set[str]:
@@ -68,54 +89,71 @@ def terms_in(text: str, terms: Iterable[str]) -> set[str]:
     return {t for t in terms if re.search(rf"(?<![\w-]){re.escape(t)}s?(?![\w-])", lowered)}
 
 
+def order_views(results: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The orders in tool results (``ToolResult.model_dump``): an order itself, or the order a return holds."""
+    for result in results:
+        data = result.get("data") or {}
+        for view in (data, data.get("order")):
+            if isinstance(view, dict) and view.get("order_id") and view.get("status"):
+                yield view
+
+
 class OrderFacts(BaseModel):
-    """The statuses, item names and days a reworded reply may state."""
+    """Each order's status and items, and the days and numbers the facts give."""
 
     model_config = ConfigDict(frozen=True)
 
-    statuses: frozenset[str]
-    """Statuses the facts state (positively)."""
-    items: frozenset[str]
-    """How the items of the facts and of the customer's own message may be named (:func:`item_terms`)."""
+    statuses: dict[str, str]
+    """Order id (without #, upper case) -> its status word."""
+    items: dict[str, frozenset[str]]
+    """Order id -> how its items may be named (:func:`item_terms`)."""
+    item_counts: frozenset[int]
     vocabulary: frozenset[str]
-    """How every item a reply could name wrongly may be named (the store's products, the customer's items)."""
+    """How every item a reply could name wrongly may be named (the store's products)."""
     days: frozenset[str]
     """Day and time-span words the facts use (lower case)."""
     numbers: frozenset[int]
-    """Whole numbers the facts state in digits."""
-    orders: frozenset[str]
-    """Order ids the facts state (upper case)."""
+    """Whole numbers the facts state in digits (days, counts)."""
 
     @classmethod
-    def of(cls, facts: str, *, customer_said: str, vocabulary: Iterable[str]) -> OrderFacts:
-        names = list(vocabulary)
-        said = f"{facts}\n{customer_said}"
-        named = [n for n in names if terms_in(said, item_terms([n])) & {n.lower().strip()}]
-        return cls(statuses=frozenset(s for s, negated in status_claims(facts) if not negated),
-                   items=item_terms(named) | terms_in(said, item_terms(names)), vocabulary=item_terms(names),
+    def of(cls, results: Iterable[dict[str, Any]], *, facts: str, vocabulary: Iterable[str]) -> OrderFacts:
+        """The facts of this turn's tool ``results``, said by code as ``facts``; ``vocabulary``: product names."""
+        views = list(order_views(results))
+        names = {v["order_id"].lstrip("#").upper(): [i["name"] for i in v.get("items", [])] for v in views}
+        return cls(statuses={v["order_id"].lstrip("#").upper(): _status_of(v["status"]) for v in views},
+                   items={order: item_terms(n) for order, n in names.items()},
+                   item_counts=frozenset(len(n) for n in names.values()),
+                   vocabulary=item_terms([*vocabulary, *(n for ns in names.values() for n in ns)]),
                    days=frozenset(m.lower() for m in _DAYS.findall(facts)),
-                   numbers=frozenset(int(n) for n in re.findall(r"(?<![\d.])\d+(?![\d.])", facts)),
-                   orders=frozenset(o.upper() for o in _ORDER.findall(facts)))
+                   numbers=frozenset(int(n) for n in re.findall(r"(?<![\d.])\d+(?![\d.])", facts)))
+
+    def _true(self, status: str) -> bool:
+        """Whether ``status`` holds for one of the orders, now or on its way to where it is."""
+        return any(status == now or (status in _MILESTONES and now in _RANK and _RANK[status] < _RANK[now])
+                   for now in self.statuses.values())
 
     def answered_by(self, reply: str) -> bool:
-        """``reply`` still says what the facts answer: the status they give, and every order they name (one order
-        may be named by its item instead: "your coffee maker")."""
+        """``reply`` still says what the facts answer: each order's status, and each order (one order may be named
+        by its item instead: "your coffee maker")."""
         said = {s for s, negated in status_claims(reply) if not negated}
-        named = {o.upper() for o in _ORDER.findall(reply)} >= self.orders or (
-            len(self.orders) == 1 and bool(terms_in(reply, self.items)))
-        return named and said >= self.statuses
+        ids = {m.lstrip("#").upper() for m in re.findall(r"#?\bW\d+\b", reply, re.IGNORECASE)}
+        named = ids >= set(self.statuses) or (
+            len(self.items) == 1 and bool(terms_in(reply, next(iter(self.items.values())))))
+        return named and said >= set(self.statuses.values())
 
     def wrong(self, sentence: str) -> FactKind | None:
-        """The kind of fact ``sentence`` gets wrong, or None: a status the facts don't state (saying an order
-        is not in a status is fine unless the facts say it is), an item they don't name, a day they don't give,
-        a count in words they don't state."""
-        for status, negated in status_claims(sentence):
-            if (status in self.statuses) == negated:
-                return "status"
-        if not terms_in(sentence, self.vocabulary) <= self.items:
+        """The kind of fact ``sentence`` gets wrong, or None: a status no order is in (or denying one it is in),
+        an item of none of the orders, a day the facts don't give, a count in words they don't state."""
+        if any(self._true(status) == negated for status, negated in status_claims(sentence)):
+            return "status"
+        allowed = frozenset().union(*self.items.values()) if self.items else frozenset()
+        if not terms_in(sentence, self.vocabulary) <= allowed:
             return "item"
         if any(day.lower() not in self.days for day in _DAYS.findall(sentence)):
             return "day"
-        if any(NUMBER_WORDS[word.lower()] not in self.numbers for word in _COUNT.findall(sentence)):
-            return "count"
+        for word, noun in _COUNT.findall(sentence):
+            counted = self.item_counts if noun.lower().startswith(("item", "product", "thing")) else (
+                {len(self.statuses)} if noun.lower().startswith("order") else self.numbers)
+            if NUMBER_WORDS[word.lower()] not in counted:
+                return "count"
         return None

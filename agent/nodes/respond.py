@@ -38,10 +38,9 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         try:
             stream = deps.model.stream(plan.prompt, stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
             chunks = itertools.chain([" "] if writer.released else [], (str(c.content) for c in stream))
-            passed = writer.stream(chunks) and writer.released != writer_prefix
-            if passed and plan.complete and not plan.complete(writer.released):
-                writer.trips.append("dropped_fact")
-                passed = False
+            streamed = writer.stream(chunks) if plan.complete is None else writer.stream_whole(
+                chunks, complete=plan.complete)
+            passed = streamed and writer.released != writer_prefix
         except ModelError:
             count_fallback("answer")
             passed = False

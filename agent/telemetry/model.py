@@ -102,5 +102,6 @@ def observe_model(model: BaseChatModel) -> None:
 
 
 def count_fallback(call: Literal["plan", "answer", "address"]) -> None:
-    """Count a model call the turn did without: it failed, or what it wrote could not be used."""
+    """Count a model call the turn did without: the call raised (a planner fallback also counts output that was
+    unusable, ungrounded or named a disabled tool)."""
     MODEL_FALLBACKS.labels(call).inc()
