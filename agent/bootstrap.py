@@ -13,7 +13,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.guardrails import check_guardrails
 from agent.llm import build_chat_model
-from agent.llm.models import BUNDLED_GGUF
+from agent.llm.models import BUNDLED_GGUF, QWEN_1_5B
 from agent.planner.prompt import warm_up
 from agent.routing import IntentRouter
 from agent.state import AgentDeps
@@ -40,13 +40,21 @@ def _runs_bundled_model(settings: Settings, custom_model: bool) -> bool:
     return settings.model == "smollm2-135m"
 
 
+def _runs_built_in_model(settings: Settings, custom_model: bool) -> bool:
+    """The bundled 135M model or the default 1.5B one, in-process."""
+    if settings.llm_backend != "llama_cpp" or custom_model:
+        return False
+    return settings.model_path is None or settings.model_path.name in (BUNDLED_GGUF, QWEN_1_5B.file)
+
+
 def answer_style(settings: Settings, *, custom_model: bool = False) -> Literal["model", "quote"]:
-    """How help-center answers are worded: ``SUPPORT_ANSWER_STYLE``, where ``auto`` quotes with the bundled
-    135M model (its own wording fails the evidence check on most answers) and lets any other model word them;
+    """How help-center answers are worded: ``SUPPORT_ANSWER_STYLE``, where ``auto`` quotes with the built-in
+    models (the 135M model's wording fails the evidence check on most answers; the 1.5B model's passes it with
+    wrong answers too, "Yes, you can cancel" for an order being packed) and lets any other model word them;
     ``custom_model``: the caller supplies its own model instead of the configured one."""
     if settings.answer_style != "auto":
         return settings.answer_style
-    return "quote" if _runs_bundled_model(settings, custom_model) else "model"
+    return "quote" if _runs_built_in_model(settings, custom_model) else "model"
 
 
 def planner_mode(settings: Settings, *, custom_model: bool = False) -> Literal["model", "router"]:

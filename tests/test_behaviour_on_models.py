@@ -1,7 +1,7 @@
 """The minimum behaviour, through the real graph, on the bundled model and on the default model with another
 chat template (Qwen2.5-Coder-1.5B): the same code must serve both, each with the answer style and planner a
-server gives it (the bundled model quotes help-center answers and leaves reading to the router; Qwen plans
-and words them)."""
+server gives it (the bundled model quotes help-center answers and leaves reading to the router; Qwen plans,
+and quotes them too)."""
 
 from __future__ import annotations
 

@@ -124,7 +124,8 @@ def test_quoted_answer_comes_from_the_help_center_without_the_model(world: Agent
     ("configured", "backend", "model", "model_path", "custom_model", "expected"),
     [
         ("auto", "llama_cpp", "smollm2-135m", None, False, "quote"),  # the bundled 135M model
-        ("auto", "llama_cpp", "qwen2.5-coder-1.5b", None, False, "model"),  # the default model
+        ("auto", "llama_cpp", "qwen2.5-coder-1.5b", None, False, "quote"),  # the default model
+        ("auto", "llama_cpp", "qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", False, "quote"),
         ("auto", "llama_cpp", "smollm2-135m", "big.gguf", False, "model"),
         ("auto", "openai", "smollm2-135m", None, False, "model"),
         ("auto", "llama_cpp", "smollm2-135m", None, True, "model"),  # a model handed in (scripted, or loaded)
@@ -132,7 +133,7 @@ def test_quoted_answer_comes_from_the_help_center_without_the_model(world: Agent
         ("quote", "llama_cpp", "qwen2.5-coder-1.5b", "big.gguf", False, "quote"),
     ],
 )
-def test_answer_style_quotes_only_with_the_bundled_model_unless_set(
+def test_answer_style_quotes_only_with_the_built_in_models_unless_set(
     tmp_path: Path, configured: str, backend: str, model: str, model_path: str | None, custom_model: bool,
     expected: str,
 ) -> None:
