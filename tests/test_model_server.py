@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -149,7 +150,7 @@ def test_a_turn_over_the_http_api(settings_for: Settings, world_settings: Settin
     """The service started with ``SUPPORT_LLM_BACKEND=openai`` pointed at the server plans and answers a turn."""
     settings = settings_on_private_store(world_settings, tmp_path).model_copy(update={
         "llm_backend": "openai", "openai_base_url": settings_for.openai_base_url,
-        "openai_timeout_seconds": SERVER_TIMEOUT, "chroma_path": world_settings.resolved_chroma_path})
+        "openai_timeout_seconds": SERVER_TIMEOUT, "chroma_path": private_chroma(world_settings, tmp_path)})
     with serve(settings) as base:
         headers = auth(settings, "customer", SHOWCASE)
         with httpx.stream("POST", f"{base}/v1/chat", json={"message": "wheres my coffe maker??"}, headers=headers,
@@ -194,6 +195,12 @@ def test_a_failing_server_gets_the_customer_the_quoted_reply(world: AgentDeps, s
     assert seconds < done_without.total() * deadline + 30  # each call bounded by the deadline: no hang
 
 
+def private_chroma(world_settings: Settings, tmp_path: Path) -> Path:
+    """A copy of the session's help-center index: a server process ingests into its folder at start (with its own
+    policy values), which must not change the index the rest of the session reads."""
+    return Path(shutil.copytree(world_settings.resolved_chroma_path, tmp_path / "chroma"))
+
+
 def test_two_api_processes_share_the_server_and_follow_each_other(world: AgentDeps, world_settings: Settings,
                                                                   server_url: str, server_model: ChatOpenAIServer,
                                                                   postgres_url: str, tmp_path: Path) -> None:
@@ -201,7 +208,7 @@ def test_two_api_processes_share_the_server_and_follow_each_other(world: AgentDe
     the model, and a follower on one sees both."""
     with cluster(tmp_path, postgres_url, [sys.executable, "server.py"], "ab", llm_backend="openai",
                  openai_base_url=server_url, openai_timeout_seconds=str(SERVER_TIMEOUT), planner="model",
-                 answer_style="quote", chroma_path=str(world_settings.resolved_chroma_path)) as two:
+                 answer_style="quote", chroma_path=str(private_chroma(world_settings, tmp_path))) as two:
         a, b = two.bases
         customer = two.headers("customer", SHOWCASE)
         conversation = new_conversation(a, customer)
