@@ -61,7 +61,7 @@ def test_status_claims_read_negation_and_what_is_no_claim() -> None:
     (PROCESSED, "Your Smart Watch is being packed.", "item"),
     (PROCESSED, "It should arrive tomorrow.", "day"),
     (PROCESSED, "It arrives Monday.", "day"),
-    (PROCESSED, "It will be with you within two days.", "day"),
+    (PROCESSED, "It will be with you within a few days.", "day"),
     (PROCESSED, "It has two items.", "count"),
     (PROCESSED, "It has three items.", "count"),  # a 3 in a date is no count
 ])
@@ -110,6 +110,7 @@ def test_a_worded_reply_that_keeps_to_the_facts_is_streamed(worded: AgentDeps) -
     ("Good news: your Coffee Maker has shipped!", "wrong_status"),
     ("Your Wireless Earbuds are being packed.", "wrong_item"),
     ("It will arrive tomorrow.", "wrong_day"),
+    ("It will be with you within two days.", "ungrounded_fact"),  # a duration in words: the shared number rule
 ])
 def test_a_wrong_fact_never_reaches_the_customer(worded: AgentDeps, wrong: str, rule: str) -> None:
     events, _ = ask(worded, f"Your Coffee Maker is being packed. {wrong}")

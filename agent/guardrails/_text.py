@@ -19,6 +19,10 @@ _MASK = re.compile(r"[*#]")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX = re.compile(r"(?:(?:\\x|0x)?[0-9a-f]{2}[\s,:]?){8,}", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z]{2,}")
+ORDER_ID = re.compile(r"#?\bW\d{7}\b")
+NUMBER_WORDS = {w: i for i, w in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"))}
 _SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 

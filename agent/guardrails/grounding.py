@@ -11,17 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from agent.guardrails._text import NUMBER_WORDS, ORDER_ID
 from agent.guardrails.evidence import Evidence
 from agent.guardrails.order_facts import OrderFacts
 from agent.guardrails.rules import load_rules
 
 _NUMBER = re.compile(r"#?W\d{7}\b|\$?\d[\d,]*(?:\.\d+)?%?")
 _MONEY = re.compile(r"\$\s?\d[\d,]*(?:\.\d+)?|\b\d+\.\d{2}\b")
-_ORDER_ID = re.compile(r"#?\bW\d{7}\b")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_SMALL = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
-_NUMBER_WORDS = {w: str(i) for i, w in enumerate(_SMALL)} | {
+_NUMBER_WORDS = {w: str(i) for w, i in NUMBER_WORDS.items()} | {
     "a": "1", "an": "1", "thirty": "30", "forty": "40", "forty-five": "45", "sixty": "60", "ninety": "90"}
 _DURATION = re.compile(r"\b(\d+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) +
                        r")[\s-]+(?:(?:business|working|calendar|full)\s+)?(hour|day|week|month|year)s?\b", re.I)
@@ -48,7 +46,7 @@ def durations_in(text: str) -> set[str]:
 
 def ids_in(text: str) -> set[str]:
     """Order ids (``W1234567``) and email addresses in ``text``, lower case."""
-    return {m.lstrip("#").lower() for m in _ORDER_ID.findall(text)} | {m.lower() for m in _EMAIL.findall(text)}
+    return {m.lstrip("#").lower() for m in ORDER_ID.findall(text)} | {m.lower() for m in _EMAIL.findall(text)}
 
 
 def _values(data: Any, key: str = "") -> Iterator[tuple[str, Any]]:

@@ -1,7 +1,7 @@
 """What a model-worded reply about orders may state, read from the tool results it was written from: each order's
-status, items and item count. Numbers and ids are the number and id checks' job; this one reads the words a wrong
-fact hides in ("it's on its way" for an order still being packed, the customer's other item, "tomorrow", "two
-items")."""
+status, items and item count. Numbers, durations ("five business days") and ids are the number and id checks' job;
+this one reads the words a wrong fact hides in ("it's on its way" for an order still being packed, the customer's
+other item, "tomorrow", "two items")."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from agent.guardrails._text import NUMBER_WORDS, ORDER_ID
 
 FactKind = Literal["status", "item", "day", "count"]
 
@@ -42,14 +44,13 @@ _WEEKDAY = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _DAYS = re.compile(
     rf"\b(today|tonight|tomorrow|yesterday|soon|shortly|any day now|this (?:morning|afternoon|evening|week|weekend)|"
     rf"next (?:week|month)|{_WEEKDAY}|the weekend|"
-    r"(?:within|in) (?:a|one|two|three|a few|several|\d+) (?:business )?(?:hours?|days?|weeks?))\b",
+    r"(?:within|in) (?:a few|several) (?:business )?(?:hours|days|weeks))\b",
     re.IGNORECASE,
 )
-NUMBER_WORDS = {w: i for i, w in enumerate(
-    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"])}
-_COUNT = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(items?|products?|things?|orders?|"
-                    r"(?:business )?days?|weeks?|months?)\b", re.IGNORECASE)
-"""A count in words ("two items", "five business days"): the number check reads digits only."""
+_COUNT = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(items?|products?|things?|orders?)\b",
+                    re.IGNORECASE)
+"""A count of items or orders in words ("two items"); counts in digits and durations in words are the number
+check's."""
 _COMMON_HEADS = frozenset({"card", "set", "kit", "pack", "case", "box", "bag", "order", "item"})
 """Last words of product names that a reply uses for other things ("back to your card")."""
 
@@ -99,7 +100,7 @@ def order_views(results: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 class OrderFacts(BaseModel):
-    """Each order's status and items, and the days and numbers the facts give."""
+    """Each order's status and items, and the days the facts give."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -111,9 +112,7 @@ class OrderFacts(BaseModel):
     vocabulary: frozenset[str]
     """How every item a reply could name wrongly may be named (the store's products)."""
     days: frozenset[str]
-    """Day and time-span words the facts use (lower case)."""
-    numbers: frozenset[int]
-    """Whole numbers the facts state in digits (days, counts)."""
+    """Day words the facts use (lower case)."""
 
     @classmethod
     def of(cls, results: Iterable[dict[str, Any]], *, facts: str, vocabulary: Iterable[str]) -> OrderFacts:
@@ -124,8 +123,7 @@ class OrderFacts(BaseModel):
                    items={order: item_terms(n) for order, n in names.items()},
                    item_counts=frozenset(len(n) for n in names.values()),
                    vocabulary=item_terms([*vocabulary, *(n for ns in names.values() for n in ns)]),
-                   days=frozenset(m.lower() for m in _DAYS.findall(facts)),
-                   numbers=frozenset(int(n) for n in re.findall(r"(?<![\d.])\d+(?![\d.])", facts)))
+                   days=frozenset(m.lower() for m in _DAYS.findall(facts)))
 
     def _true(self, status: str) -> bool:
         """Whether ``status`` holds for one of the orders, now or on its way to where it is."""
@@ -136,14 +134,15 @@ class OrderFacts(BaseModel):
         """``reply`` still says what the facts answer: each order's status, and each order (one order may be named
         by its item instead: "your coffee maker")."""
         said = {s for s, negated in status_claims(reply) if not negated}
-        ids = {m.lstrip("#").upper() for m in re.findall(r"#?\bW\d+\b", reply, re.IGNORECASE)}
+        ids = {m.lstrip("#").upper() for m in ORDER_ID.findall(reply)}
         named = ids >= set(self.statuses) or (
             len(self.items) == 1 and bool(terms_in(reply, next(iter(self.items.values())))))
         return named and said >= set(self.statuses.values())
 
     def wrong(self, sentence: str) -> FactKind | None:
         """The kind of fact ``sentence`` gets wrong, or None: a status no order is in (or denying one it is in),
-        an item of none of the orders, a day the facts don't give, a count in words they don't state."""
+        an item of none of the orders, a day the facts don't give, a count of items or orders in words they don't
+        state."""
         if any(self._true(status) == negated for status, negated in status_claims(sentence)):
             return "status"
         allowed = frozenset().union(*self.items.values()) if self.items else frozenset()
@@ -152,8 +151,7 @@ class OrderFacts(BaseModel):
         if any(day.lower() not in self.days for day in _DAYS.findall(sentence)):
             return "day"
         for word, noun in _COUNT.findall(sentence):
-            counted = self.item_counts if noun.lower().startswith(("item", "product", "thing")) else (
-                {len(self.statuses)} if noun.lower().startswith("order") else self.numbers)
+            counted = {len(self.statuses)} if noun.lower().startswith("order") else self.item_counts
             if NUMBER_WORDS[word.lower()] not in counted:
                 return "count"
         return None
