@@ -194,7 +194,7 @@ def guardrails_redteam(
 def guardrails_train(
     shared: Annotated[Path, typer.Option(help="Folder of the shared data sets.")] = guardrails_eval.DEFAULT_SHARED,
     name: Annotated[str, typer.Option(help="Classifier name (the JSON file and the policy's classifier.name).")]
-    = "minilm_attacks_v2",
+    = "minilm_attacks_v3",
 ) -> None:
     """Train the input classifier on the train split; write agent/guardrails/classifiers/<name>.json."""
     from evals import guardrails_train as trainer  # scikit-learn: only this command needs it
