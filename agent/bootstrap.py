@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal
@@ -125,7 +126,33 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
         answer_style=answer_style(settings, custom_model=custom),
         reply_style=settings.reply_style,
         planner=planner,
+        translation_model=translation_model(settings, model, planner=planner, custom_model=custom),
     )
+
+
+TRANSLATION_CONTEXT = 1024
+"""Tokens the translating model instance holds: one sentence and its translation."""
+
+
+def translation_model(settings: Settings, model: BaseChatModel, *, planner: Literal["model", "router"],
+                      custom_model: bool = False) -> Callable[[], BaseChatModel | None]:
+    """The model that translates replies (``SUPPORT_REPLY_LANGUAGES``): none when replies stay English or the model
+    cannot plan (the 135M model cannot translate either); ``model`` itself when it is a server or the caller's
+    own; else a second in-process instance of the same file, loaded at the first translated reply, so that
+    translating keeps the planner's KV state (its prompt prefix) intact."""
+    if settings.reply_languages == "en" or planner != "model":
+        return lambda: None
+    if custom_model or settings.llm_backend == "openai":
+        return lambda: model
+    lock, loaded = threading.Lock(), []
+
+    def load() -> BaseChatModel:
+        with lock:
+            if not loaded:
+                loaded.append(build_chat_model(settings.model_copy(update={"n_ctx": TRANSLATION_CONTEXT})))
+            return loaded[0]
+
+    return load
 
 
 @asynccontextmanager

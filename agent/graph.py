@@ -18,7 +18,7 @@ from agent.nodes.guardrail import after_guardrail, guardrail
 from agent.nodes.identify import identify
 from agent.nodes.respond import respond
 from agent.nodes.retrieve import retrieve
-from agent.nodes.understand import understand
+from agent.nodes.understand import OTHER_LANGUAGE, understand
 from agent.planner.node import plan
 from agent.state import AgentContext, AgentState
 from agent.telemetry import observed
@@ -41,10 +41,11 @@ def _under_live_guardrails(node: Node) -> Node:
 
 def after_understand(state: AgentState) -> Literal["escalate", "identify", "respond"]:
     """A person takes over when a trigger fired; a flagged message gets a fixed reply and never reaches the
-    planner; otherwise the customer is identified if they said who they are, and the message is planned."""
+    planner (nor does one in a language the agent cannot answer in); otherwise the customer is identified if they
+    said who they are, and the message is planned."""
     if state.get("escalation_reason"):
         return "escalate"
-    return "respond" if state.get("input_flag") else "identify"
+    return "respond" if state.get("input_flag") or state.get("intent") == OTHER_LANGUAGE else "identify"
 
 
 def after_act(state: AgentState) -> Literal["escalate", "retrieve", "respond"]:

@@ -148,5 +148,6 @@ class SupportAgent:
         """The conversation's messages as ``{"role", "content"}`` (empty for a new conversation)."""
         snapshot = await self.graph.aget_state(self._config(conversation_id))
         roles = {"human": "customer", "ai": "assistant"}
-        return [{"role": "staff" if m.name == STAFF else roles.get(m.type, m.type), "content": str(m.content)}
+        return [{"role": "staff" if m.name == STAFF else roles.get(m.type, m.type),
+                 "content": str(m.additional_kwargs.get("shown", m.content))}
                 for m in snapshot.values.get("messages", [])]

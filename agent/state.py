@@ -59,6 +59,9 @@ class AgentState(TypedDict, total=False):
     handoff_tried: bool
     handoff: dict[str, Any] | None
     reply: str
+    """The reply as the customer saw it (in their language)."""
+    reply_english: str
+    """The reply as written and checked (English)."""
     citations: list[dict[str, Any]]
     rail_trips: list[str]
     stuck: bool
@@ -80,6 +83,8 @@ class AgentState(TypedDict, total=False):
     angry_messages: int
     unanswered: int
     turns_without_progress: int
+    language: str
+    """The language replies are in (``core.language.LANGUAGES``; the last message that said clearly which)."""
 
 
 TURN_RESET: dict[str, Any] = {
@@ -105,6 +110,7 @@ TURN_RESET: dict[str, Any] = {
     "handoff_tried": False,
     "handoff": None,
     "reply": "",
+    "reply_english": "",
     "citations": [],
     "rail_trips": [],
     "stuck": False,
@@ -128,6 +134,9 @@ class AgentDeps:
     """Facts about orders and actions said as written by code, or reworded by the model (checked against them)."""
     planner: Literal["model", "router"] = "router"
     """Who reads messages the fast path does not settle: the model planner or the intent router."""
+    translation_model: Callable[[], BaseChatModel | None] = field(default=lambda: None)
+    """The model that translates replies into the customer's language, loaded on first use (None: replies stay
+    English; a customer writing another language is told so and offered a person)."""
     escalation: EscalationConfig = field(default_factory=load_escalation_config)
     """When conversations go to a person."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

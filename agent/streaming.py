@@ -7,16 +7,23 @@ from collections.abc import Callable, Iterable
 from agent.events import ReplyReplaced, TextDelta
 from agent.guardrails import Grounding, SentenceGate, inspect_sentence
 from agent.telemetry.rails import count_rail_hits
+from agent.translation import Translator
 
 
 class GuardedWriter:
-    """Feeds text through the sentence gate and the output rails; only passing sentences are written."""
+    """Feeds text through the sentence gate and the output rails; only passing sentences are written, in the
+    customer's language when a translator is given."""
 
-    def __init__(self, write: Callable[[object], None], grounding: Grounding) -> None:
+    def __init__(self, write: Callable[[object], None], grounding: Grounding,
+                 translator: Translator | None = None) -> None:
         self._write = write
         self._grounding = grounding
         self._gate = SentenceGate()
+        self._translator = translator
         self.released = ""
+        """The English text that passed the rails."""
+        self.shown = ""
+        """What the customer was shown: ``released`` or its translation."""
         self.trips: list[str] = []
         self._said: set[str] = set()
         self.repeating = False
@@ -35,8 +42,26 @@ class GuardedWriter:
                 self.trips.append(rule)
                 return False
             self.released += sentence
-            self._write(TextDelta(text=sentence))
+            self._show(sentence)
         return True
+
+    def _show(self, sentence: str) -> None:
+        """Write ``sentence`` in the customer's language; the first one that cannot be translated safely switches
+        the reply to English, with a notice saying so in their language (never half translated)."""
+        if self._translator is None:
+            self.shown += sentence
+            self._write(TextDelta(text=sentence))
+            return
+        translated = self._translator(sentence)
+        if translated is not None:
+            self.shown += translated
+            self._write(TextDelta(text=translated))
+            return
+        notice, self._translator = self._translator.in_english_notice(), None
+        if self.shown:
+            self._write(ReplyReplaced(rule="untranslated"))
+        self.shown = f"{notice} {self.released.lstrip()}"
+        self._write(TextDelta(text=self.shown))
 
     def stream(self, deltas: Iterable[str], *, grounding: Grounding | None = None) -> bool:
         """Release ``deltas`` sentence by sentence; stop at the first failing sentence (returns False).
@@ -58,7 +83,7 @@ class GuardedWriter:
         """Like :meth:`stream`, but nothing is written until every sentence passed and the whole text is
         ``complete`` (a reply that may drop a fact it must give is held back: at most a few sentences)."""
         held: list[object] = []
-        write, before = self._write, self.released
+        write, before, shown = self._write, self.released, self.shown
         self._write = held.append
         try:
             passed = self.stream(deltas)
@@ -68,7 +93,7 @@ class GuardedWriter:
             self.trips.append("dropped_fact")
             passed = False
         if not passed:
-            self.released = before
+            self.released, self.shown = before, shown
             return False
         for event in held:
             write(event)
@@ -77,7 +102,7 @@ class GuardedWriter:
     def replace(self, text: str) -> None:
         """Withdraw what was released and say ``text`` instead (itself checked)."""
         self._write(ReplyReplaced(rule=self.trips[-1] if self.trips else "unknown"))
-        self.released = ""
+        self.released = self.shown = ""
         self._said.clear()
         self._gate = SentenceGate()
         self._grounding = Grounding(trusted=True)

@@ -35,6 +35,9 @@ MODEL_SECONDS = Histogram("support_model_call_seconds", "Model call duration, by
 MODEL_FALLBACKS = Counter("support_model_fallbacks", "Model calls a turn did without, by call: plan (the planner's "
                           "output was not used: the router read the message), answer (the quoted or template reply "
                           "instead), address (not read from the customer's words). Apart from turn errors.", ["call"])
+TRANSLATED = Counter("support_reply_sentences_translated", "Reply sentences said in the customer's language, by "
+                     "language and how: fixed (hand-written translation), model (checked model translation), failed "
+                     "(no safe translation: the reply went on in English).", ["language", "by"])
 MODEL_TOKENS_PER_SECOND = Histogram("support_model_tokens_per_second", "Generated tokens per second of each model "
                                     "call (streamed: from the first token).",
                                     buckets=(1, 2, 5, 10, 15, 20, 30, 50, 75, 100, 200, 500))

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     lets the model reword them for the customer (answering what was asked first, acknowledging an upset customer),
     every sentence checked against the facts (numbers, ids, statuses, items, days) and the facts said as written
     when one fails."""
+    reply_languages: Literal["auto", "en"] = "auto"
+    """``auto``: a customer writing Spanish, French, German, Portuguese or Italian is answered in that language
+    (hand-written translations of the fixed wording, the model's translation of the rest, checked to keep every
+    number, id, date and product name) when the model plans; ``en``: always English."""
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     """Base URL of the OpenAI-compatible server when ``llm_backend=openai``."""
     openai_model: str = "default"

@@ -17,7 +17,11 @@ from agent.state import AgentContext, AgentState
 def _is_loop(state: AgentState) -> bool:
     """The same reply a third time in a row: the customer is stuck with the bot."""
     previous = [str(m.content) for m in state["messages"] if m.type == "ai"][-2:]
-    return len(previous) == 2 and all(p == state["reply"] for p in previous)
+    return len(previous) == 2 and all(p == _english(state) for p in previous)
+
+
+def _english(state: AgentState) -> str:
+    return state.get("reply_english") or state["reply"]
 
 
 def _made_progress(state: AgentState) -> bool:
@@ -40,7 +44,9 @@ def guardrail(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, An
     }
     config = runtime.context.deps.escalation
     reason = None if state.get("handoff_tried") else after_answering({**state, **counters}, config)  # type: ignore[typeddict-item]
-    return {"messages": [AIMessage(content=state["reply"])], **counters, "escalation_reason": reason}
+    shown = {"shown": state["reply"]} if state["reply"] != _english(state) else {}
+    message = AIMessage(content=_english(state), additional_kwargs=shown)  # the model reads on in English
+    return {"messages": [message], **counters, "escalation_reason": reason}
 
 
 def after_guardrail(state: AgentState) -> Literal["escalate", "__end__"]:

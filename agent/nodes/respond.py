@@ -12,9 +12,10 @@ from agent.guardrails import Grounding
 from agent.nodes.understand import last_customer_text
 from agent.prompts import replies
 from agent.replies import plan_reply
-from agent.state import AgentContext, AgentState
+from agent.state import AgentContext, AgentDeps, AgentState
 from agent.streaming import GuardedWriter
 from agent.telemetry.model import count_fallback
+from agent.translation import Translator, languages
 from core.errors import ModelError
 from tools.catalog import product_names
 
@@ -28,7 +29,7 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     deps = runtime.context.deps
     items = (lambda: product_names(deps.store)) if deps.reply_style == "model" else None
     plan = plan_reply(state, last_customer_text(state), quote=deps.answer_style == "quote", items=items)
-    writer = GuardedWriter(get_stream_writer(), plan.grounding)
+    writer = GuardedWriter(get_stream_writer(), plan.grounding, translator=_translator(state, deps))
     if state.get("reply"):  # a second reply this turn (a handoff after the first): keep the two apart
         writer.stream(["\n\n"], grounding=Grounding(trusted=True))
     passed = writer.stream([plan.said], grounding=Grounding(trusted=True)) if plan.said else True
@@ -49,4 +50,13 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     if not passed:
         fallback = plan.fallback() if plan.fallback else replies()["safe_fallback"]
         writer.replace(" ".join(p for p in (plan.said, fallback, plan.ask) if p))
-    return {"reply": writer.released.strip(), "citations": plan.citations, "rail_trips": writer.trips}
+    return {"reply": writer.shown.strip(), "reply_english": writer.released.strip(), "citations": plan.citations,
+            "rail_trips": writer.trips}
+
+
+def _translator(state: AgentState, deps: AgentDeps) -> Translator | None:
+    """The conversation's language, when replies are translated into it."""
+    language = state.get("language", "en")
+    if language not in languages():
+        return None
+    return Translator(deps.translation_model, language, names=lambda: product_names(deps.store))

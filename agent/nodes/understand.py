@@ -12,8 +12,11 @@ from agent.escalation import before_answering
 from agent.executor import extract
 from agent.guardrails import inspect_input
 from agent.guardrails.rules import load_rules
-from agent.state import AgentContext, AgentState
+from agent.prompts import replies
+from agent.state import AgentContext, AgentDeps, AgentState
 from agent.telemetry.rails import count_rail_hits
+from agent.translation import languages
+from core.language import OTHER, reply_language
 from tools import customer_flags
 from tools.arguments import alike
 
@@ -26,6 +29,8 @@ _HUMAN = re.compile(
 _PERSON_WORDS = ("human", "representative", "operator")
 _ABOUT_THE_BOT = re.compile(r"\b(are you|are u|r u|am i (talking|chatting|speaking) (to|with)|is this|is it)\b|"
                             r"\bor (a |an )?(bot|ai|robot|machine)\b", re.IGNORECASE)
+OTHER_LANGUAGE = "other_language"
+"""The intent of a message in a language the agent cannot answer in: it says so, in English, and offers a person."""
 _SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]", re.IGNORECASE)
 _ANGRY_WORDS = re.compile(r"\b(angry|furious|ridiculous|unacceptable|worst|useless|scam|disgusting|fed up)\b", re.I)
 
@@ -63,6 +68,15 @@ def sentiment_of(text: str) -> str:
     return "negative" if strong else "neutral"
 
 
+def _reply_language(text: str, state: AgentState, deps: AgentDeps) -> str:
+    """The language to answer in: the customer's when replies are translated into it; English when they are not
+    but the planner reads it; :data:`~core.language.OTHER` when nothing here reads it."""
+    language = reply_language(text, current=state.get("language", "en"))
+    if language == "en" or (language in languages() and deps.translation_model() is not None):
+        return language
+    return "en" if language != OTHER and deps.planner == "model" else OTHER
+
+
 def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Check the newest customer message (input rails, escalation triggers) and take the router's reading of it,
     which the planner starts from."""
@@ -81,7 +95,12 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     sentiment = sentiment_of(text)
     rails = inspect_input(text)
     count_rail_hits("input", rails)
+    language = _reply_language(text, state, runtime.context.deps)
+    if language == OTHER:  # a request for a person is understood in any language
+        intent = intent if intent == "human_agent" else OTHER_LANGUAGE
+        language = state.get("language", "en")
     understood: dict[str, Any] = {
+        "language": language,
         "intent": intent,
         "route_score": route.score,
         "route_margin": route.margin,
@@ -92,4 +111,5 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     }
     flags = customer_flags(runtime.context.deps.store, runtime.context.customer_id or state.get("verified_customer_id"))
     reason = before_answering({**state, **understood}, runtime.context.deps.escalation, flags)  # type: ignore[typeddict-item]
-    return {**understood, "escalation_reason": reason}
+    said = {"say": replies()["other_language"]} if intent == OTHER_LANGUAGE else {}
+    return {**understood, **said, "escalation_reason": reason}

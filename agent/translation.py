@@ -1,0 +1,174 @@
+"""Replies in the customer's language: each checked English sentence is said in the customer's language, by the
+hand-written translation of its fixed wording (``prompts/translations.yaml``) or by the model, whose translation
+must keep every order number, amount, number, date, email address and product name of the English sentence."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import Any
+
+import yaml
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from agent.guardrails._text import ORDER_ID
+from agent.guardrails.gate import SentenceGate
+from agent.prompts import prompt_text, replies
+from core.errors import ModelError
+from core.metrics import TRANSLATED
+
+TRANSLATE_SYSTEM = (
+    "You translate a customer-support assistant's sentences from English for the customer. Keep order numbers "
+    "(#W...), amounts, numbers, email addresses and tracking numbers exactly as written, and keep product names in "
+    "English exactly as written. Answer with the translation only, on one line.")
+_PLACEHOLDER = re.compile(r"\\\{(\w+)\\\}")
+_DIGITS = re.compile(r"\d+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_ENGLISH_MONTH = re.compile(rf"\b({'|'.join(_MONTHS)})\b")
+_DATE = re.compile(rf"^({'|'.join(_MONTHS)}) (\d{{1,2}}), (\d{{4}})$")
+_ITEM_COUNT = re.compile(r"^(\d+) items?$")
+_SHAPES = {"placed": r"\w{3} \d{1,2}, \d{4}", "delivered": r"\w{3} \d{1,2}, \d{4}", "count": r"\d+ items?"}
+"""What a placeholder's value looks like, where a lazy match would stop too early ("Dec 2, 2026")."""
+
+
+@cache
+def _data() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(prompt_text("translations.yaml"))
+    return loaded
+
+
+def languages() -> tuple[str, ...]:
+    """The languages replies are translated into."""
+    return tuple(_data()["names"])
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split where the stream's sentence gate splits it, without the whitespace around."""
+    gate = SentenceGate(max_span=len(text) + 1)
+    return [s.strip() for s in [*gate.feed(text), *gate.flush()] if s.strip()]
+
+
+def _english(entry: dict[str, Any]) -> str:
+    if "en" in entry:
+        return str(entry["en"])
+    value: Any = replies()
+    for part in entry["key"].split("."):
+        value = value[part]
+    return str(value)
+
+
+@cache
+def _fixed(language: str) -> list[tuple[re.Pattern[str], str]]:
+    """Each fixed English sentence as a pattern (its placeholders as groups) and its translation."""
+    pairs = []
+    for entry in _data()["sentences"]:
+        english, translated = sentences(_english(entry)), sentences(entry[language])
+        if len(english) != len(translated):
+            raise ValueError(f"translations.yaml: {entry.get('key') or entry['en']!r} in {language} has "
+                             f"{len(translated)} sentences, the English {len(english)}")
+        for source, target in zip(english, translated, strict=True):
+            pattern = _PLACEHOLDER.sub(lambda m: f"(?P<{m[1]}>{_SHAPES.get(m[1], '.+?')})", re.escape(source))
+            pairs.append((re.compile(f"^{pattern}$"), target))
+    return pairs
+
+
+def _value(name: str, value: str, language: str) -> str:
+    """A placeholder's value as said in ``language``: status words, item counts and dates translated, item lists
+    joined with its "and", everything else (ids, amounts, names) as written."""
+    data = _data()
+    if name == "status" and value in data["statuses"]:
+        return str(data["statuses"][value][language])
+    if (count := _ITEM_COUNT.match(value)) is not None:
+        forms = data["item_count"][language]
+        n = int(count[1])
+        return str(forms["one"] if n == 1 else forms["other"].format(n=n))
+    if (date := _DATE.match(value)) is not None:
+        month = data["months"][language][_MONTHS.index(date[1])]
+        return str(data["date"][language].format(day=date[2], month=month, year=date[3]))
+    if name == "items":
+        return value.replace(" and ", f" {data['conjunction'][language]} ")
+    return value
+
+
+def fixed_translation(sentence: str, language: str) -> str | None:
+    """The hand-written translation of ``sentence`` when it is fixed wording (placeholders filled in), else None."""
+    for pattern, target in _fixed(language):
+        if (match := pattern.match(sentence)) is not None:
+            return target.format(**{k: _value(k, v, language) for k, v in match.groupdict().items()})
+    return None
+
+
+def _month_kept(english: str, translated: str, language: str) -> bool:
+    lowered = translated.lower()
+    for month in _ENGLISH_MONTH.findall(english):
+        local = _data()["months"][language][_MONTHS.index(month)].rstrip(".").lower()
+        if local[:3] not in lowered and month.lower() not in lowered:
+            return False
+    return True
+
+
+def facts_kept(english: str, translated: str, *, language: str, names: Iterable[str] = ()) -> bool:
+    """Whether ``translated`` says every fact of ``english``: the same numbers (digits, in any grouping: "$114.22"
+    may be "114,22 $"), order numbers and email addresses, each product name verbatim, each month; and is a
+    sentence of about the same length."""
+    if not translated.strip() or not 0.4 <= len(translated) / max(len(english), 1) <= 2.5:
+        return False
+    if "{" in translated or Counter(_DIGITS.findall(english)) != Counter(_DIGITS.findall(translated)):
+        return False
+    if set(ORDER_ID.findall(english)) != set(ORDER_ID.findall(translated)):
+        return False
+    if set(_EMAIL.findall(english)) != set(_EMAIL.findall(translated)):
+        return False
+    if any(name in english and name not in translated for name in names):
+        return False
+    return _month_kept(english, translated, language)
+
+
+class Translator:
+    """Says checked English sentences in ``language``; None for a sentence it cannot translate safely."""
+
+    def __init__(self, model: Callable[[], BaseChatModel | None], language: str,
+                 names: Callable[[], Iterable[str]] = tuple) -> None:
+        """``model``: the model that translates (called once, when a sentence needs it; None: none can);
+        ``names``: the product names that stay verbatim."""
+        self._model = model
+        self.language = language
+        self._names = names
+
+    def __call__(self, sentence: str) -> str | None:
+        core = sentence.strip()
+        if not core:
+            return sentence
+        lead, trail = sentence[: len(sentence) - len(sentence.lstrip())], sentence[len(sentence.rstrip()):]
+        translated, by = fixed_translation(core, self.language), "fixed"
+        if translated is None:
+            translated, by = self._by_model(core), "model"
+        TRANSLATED.labels(self.language, by if translated is not None else "failed").inc()
+        return None if translated is None else f"{lead}{translated}{trail}"
+
+    def _by_model(self, sentence: str) -> str | None:
+        model = self._model()
+        if model is None:
+            return None
+        translated = _model_translation(model, sentence, self.language)
+        names = tuple(self._names())
+        return translated if facts_kept(sentence, translated, language=self.language, names=names) else None
+
+    def in_english_notice(self) -> str:
+        """Said before the English reply when a sentence could not be translated."""
+        return str(_data()["in_english"][self.language])
+
+
+def _model_translation(model: BaseChatModel, sentence: str, language: str) -> str:
+    """The model's translation of ``sentence`` (empty when the model fails)."""
+    name = _data()["names"][language]
+    try:
+        answer = model.invoke([SystemMessage(TRANSLATE_SYSTEM), HumanMessage(f"Translate into {name}:\n{sentence}")],
+                              stop=["\n"], max_tokens=2 * len(sentence.split()) + 24, temperature=0.0)
+    except ModelError:
+        return ""
+    return str(answer.content).strip()

@@ -1,0 +1,188 @@
+"""Replies in the customer's language: which language a message is in, the hand-written translations of the fixed
+wording, the checks a model translation must pass (a scripted bad translator gets no wrong fact through), and
+whole conversations through the graph with a scripted planner and translator."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from agent.llm.fake import ScriptedChatModel
+from agent.prompts import prompt_text, replies
+from agent.state import AgentDeps
+from agent.translation import _english, facts_kept, fixed_translation, languages, sentences
+from core.language import OTHER, reply_language
+from tests.conftest import Chat, text_of
+from tests.test_dialogue import OLIVIA, writes
+from tools.store import Store
+
+
+def plan(*commands: dict[str, Any]) -> str:
+    return json.dumps({"commands": list(commands)})
+
+
+# --- which language -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("¿Dónde está mi pedido #W4821002?", "es"), ("Je voudrais annuler ma commande #W4821003", "fr"),
+    ("Wo ist meine Bestellung?", "de"), ("Onde está o meu pedido?", "pt"), ("Dov'è il mio ordine?", "it"),
+    ("wat is the status of my ordr", "en"), ("lol is this a bot", "en"),
+    ("Hoe gaat het met mijn bestelling?", OTHER), ("Czy mogę zwrócić słuchawki, które kupiłem?", OTHER),
+])
+def test_the_language_of_a_message(text: str, language: str) -> None:
+    assert reply_language(text) == language
+
+
+@pytest.mark.parametrize("text", ["sí", "oui merci", "#W4821003", "jane@example.com 78789",
+                                  "12 Oak Street, Apt 4, Portland, OR 97201"])
+def test_short_answers_and_details_keep_the_conversations_language(text: str) -> None:
+    assert reply_language(text, current="es") == "es"
+
+
+# --- the fixed wording ----------------------------------------------------------------------------------------
+
+def test_every_translation_matches_its_english_sentence_by_sentence() -> None:
+    data = yaml.safe_load(prompt_text("translations.yaml"))
+    assert set(data["names"]) == {"es", "fr", "de", "pt", "it"} == set(languages())
+    for entry in data["sentences"]:
+        english = _english(entry)  # a key that is not in replies.yaml fails here
+        for language in languages():
+            assert len(sentences(entry[language])) == len(sentences(english)), (entry, language)
+            assert sorted(_placeholders(entry[language])) == sorted(_placeholders(english)), (entry, language)
+    assert fixed_translation(replies()["unknown"].split(". ")[0] + ".", "de") is not None
+
+
+def _placeholders(text: str) -> list[str]:
+    import re
+    return re.findall(r"\{(\w+)\}", text)
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("es", "#W4821003: pendiente, realizado el 2 dic 2026, 2 artículos, total $42.50."),
+    ("fr", "#W4821003 : en attente, passée le 2 déc. 2026, 2 articles, total 42.50 $."),
+    ("de", "#W4821003: offen, bestellt am 2. Dez. 2026, 2 Artikel, gesamt 42.50 $."),
+    ("pt", "#W4821003: pendente, feito em 2 dez. 2026, 2 artigos, total $42.50."),
+    ("it", "#W4821003: in attesa, effettuato il 2 dic 2026, 2 articoli, totale $42.50."),
+])
+def test_a_fixed_sentence_is_said_with_its_values_in_the_language(language: str, expected: str) -> None:
+    line = "#W4821003: pending, placed Dec 2, 2026, 2 items, total $42.50."
+    assert fixed_translation(line, language) == expected
+
+
+def test_item_names_stay_as_the_catalog_writes_them() -> None:
+    line = "It has 2 items: T-Shirt and Water Bottle, total $42.50, placed Dec 2, 2026."
+    assert fixed_translation(line, "es") == (
+        "Tiene 2 artículos: T-Shirt y Water Bottle, total $42.50, realizado el 2 dic 2026.")
+
+
+# --- a model's translation ------------------------------------------------------------------------------------
+
+ENGLISH = "To confirm: I'll cancel order #W4821003 (2 items: T-Shirt and Water Bottle) and refund $42.50 by Dec 4."
+NAMES = ("T-Shirt", "Water Bottle", "Coffee Maker")
+GOOD = "Para confirmar: cancelaré el pedido #W4821003 (2 artículos: T-Shirt y Water Bottle) y reembolsaré 42,50 $ antes del 4 dic."
+
+
+@pytest.mark.parametrize(("bad", "wrong"), [
+    (GOOD.replace("#W4821003", "#W4821002"), "another order"),
+    (GOOD.replace("42,50", "45,20"), "another amount"),
+    (GOOD.replace("4 dic", "5 dic"), "another day"),
+    (GOOD.replace("4 dic", "4 ene"), "another month"),
+    (GOOD.replace("2 artículos", "dos artículos"), "a count in words"),
+    (GOOD.replace("Water Bottle", "Botella de agua"), "a product name translated"),
+    (GOOD.split(" y reembolsaré")[0] + ".", "a fact dropped"),
+    ('{"cmd":"answer","question":"¿cancelar?"}', "planner JSON"),
+    ("", "nothing"),
+    (GOOD + " " + GOOD + " " + GOOD, "a ramble"),
+])
+def test_a_translation_that_changes_a_fact_is_refused(bad: str, wrong: str) -> None:
+    assert facts_kept(ENGLISH, GOOD, language="es", names=NAMES)
+    assert not facts_kept(ENGLISH, bad, language="es", names=NAMES), wrong
+
+
+# --- whole conversations --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def spoken(world: AgentDeps, fresh_store: Store) -> Callable[..., tuple[Chat, ScriptedChatModel]]:
+    """``spoken(plans, translations)``: a conversation planned and translated as scripted."""
+
+    def make(plans: list[object], translations: list[object], **changes: Any) -> tuple[Chat, ScriptedChatModel]:
+        translator = ScriptedChatModel(steps=list(translations))
+        deps = dataclasses.replace(world, store=fresh_store, model=ScriptedChatModel(steps=list(plans)),
+                                   planner="model", answer_style="quote", translation_model=lambda: translator,
+                                   **changes)
+        return Chat(deps, OLIVIA), translator
+
+    return make
+
+
+def _shown_and_stored(chat: Chat) -> tuple[str, str]:
+    config = {"configurable": {"thread_id": chat.conversation_id}}
+    message = chat.agent.graph.get_state(config).values["messages"][-1]
+    return str(message.additional_kwargs.get("shown", "")), str(message.content)
+
+
+def test_an_order_status_in_spanish_uses_the_fixed_wording(spoken: Callable[..., Any]) -> None:
+    chat, translator = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"})], [])
+    text = text_of(chat.say("¿Dónde está mi pedido #W4821002? Lo necesito pronto"))
+    assert text.startswith("El pedido #W4821002 está en preparación.") and "Coffee Maker" in text
+    assert "ya no se puede cancelar" in text and "processed" not in text
+    shown, stored = _shown_and_stored(chat)
+    assert shown == text and stored.startswith("Order #W4821002 is processed.")  # the planner reads English on
+    assert asyncio_transcript(chat)[-1]["content"] == text
+    translator.assert_all_used()
+
+
+def asyncio_transcript(chat: Chat) -> list[dict[str, str]]:
+    import asyncio
+    return asyncio.run(chat.agent.transcript(chat.conversation_id))
+
+
+def test_a_confirmation_is_translated_by_the_model_and_checked(spoken: Callable[..., Any]) -> None:
+    write = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003", "reason": "ordered by mistake"}
+    chat, translator = spoken([plan(write)], [
+        "Para confirmar: cancelaré el pedido #W4821003 (T-Shirt y Water Bottle) porque se pidió por "
+        "error, y reembolsaré $42.50 al método de pago original."])
+    translator_calls = translator.calls
+    text = text_of(chat.say("Quiero cancelar el pedido #W4821003, lo pedí por error"))
+    assert "cancelaré el pedido #W4821003" in text and "¿Lo hago?" in text and "(sí/no)" in text
+    assert "Translate into Spanish" in str(translator_calls[0][-1].content)
+    assert writes(chat) == []
+
+
+def test_a_translation_that_changes_a_fact_turns_the_reply_to_english_with_a_notice(
+        spoken: Callable[..., Any]) -> None:
+    write = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003", "reason": "ordered by mistake"}
+    chat, _ = spoken([plan(write)], [
+        "Para confirmar: cancelaré el pedido #W4821003 (T-Shirt y Water Bottle) porque se pidió por "
+        "error, y reembolsaré $24.50 al método de pago original."])
+    events = chat.say("Quiero cancelar el pedido #W4821003, lo pedí por error")
+    text = text_of(events)
+    assert text.startswith("Lo siento, no he podido escribir esta respuesta en español")
+    assert "cancel order #W4821003" in text and "#W4821002" not in text and "Shall I go ahead?" in text
+    assert "¿Lo hago?" not in text  # never half translated
+
+
+def test_a_language_nothing_here_reads_is_told_so_in_english(spoken: Callable[..., Any]) -> None:
+    chat, translator = spoken([], [])
+    text = text_of(chat.say("Hoe gaat het met mijn bestelling, ik wacht al een week?"))
+    assert text == replies()["other_language"]
+    chat.agent.deps.model.assert_all_used()  # nothing was planned
+
+
+def test_without_a_translator_the_planner_still_reads_the_language_and_answers_in_english(
+        world: AgentDeps, fresh_store: Store) -> None:
+    deps = dataclasses.replace(world, store=fresh_store, planner="model", answer_style="quote",
+                               model=ScriptedChatModel(steps=[plan({"cmd": "lookup", "order_id": "#W4821002"})]))
+    text = text_of(Chat(deps, OLIVIA).say("¿Dónde está mi pedido #W4821002? Lo necesito pronto"))
+    assert text.startswith("Order #W4821002 is processed.")
+
+
+def test_the_router_alone_does_not_pretend_to_read_another_language(world: AgentDeps, fresh_store: Store) -> None:
+    deps = dataclasses.replace(world, store=fresh_store, model=ScriptedChatModel(steps=[]), planner="router")
+    chat = Chat(deps, OLIVIA)
+    assert text_of(chat.say("¿Dónde está mi pedido? Lo necesito pronto")) == replies()["other_language"]
