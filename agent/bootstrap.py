@@ -116,6 +116,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
                 if settings.llm_backend != "openai":
                     raise
                 log.warning("the model server did not answer the warm-up: %s", exc)
+    chosen = model
     return AgentDeps(
         settings=settings,
         model=model,
@@ -126,7 +127,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
         answer_style=answer_style(settings, custom_model=custom),
         reply_style=settings.reply_style,
         planner=planner,
-        translation_model=translation_model(settings, model, planner=planner, custom_model=custom),
+        translation_model=translation_model(settings, planner, model=lambda: chosen, separate=not custom),
     )
 
 
@@ -134,16 +135,16 @@ TRANSLATION_CONTEXT = 1024
 """Tokens the translating model instance holds: one sentence and its translation."""
 
 
-def translation_model(settings: Settings, model: BaseChatModel, *, planner: Literal["model", "router"],
-                      custom_model: bool = False) -> Callable[[], BaseChatModel | None]:
+def translation_model(settings: Settings, planner: Literal["model", "router"], *, model: Callable[[], BaseChatModel],
+                      separate: bool) -> Callable[[], BaseChatModel | None]:
     """The model that translates replies (``SUPPORT_REPLY_LANGUAGES``): none when replies stay English or the model
-    cannot plan (the 135M model cannot translate either); ``model`` itself when it is a server or the caller's
-    own; else a second in-process instance of the same file, loaded at the first translated reply, so that
-    translating keeps the planner's KV state (its prompt prefix) intact."""
+    cannot plan (the 135M model cannot translate either); ``model`` itself when it is a server or not ``separate``
+    (the caller's own); else a second in-process instance of the same file, loaded at the first translated reply,
+    so that translating keeps the planner's KV state (its prompt prefix) intact."""
     if settings.reply_languages == "en" or planner != "model":
         return lambda: None
-    if custom_model or settings.llm_backend == "openai":
-        return lambda: model
+    if not separate or settings.llm_backend == "openai":
+        return model
     lock, loaded = threading.Lock(), []
 
     def load() -> BaseChatModel:

@@ -18,6 +18,7 @@ from agent.guardrails._text import ORDER_ID
 from agent.guardrails.gate import SentenceGate
 from agent.prompts import prompt_text, replies
 from core.errors import ModelError
+from core.language import reply_language
 from core.metrics import TRANSLATED
 
 TRANSLATE_SYSTEM = (
@@ -113,8 +114,8 @@ def _month_kept(english: str, translated: str, language: str) -> bool:
 
 def facts_kept(english: str, translated: str, *, language: str, names: Iterable[str] = ()) -> bool:
     """Whether ``translated`` says every fact of ``english``: the same numbers (digits, in any grouping: "$114.22"
-    may be "114,22 $"), order numbers and email addresses, each product name verbatim, each month; and is a
-    sentence of about the same length."""
+    may be "114,22 $"), order numbers and email addresses, each product name verbatim, each month, the same time
+    units and a negation exactly where the English has one; and is a sentence of about the same length."""
     if not translated.strip() or not 0.4 <= len(translated) / max(len(english), 1) <= 2.5:
         return False
     if "{" in translated or Counter(_DIGITS.findall(english)) != Counter(_DIGITS.findall(translated)):
@@ -125,7 +126,23 @@ def facts_kept(english: str, translated: str, *, language: str, names: Iterable[
         return False
     if any(name in english and name not in translated for name in names):
         return False
-    return _month_kept(english, translated, language)
+    return _month_kept(english, translated, language) and all(
+        bool(pattern["en"].search(english)) == bool(pattern[language].search(translated)) for pattern in _meanings())
+
+
+@cache
+def _meanings() -> list[dict[str, re.Pattern[str]]]:
+    """Words a translation says exactly when the English does: each time unit, and negation."""
+    data = _data()
+    return [{k: re.compile(v, re.IGNORECASE) for k, v in forms.items()}
+            for forms in [*data["units"].values(), data["negation"]]]
+
+
+def in_language(reply: str, language: str) -> bool:
+    """Whether ``reply`` reads as written in ``language`` (not the English reply after the notice that no safe
+    translation was found; a reply too short to tell counts as English)."""
+    notice = _data()["in_english"].get(language)
+    return reply_language(reply) == language and not (notice and reply.startswith(notice))
 
 
 class Translator:

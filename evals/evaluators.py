@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from agent.guardrails import inspect_input, mask_secrets
 from agent.guardrails.evidence import Evidence
 from agent.prompts import replies
+from agent.translation import in_language
 from evals.customer import question_in, question_text
 from evals.guardrails import is_refusal
 from evals.scenario import Citations as CitationSpec
@@ -348,6 +349,9 @@ class Text(Evaluator):
             hit = next((r for r in replies if re.search(pattern, r, re.IGNORECASE)), None)
             if hit is not None:
                 misses.append(Miss(check=self.name, expected=f"no reply matches {pattern!r}", got=_tail(hit)))
+        if spec.language:
+            misses += [Miss(check=self.name, expected=f"a reply in {spec.language}", got=_tail(r)) for r in replies
+                       if not in_language(r, spec.language)]
         return misses
 
 

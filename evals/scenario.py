@@ -147,6 +147,8 @@ class TextCheck(_Strict):
     ``'\\b(?:automated|virtual|bot|assistant)\\b'``."""
     not_matches: list[str] = []
     """Regexes no reply may match (``"not sure|don't understand"``)."""
+    language: str | None = None
+    """The language every reply must be in (``es``...; py3langid, as the agent tells languages apart)."""
 
     @field_validator("matches", "not_matches")
     @classmethod

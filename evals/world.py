@@ -18,7 +18,7 @@ from typing import Literal
 from langchain_core.language_models import BaseChatModel
 
 import tools
-from agent.bootstrap import answer_style, build_deps, planner_mode
+from agent.bootstrap import answer_style, build_deps, planner_mode, translation_model
 from agent.llm import build_chat_model
 from agent.llm.fake import ScriptedChatModel
 from agent.planner.prompt import warm_up
@@ -91,6 +91,8 @@ class World:
         self.knowledge = KnowledgeBase.from_settings(self.settings)
         self.router = IntentRouter(get_embedder())
         self._model: BaseChatModel | None = None
+        self._translation = translation_model(self.settings, planner_mode(self.settings), model=lambda: self.model,
+                                              separate=True)
         self._count = 0
 
     @property
@@ -116,7 +118,10 @@ class World:
                             router=self.router, policies=PolicyStore(fresh), clock=lambda: clock,
                             answer_style=answer_style(self.settings, custom_model=model is not None),
                             reply_style=self.settings.reply_style,
-                            planner=planner_mode(self.settings, custom_model=model is not None))
+                            planner=planner_mode(self.settings, custom_model=model is not None),
+                            translation_model=self._translation if model is None else translation_model(
+                                self.settings, planner_mode(self.settings, custom_model=True), model=lambda: chosen,
+                                separate=False))
         finally:
             fresh.engine.dispose()
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):

@@ -174,6 +174,16 @@ def test_text_regexes_judge_meaning_not_one_wording() -> None:
         observe({"text": {"matches": ["(unclosed"]}})
 
 
+def test_every_reply_must_be_in_the_language_asked_for() -> None:
+    expect = {"text": {"language": "es"}}
+    assert not Text().check(observe(expect, "El pedido #W4821002 está en preparación."))
+    english = ("Lo siento, no he podido escribir esta respuesta en español con seguridad, así que va en inglés: To "
+               "confirm: I'll cancel order #W4821003. Shall I go ahead? (yes/no)")
+    [miss] = Text().check(observe(expect, "El pedido #W4821002 está en preparación.", english))
+    assert miss.expected == "a reply in es"
+    assert Text().check(observe(expect, "Hecho."))  # too short to tell: not shown to be Spanish
+
+
 def test_an_expected_call_is_matched_to_the_call_with_its_arguments() -> None:
     scenario = Scenario.model_validate({"id": "s", "turns": ["hi"], "expect": {"tools": [
         {"name": "verify_customer_by_email", "args": {"email": "a@example.com"}, "outcome": "done"},

@@ -12,6 +12,7 @@ import pytest
 
 from agent.llm import ChatLlamaCpp
 from agent.state import AgentDeps
+from agent.translation import in_language
 from tests.conftest import Chat, text_of
 from tests.test_dialogue import OLIVIA, order, writes
 from tools.store import Store
@@ -103,3 +104,18 @@ def test_an_order_reply_is_worded_by_the_model_and_kept_to_the_facts(
     reply = text_of(events)
     assert not any(e.type == "reply_replaced" for e in events), reply
     assert "Coffee Maker" in reply and not reply.startswith("Order #W4821002 is processed.")  # not the template
+
+
+def test_a_spanish_conversation_is_answered_in_spanish_or_honestly_in_english(
+    deps_on_default: AgentDeps, fresh_store: Store
+) -> None:
+    model = deps_on_default.model
+    chat = Chat(dataclasses.replace(deps_on_default, store=fresh_store, translation_model=lambda: model), OLIVIA)
+    status = text_of(chat.say("¿Dónde está mi pedido #W4821002? Lo necesito esta semana"))
+    assert in_language(status, "es") and "#W4821002" in status and "Coffee Maker" in status, status
+    confirm = text_of(chat.say("Quiero cancelar el pedido #W4821003, lo pedí por error"))
+    # the model's translation of the confirmation is shown only when every fact survived; else the English
+    translated = in_language(confirm, "es")
+    assert translated or confirm.startswith("Lo siento, no he podido escribir esta respuesta en español"), confirm
+    assert "#W4821003" in confirm and "42" in confirm and ("(sí/no)" if translated else "(yes/no)") in confirm
+    assert writes(chat) == []
