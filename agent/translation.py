@@ -32,7 +32,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _ENGLISH_MONTH = re.compile(rf"\b({'|'.join(_MONTHS)})\b")
 _DATE = re.compile(rf"^({'|'.join(_MONTHS)}) (\d{{1,2}}), (\d{{4}})$")
 _ITEM_COUNT = re.compile(r"^(\d+) items?$")
-_SHAPES = {"placed": r"\w{3} \d{1,2}, \d{4}", "delivered": r"\w{3} \d{1,2}, \d{4}", "count": r"\d+ items?"}
+_DAY_SHAPE = r"\w{3} \d{1,2}, \d{4}"
+_SHAPES = {"placed": _DAY_SHAPE, "delivered": _DAY_SHAPE, "shipped": _DAY_SHAPE, "last_event_at": _DAY_SHAPE,
+           "count": r"\d+ items?",
+           "order_id": r"#W\d{7}", "amount": r"\$\d[\d,]*\.\d\d", "refund_days": r"\d+", "minutes": r"\d+"}
 """What a placeholder's value looks like, where a lazy match would stop too early ("Dec 2, 2026")."""
 
 
@@ -77,12 +80,15 @@ def _fixed(language: str) -> list[tuple[re.Pattern[str], str]]:
     return pairs
 
 
-def _value(name: str, value: str, language: str) -> str:
-    """A placeholder's value as said in ``language``: status words, item counts and dates translated, item lists
-    joined with its "and", everything else (ids, amounts, names) as written."""
+def _value(name: str, value: str, language: str) -> str | None:
+    """A placeholder's value as said in ``language``: status words, reasons, item counts and dates translated, item
+    lists joined with its "and", everything else (ids, amounts, names, addresses) as written; None when a value
+    that needs translating has none here."""
     data = _data()
-    if name == "status" and value in data["statuses"]:
-        return str(data["statuses"][value][language])
+    glossary = {"status": "statuses", "reason": "reasons", "last_event": "tracking"}
+    if name in glossary:
+        words = data[glossary[name]].get(value)
+        return None if words is None else str(words[language])
     if (count := _ITEM_COUNT.match(value)) is not None:
         forms = data["item_count"][language]
         n = int(count[1])
@@ -92,14 +98,19 @@ def _value(name: str, value: str, language: str) -> str:
         return str(data["date"][language].format(day=date[2], month=month, year=date[3]))
     if name == "items":
         return value.replace(" and ", f" {data['conjunction'][language]} ")
+    if name == "refund_to":
+        return value.replace(" ending ", f" {data['ending'][language]} ")
     return value
 
 
 def fixed_translation(sentence: str, language: str) -> str | None:
     """The hand-written translation of ``sentence`` when it is fixed wording (placeholders filled in), else None."""
     for pattern, target in _fixed(language):
-        if (match := pattern.match(sentence)) is not None:
-            return target.format(**{k: _value(k, v, language) for k, v in match.groupdict().items()})
+        if (match := pattern.match(sentence)) is None:
+            continue
+        values = {k: _value(k, v, language) for k, v in match.groupdict().items()}
+        if None not in values.values():
+            return target.format(**values)
     return None
 
 
@@ -171,8 +182,13 @@ class Translator:
         model = self._model()
         if model is None:
             return None
-        translated = _model_translation(model, sentence, self.language)
-        names = tuple(self._names())
+        names = sorted((n for n in self._names() if n in sentence), key=len, reverse=True)
+        masked = sentence
+        for i, name in enumerate(names):
+            masked = masked.replace(name, f"[{i + 1}]")
+        translated = _model_translation(model, masked, self.language)
+        for i, name in enumerate(names):
+            translated = translated.replace(f"[{i + 1}]", name)
         return translated if facts_kept(sentence, translated, language=self.language, names=names) else None
 
     def in_english_notice(self) -> str:
@@ -182,9 +198,9 @@ class Translator:
 
 def _model_translation(model: BaseChatModel, sentence: str, language: str) -> str:
     """The model's translation of ``sentence`` (empty when the model fails)."""
-    name = _data()["names"][language]
+    task = f"Translate into {_data()['names'][language]}:\n{sentence}"
     try:
-        answer = model.invoke([SystemMessage(TRANSLATE_SYSTEM), HumanMessage(f"Translate into {name}:\n{sentence}")],
+        answer = model.invoke([SystemMessage(TRANSLATE_SYSTEM), HumanMessage(task)],
                               stop=["\n"], max_tokens=2 * len(sentence.split()) + 24, temperature=0.0)
     except ModelError:
         return ""

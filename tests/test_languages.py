@@ -153,29 +153,43 @@ def test_an_order_status_in_spanish_uses_the_fixed_wording(spoken: Callable[...,
     translator.assert_all_used()
 
 
-def test_a_confirmation_is_translated_by_the_model_and_checked(spoken: Callable[..., Any]) -> None:
+def test_a_cancellation_in_french_is_proposed_and_receipted_in_fixed_wording(spoken: Callable[..., Any]) -> None:
     write = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003", "reason": "ordered by mistake"}
-    chat, translator = spoken([plan(write)], [
-        "Para confirmar: cancelaré el pedido #W4821003 (T-Shirt y Water Bottle) porque se pidió por "
-        "error, y reembolsaré $42.50 al método de pago original."])
-    translator_calls = translator.calls
-    text = text_of(chat.say("Quiero cancelar el pedido #W4821003, lo pedí por error"))
-    assert "cancelaré el pedido #W4821003" in text and "¿Lo hago?" in text and "(sí/no)" in text
-    assert "Translate into Spanish" in str(translator_calls[0][-1].content)
+    chat, translator = spoken([plan(write)], [])
+    proposal = text_of(chat.say("Je voudrais annuler ma commande #W4821003, je l'ai commandée par erreur"))
+    assert proposal.startswith("Pour confirmer : j'annulerai la commande #W4821003 (T-Shirt et Water Bottle) parce "
+                               "qu'elle a été commandée par erreur, et je rembourserai $42.50")
+    assert proposal.endswith("Dois-je le faire ? (oui/non)") and writes(chat) == []
+    receipt = text_of(chat.say("oui"))
+    assert receipt.startswith("C'est fait : la commande #W4821003 est annulée.") and "5 jours ouvrés" in receipt
+    assert writes(chat) == [("cancel_pending_order", "done")]
+    translator.assert_all_used()  # no model translation needed
+
+
+PAYMENT = {"cmd": "write", "tool": "modify_pending_order_payment", "order_id": "#W4821003", "payment": "my visa card"}
+ASKED = "¿Puedo pagar el pedido #W4821003 con mi tarjeta visa en vez de paypal?"
+
+
+def test_a_sentence_without_fixed_wording_is_translated_by_the_model_and_checked(
+        spoken: Callable[..., Any]) -> None:
+    chat, translator = spoken([plan(PAYMENT)], [
+        "Para confirmar: pagaré el pedido #W4821003 con tu Visa terminada en 7478 y reembolsaré el pago anterior."])
+    text = text_of(chat.say(ASKED))
+    assert text == ("Para confirmar: pagaré el pedido #W4821003 con tu Visa terminada en 7478 y reembolsaré el pago "
+                    "anterior. ¿Lo hago? (sí/no)")
+    assert "Translate into Spanish:\nTo confirm: I'll pay order #W4821003" in str(translator.calls[0][-1].content)
     assert writes(chat) == []
 
 
 def test_a_translation_that_changes_a_fact_turns_the_reply_to_english_with_a_notice(
         spoken: Callable[..., Any]) -> None:
-    write = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003", "reason": "ordered by mistake"}
-    chat, _ = spoken([plan(write)], [
-        "Para confirmar: cancelaré el pedido #W4821003 (T-Shirt y Water Bottle) porque se pidió por "
-        "error, y reembolsaré $24.50 al método de pago original."])
-    events = chat.say("Quiero cancelar el pedido #W4821003, lo pedí por error")
+    chat, _ = spoken([plan(PAYMENT)], [
+        "Para confirmar: pagaré el pedido #W4821003 con tu Visa terminada en 7487 y reembolsaré el pago anterior."])
+    events = chat.say(ASKED)
     text = text_of(events)
     assert text.startswith("Lo siento, no he podido escribir esta respuesta en español")
-    assert "cancel order #W4821003" in text and "#W4821002" not in text and "Shall I go ahead?" in text
-    assert "¿Lo hago?" not in text  # never half translated
+    assert "I'll pay order #W4821003 with your Visa ending 7478" in text and "7487" not in text
+    assert text.endswith("Shall I go ahead? (yes/no)") and "¿Lo hago?" not in text  # never half translated
 
 
 def test_a_language_nothing_here_reads_is_told_so_in_english(spoken: Callable[..., Any]) -> None:
