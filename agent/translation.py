@@ -25,6 +25,9 @@ TRANSLATE_SYSTEM = (
     "You translate a customer-support assistant's sentences from English for the customer. Keep order numbers "
     "(#W...), amounts, numbers, email addresses and tracking numbers exactly as written, and keep product names in "
     "English exactly as written. Answer with the translation only, on one line.")
+TO_ENGLISH_SYSTEM = (
+    "You translate a customer's message to a support assistant into English, word for word. Keep order numbers, "
+    "amounts, numbers, email addresses and names exactly as written. Answer with the translation only, on one line.")
 _PLACEHOLDER = re.compile(r"\\\{(\w+)\\\}")
 _DIGITS = re.compile(r"\d+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
@@ -205,3 +208,19 @@ def _model_translation(model: BaseChatModel, sentence: str, language: str) -> st
     except ModelError:
         return ""
     return str(answer.content).strip()
+
+
+def to_english(model: BaseChatModel | None, text: str) -> str | None:
+    """The model's English translation of a customer's message, or None (no model, a failure, or a number, order id
+    or email address lost on the way)."""
+    if model is None:
+        return None
+    try:
+        answer = model.invoke([SystemMessage(TO_ENGLISH_SYSTEM), HumanMessage(f"Translate into English:\n{text}")],
+                              stop=["\n"], max_tokens=2 * len(text.split()) + 24, temperature=0.0)
+    except ModelError:
+        return None
+    english = str(answer.content).strip()
+    same = (Counter(_DIGITS.findall(text)) == Counter(_DIGITS.findall(english))
+            and set(_EMAIL.findall(text)) == set(_EMAIL.findall(english)))
+    return english if english and same else None

@@ -10,12 +10,12 @@ from langgraph.runtime import Runtime
 
 from agent.escalation import before_answering
 from agent.executor import extract
-from agent.guardrails import inspect_input
+from agent.guardrails import InputVerdict, inspect_input
 from agent.guardrails.rules import load_rules
 from agent.prompts import replies
 from agent.state import AgentContext, AgentDeps, AgentState
 from agent.telemetry.rails import count_rail_hits
-from agent.translation import languages
+from agent.translation import languages, to_english
 from core.language import OTHER, reply_language
 from tools import customer_flags
 from tools.arguments import alike
@@ -77,6 +77,21 @@ def _reply_language(text: str, state: AgentState, deps: AgentDeps) -> str:
     return "en" if language != OTHER and deps.planner == "model" else OTHER
 
 
+def _input_rails(text: str, language: str, deps: AgentDeps) -> InputVerdict:
+    """The input rails on ``text``. The input classifier and most input patterns are English: a message in another
+    language gets the rules on its own words and every rail on its English translation (the original gets every
+    rail when there is no translation; messages shorter than the classifier reads get the rules alone)."""
+    classifier = load_rules().config.classifier
+    short = classifier is None or len(text.split()) < classifier.min_words
+    if language not in languages() or short:  # English, or a language nothing here translates
+        return inspect_input(text)
+    verdict = inspect_input(text, classify=False)
+    if verdict.flag:
+        return verdict
+    english = to_english(deps.translation_model(), text)
+    return inspect_input(text if english is None else english)
+
+
 def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Check the newest customer message (input rails, escalation triggers) and take the router's reading of it,
     which the planner starts from."""
@@ -93,9 +108,9 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     elif intent == "human_agent" and not asks_for_a_person(text) and (extract.email(text) or order_ids):
         intent = "unknown"  # details the agent asked for ("jane@example.com 78789") ask for nobody
     sentiment = sentiment_of(text)
-    rails = inspect_input(text)
-    count_rail_hits("input", rails)
     language = _reply_language(text, state, runtime.context.deps)
+    rails = _input_rails(text, language, runtime.context.deps)
+    count_rail_hits("input", rails)
     if language == OTHER:  # a request for a person is understood in any language
         intent = intent if intent == "human_agent" else OTHER_LANGUAGE
         language = state.get("language", "en")
