@@ -189,7 +189,7 @@ class Translator:
         masked = sentence
         for i, name in enumerate(names):
             masked = masked.replace(name, f"[{i + 1}]")
-        translated = _model_translation(model, masked, self.language)
+        translated = translate_with_model(model, masked, self.language)
         for i, name in enumerate(names):
             translated = translated.replace(f"[{i + 1}]", name)
         return translated if facts_kept(sentence, translated, language=self.language, names=names) else None
@@ -199,7 +199,7 @@ class Translator:
         return str(_data()["in_english"][self.language])
 
 
-def _model_translation(model: BaseChatModel, sentence: str, language: str) -> str:
+def translate_with_model(model: BaseChatModel, sentence: str, language: str) -> str:
     """The model's translation of ``sentence`` (empty when the model fails)."""
     task = f"Translate into {_data()['names'][language]}:\n{sentence}"
     try:

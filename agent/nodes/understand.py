@@ -4,8 +4,10 @@ sentiment and the triggers that hand a conversation to a person before anything 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
 
 from agent.escalation import before_answering
@@ -77,7 +79,7 @@ def _reply_language(text: str, state: AgentState, deps: AgentDeps) -> str:
     return "en" if language != OTHER and deps.planner == "model" else OTHER
 
 
-def _input_rails(text: str, language: str, deps: AgentDeps) -> InputVerdict:
+def input_rails(text: str, language: str, translation_model: Callable[[], BaseChatModel | None]) -> InputVerdict:
     """The input rails on ``text``. The input classifier and most input patterns are English: a message in another
     language gets the rules on its own words and every rail on its English translation (the original gets every
     rail when there is no translation; messages shorter than the classifier reads get the rules alone)."""
@@ -88,7 +90,7 @@ def _input_rails(text: str, language: str, deps: AgentDeps) -> InputVerdict:
     verdict = inspect_input(text, classify=False)
     if verdict.flag:
         return verdict
-    english = to_english(deps.translation_model(), text)
+    english = to_english(translation_model(), text)
     return inspect_input(text if english is None else english)
 
 
@@ -109,7 +111,7 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
         intent = "unknown"  # details the agent asked for ("jane@example.com 78789") ask for nobody
     sentiment = sentiment_of(text)
     language = _reply_language(text, state, runtime.context.deps)
-    rails = _input_rails(text, language, runtime.context.deps)
+    rails = input_rails(text, language, runtime.context.deps.translation_model)
     count_rail_hits("input", rails)
     if language == OTHER:  # a request for a person is understood in any language
         intent = intent if intent == "human_agent" else OTHER_LANGUAGE
