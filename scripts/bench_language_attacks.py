@@ -44,7 +44,7 @@ def main() -> None:
             if language != "en" and key not in saved:
                 saved[key] = translate_with_model(model, prompt, language)
             text = prompt if language == "en" else saved[key]
-            flagged += input_rails(text, language, lambda: model).flag is not None
+            flagged += input_rails(text, language, lambda: model)[0].flag is not None
             alone += inspect_input(text).flag is not None
         rows.append({"language": language, "attacks": len(prompts), "flagged": flagged,
                      "flagged_without_translation": alone})

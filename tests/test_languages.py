@@ -150,6 +150,8 @@ def test_an_order_status_in_spanish_uses_the_fixed_wording(spoken: Callable[...,
     text = text_of(chat.say("¿Dónde está mi pedido #W4821002? Lo necesito pronto"))
     assert text.startswith("El pedido #W4821002 está en preparación.") and "Coffee Maker" in text
     assert "ya no se puede cancelar" in text and "processed" not in text
+    planned = str(chat.agent.deps.model.calls[0][-1].content)
+    assert "Customer: ¿Dónde está mi pedido #W4821002? Lo necesito pronto (in English: Where is my order" in planned
     shown, stored = _shown_and_stored(chat)
     assert shown == text and stored.startswith("Order #W4821002 is processed.")  # the planner reads English on
     assert asyncio.run(chat.agent.transcript(chat.conversation_id))[-1]["content"] == text  # as the customer saw it

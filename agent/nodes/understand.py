@@ -79,19 +79,21 @@ def _reply_language(text: str, state: AgentState, deps: AgentDeps) -> str:
     return "en" if language != OTHER and deps.planner == "model" else OTHER
 
 
-def input_rails(text: str, language: str, translation_model: Callable[[], BaseChatModel | None]) -> InputVerdict:
-    """The input rails on ``text``. The input classifier and most input patterns are English: a message in another
-    language gets the rules on its own words and every rail on its English translation (the original gets every
-    rail when there is no translation; messages shorter than the classifier reads get the rules alone)."""
+def input_rails(text: str, language: str,
+                translation_model: Callable[[], BaseChatModel | None]) -> tuple[InputVerdict, str | None]:
+    """The input rails on ``text``, and its English translation when it needed one. The input classifier and most
+    input patterns are English: a message in another language gets the rules on its own words and every rail on
+    its English translation (the original gets every rail when there is no translation; messages shorter than the
+    classifier reads get the rules alone)."""
     classifier = load_rules().config.classifier
     short = classifier is None or len(text.split()) < classifier.min_words
     if language not in languages() or short:  # English, or a language nothing here translates
-        return inspect_input(text)
+        return inspect_input(text), None
     verdict = inspect_input(text, classify=False)
     if verdict.flag:
-        return verdict
+        return verdict, None
     english = to_english(translation_model(), text)
-    return inspect_input(text if english is None else english)
+    return inspect_input(text if english is None else english), english
 
 
 def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -111,7 +113,7 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
         intent = "unknown"  # details the agent asked for ("jane@example.com 78789") ask for nobody
     sentiment = sentiment_of(text)
     language = _reply_language(text, state, runtime.context.deps)
-    rails = input_rails(text, language, runtime.context.deps.translation_model)
+    rails, english = input_rails(text, language, runtime.context.deps.translation_model)
     count_rail_hits("input", rails)
     if language == OTHER:  # a request for a person is understood in any language
         intent = intent if intent == "human_agent" else OTHER_LANGUAGE
@@ -129,4 +131,7 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     flags = customer_flags(runtime.context.deps.store, runtime.context.customer_id or state.get("verified_customer_id"))
     reason = before_answering({**state, **understood}, runtime.context.deps.escalation, flags)  # type: ignore[typeddict-item]
     said = {"say": replies()["other_language"]} if intent == OTHER_LANGUAGE else {}
+    if english:  # the planner reads it beside the customer's own words
+        newest = state["messages"][-1]
+        understood["messages"] = [newest.model_copy(update={"additional_kwargs": {"english": english}})]
     return {**understood, **said, "escalation_reason": reason}

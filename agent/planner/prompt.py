@@ -73,7 +73,8 @@ def describe_task(task: dict[str, Any] | None) -> str:
 def _line(message: BaseMessage) -> str:
     text = str(message.content)
     if message.type == "human":
-        return f"Customer: {text[:MESSAGE_CHARS]}"
+        english = message.additional_kwargs.get("english")
+        return f"Customer: {text[:MESSAGE_CHARS]}" + (f" (in English: {english[:MESSAGE_CHARS]})" if english else "")
     return f"Agent: {'...' if len(text) > AGENT_CHARS else ''}{text[-AGENT_CHARS:]}"
 
 
