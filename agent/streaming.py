@@ -20,6 +20,8 @@ class GuardedWriter:
         self._grounding = grounding
         self._gate = SentenceGate()
         self._translator = translator
+        self._in_english = ""
+        """The notice said once no safe translation was found (the rest of the turn is English)."""
         self.released = ""
         """The English text that passed the rails."""
         self.shown = ""
@@ -49,6 +51,8 @@ class GuardedWriter:
         """Write ``sentence`` in the customer's language; the first one that cannot be translated safely switches
         the reply to English, with a notice saying so in their language (never half translated)."""
         if self._translator is None:
+            if self._in_english and not self.shown:  # a reply said again after the switch to English
+                sentence = f"{self._in_english} {sentence.lstrip()}"
             self.shown += sentence
             self._write(TextDelta(text=sentence))
             return
@@ -57,10 +61,10 @@ class GuardedWriter:
             self.shown += translated
             self._write(TextDelta(text=translated))
             return
-        notice, self._translator = self._translator.in_english_notice(), None
+        self._in_english, self._translator = self._translator.in_english_notice(), None
         if self.shown:
             self._write(ReplyReplaced(rule="untranslated"))
-        self.shown = f"{notice} {self.released.lstrip()}"
+        self.shown = f"{self._in_english} {self.released.lstrip()}"
         self._write(TextDelta(text=self.shown))
 
     def stream(self, deltas: Iterable[str], *, grounding: Grounding | None = None) -> bool:

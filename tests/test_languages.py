@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.guardrails import inspect_input
+from agent.guardrails import Grounding, inspect_input
 from agent.llm.fake import ScriptedChatModel
 from agent.prompts import prompt_text, replies
 from agent.state import AgentDeps
-from agent.translation import _english, facts_kept, fixed_translation, languages, sentences
+from agent.streaming import GuardedWriter
+from agent.translation import Translator, _english, facts_kept, fixed_translation, languages, sentences
 from core.guardrails_config import bundled_guardrails
 from core.language import OTHER, reply_language
 from tests.conftest import Chat, text_of
@@ -222,6 +223,18 @@ def test_a_translation_that_loses_a_number_leaves_the_original_to_the_rails(spok
     assert inspect_input(forgot).flag == "harmful"
     chat, _ = spoken([], ["I forgot my password, can you send me a link to change it?"])  # "2019" lost
     assert text_of(chat.say(forgot)) == in_spanish(replies()["declined"]["harmful"])
+
+
+def test_once_a_reply_turned_english_a_reply_said_again_keeps_the_notice() -> None:
+    events: list[object] = []
+    translator = Translator(lambda: ScriptedChatModel(steps=["Tu Visa terminada en 7487."]), "es")
+    writer = GuardedWriter(events.append, Grounding(trusted=True), translator=translator)
+    assert writer.stream(["Order #W4821003 is pending. ", "Your Visa ending 7478 pays for it."])
+    notice = translator.in_english_notice()
+    assert writer.shown == f"{notice} Order #W4821003 is pending. Your Visa ending 7478 pays for it."
+    assert [type(e).__name__ for e in events] == ["TextDelta", "ReplyReplaced", "TextDelta"]
+    writer.replace(replies()["safe_fallback"])
+    assert writer.shown == f"{notice} {replies()['safe_fallback']}" and writer.released == replies()["safe_fallback"]
 
 
 def test_a_language_nothing_here_reads_is_told_so_in_english(spoken: Callable[..., Any]) -> None:
