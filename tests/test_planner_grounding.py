@@ -123,7 +123,8 @@ def test_changes_of_one_kind_to_one_order_are_one_change() -> None:
     ("cna i tlak to a humna", True), ("i want to speak to a represntative", True), ("get me a human", True),
     ("are you human?", False), ("am i talking to a real person", False), ("delete my personal data", False),
     ("je voudrais parler à quelqu'un", True), ("ich möchte mit einem Mitarbeiter sprechen", True),
-    ("quiero hablar de mi pedido", False),
+    ("quiero hablar de mi pedido", False), ("Estou a falar com um robô ou com uma pessoa?", False),
+    ("¿hablo con una persona o con un bot?", False), ("Spreche ich mit einem Roboter oder einem Menschen?", False),
 ])
 def test_a_person_asked_for_in_so_many_words_however_misspelt(text: str, asks: bool) -> None:
     assert asks_for_a_person(text) is asks

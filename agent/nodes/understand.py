@@ -30,7 +30,10 @@ _HUMAN = re.compile(
 """A request for a person, in English or in the other languages customers write (es, fr, de, pt, it)."""
 _PERSON_WORDS = ("human", "representative", "operator")
 _ABOUT_THE_BOT = re.compile(r"\b(are you|are u|r u|am i (talking|chatting|speaking) (to|with)|is this|is it)\b|"
-                            r"\bor (a |an )?(bot|ai|robot|machine)\b", re.IGNORECASE)
+                            r"\bor (a |an )?(bot|ai|robot|machine)\b|"
+                            r"\b(bot|robot|robô|roboter|máquina|maschine|macchina)\s+(o|ou|oder)\b|"
+                            r"\b(o|ou|oder)\s+(\w+\s+){0,2}(bot|robot|robô|roboter)\b", re.IGNORECASE)
+"""Whether the assistant is a bot, in English or as "a robot or a person?" in the other languages."""
 OTHER_LANGUAGE = "other_language"
 """The intent of a message in a language the agent cannot answer in: it says so, in English, and offers a person."""
 _SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]", re.IGNORECASE)
