@@ -14,6 +14,7 @@ import yaml
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from agent.guardrails import Grounding, check_sentence
 from agent.guardrails._text import ORDER_ID
 from agent.guardrails.gate import SentenceGate
 from agent.prompts import prompt_text, replies
@@ -192,7 +193,9 @@ class Translator:
         translated = translate_with_model(model, masked, self.language)
         for i, name in enumerate(names):
             translated = translated.replace(f"[{i + 1}]", name)
-        return translated if facts_kept(sentence, translated, language=self.language, names=names) else None
+        if not facts_kept(sentence, translated, language=self.language, names=names):
+            return None
+        return None if check_sentence(translated, Grounding(trusted=True)) else translated  # the output rules too
 
     def in_english_notice(self) -> str:
         """Said before the English reply when a sentence could not be translated."""

@@ -225,6 +225,14 @@ def test_a_translation_that_loses_a_number_leaves_the_original_to_the_rails(spok
     assert text_of(chat.say(forgot)) == in_spanish(replies()["declined"]["harmful"])
 
 
+def test_a_model_translation_goes_through_the_output_rules_too(spoken: Callable[..., Any]) -> None:
+    chat, _ = spoken([plan(PAYMENT)], [
+        "Can I pay order #W4821003 with my visa card instead of paypal?",
+        "Para confirmar: pagaré el pedido #W4821003 con tu Visa terminada en 7478, shit, y reembolsaré el pago."])
+    text = text_of(chat.say(ASKED))
+    assert text.startswith("Lo siento, no he podido escribir") and "shit" not in text
+
+
 def test_once_a_reply_turned_english_a_reply_said_again_keeps_the_notice() -> None:
     events: list[object] = []
     translator = Translator(lambda: ScriptedChatModel(steps=["Tu Visa terminada en 7487."]), "es")

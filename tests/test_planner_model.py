@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from agent.bootstrap import translation_model
 from agent.llm import ChatLlamaCpp
+from agent.llm.models import DEFAULT_MODEL
 from agent.state import AgentDeps
 from agent.translation import in_language
 from tests.conftest import Chat, text_of
@@ -110,7 +112,9 @@ def test_a_spanish_conversation_is_answered_in_spanish_or_honestly_in_english(
     deps_on_default: AgentDeps, fresh_store: Store
 ) -> None:
     model = deps_on_default.model
-    chat = Chat(dataclasses.replace(deps_on_default, store=fresh_store, translation_model=lambda: model), OLIVIA)
+    settings = deps_on_default.settings.model_copy(update={"model": DEFAULT_MODEL})
+    translator = translation_model(settings, "model", model=lambda: model, separate=True)  # a second instance
+    chat = Chat(dataclasses.replace(deps_on_default, store=fresh_store, translation_model=translator), OLIVIA)
     status = text_of(chat.say("¿Dónde está mi pedido #W4821002? Lo necesito esta semana"))
     assert in_language(status, "es") and "#W4821002" in status and "Coffee Maker" in status, status
     confirm = text_of(chat.say("Quiero cancelar el pedido #W4821003, lo pedí por error"))
