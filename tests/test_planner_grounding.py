@@ -26,6 +26,17 @@ def check(text: str, *commands: dict[str, Any], task: dict[str, Any] | None = No
     return grounded([COMMAND.validate_python(c) for c in commands], text, ORDERS, task)
 
 
+def test_an_order_named_by_number_is_looked_up_when_no_command_is_about_it() -> None:
+    answer = {"cmd": "answer", "question": "What if my order has not arrived?"}
+    said = check("This is ridiculous! My order #W1000002 still hasn't arrived and nobody tells me anything", answer)
+    assert said == [{"cmd": "lookup", "order_id": "#W1000002"}, answer]
+    assert check("where is #W1000002?", {"cmd": "lookup", "order_id": "#W1000002"}) == [
+        {"cmd": "lookup", "order_id": "#W1000002"}]
+    returns = {"cmd": "answer", "question": "How do returns work?"}
+    assert check("how do returns work for #W9999999?", returns) == [returns]  # not theirs: nothing looked up
+    assert check("yes, #W1000003", {"cmd": "confirm", "yes": True}) == [{"cmd": "confirm", "yes": True}]
+
+
 def test_a_reason_the_customer_never_gave_is_dropped() -> None:
     said = check("cancel order #W1000003", {"cmd": "write", "tool": "cancel_pending_order",
                                             "order_id": "#W1000003", "reason": "ordered by mistake"})

@@ -304,6 +304,18 @@ def _answers_nothing_asked(planned: list[dict[str, Any]], clauses: list[Clause],
     return from_route(intent, text, [])
 
 
+def _named_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An order of theirs the customer names by its number is never passed over: one no command is about is
+    looked up first ("my order #W... still hasn't arrived!" read as a help-center question gets its status too).
+    Not while a task goes on (an answer to the agent's question)."""
+    if any(c["cmd"] in ("confirm", "correct") for c in planned):
+        return planned
+    theirs = {o["order_id"] for o in orders}
+    covered = {c.get("order_id") for c in planned}
+    missed = [i for i in extract_order_ids(text) if i in theirs and i not in covered]
+    return [*({"cmd": "lookup", "order_id": i} for i in missed), *planned]
+
+
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
              task: dict[str, Any] | None, intent: str | None = None) -> list[dict[str, Any]]:
     """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
@@ -327,4 +339,4 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
                                          intent)
         planned = _missed_changes(planned, clauses, text, orders, task)
         planned = _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
-    return _one_change_per_order(_every_order(planned, text, orders), orders)
+    return _named_orders(_one_change_per_order(_every_order(planned, text, orders), orders), text, orders)
