@@ -1,6 +1,7 @@
 """Replies in the customer's language: each checked English sentence is said in the customer's language, by the
 hand-written translation of its fixed wording (``prompts/translations.yaml``) or by the model, whose translation
-must keep every order number, amount, number, date, email address and product name of the English sentence."""
+must keep every number, order number, email address, month, product name, time unit and negation of the English
+sentence and pass the output rules; and a customer's message put into English for the input rails and planner."""
 
 from __future__ import annotations
 
@@ -165,7 +166,7 @@ class Translator:
 
     def __init__(self, model: Callable[[], BaseChatModel | None], language: str,
                  names: Callable[[], Iterable[str]] = tuple) -> None:
-        """``model``: the model that translates (called once, when a sentence needs it; None: none can);
+        """``model``: gives the model that translates (asked when a sentence needs it; None: none can);
         ``names``: the product names that stay verbatim."""
         self._model = model
         self.language = language
