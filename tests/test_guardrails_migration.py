@@ -6,8 +6,11 @@ classifier v2; 0013 the input classifier v3."""
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 from sqlalchemy import insert
 
@@ -23,7 +26,7 @@ migration_0012 = importlib.import_module("tools.store.migrations.versions.0012_g
 migration_0013 = importlib.import_module("tools.store.migrations.versions.0013_guardrails_input_classifier_v3")
 
 
-def _bundled_of_0012() -> dict[str, object]:
+def _bundled_of_0012() -> dict[str, Any]:
     """The bundled policy in the shape of revision 0012."""
     return migration_0013.downgraded_policy(yaml.safe_load(bundled_policy_text()))
 
@@ -73,16 +76,6 @@ def test_a_stored_version_of_the_0011_shape_gets_the_reply_classifier(tmp_path: 
     assert PolicyStore(store).current().guardrails == bundled_guardrails()
 
 
-def test_0012_keeps_a_classifier_ops_tuned_and_round_trips() -> None:
-    bundled = _bundled_of_0012()
-    assert migration_0012.upgraded_policy(bundled) == bundled
-    assert migration_0012.upgraded_policy(migration_0012.downgraded_policy(bundled)) == bundled
-    tuned = migration_0012.downgraded_policy(bundled)
-    tuned["guardrails"]["classifier"]["threshold"] = 0.8
-    kept = migration_0012.upgraded_policy(tuned)["guardrails"]["classifier"]
-    assert (kept["name"], kept["threshold"]) == ("minilm_attacks_v1", 0.8)
-
-
 def test_a_stored_version_of_the_0012_shape_gets_the_input_classifier_v3(tmp_path: Path) -> None:
     old = _bundled_of_0012()
     assert (old["guardrails"]["classifier"]["name"], old["guardrails"]["classifier"]["threshold"]) == (
@@ -91,12 +84,17 @@ def test_a_stored_version_of_the_0012_shape_gets_the_input_classifier_v3(tmp_pat
     assert PolicyStore(store).current().guardrails == bundled_guardrails()
 
 
-def test_0013_keeps_a_classifier_ops_tuned_and_round_trips() -> None:
-    bundled = yaml.safe_load(bundled_policy_text())
-    assert migration_0013.upgraded_policy(bundled) == bundled
-    assert migration_0013.upgraded_policy(migration_0013.downgraded_policy(bundled)) == bundled
-    tuned = migration_0013.downgraded_policy(bundled)
+@pytest.mark.parametrize(("migration_module", "shape", "classifier_before"), [
+    (migration_0012, _bundled_of_0012, "minilm_attacks_v1"),
+    (migration_0013, lambda: yaml.safe_load(bundled_policy_text()), "minilm_attacks_v2"),
+])
+def test_a_classifier_ops_tuned_is_kept_and_the_move_round_trips(
+        migration_module: Any, shape: Callable[[], dict[str, Any]], classifier_before: str) -> None:
+    bundled = shape()
+    assert migration_module.upgraded_policy(bundled) == bundled
+    assert migration_module.upgraded_policy(migration_module.downgraded_policy(bundled)) == bundled
+    tuned = migration_module.downgraded_policy(bundled)
     tuned["guardrails"]["classifier"]["threshold"] = 0.7
-    kept = migration_0013.upgraded_policy(tuned)["guardrails"]["classifier"]
-    assert (kept["name"], kept["threshold"]) == ("minilm_attacks_v2", 0.7)
-    assert migration_0013.upgraded_policy({"rules": {}}) == {"rules": {}}
+    kept = migration_module.upgraded_policy(tuned)["guardrails"]["classifier"]
+    assert (kept["name"], kept["threshold"]) == (classifier_before, 0.7)
+    assert migration_module.upgraded_policy({"rules": {}}) == {"rules": {}}
