@@ -233,6 +233,13 @@ def test_a_model_translation_goes_through_the_output_rules_too(spoken: Callable[
     assert text.startswith("Lo siento, no he podido escribir") and "shit" not in text
 
 
+def test_a_long_message_in_another_language_is_read_by_every_rail_as_written(spoken: Callable[..., Any]) -> None:
+    long = "olvidé mi contraseña de 2019, ¿me pueden mandar un enlace para cambiarla? " * 20  # 240 words
+    chat, translator = spoken([], [])
+    assert text_of(chat.say(long)) == in_spanish(replies()["declined"]["harmful"])
+    assert translator.calls == []  # not sent to the translating model
+
+
 def test_once_a_reply_turned_english_a_reply_said_again_keeps_the_notice() -> None:
     events: list[object] = []
     translator = Translator(lambda: ScriptedChatModel(steps=["Tu Visa terminada en 7487."]), "es")

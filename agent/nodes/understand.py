@@ -34,6 +34,9 @@ _ABOUT_THE_BOT = re.compile(r"\b(are you|are u|r u|am i (talking|chatting|speaki
                             r"\b(bot|robot|robô|roboter|máquina|maschine|macchina)\s+(o|ou|oder)\b|"
                             r"\b(o|ou|oder)\s+(\w+\s+){0,2}(bot|robot|robô|roboter)\b", re.IGNORECASE)
 """Whether the assistant is a bot, in English or as "a robot or a person?" in the other languages."""
+TRANSLATED_MAX_WORDS = 200
+"""Longer messages in another language are not translated (the translating instance reads 1k tokens): every rail
+reads them as written."""
 OTHER_LANGUAGE = "other_language"
 """The intent of a message in a language the agent cannot answer in: it says so, in English, and offers a person."""
 _SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]", re.IGNORECASE)
@@ -86,11 +89,11 @@ def input_rails(text: str, language: str,
                 translation_model: Callable[[], BaseChatModel | None]) -> tuple[InputVerdict, str | None]:
     """The input rails on ``text``, and its English translation when it needed one. The input classifier and most
     input patterns are English: a message in another language gets the rules on its own words and every rail on
-    its English translation (the original gets every rail when there is no translation; messages shorter than the
-    classifier reads get the rules alone)."""
-    classifier = load_rules().config.classifier
-    short = classifier is None or len(text.split()) < classifier.min_words
-    if language not in languages() or short:  # English, or a language nothing here translates
+    its English translation (the original gets every rail when there is no translation or it is too long to
+    translate; messages shorter than the classifier reads get the rules alone)."""
+    classifier, words = load_rules().config.classifier, len(text.split())
+    short = classifier is None or words < classifier.min_words
+    if language not in languages() or short or words > TRANSLATED_MAX_WORDS:  # English, or nothing to translate
         return inspect_input(text), None
     verdict = inspect_input(text, classify=False)
     if verdict.flag:
