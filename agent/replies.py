@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, cast, get_args
@@ -202,4 +203,27 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False,
         return plan.model_copy(update={"ask": ask})
     if items is not None and said and _wordable(state):
         return _worded_plan(state, question, said=said, ask=ask, items=items())
+    if said and state.get("tool_results") and state.get("sentiment", "neutral") != "neutral":
+        said = f"{acknowledgement(_in_english(state, question))} {said}"
     return ReplyPlan(said=" ".join(p for p in (said, ask) if p) or r["ask_request"], grounding=trusted)
+
+
+_COMPLAINTS = {
+    "late": re.compile(r"\b(late|delay\w*|waiting|still (not|hasn'?t|has not|haven'?t)|(hasn'?t|has not|not|never) "
+                       r"(arrived|come|shipped|here)|taking (so|this|too) long|where (is|'s))\b", re.IGNORECASE),
+    "damaged": re.compile(r"\b(damaged|broken|broke|cracked|defective|faulty|stopped working|doesn'?t work|leaks?)\b",
+                          re.IGNORECASE),
+    "payment": re.compile(r"\b(charged?|billed|double|twice|overcharged|payment|refund)\b", re.IGNORECASE),
+}
+
+
+def _in_english(state: AgentState, message: str) -> str:
+    """``message`` (the newest customer message), or its English translation when it had one."""
+    newest = next((m for m in reversed(state["messages"]) if m.type == "human"), None)
+    return str(newest.additional_kwargs.get("english", message)) if newest is not None else message
+
+
+def acknowledgement(message: str) -> str:
+    """The sentence said first to an upset customer, by what they complain about (``message`` in English)."""
+    kind = next((k for k, pattern in _COMPLAINTS.items() if pattern.search(message)), "other")
+    return str(replies()["acknowledge"][kind])

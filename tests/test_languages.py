@@ -159,6 +159,13 @@ def test_an_order_status_in_spanish_uses_the_fixed_wording(spoken: Callable[...,
     translator.assert_all_used()
 
 
+def test_an_upset_customer_in_spanish_hears_the_acknowledgement_in_spanish(spoken: Callable[..., Any]) -> None:
+    chat, _ = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"})], [
+        "This is ridiculous! My order #W4821002 still hasn't arrived and nobody tells me anything"])
+    text = text_of(chat.say("¡Esto es ridículo! Mi pedido #W4821002 todavía no ha llegado y nadie me dice nada"))
+    assert text.startswith("Siento que tu pedido esté tardando tanto. El pedido #W4821002 está en preparación.")
+
+
 def test_a_cancellation_in_french_is_proposed_and_receipted_in_fixed_wording(spoken: Callable[..., Any]) -> None:
     write = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003", "reason": "ordered by mistake"}
     chat, translator = spoken([plan(write)], ["I would like to cancel my order #W4821003, I ordered it by mistake"])

@@ -1,13 +1,21 @@
 """How an order is told to the customer by code (the template the model's wording falls back to): the status
-first, with what it means, counts in words, no template artefacts."""
+first, with what it means, counts in words, no template artefacts; an upset customer hears an acknowledgement of
+what they complain about first."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import pytest
 
-from agent.replies import describe_order, describe_orders
+from agent.llm.fake import ScriptedChatModel
+from agent.replies import acknowledgement, describe_order, describe_orders
+from agent.state import AgentDeps
+from tests.conftest import Chat, text_of
+from tests.test_dialogue import OLIVIA
+from tools.store import Store
 
 ITEM = {"name": "Coffee Maker", "options": {}}
 
@@ -38,3 +46,27 @@ def test_counts_and_lists_read_naturally() -> None:
     listed = describe_orders([order("pending", 2), order("processed")])
     assert "2 items" in listed and "1 item," in listed
     assert "(s)" not in one + three + listed
+
+
+@pytest.mark.parametrize(("message", "said"), [
+    ("This is ridiculous, my order #W4821002 still hasn't arrived!", "I'm sorry your order is taking this long."),
+    ("WHERE IS MY PACKAGE, I'VE BEEN WAITING FOR WEEKS", "I'm sorry your order is taking this long."),
+    ("the damn earbuds stopped working after a week", "I'm sorry it isn't working as it should."),
+    ("what the hell, you charged me twice", "I'm sorry about the trouble with the payment."),
+    ("this is unacceptable, your service is useless", "I'm sorry about the trouble."),
+])
+def test_an_upset_customer_hears_an_acknowledgement_of_what_they_complain_about(message: str, said: str) -> None:
+    assert acknowledgement(message) == said
+
+
+def test_the_acknowledgement_comes_before_the_facts_and_only_when_upset(world: AgentDeps, fresh_store: Store) -> None:
+    lookup = json.dumps({"commands": [{"cmd": "lookup", "order_id": "#W4821002"}]})
+
+    def reply(message: str) -> str:
+        deps = dataclasses.replace(world, store=fresh_store, planner="model", answer_style="quote",
+                                   model=ScriptedChatModel(steps=[lookup]))
+        return text_of(Chat(deps, OLIVIA).say(message))
+
+    upset = reply("This is ridiculous! My order #W4821002 still hasn't arrived and nobody tells me anything")
+    assert upset.startswith("I'm sorry your order is taking this long. Order #W4821002 is processed.")
+    assert reply("Could you tell me the status of my order #W4821002 please?").startswith("Order #W4821002 is")

@@ -121,6 +121,8 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     language = _reply_language(text, state, runtime.context.deps)
     rails, english = input_rails(text, language, runtime.context.deps.translation_model)
     count_rail_hits("input", rails)
+    if english and sentiment == "neutral":  # the word lists are English
+        sentiment = sentiment_of(english)
     if language == OTHER:  # a request for a person is understood in any language
         intent = intent if intent == "human_agent" else OTHER_LANGUAGE
         language = state.get("language", "en")
