@@ -198,13 +198,13 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False,
     if state.get("input_flag") and not state.get("handoff"):
         return ReplyPlan(text=r["declined"][state["input_flag"]], grounding=trusted)
     said, ask = state.get("say", ""), state.get("ask", "")
+    if items is not None and said and _wordable(state) and not state.get("retrieved"):
+        return _worded_plan(state, question, said=said, ask=ask, items=items())  # the model acknowledges itself
+    if said and state.get("tool_results") and state.get("sentiment", "neutral") != "neutral":
+        said = f"{acknowledgement(_in_english(state, question))} {said}"
     if state.get("retrieved"):
         plan = _answer_plan(state, state.get("question") or question, quote=quote, said=said)
         return plan.model_copy(update={"ask": ask})
-    if items is not None and said and _wordable(state):
-        return _worded_plan(state, question, said=said, ask=ask, items=items())
-    if said and state.get("tool_results") and state.get("sentiment", "neutral") != "neutral":
-        said = f"{acknowledgement(_in_english(state, question))} {said}"
     return ReplyPlan(said=" ".join(p for p in (said, ask) if p) or r["ask_request"], grounding=trusted)
 
 

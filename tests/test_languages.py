@@ -166,6 +166,15 @@ def test_an_upset_customer_in_spanish_hears_the_acknowledgement_in_spanish(spoke
     assert text.startswith("Siento que tu pedido esté tardando tanto. El pedido #W4821002 está en preparación.")
 
 
+def test_the_acknowledgement_also_comes_before_a_help_center_answer(spoken: Callable[..., Any]) -> None:
+    chat, _ = spoken([plan({"cmd": "answer", "question": "What if my order has not arrived?"})], [
+        "This is ridiculous! My order #W4821002 still hasn't arrived and nobody tells me anything", "-"])
+    chat.say("¡Esto es ridículo! Mi pedido #W4821002 todavía no ha llegado y nadie me dice nada")
+    # the order named is looked up beside the answer (its passage's translation fails here: English after it)
+    assert _shown_and_stored(chat)[1].startswith(
+        "I'm sorry your order is taking this long. Order #W4821002 is processed.")
+
+
 def test_a_cancellation_in_french_is_proposed_and_receipted_in_fixed_wording(spoken: Callable[..., Any]) -> None:
     write = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003", "reason": "ordered by mistake"}
     chat, translator = spoken([plan(write)], ["I would like to cancel my order #W4821003, I ordered it by mistake"])
