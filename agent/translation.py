@@ -171,6 +171,8 @@ class Translator:
         self._model = model
         self.language = language
         self._names = names
+        self._catalog: tuple[str, ...] | None = None
+        """The product names, read once per reply (at its first model-translated sentence)."""
 
     def __call__(self, sentence: str) -> str | None:
         core = sentence.strip()
@@ -187,7 +189,9 @@ class Translator:
         model = self._model()
         if model is None:
             return None
-        names = sorted((n for n in self._names() if n in sentence), key=len, reverse=True)
+        if self._catalog is None:
+            self._catalog = tuple(self._names())
+        names = sorted((n for n in self._catalog if n in sentence), key=len, reverse=True)
         masked = sentence
         for i, name in enumerate(names):
             masked = masked.replace(name, f"[{i + 1}]")
