@@ -17,6 +17,7 @@ from agent.approvals import Approvals
 from agent.events import ApprovalPending, BaseEvent, Done, ErrorEvent, TextDelta, ToolFinished
 from agent.graph import build_graph
 from agent.guardrails import mask_secrets, rules_for
+from agent.planner.node import prepare_next_turn, prepares_turns
 from agent.state import TURN_RESET, AgentContext, AgentDeps
 from agent.telemetry import TurnTelemetry, observe_model
 from agent.turn_outcome import turn_facts
@@ -42,6 +43,7 @@ class SupportAgent:
         self.graph = build_graph(checkpointer)
         observe_model(deps.model)
         self.approvals = Approvals(deps.store, lambda: deps.policy, checkpointer)
+        self._prepares_turns = prepares_turns(deps)
 
     @staticmethod
     def _config(conversation_id: str) -> dict[str, Any]:
@@ -92,20 +94,36 @@ class SupportAgent:
             log.exception("unexpected error in conversation %s", conversation_id)
             failed = True
             yield ErrorEvent(message=TURN_FAILED)
-        await self._record_turn(conversation_id, began, failed=failed, first_text_ms=first_text_ms)
+        state = await self._record_turn(conversation_id, began, failed=failed, first_text_ms=first_text_ms)
+        if state is not None and not failed and self._prepares_turns:
+            self._prepare_next_turn(conversation_id, customer_id, state)
         yield Done()
 
     async def _record_turn(self, conversation_id: str, began: datetime, *, failed: bool,
-                           first_text_ms: int | None) -> None:
-        """Record what the turn did, for the conversation's outcome and the insights (a failure to record only
-        goes to the log: the customer's turn is not affected)."""
+                           first_text_ms: int | None) -> dict[str, Any] | None:
+        """Record what the turn did, for the conversation's outcome and the insights, and return the state it
+        left (a failure to record only goes to the log: the customer's turn is not affected)."""
         try:
             state = (await self.graph.aget_state(self._config(conversation_id))).values
             facts = turn_facts(state, at=began.astimezone(UTC).replace(tzinfo=None), failed=failed,
                                first_text_ms=first_text_ms)
             await asyncio.to_thread(record_turn, self.deps.store, conversation_id, facts)
+            return state
         except Exception:
             log.exception("a turn of conversation %s was not recorded", conversation_id)
+            return None
+
+    def _prepare_next_turn(self, conversation_id: str, customer_id: str | None, state: dict[str, Any]) -> None:
+        """In the background, while the customer reads and writes: the next planning prompt's start
+        (:func:`agent.planner.node.prepare_next_turn`)."""
+
+        def prepare() -> None:
+            try:
+                prepare_next_turn(self.deps, conversation_id, customer_id, state)
+            except Exception:  # only the next turn's speed is at stake
+                log.exception("the next turn of conversation %s was not prepared", conversation_id)
+
+        asyncio.get_running_loop().run_in_executor(None, prepare)  # submitted now: the loop's end waits for it
 
     async def mask_secrets(self, text: str) -> str:
         """``text`` with secrets masked by the guardrails of the policy version in force."""

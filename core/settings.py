@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     planner: Literal["auto", "model", "router"] = "auto"
     """Who reads a message that is not a plain answer or a clear single request: ``model`` (the planner),
     ``router`` (nearest-neighbour intents and rules only), ``auto`` (the model, except the bundled 135M one)."""
+    prepare_next_turn: bool = True
+    """After each turn, while the customer reads and writes, evaluate the start of the next planning prompt (their
+    orders and the conversation so far) when the in-process model is idle, so their next message is planned from
+    its own tokens on. Turn it off when many conversations share one model: each one's start displaces the last."""
     n_ctx: int = Field(4096, ge=512, le=131072)
     """Context window in tokens."""
     n_threads: int | None = Field(None, ge=1)

@@ -59,6 +59,10 @@ class RunOptions(BaseModel):
     tau2_agent: Tau2Agent = "ours"
     reply_style: Literal["template", "model"] = "template"
     """How replies about orders are worded (``SUPPORT_REPLY_STYLE``)."""
+    pause_seconds: float = 0.0
+    """Time a customer takes to read each reply and write the next message."""
+    prepare_next_turn: bool = True
+    """Prepare the next planning prompt during the pause (``SUPPORT_PREPARE_NEXT_TURN``; only with a pause)."""
 
 
 class RunResult(BaseModel):
@@ -102,14 +106,16 @@ def _world() -> World:
     return _WORLD
 
 
-async def converse(chat: Chat, customer: Simulator) -> list[TurnRecord]:
-    """Let the simulated customer and the agent talk until the customer has nothing more to say."""
+async def converse(chat: Chat, customer: Simulator, *, pause_seconds: float = 0.0) -> list[TurnRecord]:
+    """Let the simulated customer and the agent talk until the customer has nothing more to say, reading each
+    reply for ``pause_seconds``."""
     turns: list[TurnRecord] = []
     reply: str | None = None
     while (message := await asyncio.to_thread(customer.next_message, reply)) is not None:
         turn = await chat.say(message)
         turns.append(turn)
         reply = turn.reply
+        await asyncio.sleep(pause_seconds)
     return turns
 
 
@@ -136,7 +142,7 @@ async def _scenario(case: Case, repeat: int, options: RunOptions) -> RunResult:
         unchanged = s.expect.state is not None and s.expect.state.unchanged
         before = store_digest(deps.store) if unchanged else None
         chat = InProcessChat(deps, s.customer.id, meter=meter)
-        turns = await converse(chat, _customer(case))
+        turns = await converse(chat, _customer(case), pause_seconds=options.pause_seconds)
         cid = chat.conversation_id or ""
         obs = Observation(s, turns, audit_calls(deps.store, cid), cid, deps.store, before)
         misses = judge(obs)
@@ -149,7 +155,7 @@ async def _scenario_http(case: Case, repeat: int, options: RunOptions) -> RunRes
     token = issue_token(token_keys(Settings()), role="customer", subject=s.customer.id) if s.customer.id else None
     async with httpx.AsyncClient(base_url=options.url, timeout=600) as client:
         chat = HttpChat(client, token=token)
-        turns = await converse(chat, _customer(case))
+        turns = await converse(chat, _customer(case), pause_seconds=options.pause_seconds)
     obs = Observation(s, turns, event_calls(turns), chat.conversation_id)
     if s.model_script:
         obs.notes.append("the server's own model answered (scripted models run in-process only)")
@@ -175,7 +181,7 @@ async def _tau2(case: Case, repeat: int, options: RunOptions) -> RunResult:
                                            seed=options.seed + repeat) if options.user_llm_url
                                    else ScriptedUser(task.user_scenario))
             chat = InProcessChat(deps, None, meter=meter)
-            turns = await converse(chat, customer)
+            turns = await converse(chat, customer, pause_seconds=options.pause_seconds)
             agent_db, said = export_tau2(deps.store), [t.reply for t in turns]
             calls = audit_calls(deps.store, chat.conversation_id or "")
     graded = grade(task, agent_db, said=said)
@@ -234,7 +240,8 @@ def prepare(cases: list[Case], options: RunOptions, folder: Path) -> WorldSpec:
     build_template(folder, tau2_db=tau2_dbs[0] if tau2_dbs else None)
     threads = max(1, (os.cpu_count() or 1) // max(1, options.workers))
     return WorldSpec(template=folder, model_path=options.model, n_threads=threads, seed=options.seed,
-                     reply_style=options.reply_style)
+                     reply_style=options.reply_style,
+                     prepare_next_turn=options.prepare_next_turn and options.pause_seconds > 0)
 
 
 def run_cases(cases: list[Case], options: RunOptions, *, progress: bool = True) -> list[RunResult]:

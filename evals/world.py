@@ -51,6 +51,9 @@ class WorldSpec:
     n_threads: int | None = None
     seed: int = 7
     reply_style: Literal["template", "model"] = "template"
+    prepare_next_turn: bool = False
+    """``SUPPORT_PREPARE_NEXT_TURN``: worth it only when the customer pauses before writing again (else the next
+    message waits for it)."""
 
 
 def _settings(data_dir: Path, **overrides: object) -> Settings:
@@ -87,7 +90,7 @@ class World:
         self.folder = Path(tempfile.mkdtemp(prefix="evals-world-"))
         shutil.copytree(spec.template / "chroma", self.folder / "chroma")
         self.settings = _settings(self.folder, model_path=spec.model_path, n_threads=spec.n_threads, seed=spec.seed,
-                                  reply_style=spec.reply_style)
+                                  reply_style=spec.reply_style, prepare_next_turn=spec.prepare_next_turn)
         self.knowledge = KnowledgeBase.from_settings(self.settings)
         self.router = IntentRouter(get_embedder())
         self._model: BaseChatModel | None = None

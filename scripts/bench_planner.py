@@ -5,8 +5,11 @@ read the message (the plan), time to the first event and to the first text, p50 
 split into the first planned turn of a conversation (its customer context not yet evaluated) and later ones.
 
     .venv/bin/python scripts/bench_planner.py [SUITE ...] [--limit N] [--model GGUF] [--no-drafting]
+        [--pause S] [--no-prepare]
     .venv/bin/python scripts/bench_planner.py --report reports/mine     (the turns of an eval run's report)
 
+With ``--pause`` the next planning prompt's start is evaluated in the background between turns, as it is while a
+person reads and writes; ``--no-prepare`` measures the same turns without that.
 Run it with nothing else loading the machine: the timings are the point.
 """
 
@@ -39,6 +42,8 @@ def main(
     model: Annotated[Path | None, typer.Option(help="GGUF to run instead of the configured model.")] = None,
     report: Annotated[Path | None, typer.Option(help="Read the turns of this eval report instead of running.")] = None,
     drafting: Annotated[bool, typer.Option(help="Check guessed plan tokens in batches (speculative decoding).")] = True,
+    pause: Annotated[float, typer.Option(help="Seconds a customer reads each reply before writing again.")] = 0.0,
+    prepare: Annotated[bool, typer.Option(help="Prepare the next planning prompt during the pause.")] = True,
 ) -> None:
     GrammarFirstLlama.drafting = drafting
     if report is not None:
@@ -46,7 +51,8 @@ def main(
     else:
         cases = [c for c in load_paths(suites or DEFAULT_SUITES) if c.scenario is not None]
         cases = cases[:limit] if limit else cases
-        results = run_cases(cases, RunOptions(model=model, workers=1), progress=True)
+        options = RunOptions(model=model, workers=1, pause_seconds=pause, prepare_next_turn=prepare)
+        results = run_cases(cases, options, progress=True)
     by_path: dict[str, list] = defaultdict(list)
     first_planned, later_planned = [], []
     for result in results:

@@ -64,9 +64,11 @@ TEST_SECRET = secrets.token_urlsafe(32)
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings on a temp data folder, ignoring any .env file; the bundled 135M model unless a test names
-    another (tests of the default model are marked ``bigmodel`` and use :func:`default_model_settings`)."""
+    another (tests of the default model are marked ``bigmodel`` and use :func:`default_model_settings`). The next
+    turn's prompt is not prepared between turns (a test's next message comes at once, so it would only wait for
+    it) unless a test turns it on."""
     return Settings(_env_file=None, data_dir=data_dir,  # type: ignore[call-arg]
-                    **{"model": "smollm2-135m", "jwt_secret": TEST_SECRET, **overrides})
+                    **{"model": "smollm2-135m", "jwt_secret": TEST_SECRET, "prepare_next_turn": False, **overrides})
 
 
 def default_model_settings(data_dir: Path, **overrides: object) -> Settings:

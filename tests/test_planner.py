@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from langchain_core.messages import BaseMessage
+from pydantic import Field
 
 from agent.executor.address import missing_parts
 from agent.llm.fake import ScriptedChatModel
@@ -17,6 +19,7 @@ from agent.state import AgentDeps
 from core.errors import ModelError
 from tests.conftest import Chat, text_of
 from tests.test_dialogue import OLIVIA, order, writes
+from tools import desk
 from tools.policy import Policy, ToolPolicy
 from tools.store import Store
 
@@ -452,3 +455,43 @@ def test_an_option_corrected_at_the_yes_drops_the_one_turned_down(
     assert "for Wireless Earbuds (white, 6h)" in text_of(chat.say("i want to exchange my earbuds for the white ones"))
     proposal = text_of(chat.say("actually make it the black ones with the 8h battery, not white"))
     assert "for Wireless Earbuds (black, 8h)" in proposal and writes(chat) == []
+
+
+class _Preparing(ScriptedChatModel):
+    """A scripted model that keeps KV state in process: it records what it was asked to prefill."""
+
+    prefilled: list[tuple[str, str]] = Field(default_factory=list)
+
+    def prefill(self, messages: list[BaseMessage], *, until: str) -> int:
+        self.prefilled.append(("\n".join(str(m.content) for m in messages), until))
+        return 1
+
+
+def test_after_a_turn_the_next_planning_prompt_is_prepared_until_a_person_takes_over(
+    world: AgentDeps, fresh_store: Store
+) -> None:
+    settings = world.settings.model_copy(update={"prepare_next_turn": True})
+    model = _Preparing(steps=[plan({"cmd": "lookup", "order_id": "#W4821002"}), plan({"cmd": "handoff",
+                                                                                     "reason": "request not covered"})])
+    chat = Chat(dataclasses.replace(world, store=fresh_store, settings=settings, model=model, planner="model",
+                                    answer_style="quote"), OLIVIA)
+    chat.say("wheres my coffe maker??")
+    [(prompt, until)] = model.prefilled
+    before = prompt.split(until, 1)[0]
+    assert "#W4821003" in before and before.rstrip().endswith("Customer:")  # her orders, then the next message
+    assert "Customer: wheres my coffe maker??" in before and "Agent:" in before
+    chat.say("my neighbour's parcel came to me, what do I do?")
+    assert len(model.prefilled) == 2 and "neighbour's parcel" in model.prefilled[1][0]
+    [handoff] = desk.list_queue(fresh_store)
+    desk.claim(fresh_store, handoff.id, "agent-1")
+    chat.say("hello? anyone there?")
+    assert len(model.prefilled) == 2  # a person answers from here: nothing is planned, nothing prepared
+    model.assert_all_used()
+
+
+def test_the_next_turn_is_not_prepared_when_it_is_turned_off(world: AgentDeps, fresh_store: Store) -> None:
+    model = _Preparing(steps=[plan({"cmd": "lookup", "order_id": "#W4821002"})])
+    chat = Chat(dataclasses.replace(world, store=fresh_store, model=model, planner="model"), OLIVIA)
+    assert not chat.deps.settings.prepare_next_turn  # as the tests' settings have it; the service's default is on
+    chat.say("wheres my coffe maker??")
+    assert model.prefilled == []

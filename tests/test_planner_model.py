@@ -9,10 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from langchain_core.messages import HumanMessage
 
 from agent.bootstrap import translation_model
+from agent.commands import Plan
 from agent.llm import ChatLlamaCpp
 from agent.llm.models import DEFAULT_MODEL
+from agent.planner.node import customer_orders, prepare_next_turn
+from agent.planner.prompt import build_prompt, customer_context
 from agent.state import AgentDeps
 from agent.translation import in_language
 from tests.conftest import Chat, text_of
@@ -123,3 +127,21 @@ def test_a_spanish_conversation_is_answered_in_spanish_or_honestly_in_english(
     assert translated or confirm.startswith("Lo siento, no he podido escribir esta respuesta en español"), confirm
     assert "#W4821003" in confirm and "42" in confirm and ("(sí/no)" if translated else "(yes/no)") in confirm
     assert writes(chat) == []
+
+
+def test_the_next_turns_start_is_evaluated_after_a_turn_and_plans_as_a_cold_prompt_does(
+    deps_on_default: AgentDeps, fresh_store: Store
+) -> None:
+    settings = deps_on_default.settings.model_copy(update={"prepare_next_turn": True})
+    deps = dataclasses.replace(deps_on_default, store=fresh_store, settings=settings)
+    chat = Chat(deps, OLIVIA)
+    chat.say("where is my coffee maker?")  # the test's turn ends once the background preparation has
+    state = chat.agent.graph.get_state({"configurable": {"thread_id": chat.conversation_id}}).values
+    assert prepare_next_turn(deps, chat.conversation_id, OLIVIA, state) == 0  # the turn already left it evaluated
+    context = customer_context(orders=customer_orders(deps, chat.conversation_id, OLIVIA),
+                               messages=[*state["messages"], HumanMessage("ok cancel it then")])
+    prompt = build_prompt(context=context, task=state.get("task"))
+    planner = deps.model.with_structured_output(Plan)
+    warm = planner.invoke(prompt)
+    deps.model.invoke([HumanMessage("Say hi.")], max_tokens=1)  # another prompt takes the KV state
+    assert planner.invoke(prompt) == warm

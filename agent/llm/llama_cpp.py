@@ -14,6 +14,7 @@ from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
+from llama_cpp import llama_chat_format
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from agent.llm.grammar_sampling import GrammarFirstLlama
@@ -47,6 +48,19 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def _chat_formatter(llama: Any) -> llama_chat_format.Jinja2ChatFormatter | None:
+    """The GGUF's own chat template as llama-cpp-python formats chat completions with it (None without one)."""
+    template = llama.metadata.get("tokenizer.chat_template")
+    if template is None:
+        return None
+
+    def text(token: int) -> str:
+        return llama._model.token_get_text(token) if token != -1 else ""
+
+    return llama_chat_format.Jinja2ChatFormatter(template=template, eos_token=text(llama.token_eos()),
+                                                 bos_token=text(llama.token_bos()), stop_token_ids=[llama.token_eos()])
+
+
 class ChatLlamaCpp(BaseChatModel):
     """Chat over a local GGUF model; streams tokens and returns JSON-schema-constrained output."""
 
@@ -62,6 +76,7 @@ class ChatLlamaCpp(BaseChatModel):
     repeat_penalty: float = 1.15
 
     _llama: Any = PrivateAttr(default=None)
+    _formatter: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def load(self) -> ChatLlamaCpp:
@@ -77,6 +92,7 @@ class ChatLlamaCpp(BaseChatModel):
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"could not load model {self.model_path}: {exc}") from exc
         self._llama = llama
+        self._formatter = _chat_formatter(llama)
         return self
 
     def _open_llama(self) -> Any:
@@ -94,6 +110,31 @@ class ChatLlamaCpp(BaseChatModel):
             seed=self.seed,
             verbose=False,
         )
+
+    def prefill(self, messages: list[BaseMessage], *, until: str) -> int:
+        """Evaluate the prompt ``messages`` make, up to the first ``until`` in it, if the model is idle: a later
+        call whose prompt starts the same then evaluates only what follows. Returns the tokens evaluated (0 when
+        the model was busy, ``until`` is not in the prompt, that start is already in the KV state or too long)."""
+        llama = self.load()._llama
+        if self._formatter is None or not self._lock.acquire(blocking=False):
+            return 0
+        try:
+            chat = self._formatter(messages=openai_messages(messages))
+            if until not in chat.prompt:
+                return 0
+            start = chat.prompt.split(until, 1)[0]
+            tokens = llama.tokenize(start.encode("utf-8"), add_bos=not chat.added_special, special=True)
+            cached = next((i for i, (a, b) in enumerate(zip(llama.input_ids[:llama.n_tokens], tokens, strict=False))
+                           if a != b), min(llama.n_tokens, len(tokens)))
+            if cached == len(tokens) or len(tokens) >= llama.n_ctx():
+                return 0
+            llama.draft_model, llama.n_tokens = None, cached
+            llama.eval(tokens[cached:])
+            return len(tokens) - cached
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"prefill failed: {exc}") from exc
+        finally:
+            self._lock.release()
 
     @property
     def _llm_type(self) -> str:

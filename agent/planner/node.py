@@ -23,8 +23,8 @@ from agent.executor.flow import verified
 from agent.nodes.understand import asks_for_a_person, last_customer_text, several_requests
 from agent.planner.floor import from_route
 from agent.planner.grounding import grounded
-from agent.planner.prompt import build_prompt, customer_context
-from agent.state import AgentContext, AgentState
+from agent.planner.prompt import build_prompt, customer_context, next_turn_start
+from agent.state import AgentContext, AgentDeps, AgentState
 from core.errors import ModelError
 from tools import execute
 from tools.arguments import items_named
@@ -78,13 +78,12 @@ def fast_path(state: AgentState, text: str, orders: Callable[[], list[dict[str, 
     return None
 
 
-def _customer_orders(runtime: Runtime[AgentContext], customer_id: str | None) -> list[dict[str, Any]] | None:
+def customer_orders(deps: AgentDeps, conversation_id: str, customer_id: str | None) -> list[dict[str, Any]] | None:
     """The customer's recent orders, read as that customer (a preview: no audit row), or None if unknown."""
     if customer_id is None:
         return None
-    ctx = runtime.context
-    result = execute(ctx.deps.store, "list_recent_orders", {"limit": 8}, policy=ctx.deps.policy,
-                     conversation_id=ctx.conversation_id, customer_id=customer_id, preview=True)
+    result = execute(deps.store, "list_recent_orders", {"limit": 8}, policy=deps.policy,
+                     conversation_id=conversation_id, customer_id=customer_id, preview=True)
     return result.data.get("orders", []) if result.outcome == "done" else []
 
 
@@ -132,7 +131,7 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     text, messages = last_customer_text(state), state["messages"]
     started = time.perf_counter()
     customer_id = runtime.context.customer_id or state.get("verified_customer_id")
-    orders = cache(lambda: _customer_orders(runtime, customer_id))
+    orders = cache(lambda: customer_orders(runtime.context.deps, runtime.context.conversation_id, customer_id))
     request = _waiting_request(state) if runtime.context.deps.planner == "model" else None
     restart: dict[str, Any] = {}
     if request:
@@ -156,3 +155,19 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         commands = [*commands, {"cmd": "handoff", "reason": "customer asked for a human"}]
     return {"commands": commands, "plan_path": path, "plan_seconds": round(time.perf_counter() - started, 3),
             "context": context, **restart}
+
+
+def prepares_turns(deps: AgentDeps) -> bool:
+    """Whether :func:`prepare_next_turn` runs: it is on (``SUPPORT_PREPARE_NEXT_TURN``), the model plans and keeps
+    its KV state in this process."""
+    in_process = callable(getattr(deps.model, "prefill", None))
+    return deps.settings.prepare_next_turn and deps.planner == "model" and in_process
+
+
+def prepare_next_turn(deps: AgentDeps, conversation_id: str, customer_id: str | None, state: dict[str, Any]) -> int:
+    """Evaluate the start of the next turn's planning prompt (the customer's orders and the conversation so far)
+    while the customer reads the reply and writes: their next message is then planned from its own tokens on.
+    Returns the tokens evaluated (:meth:`agent.llm.llama_cpp.ChatLlamaCpp.prefill`)."""
+    orders = customer_orders(deps, conversation_id, customer_id or state.get("verified_customer_id"))
+    prompt, until = next_turn_start(orders=orders, messages=state.get("messages", []))
+    return int(deps.model.prefill(prompt, until=until))  # type: ignore[attr-defined]

@@ -30,6 +30,8 @@ MESSAGE_CHARS = 300
 AGENT_CHARS = 160
 """An agent message's end: what it asked last, which the next customer message answers (fewer tokens to read)."""
 MAX_ORDERS = 8
+NEXT_MESSAGE = "(their next message)"
+"""Stands in for the customer's next message in :func:`next_turn_start`."""
 
 
 def catalog() -> str:
@@ -90,6 +92,14 @@ def customer_context(*, orders: list[dict[str, Any]] | None, messages: list[Base
     return (f"Customer's orders:\n{describe_orders(orders) if orders is not None else 'not verified yet'}\n\n"
             + (f"Conversation so far (already handled):\n{earlier}\n\n" if earlier else "")
             + f"Newest message:\n{_line(newest) if newest else ''}")
+
+
+def next_turn_start(*, orders: list[dict[str, Any]] | None,
+                    messages: list[BaseMessage]) -> tuple[list[BaseMessage], str]:
+    """The next turn's planning prompt as far as it is known before the customer writes again, and the text it
+    stops before: everything up to their next message (:data:`NEXT_MESSAGE` stands in for it)."""
+    context = customer_context(orders=orders, messages=[*messages, HumanMessage(NEXT_MESSAGE)])
+    return build_prompt(context=context, task=None), f" {NEXT_MESSAGE}"
 
 
 def build_prompt(*, context: str, task: dict[str, Any] | None) -> list[BaseMessage]:
