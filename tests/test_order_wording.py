@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from agent.llm.fake import ScriptedChatModel
+from agent.nodes.understand import sentiment_of
 from agent.replies import acknowledgement, describe_order, describe_orders
 from agent.state import AgentDeps
 from tests.conftest import Chat, text_of
@@ -57,6 +58,21 @@ def test_counts_and_lists_read_naturally() -> None:
 ])
 def test_an_upset_customer_hears_an_acknowledgement_of_what_they_complain_about(message: str, said: str) -> None:
     assert acknowledgement(message) == said
+
+
+@pytest.mark.parametrize(("message", "sentiment"), [
+    ("this is the second time my parcel is late", "negative"),
+    ("still no sign of my package and nobody answers the phone", "negative"),
+    ("honestly so disappointed with this order", "negative"),
+    ("I keep waiting and waiting for my refund", "negative"),
+    ("my delivery got delayed again", "negative"),
+    ("thanks again for the help", "neutral"),
+    ("could you check the order again?", "neutral"),
+    ("is it still possible to cancel?", "neutral"),
+    ("I'd like to return the lamp", "neutral"),
+])
+def test_frustration_repeated_contacts_and_urgency_read_as_upset(message: str, sentiment: str) -> None:
+    assert sentiment_of(message) == sentiment
 
 
 def test_the_acknowledgement_comes_before_the_facts_and_only_when_upset(world: AgentDeps, fresh_store: Store) -> None:

@@ -41,6 +41,14 @@ OTHER_LANGUAGE = "other_language"
 """The intent of a message in a language the agent cannot answer in: it says so, in English, and offers a person."""
 _SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]", re.IGNORECASE)
 _ANGRY_WORDS = re.compile(r"\b(angry|furious|ridiculous|unacceptable|worst|useless|scam|disgusting|fed up)\b", re.I)
+_UPSET = re.compile(
+    r"\b(annoy(ed|ing)|frustrat(ed|ing)|upset|disappoint(ed|ing)|terrible|awful|horrible|garbage|rubbish|ugh|"
+    r"sick of|tired of|a joke|not (ok|okay|acceptable)|(yet|once) again|"
+    r"(late|wrong|broken|missing|delayed|happened) again|(second|third|fourth|fifth|\d+(st|nd|rd|th)) time|"
+    r"still (not|no|hasn'?t|haven'?t|isn'?t|don'?t|didn'?t|waiting)|keep (asking|waiting|writing|calling)|"
+    r"(waiting|waited) (forever|ages|so long|for weeks|for days)|nobody (tells|answers|helps|replies))\b", re.I)
+"""Frustration, repeated contacts and urgency in plain words: a customer who writes these is upset even without
+strong words or shouting."""
 
 
 def last_customer_text(state: AgentState) -> str:
@@ -67,13 +75,14 @@ def several_requests(text: str) -> bool:
 
 
 def sentiment_of(text: str) -> str:
-    """``angry``, ``negative`` or ``neutral`` from shouting, strong words and swearing (cheap, explainable)."""
+    """``angry``, ``negative`` or ``neutral`` from shouting, strong words and swearing (angry), and frustration,
+    repeated contacts or urgency (negative): cheap and explainable."""
     letters = [c for c in text if c.isalpha()]
     shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) > 0.7
     strong = len(_ANGRY_WORDS.findall(text))
     if shouting or strong >= 2 or text.count("!") >= 3 or load_rules().has_profanity(text):
         return "angry"
-    return "negative" if strong else "neutral"
+    return "negative" if strong or _UPSET.search(text) else "neutral"
 
 
 def _reply_language(text: str, state: AgentState, deps: AgentDeps) -> str:
