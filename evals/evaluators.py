@@ -17,8 +17,8 @@ from agent.prompts import replies
 from agent.translation import in_language
 from evals.customer import question_in, question_text
 from evals.guardrails import is_refusal
+from evals.scenario import ACKNOWLEDGEMENTS, Expect, Scenario
 from evals.scenario import Citations as CitationSpec
-from evals.scenario import Expect, Scenario
 from evals.transport import TurnRecord
 from tools import TOOLS
 from tools.store import Store
@@ -323,7 +323,8 @@ def _or_none(items: list[str]) -> str:
 
 
 class Text(Evaluator):
-    """Words that must and must not appear in the replies."""
+    """Words that must and must not appear in the replies, their language and an acknowledgement; each miss is
+    named by what it checks: ``text:facts``, ``text:forbidden``, ``text:language``, ``text:acknowledgement``."""
 
     name = "text"
 
@@ -336,22 +337,28 @@ class Text(Evaluator):
             return []
         said = " ".join(obs.replies).casefold()
         last = (obs.replies[-1] if obs.replies else "").casefold()
-        misses = [Miss(check=self.name, expected=f"says {s!r}", got=_tail(said)) for s in spec.contains
-                  if s.casefold() not in said]
-        misses += [Miss(check=self.name, expected=f"never says {s!r}", got=_around(said, s.casefold()))
-                   for s in spec.not_contains if s.casefold() in said]
-        misses += [Miss(check=self.name, expected=f"last reply says {s!r}", got=_tail(last))
-                   for s in spec.final_contains if s.casefold() not in last]
         replies = [r for r in obs.replies if r]
-        misses += [Miss(check=self.name, expected=f"a reply matches {p!r}", got=_tail(said)) for p in spec.matches
+
+        def miss(kind: str, expected: str, got: str) -> Miss:
+            return Miss(check=f"text:{kind}", expected=expected, got=got)
+
+        misses = [miss("facts", f"says {s!r}", _tail(said)) for s in spec.contains if s.casefold() not in said]
+        misses += [miss("facts", f"last reply says {s!r}", _tail(last))
+                   for s in spec.final_contains if s.casefold() not in last]
+        misses += [miss("facts", f"a reply matches {p!r}", _tail(said)) for p in spec.matches
                    if not any(re.search(p, r, re.IGNORECASE) for r in replies)]
+        misses += [miss("forbidden", f"never says {s!r}", _around(said, s.casefold()))
+                   for s in spec.not_contains if s.casefold() in said]
         for pattern in spec.not_matches:
             hit = next((r for r in replies if re.search(pattern, r, re.IGNORECASE)), None)
             if hit is not None:
-                misses.append(Miss(check=self.name, expected=f"no reply matches {pattern!r}", got=_tail(hit)))
+                misses.append(miss("forbidden", f"no reply matches {pattern!r}", _tail(hit)))
         if spec.language:
-            misses += [Miss(check=self.name, expected=f"a reply in {spec.language}", got=_tail(r)) for r in replies
+            misses += [miss("language", f"a reply in {spec.language}", _tail(r)) for r in replies
                        if not in_language(r, spec.language)]
+        acknowledgement = ACKNOWLEDGEMENTS[spec.language or "en"]
+        if spec.acknowledges and not any(re.search(acknowledgement, r, re.IGNORECASE) for r in replies):
+            misses.append(miss("acknowledgement", f"a reply matches {acknowledgement!r}", _tail(said)))
         return misses
 
 

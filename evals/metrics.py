@@ -52,14 +52,21 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 4) if values else None
 
 
-class SuiteScore(BaseModel):
-    suite: str
+class Score(BaseModel):
     runs: int
     passed: int
 
     @property
     def rate(self) -> float:
         return self.passed / self.runs if self.runs else 0.0
+
+
+class SuiteScore(Score):
+    suite: str
+
+
+class TagScore(Score):
+    tag: str
 
 
 class Metrics(BaseModel):
@@ -93,6 +100,11 @@ class Metrics(BaseModel):
     tau2_success_rate: float | None
     tau2_pass_hat_k: dict[int, float]
     suites: list[SuiteScore]
+    tags: list[TagScore] = []
+    """Pass rate by scenario tag (a suite's languages, upset customers, kinds of message...)."""
+    missed_checks: dict[str, int] = {}
+    """Runs that missed each kind of check (``text:facts``, ``text:language``, ``text:acknowledgement``, ``tools``,
+    ``state``...)."""
 
 
 def pass_hat_ks(results: Iterable[RunResult]) -> dict[int, float]:
@@ -148,6 +160,8 @@ def compute(results: list[RunResult]) -> Metrics:
         tau2_success_rate=ratio(sum(r.passed for r in tau2), len(tau2)),
         tau2_pass_hat_k=pass_hat_ks(tau2),
         suites=_suites(results),
+        tags=_tags(results),
+        missed_checks=dict(Counter(check for r in results for check in sorted({m.check for m in r.misses}))),
     )
 
 
@@ -161,3 +175,11 @@ def _suites(results: list[RunResult]) -> list[SuiteScore]:
     for result in results:
         runs[result.suite].append(result.passed)
     return [SuiteScore(suite=s, runs=len(p), passed=sum(p)) for s, p in sorted(runs.items())]
+
+
+def _tags(results: list[RunResult]) -> list[TagScore]:
+    runs: dict[str, list[bool]] = defaultdict(list)
+    for result in results:
+        for tag in result.tags:
+            runs[tag].append(result.passed)
+    return [TagScore(tag=t, runs=len(p), passed=sum(p)) for t, p in sorted(runs.items())]

@@ -139,6 +139,11 @@ def summary(report: Report) -> str:
              f"(model {report.meta.model})"]
     lines += [f"  {name:24} {value}" for name, value in _headline(report.metrics)]
     lines += [f"  suite {s.suite:22} {s.passed}/{s.runs}" for s in report.metrics.suites]
+    if report.metrics.tags:
+        lines.append("  by tag: " + ", ".join(f"{t.tag} {t.passed}/{t.runs}" for t in report.metrics.tags))
+    if report.metrics.missed_checks:
+        missed = sorted(report.metrics.missed_checks.items())
+        lines.append("  runs missing: " + ", ".join(f"{check} {n}" for check, n in missed))
     for result in (r for r in report.results if not r.passed):
         first = result.misses[0] if result.misses else None
         why = f"{first.check}: expected {first.expected}; got {first.got}" if first else ""

@@ -135,6 +135,17 @@ class Guardrails(_Strict):
     """A benign message: no decline, no withdrawn reply, no safe fallback."""
 
 
+ACKNOWLEDGEMENTS: dict[str, str] = {
+    "en": r"\b(sorry|apologi[sz]e)",
+    "es": r"\b(lo siento|siento|lamento|lamentamos|disculp)",
+    "fr": r"\b(désolée?s?|excuse)",
+    "de": r"\b(tut (mir|uns) leid|entschuldig)",
+    "pt": r"\b(lamento|lamentamos|desculp)",
+    "it": r"\b(mi dispiace|ci dispiace|scus)",
+}
+"""Phrasings of an acknowledgement ("I'm sorry ...") by language, as regexes."""
+
+
 class TextCheck(_Strict):
     """Text in the agent's replies (all turns, case-insensitive)."""
 
@@ -149,6 +160,15 @@ class TextCheck(_Strict):
     """Regexes no reply may match (``"not sure|don't understand"``)."""
     language: str | None = None
     """The language every reply must be in (``es``...; py3langid, as the agent tells languages apart)."""
+    acknowledges: bool = False
+    """Some reply acknowledges the customer's trouble, in a phrasing of :data:`ACKNOWLEDGEMENTS` for ``language``
+    (English without one): what an upset customer must hear."""
+
+    @model_validator(mode="after")
+    def _known_acknowledgements(self) -> TextCheck:
+        if self.acknowledges and (self.language or "en") not in ACKNOWLEDGEMENTS:
+            raise ValueError(f"no acknowledgement phrasings for language {self.language!r}")
+        return self
 
     @field_validator("matches", "not_matches")
     @classmethod

@@ -29,7 +29,8 @@ def _known(name: str) -> bool:
     if name.startswith(("pass^", "tau2_pass^")):
         return name.split("^")[1].isdigit()
     field = Metrics.model_fields.get(name)
-    return field is not None and name not in ("suites", "pass_hat_k", "tau2_pass_hat_k")
+    tables = ("suites", "tags", "missed_checks", "replaced", "pass_hat_k", "tau2_pass_hat_k")
+    return field is not None and name not in tables
 
 
 class Thresholds(BaseModel):

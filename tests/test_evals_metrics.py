@@ -184,6 +184,34 @@ def test_every_reply_must_be_in_the_language_asked_for() -> None:
     assert Text().check(observe(expect, "Hecho."))  # too short to tell: not shown to be Spanish
 
 
+@pytest.mark.parametrize(("language", "acknowledged", "not_acknowledged"), [
+    (None, "I'm sorry your order is taking this long. Order #W4821002 is processed.", "Order #W4821002 is processed."),
+    ("es", "Lamento que tu pedido tarde tanto. El pedido #W4821002 está en preparación.",
+     "Sorry. El pedido #W4821002 está en preparación, ya lo verás pronto."),
+    ("de", "Es tut mir leid, dass Ihre Bestellung so lange dauert. Die Bestellung #W4821002 wird bearbeitet.",
+     "Die Bestellung #W4821002 wird bearbeitet, sie ist bald bei Ihnen."),
+])
+def test_an_upset_customer_must_hear_an_acknowledgement_in_their_language(
+    language: str | None, acknowledged: str, not_acknowledged: str
+) -> None:
+    expect = {"text": {"acknowledges": True, **({"language": language} if language else {})}}
+    assert not Text().check(observe(expect, acknowledged))
+    [miss] = Text().check(observe(expect, not_acknowledged))
+    assert miss.check == "text:acknowledgement"
+    with pytest.raises(ValueError, match="no acknowledgement phrasings"):
+        observe({"text": {"acknowledges": True, "language": "nl"}})
+
+
+def test_runs_are_scored_by_tag_and_by_the_checks_they_missed() -> None:
+    expect = {"text": {"contains": ["#W4821002"], "not_contains": ["item(s)"], "language": "es"}}
+    misses = Text().check(observe(expect, "Your order has 1 item(s)."))
+    assert sorted(m.check for m in misses) == ["text:facts", "text:forbidden", "text:language"]
+    failed = run("a", False).model_copy(update={"tags": ["es", "upset"], "misses": misses})
+    metrics = compute([failed, run("b", True).model_copy(update={"tags": ["es"]})])
+    assert [(t.tag, t.passed, t.runs) for t in metrics.tags] == [("es", 1, 2), ("upset", 0, 1)]
+    assert metrics.missed_checks == {"text:facts": 1, "text:forbidden": 1, "text:language": 1}
+
+
 def test_an_expected_call_is_matched_to_the_call_with_its_arguments() -> None:
     scenario = Scenario.model_validate({"id": "s", "turns": ["hi"], "expect": {"tools": [
         {"name": "verify_customer_by_email", "args": {"email": "a@example.com"}, "outcome": "done"},
