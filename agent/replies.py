@@ -200,8 +200,8 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False,
     said, ask = state.get("say", ""), state.get("ask", "")
     if items is not None and said and _wordable(state) and not state.get("retrieved"):
         return _worded_plan(state, question, said=said, ask=ask, items=items())  # the model acknowledges itself
-    if said and state.get("tool_results") and state.get("sentiment", "neutral") != "neutral":
-        said = f"{acknowledgement(_in_english(state, question))} {said}"
+    if _acknowledges(state, said, ask):
+        said = " ".join(p for p in (acknowledgement(_in_english(state, question)), said) if p)
     if state.get("retrieved"):
         plan = _answer_plan(state, state.get("question") or question, quote=quote, said=said)
         return plan.model_copy(update={"ask": ask})
@@ -215,6 +215,18 @@ _COMPLAINTS = {
                           re.IGNORECASE),
     "payment": re.compile(r"\b(charged?|billed|double|twice|overcharged|payment|refund)\b", re.IGNORECASE),
 }
+
+
+def _acknowledges(state: AgentState, said: str, ask: str) -> bool:
+    """Whether the reply starts with an acknowledgement: the customer is upset and it answers them (facts, a
+    proposal, a help-center answer or a question back), unless what it says is already one (the care and
+    complaint replies, a handoff's)."""
+    upset = state.get("sentiment", "neutral") != "neutral"
+    answers = bool(said or ask or state.get("retrieved"))
+    return upset and answers and not _APOLOGY.search(said)
+
+
+_APOLOGY = re.compile(r"\b(sorry|apologi[sz]e)\b", re.IGNORECASE)
 
 
 def _in_english(state: AgentState, message: str) -> str:

@@ -86,3 +86,24 @@ def test_the_acknowledgement_comes_before_the_facts_and_only_when_upset(world: A
     upset = reply("This is ridiculous! My order #W4821002 still hasn't arrived and nobody tells me anything")
     assert upset.startswith("I'm sorry your order is taking this long. Order #W4821002 is processed.")
     assert reply("Could you tell me the status of my order #W4821002 please?").startswith("Order #W4821002 is")
+
+
+@pytest.mark.parametrize(("command", "upset", "calm", "then"), [
+    ({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003", "reason": "no longer needed"},
+     "ugh, so frustrated with this order. cancel #W4821003, I don't need it",
+     "please cancel #W4821003, I don't need it", "To confirm"),
+    ({"cmd": "answer", "question": "How long do refunds take?"},
+     "this is so annoying, how long do refunds take??", "how long do refunds take?", ""),
+])
+def test_an_upset_customer_is_acknowledged_before_a_proposal_or_a_help_center_answer_too(
+    world: AgentDeps, fresh_store: Store, command: dict[str, Any], upset: str, calm: str, then: str
+) -> None:
+    def reply(message: str) -> str:
+        deps = dataclasses.replace(world, store=fresh_store, planner="model", answer_style="quote",
+                                   model=ScriptedChatModel(steps=[json.dumps({"commands": [command]})]))
+        return text_of(Chat(deps, OLIVIA).say(message))
+
+    acknowledged = reply(upset)
+    assert acknowledged.startswith("I'm sorry about the trouble. " + then), acknowledged
+    assert acknowledged.count("sorry") == 1
+    assert not reply(calm).startswith("I'm sorry")

@@ -482,7 +482,7 @@ def test_after_a_turn_the_next_planning_prompt_is_prepared_until_a_person_takes_
     assert "Customer: wheres my coffe maker??" in before and "Agent:" in before
     chat.say("my neighbour's parcel came to me, what do I do?")
     assert len(model.prefilled) == 2 and "neighbour's parcel" in model.prefilled[1][0]
-    [handoff] = desk.list_queue(fresh_store)
+    [handoff] = [h for h in desk.list_queue(fresh_store) if h.conversation_id == chat.conversation_id]
     desk.claim(fresh_store, handoff.id, "agent-1")
     chat.say("hello? anyone there?")
     assert len(model.prefilled) == 2  # a person answers from here: nothing is planned, nothing prepared
