@@ -104,6 +104,15 @@ def test_orders_named_by_their_items_are_the_ones_looked_up_each_once() -> None:
     assert check("where is my coffee maker", same, same) == [same]
 
 
+def test_an_order_named_by_an_item_in_it_is_looked_up_when_no_command_is_about_it() -> None:
+    said = "the earbuds I got stopped charging after a week, what can I do?"
+    answer = {"cmd": "answer", "question": "What can I do if my earbuds stopped charging?"}
+    assert check(said, answer) == [{"cmd": "lookup", "order_id": "#W1000001"}, answer]
+    hoodies = [{"order_id": f"#W200000{n}", "status": "delivered", "items": [{"name": "Hoodie"}]} for n in range(3)]
+    shrank = {"cmd": "answer", "question": "What can I do if my hoodie shrank?"}
+    assert grounded([COMMAND.validate_python(shrank)], "my hoodie shrank, what can I do?", hoodies, None) == [shrank]
+
+
 def test_an_order_that_holds_none_of_the_items_named_gives_way() -> None:
     orders = [*ORDERS, {"order_id": "#W1000004", "status": "delivered", "items": [{"name": "Coffee Maker"}]}]
     write = COMMAND.validate_python({"cmd": "write", "tool": "return_delivered_order_items",

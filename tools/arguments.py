@@ -107,10 +107,16 @@ def items_listed_with(text: str, items: Sequence[dict[str, Any]],
     return [i for i in items if i in anchors or i in listed]
 
 
-def orders_holding(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The orders holding an item that ``text`` names by name ("the coffee maker")."""
+def orders_holding(text: str, orders: Sequence[dict[str, Any]], *, typos: bool = True) -> list[dict[str, Any]]:
+    """The orders holding an item that ``text`` names by name ("the coffee maker"; "the cofee maker" too unless
+    ``typos`` is false)."""
     said = _said_words(text)
-    return [o for o in orders if said and any(_overlap(_name_words(i["name"]), said) for i in o["items"])]
+
+    def names(item: dict[str, Any]) -> bool:
+        words = _name_words(item["name"])
+        return _overlap(words, said) if typos else bool(words & said)
+
+    return [o for o in orders if said and any(names(i) for i in o["items"])]
 
 
 _GENERIC_PAYMENT = {"card", "ending", "balance"}

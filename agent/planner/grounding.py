@@ -304,15 +304,23 @@ def _answers_nothing_asked(planned: list[dict[str, Any]], clauses: list[Clause],
     return from_route(intent, text, [])
 
 
+NAMED_BY_ITEM = 2
+"""Orders an item the customer names may point to and still be looked up unasked (more: the name is too vague)."""
+
+
 def _named_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """An order of theirs the customer names by its number is never passed over: one no command is about is
-    looked up first ("my order #W... still hasn't arrived!" read as a help-center question gets its status too).
-    Not while a task goes on (an answer to the agent's question)."""
+    """An order of theirs the customer names, by its number or by an item in it, is never passed over: one no
+    command is about is looked up first ("my order #W... still hasn't arrived!" or "the toothbrush doesn't even
+    turn on" read as a help-center question gets its status too). Not while a task goes on (an answer to the
+    agent's question), nor by item beside a change (the change names its order, or asks which one)."""
     if any(c["cmd"] in ("confirm", "correct") for c in planned):
         return planned
     theirs = {o["order_id"] for o in orders}
+    writes = any(c["cmd"] == "write" for c in planned)
+    by_item = [] if writes else [o["order_id"] for o in orders_holding(text, orders, typos=False)]  # not guessed
+    named = [*extract_order_ids(text), *(by_item if len(by_item) <= NAMED_BY_ITEM else [])]
     covered = {c.get("order_id") for c in planned}
-    missed = [i for i in extract_order_ids(text) if i in theirs and i not in covered]
+    missed = [i for i in dict.fromkeys(named) if i in theirs and i not in covered]
     return [*({"cmd": "lookup", "order_id": i} for i in missed), *planned]
 
 
