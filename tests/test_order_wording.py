@@ -66,10 +66,13 @@ def test_an_upset_customer_hears_an_acknowledgement_of_what_they_complain_about(
     ("honestly so disappointed with this order", "negative"),
     ("I keep waiting and waiting for my refund", "negative"),
     ("my delivery got delayed again", "negative"),
+    ("It's outrageous, no one ever answers my emails", "negative"),
+    ("honestly absurd that nobody here tells me anything", "negative"),
     ("thanks again for the help", "neutral"),
     ("could you check the order again?", "neutral"),
     ("is it still possible to cancel?", "neutral"),
     ("I'd like to return the lamp", "neutral"),
+    ("no one else uses this account, can you reset the password?", "neutral"),
 ])
 def test_frustration_repeated_contacts_and_urgency_read_as_upset(message: str, sentiment: str) -> None:
     assert sentiment_of(message) == sentiment

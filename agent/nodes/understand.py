@@ -43,10 +43,12 @@ _SEVERAL = re.compile(r"\b(and|also|plus|then|but|or)\b|[?.!].+[?!]", re.IGNOREC
 _ANGRY_WORDS = re.compile(r"\b(angry|furious|ridiculous|unacceptable|worst|useless|scam|disgusting|fed up)\b", re.I)
 _UPSET = re.compile(
     r"\b(annoy(ed|ing)|frustrat(ed|ing)|upset|disappoint(ed|ing)|terrible|awful|horrible|garbage|rubbish|ugh|"
+    r"absurd|outrag(e|eous)|unbelievable|shameful|disgrace(ful)?|"
     r"sick of|tired of|a joke|not (ok|okay|acceptable)|(yet|once) again|"
     r"(late|wrong|broken|missing|delayed|happened) again|(second|third|fourth|fifth|\d+(st|nd|rd|th)) time|"
     r"still (not|no|hasn'?t|haven'?t|isn'?t|don'?t|didn'?t|waiting)|keep (asking|waiting|writing|calling)|"
-    r"(waiting|waited) (forever|ages|so long|for weeks|for days)|nobody (tells|answers|helps|replies))\b", re.I)
+    r"(waiting|waited) (forever|ages|so long|for weeks|for days)|"
+    r"(nobody|no one|no-one) (\w+ ){0,2}(tells|answers|helps|replies|responds|gets back|contacts|calls|says))\b", re.I)
 """Frustration, repeated contacts and urgency in plain words: a customer who writes these is upset even without
 strong words or shouting."""
 
