@@ -113,6 +113,15 @@ def test_an_order_named_by_an_item_in_it_is_looked_up_when_no_command_is_about_i
     assert grounded([COMMAND.validate_python(shrank)], "my hoodie shrank, what can I do?", hoodies, None) == [shrank]
 
 
+def test_a_change_goes_to_the_one_order_holding_the_items_it_names() -> None:
+    said = "has the coffee maker shipped? also i want to return the earbuds"
+    write = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000002",
+             "items": ["Wireless Earbuds"]}
+    planned = check(said, {"cmd": "lookup", "order_id": "#W1000002"}, write)
+    assert planned[-1]["order_id"] == "#W1000001" and planned[-1]["items"] == ["Wireless Earbuds"]
+    assert check("return the earbuds from #W1000002", write)[-1]["order_id"] == "#W1000002"  # named: code refuses
+
+
 def test_an_order_that_holds_none_of_the_items_named_gives_way() -> None:
     orders = [*ORDERS, {"order_id": "#W1000004", "status": "delivered", "items": [{"name": "Coffee Maker"}]}]
     write = COMMAND.validate_python({"cmd": "write", "tool": "return_delivered_order_items",

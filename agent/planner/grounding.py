@@ -32,11 +32,16 @@ COPIED_DETAILS = ("address", "new_option", "reason", "payment")
 
 def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> str | None:
     """The order the command is about: the planner's if it is one of the customer's or named in the message,
-    unless the message names an item that exactly one other order holds, or several others and not this one."""
+    unless the items it names (and the message too) are all in exactly one other order, or the message names an
+    item that exactly one other order holds, or several others and not this one."""
     wanted = command.get("order_id")
     named_ids = extract_order_ids(text)
     if wanted and wanted not in named_ids and wanted not in {o["order_id"] for o in orders}:
         wanted = None
+    items = {i.casefold() for i in command.get("items", []) if i != "all"}
+    with_items = [o for o in orders if items and items <= {i["name"].casefold() for i in items_named(text, o["items"])}]
+    if not named_ids and len(with_items) == 1:
+        return str(with_items[0]["order_id"])  # "where's my watch, and return the hoodie": the hoodie's order
     holding = [o["order_id"] for o in orders_holding(text, orders)]
     if not named_ids and len(holding) == 1:
         return holding[0]
