@@ -18,6 +18,12 @@ def before_answering(state: AgentState, config: EscalationConfig, flags: dict[st
         return "sensitive topic"
     if _reached(state.get("angry_messages", 0), config.frustration_messages):
         return "customer is frustrated"
+    return None
+
+
+def after_looking_up(state: AgentState, config: EscalationConfig, flags: dict[str, object]) -> str | None:
+    """A reason to hand over once this message's order lookups are answered, or None: an unhappy flagged
+    customer hears the facts of the orders they ask about, then meets a person, who makes any change."""
     unhappy = state.get("sentiment") != "neutral" or state.get("intent") == "complaint"
     flagged = [f for f in config.flagged_customers if flags.get(f)]
     if unhappy and flagged:

@@ -56,6 +56,8 @@ class AgentState(TypedDict, total=False):
     """The help center was searched this turn (with ``passages`` empty: it had no answer)."""
     escalation_reason: str | None
     """Why this turn hands the conversation to a person (see ``agent.escalation``)."""
+    hand_over_after_lookups: str | None
+    """Why this turn hands the conversation to a person once its order lookups are said (nothing else runs)."""
     handoff_tried: bool
     handoff: dict[str, Any] | None
     reply: str
@@ -107,6 +109,7 @@ TURN_RESET: dict[str, Any] = {
     "needs_person": False,
     "retrieved": False,
     "escalation_reason": None,
+    "hand_over_after_lookups": None,
     "handoff_tried": False,
     "handoff": None,
     "reply": "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,10 +22,10 @@ SUNDAY_NIGHT = datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
 
 
 def chat(world: AgentDeps, customer: str | None = OLIVIA, *, steps: list[Any] | None = None, clock: Any = None,
-         **config: Any) -> Chat:
+         planner: str | None = None, **config: Any) -> Chat:
     escalation = load_escalation_config().model_copy(update=config)
     deps = dataclasses.replace(world, model=ScriptedChatModel(steps=steps or []), escalation=escalation,
-                               clock=clock or world.clock)
+                               clock=clock or world.clock, planner=planner or world.planner)
     return Chat(deps, customer)
 
 
@@ -65,6 +66,30 @@ def test_unhappy_flagged_customer_goes_straight_to_a_person(world: AgentDeps) ->
     assert handoff_of(events).reason == "unhappy vip customer"
     assert handoff_of(chat(world, OLIVIA).say("I'm very unhappy with your company")) is None
     assert handoff_of(chat(world, LIAM, flagged_customers=[]).say("I'm very unhappy with your company")) is None
+
+
+def planned(world: AgentDeps, *commands: dict[str, Any]) -> Chat:
+    """A conversation with the flagged customer whose message the scripted model plans as ``commands``."""
+    return chat(world, LIAM, steps=[json.dumps({"commands": list(commands)})], planner="model")
+
+
+def test_unhappy_flagged_customer_hears_the_order_asked_about_then_a_person(world: AgentDeps) -> None:
+    c = planned(world, {"cmd": "lookup", "order_id": "#W3057001"})
+    events = c.say("Where is my watch?? I've been waiting forever and nobody tells me anything")
+    assert handoff_of(events).reason == "unhappy vip customer"
+    said = text_of(events)
+    assert "#W3057001" in said and said.index("#W3057001") < said.index("human agent")
+    assert said.lower().startswith("i'm sorry")
+
+
+def test_unhappy_flagged_customer_asking_for_a_change_leaves_it_to_the_person(world: AgentDeps) -> None:
+    c = planned(world, {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W3057001"},
+                {"cmd": "answer", "question": "how long do refunds take?"})
+    events = c.say("this is so disappointing, the watch is not what I expected, I want to return it")
+    assert handoff_of(events).reason == "unhappy vip customer"
+    assert "To confirm" not in text_of(events)
+    state = c.agent.graph.get_state({"configurable": {"thread_id": c.conversation_id}}).values
+    assert state["task"] is None and not state["queue"]
 
 
 def test_questions_the_help_center_cannot_answer(world: AgentDeps) -> None:

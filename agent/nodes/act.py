@@ -234,9 +234,14 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Carry out this turn's commands and record what the reply must say."""
     execution = _Execution(state, runtime)
     commands = state.get("commands") or []
+    hand_over = state.get("hand_over_after_lookups")
     for command in commands:
-        execution.apply(command)
-    execution.finish()
+        if not hand_over or command["cmd"] == "lookup":  # a person takes the rest over
+            execution.apply(command)
+    if hand_over:
+        execution.hand_off = hand_over
+    else:
+        execution.finish()
     intent = execution.intent or (intent_of(commands[0]) if commands else "unknown")
     updates: dict[str, Any] = {
         "intent": intent,

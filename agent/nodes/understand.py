@@ -10,14 +10,14 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.runtime import Runtime
 
-from agent.escalation import before_answering
+from agent.escalation import after_looking_up, before_answering
 from agent.executor import extract
 from agent.guardrails import InputVerdict, inspect_input
 from agent.guardrails.rules import load_rules
 from agent.prompts import replies
 from agent.state import AgentContext, AgentDeps, AgentState
 from agent.telemetry.rails import count_rail_hits
-from agent.translation import languages, to_english
+from agent.translation import languages, to_english, upset_in
 from core.language import OTHER, reply_language
 from tools import customer_flags
 from tools.arguments import alike
@@ -48,7 +48,9 @@ _UPSET = re.compile(
     r"(late|wrong|broken|missing|delayed|happened) again|(second|third|fourth|fifth|\d+(st|nd|rd|th)) time|"
     r"still (not|no|hasn'?t|haven'?t|isn'?t|don'?t|didn'?t|waiting)|keep (asking|waiting|writing|calling)|"
     r"(waiting|waited) (forever|ages|so long|for weeks|for days)|"
-    r"(nobody|no one|no-one) (\w+ ){0,2}(tells|answers|helps|replies|responds|gets back|contacts|calls|says))\b", re.I)
+    r"(was|were) supposed to (arrive|come|ship|be (here|delivered|there))|should have (arrived|come|shipped)|"
+    r"(nobody|no one|no-one) (\w+ ){0,2}(tell|answer|help|repl(y|ie)|respond|gets? back|getting back|contact|call|"
+    r"say)\w*)\b", re.I)
 """Frustration, repeated contacts and urgency in plain words: a customer who writes these is upset even without
 strong words or shouting."""
 
@@ -132,7 +134,9 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
     language = _reply_language(text, state, runtime.context.deps)
     rails, english = input_rails(text, language, runtime.context.deps.translation_model)
     count_rail_hits("input", rails)
-    if english and sentiment == "neutral":  # the word lists are English
+    if sentiment == "neutral" and upset_in(text, language):  # in its own words: a translation may soften them
+        sentiment = "negative"
+    elif english and sentiment == "neutral":  # the English word lists read its translation
         sentiment = sentiment_of(english)
     if language == OTHER:  # a request for a person is understood in any language
         intent = intent if intent == "human_agent" else OTHER_LANGUAGE
@@ -148,9 +152,11 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
         "angry_messages": state.get("angry_messages", 0) + (sentiment == "angry"),
     }
     flags = customer_flags(runtime.context.deps.store, runtime.context.customer_id or state.get("verified_customer_id"))
-    reason = before_answering({**state, **understood}, runtime.context.deps.escalation, flags)  # type: ignore[typeddict-item]
+    now = {**state, **understood}
+    reason = before_answering(now, runtime.context.deps.escalation, flags)  # type: ignore[typeddict-item]
+    later = None if reason else after_looking_up(now, runtime.context.deps.escalation, flags)  # type: ignore[typeddict-item]
     said = {"say": replies()["other_language"]} if intent == OTHER_LANGUAGE else {}
     if english:  # the planner reads it beside the customer's own words
         newest = state["messages"][-1]
         understood["messages"] = [newest.model_copy(update={"additional_kwargs": {"english": english}})]
-    return {**understood, **said, "escalation_reason": reason}
+    return {**understood, **said, "escalation_reason": reason, "hand_over_after_lookups": later}
