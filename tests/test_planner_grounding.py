@@ -120,6 +120,9 @@ def test_a_change_goes_to_the_one_order_holding_the_items_it_names() -> None:
     planned = check(said, {"cmd": "lookup", "order_id": "#W1000002"}, write)
     assert planned[-1]["order_id"] == "#W1000001" and planned[-1]["items"] == ["Wireless Earbuds"]
     assert check("return the earbuds from #W1000002", write)[-1]["order_id"] == "#W1000002"  # named: code refuses
+    unnamed = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000002"}
+    planned = check("where's my coffee maker, and also i want to return the t-shirt", unnamed)
+    assert [c["order_id"] for c in planned if c["cmd"] == "write"] == ["#W1000001"]
 
 
 def test_an_order_that_holds_none_of_the_items_named_gives_way() -> None:

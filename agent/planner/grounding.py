@@ -32,8 +32,9 @@ COPIED_DETAILS = ("address", "new_option", "reason", "payment")
 
 def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> str | None:
     """The order the command is about: the planner's if it is one of the customer's or named in the message,
-    unless the items it names (and the message too) are all in exactly one other order, or the message names an
-    item that exactly one other order holds, or several others and not this one."""
+    unless the items it names (and the message too) are all in exactly one other order, or the clause asking
+    for the change names one order, or the message names an item that exactly one other order holds, or several
+    others and not this one."""
     wanted = command.get("order_id")
     named_ids = extract_order_ids(text)
     if wanted and wanted not in named_ids and wanted not in {o["order_id"] for o in orders}:
@@ -42,12 +43,23 @@ def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) 
     with_items = [o for o in orders if items and items <= {i["name"].casefold() for i in items_named(text, o["items"])}]
     if not named_ids and len(with_items) == 1:
         return str(with_items[0]["order_id"])  # "where's my watch, and return the hoodie": the hoodie's order
+    asked_for = _order_asked_for(command, text, orders)
+    if not named_ids and asked_for:
+        return asked_for  # the same, when the planner named no item
     holding = [o["order_id"] for o in orders_holding(text, orders)]
     if not named_ids and len(holding) == 1:
         return holding[0]
     if not named_ids and holding and wanted not in holding:
         return None  # several hold what the message names, not this one: code chooses among them, or asks
     return wanted
+
+
+def _order_asked_for(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> str | None:
+    """The one order named (by number or item) in the clause that asks for the command's change in so many
+    words, or None."""
+    action = ACTION_WORDS.get(command.get("tool", ""))
+    asking = next((c for c in clauses_of(text) if action and not c.question and asks_for(c.text, action)), None)
+    return _order_meant((asking.text, asking.sentence), orders)[0] if asking else None
 
 
 _ANOTHER_ORDER = re.compile(r"\b(other|another|different|wrong|second|first)\s+(?:[a-z]+\s+)?(order|one)\b",
