@@ -154,6 +154,18 @@ def _meanings() -> list[dict[str, re.Pattern[str]]]:
             for forms in [*data["units"].values(), data["negation"]]]
 
 
+@cache
+def _upset_words() -> dict[str, re.Pattern[str]]:
+    return {language: re.compile(pattern, re.IGNORECASE) for language, pattern in _data()["upset"].items()}
+
+
+def upset_in(text: str, language: str) -> bool:
+    """Whether ``text``, written in ``language``, says the customer is frustrated, has contacted us before or is
+    waiting too long, in that language's own words (False for a language without a list)."""
+    pattern = _upset_words().get(language)
+    return bool(pattern and pattern.search(text))
+
+
 def in_language(reply: str, language: str) -> bool:
     """Whether ``reply`` reads as written in ``language`` (not the English reply after the notice that no safe
     translation was found; a reply too short to tell counts as English)."""

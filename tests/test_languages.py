@@ -19,7 +19,15 @@ from agent.llm.fake import ScriptedChatModel
 from agent.prompts import prompt_text, replies
 from agent.state import AgentDeps
 from agent.streaming import GuardedWriter
-from agent.translation import Translator, _english, facts_kept, fixed_translation, languages, sentences
+from agent.translation import (
+    Translator,
+    _english,
+    facts_kept,
+    fixed_translation,
+    languages,
+    sentences,
+    upset_in,
+)
 from core.guardrails_config import bundled_guardrails
 from core.language import OTHER, reply_language
 from tests.conftest import Chat, text_of
@@ -164,6 +172,28 @@ def test_an_upset_customer_in_spanish_hears_the_acknowledgement_in_spanish(spoke
         "This is ridiculous! My order #W4821002 still hasn't arrived and nobody tells me anything"])
     text = text_of(chat.say("¡Esto es ridículo! Mi pedido #W4821002 todavía no ha llegado y nadie me dice nada"))
     assert text.startswith("Siento que tu pedido esté tardando tanto. El pedido #W4821002 está en preparación.")
+
+
+def test_upset_words_count_in_the_customers_own_language_when_the_translation_softens_them(
+        spoken: Callable[..., Any]) -> None:
+    chat, _ = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"})], [
+        "This is a freedom! My order #W4821002 has not arrived yet."])  # what the default model made of it
+    text = text_of(chat.say("Das ist eine Frechheit! Meine Bestellung #W4821002 ist noch nicht angekommen."))
+    assert text.startswith("Es tut mir leid, dass Ihre Bestellung so lange dauert.")
+
+
+@pytest.mark.parametrize(("text", "language", "upset"), [
+    ("Es inaceptable, nadie me contesta desde hace días", "es", True),
+    ("C'est la troisième fois que j'écris, personne ne répond", "fr", True),
+    ("Ich warte schon wieder auf mein Paket, unverschämt", "de", True),
+    ("Já é a segunda vez que peço isto, ninguém me responde", "pt", True),
+    ("Sono stufo, nessuno mi aiuta", "it", True),
+    ("¿Puedo devolver los auriculares?", "es", False),
+    ("Wo ist meine Bestellung?", "de", False),
+    ("Vorrei cambiare l'indirizzo di nuovo ordine", "it", False),
+])
+def test_frustration_in_each_language(text: str, language: str, upset: bool) -> None:
+    assert upset_in(text, language) is upset
 
 
 def test_the_acknowledgement_also_comes_before_a_help_center_answer(spoken: Callable[..., Any]) -> None:
