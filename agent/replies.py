@@ -171,10 +171,11 @@ def _wordable(state: AgentState) -> bool:
             and any(order_views(results)))
 
 
-def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items: Iterable[str]) -> ReplyPlan:
+def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items: Iterable[str],
+                 as_written: str) -> ReplyPlan:
     """The model rewords this turn's facts (``said``, written by code from the tool results) for the customer; every
     sentence must keep to them (numbers and ids, and each order's status, items and counts), and the reply must
-    still give each order's status, else the facts are said as written."""
+    still give each order's status, else ``as_written`` is said (the facts, after any acknowledgement)."""
     upset = state.get("sentiment", "neutral") != "neutral"
     job = prompt_text("reply.md").format(facts=said, question=question,
                                          tone=prompt_text("reply_upset.md") if upset else "")
@@ -182,7 +183,7 @@ def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items
     return ReplyPlan(
         prompt=_model_prompt(state, job),
         complete=facts.answered_by,
-        fallback=lambda: said,
+        fallback=lambda: as_written,
         grounding=Grounding(facts=said, receipts=receipts_from(state.get("done_calls", [])), order_facts=facts),
         ask=ask,
     )
@@ -198,10 +199,12 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False,
     if state.get("input_flag") and not state.get("handoff"):
         return ReplyPlan(text=r["declined"][state["input_flag"]], grounding=trusted)
     said, ask = state.get("say", ""), state.get("ask", "")
-    if items is not None and said and _wordable(state) and not state.get("retrieved"):
-        return _worded_plan(state, question, said=said, ask=ask, items=items())  # the model acknowledges itself
+    acknowledged = said
     if _acknowledges(state, said, ask):
-        said = " ".join(p for p in (acknowledgement(_in_english(state, question)), said) if p)
+        acknowledged = " ".join(p for p in (acknowledgement(_in_english(state, question)), said) if p)
+    if items is not None and said and _wordable(state) and not state.get("retrieved"):  # the model acknowledges
+        return _worded_plan(state, question, said=said, ask=ask, items=items(), as_written=acknowledged)
+    said = acknowledged
     if state.get("retrieved"):
         plan = _answer_plan(state, state.get("question") or question, quote=quote, said=said)
         return plan.model_copy(update={"ask": ask})

@@ -141,6 +141,12 @@ def test_an_upset_customer_is_acknowledged_first(worded: AgentDeps) -> None:
     assert text_of(events).startswith("I'm sorry it's taking so long.")
 
 
+def test_an_upset_customer_is_still_acknowledged_when_the_wording_is_replaced(worded: AgentDeps) -> None:
+    events, _ = ask(worded, "Good news: your Coffee Maker has shipped!", "where is my order #W4821002?? so annoyed")
+    assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["wrong_status"]
+    assert text_of(events) == f"I'm sorry your order is taking this long. {FACTS}"
+
+
 @pytest.mark.parametrize("message", ["what are my recent orders?", "I want to talk to a human"])
 def test_lists_and_handoffs_are_said_as_written(worded: AgentDeps, message: str) -> None:
     events, model = ask(worded, "unused", message)
