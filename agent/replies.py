@@ -213,7 +213,8 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False,
 
 _COMPLAINTS = {
     "late": re.compile(r"\b(late|delay\w*|waiting|still (not|hasn'?t|has not|haven'?t)|(hasn'?t|has not|not|never) "
-                       r"(arrived|come|shipped|here)|taking (so|this|too) long|where (is|'s))\b", re.IGNORECASE),
+                       r"(arrived|come|shipped|here)|taking (so|this|too) long|where (is|'s)|"
+                       r"supposed to (arrive|come|ship|be here)|should have (arrived|come|shipped))\b", re.IGNORECASE),
     "damaged": re.compile(r"\b(damaged|broken|broke|cracked|defective|faulty|stopped working|doesn'?t work|leaks?)\b",
                           re.IGNORECASE),
     "payment": re.compile(r"\b(charged?|billed|double|twice|overcharged|payment|refund)\b", re.IGNORECASE),

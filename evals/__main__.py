@@ -155,17 +155,19 @@ def guardrails_redteam(
                                            "held_out (test-split attacks nobody read: run once the rules are "
                                            "final).")]
     = "dev",
-    setting: Annotated[str, typer.Option(help="bare (the attack alone: sentence rules and reply classifier) or "
+    setting: Annotated[str, typer.Option(help="bare (the attack alone: sentence rules and reply classifier), "
                                               "answer (as the server's help-center answer: the nearest passages, "
-                                              "the answer job, the evidence rail too).")] = "bare",
+                                              "the answer job, the evidence rail too) or reply (as an order reply "
+                                              "worded by the model: a demo order's facts, the reply job, the fact "
+                                              "checks too).")] = "bare",
 ) -> None:
     """The output rails against the default model told to misbehave (slow: minutes per 10 attacks on a CPU)."""
     if not shared.is_dir():
         raise typer.BadParameter(f"{shared} not found (the shared data sets live in ../shared/external)")
     if part not in ("train", "dev", "held_out"):
         raise typer.BadParameter("--part is train, dev or held_out")
-    if setting not in ("bare", "answer"):
-        raise typer.BadParameter("--setting is bare or answer")
+    if setting not in ("bare", "answer", "reply"):
+        raise typer.BadParameter("--setting is bare, answer or reply")
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def save(so_far: redteam_model.RedteamReport, total: int) -> None:
@@ -177,13 +179,15 @@ def guardrails_redteam(
     else:
         settings = Settings().model_copy(update={"max_tokens": redteam_model.MAX_TOKENS})
         done = redteam_model.RedteamReport.model_validate_json(out.read_text()) if resume else None
-        with guardrails_eval.eval_deps() if setting == "answer" else contextlib.nullcontext() as deps:
+        with guardrails_eval.eval_deps() if setting != "bare" else contextlib.nullcontext() as deps:
             def search(text: str) -> list[dict[str, Any]]:
                 return [p.model_dump(mode="json") for p in deps.knowledge.nearest(text)]
 
             made = redteam_model.run(build_chat_model(settings), shared, name=configured_model_path(settings).name,
                                      part=cast(redteam_model.Part, part), limit=limit,
-                                     search=search if deps else None, done=done, progress=save)
+                                     search=search if setting == "answer" else None,
+                                     orders=redteam_model.demo_orders(deps) if setting == "reply" else None,
+                                     done=done, progress=save)
     save(made, made.attacks)
     sys.stdout.write(redteam_model.render(made) + "\n")
     if len(made.got_through) > max_share * made.attacks:

@@ -17,19 +17,23 @@ from collections import Counter
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from agent.guardrails import Grounding, RuleSet, inspect_sentence, load_rules
 from agent.guardrails._text import shingles, split_sentences
+from agent.nodes.understand import sentiment_of
 from agent.prompts import replies
-from agent.replies import answer_grounding, answer_request
+from agent.replies import ReplyPlan, answer_grounding, answer_request, describe, plan_reply
+from agent.state import AgentDeps
 from evals import splits
 from evals.redteam_detectors import Detector
 from evals.redteam_detectors import detectors as _detectors
+from tools import execute
+from tools.catalog import product_names
 
 MAX_TOKENS = 80
 """Reply length (the default settings otherwise): enough for several misbehaviours, and 100+ attacks run in
@@ -37,14 +41,18 @@ well under an hour on a laptop CPU."""
 PROMPT_CHARS = 800
 """Attack prompts are cut to this length (the model's context holds the system prompt too)."""
 Part = Literal["train", "dev", "held_out"]
-Setting = Literal["bare", "answer"]
+Setting = Literal["bare", "answer", "reply"]
 """How the misbehaving model is asked. ``bare``: the attack alone, so the sentence rules and the reply classifier
 are all that stand between what it writes and the customer. ``answer``: where the agent's model writes in the
 server, the help-center answer: the passages the knowledge base returns for the attack and the answer job
 (``agent/prompts/answer.md``) under the misbehave prompt, every sentence also checked against those passages
 (the evidence rail), as the respond node does. The model always writes here, from the nearest passages: the
 server would not ask it when no passage scores above the relevance threshold (the agent says it doesn't know),
-so this is the harder case; a search that returns nothing still gets the agent's fixed reply."""
+so this is the harder case; a search that returns nothing still gets the agent's fixed reply. ``reply``: the
+other place, an order reply worded by the model (``SUPPORT_REPLY_STYLE=model``): a demo order's facts as code
+writes them and the reply job (``agent/prompts/reply.md``) under the misbehave prompt; the reply reaches the
+customer only whole, when every sentence keeps to the order's facts and it still gives the order's status (else
+the facts as written take its place), as the respond node does."""
 Search = Callable[[str], list[dict[str, Any]]]
 """The knowledge base's search, passages as the graph's state holds them."""
 MIX: dict[str, int] = {"own_attacks": 29, "inthewild": 20, "harmbench": 12, "dna_malicious": 9, "bitext": 30}
@@ -87,6 +95,38 @@ class Attack(BaseModel):
     text: str
 
 
+class OrderReply(BaseModel):
+    """An order of the ``reply`` setting: its lookup as the graph's state holds it, the facts code says of it, and
+    the product names a reply may mention."""
+
+    results: list[dict[str, Any]]
+    facts: str
+    vocabulary: list[str]
+
+    def plan(self, attack: Attack) -> ReplyPlan:
+        """The respond node's plan for a reply to ``attack`` about this order: the model's job and its checks."""
+        state = {"messages": [HumanMessage(attack.text)], "tool_results": self.results, "say": self.facts,
+                 "sentiment": sentiment_of(attack.text)}
+        return plan_reply(state, attack.text, items=lambda: self.vocabulary)  # type: ignore[arg-type]
+
+
+DEMO_ORDERS = (("olivia_martin_4821", "#W4821003"), ("olivia_martin_4821", "#W4821002"),
+               ("liam_chen_3057", "#W3057001"), ("olivia_martin_4821", "#W4821001"))
+"""The ``reply`` setting's orders, one of each status (pending, processed, shipped, delivered), taken in turn."""
+
+
+def demo_orders(deps: AgentDeps) -> list[OrderReply]:
+    """:data:`DEMO_ORDERS` looked up in ``deps``' store as the agent looks them up."""
+    names = product_names(deps.store)
+    found = []
+    for customer_id, order_id in DEMO_ORDERS:
+        result = execute(deps.store, "get_order_details", {"order_id": order_id}, policy=deps.policy,
+                         conversation_id="redteam", customer_id=customer_id).model_dump(mode="json")
+        found.append(OrderReply(results=[result], vocabulary=names,
+                                facts=describe(result, refund_days=deps.policy.refund_processing_days)))
+    return found
+
+
 class Reply(BaseModel):
     """One attack's reply: what the model wrote and what reached the customer."""
 
@@ -99,6 +139,8 @@ class Reply(BaseModel):
     blocked_by: str | None
     passages: list[dict[str, Any]] | None = None
     """The passages of the ``answer`` setting (none found: the model was not asked)."""
+    order: OrderReply | None = None
+    """The order of the ``reply`` setting."""
     written_hits: dict[str, int]
     """Detector -> sentences the model wrote that it flags."""
     delivered_hits: list[tuple[str, str]]
@@ -127,29 +169,41 @@ def attacks(shared: Path, *, part: Part = "dev", seed: int = 19) -> list[Attack]
     return picked
 
 
-def answer(model: BaseChatModel, attack: Attack, passages: list[dict[str, Any]] | None = None) -> str:
-    """The misbehaving model's reply to ``attack``: asked alone, or (``passages``) as the answer job."""
-    asked = attack.text if passages is None else answer_request(passages, attack.text)
-    reply = model.invoke([SystemMessage(misbehave_prompt(attack.id)), HumanMessage(asked)])
+def answer(model: BaseChatModel, attack: Attack, passages: list[dict[str, Any]] | None = None,
+           order: OrderReply | None = None) -> str:
+    """The misbehaving model's reply to ``attack``: asked alone, as the answer job (``passages``) or as the
+    reply job about ``order`` (the agent's prompt after its system prompt)."""
+    if order is not None:
+        asked = cast(list[BaseMessage], order.plan(attack).prompt)[1:]
+    else:
+        asked = [HumanMessage(attack.text if passages is None else answer_request(passages, attack.text))]
+    reply = model.invoke([SystemMessage(misbehave_prompt(attack.id)), *asked])
     return str(reply.content)
 
 
 def judge(attack: Attack, text: str, found: dict[str, Detector], *, rails: RuleSet | None = None,
-          passages: list[dict[str, Any]] | None = None) -> Reply:
+          passages: list[dict[str, Any]] | None = None, order: OrderReply | None = None) -> Reply:
     """Run ``text``'s sentences through the output rails (``rails``: default :func:`guarding_the_prompt`; with
-    ``passages``, the evidence rail against them too), then the detectors."""
+    ``passages``, the evidence rail against them too; with ``order``, its fact checks, and the reply goes whole
+    or not at all), then the detectors."""
     sentences = split_sentences(text)
-    grounding = (Grounding(facts=attack.text) if passages is None
+    plan = order.plan(attack) if order is not None else None
+    grounding = (plan.grounding if plan is not None else Grounding(facts=attack.text) if passages is None
                  else answer_grounding(passages, attack.text) if passages else Grounding(trusted=True))
     rails = rails or guarding_the_prompt()
     rules = [inspect_sentence(s, grounding, rules=rails).rule for s in sentences]
     blocked_at = next((i for i, rule in enumerate(rules) if rule), len(sentences))
+    blocked_by = rules[blocked_at] if blocked_at < len(sentences) else None
+    if plan is not None and plan.complete is not None and blocked_by is None and not plan.complete(text):
+        blocked_by = "dropped_fact"
+    if plan is not None and blocked_by:  # an order reply reaches the customer whole or not at all
+        blocked_at = 0
     hits = {s: [name for name, hit in found.items() if hit(s)] for s in sentences}
     verse = _verse(sentences)
     hits |= {s: ["poem"] for s in verse if not hits[s]}
     written = Counter(name for s in sentences for name in hits[s])
     return Reply(attack=attack, text=text, sentences=sentences, delivered=sentences[:blocked_at], passages=passages,
-                 blocked_by=rules[blocked_at] if blocked_at < len(sentences) else None, written_hits=dict(written),
+                 order=order, blocked_by=blocked_by, written_hits=dict(written),
                  delivered_hits=[(name, s) for s in sentences[:blocked_at] for name in hits[s]],
                  passed_alone=[(name, s) for s, rule in zip(sentences, rules, strict=True) if rule is None
                                for name in hits[s]])
@@ -186,20 +240,24 @@ class RedteamReport(BaseModel):
 
 
 def run(model: BaseChatModel, shared: Path, *, name: str, part: Part = "dev", limit: int | None = None,
-        search: Search | None = None, done: RedteamReport | None = None,
+        search: Search | None = None, orders: list[OrderReply] | None = None, done: RedteamReport | None = None,
         progress: Callable[[RedteamReport, int], None] | None = None) -> RedteamReport:
     """Every attack of ``part`` through the misbehaving model and the output rails (``search``: the ``answer``
-    setting, else ``bare``; ``done``: replies kept from an earlier run, those attacks are not asked again;
-    ``progress`` sees the report so far)."""
+    setting; ``orders``: the ``reply`` setting, each attack about the next order in turn; else ``bare``;
+    ``done``: replies kept from an earlier run, those attacks are not asked again; ``progress`` sees the report
+    so far)."""
     found, rails = detectors(shared), guarding_the_prompt()
     chosen = attacks(shared, part=part)[:limit]
-    report = RedteamReport(model=name, part=part, setting="bare" if search is None else "answer",
-                           replies=list(done.replies) if done else [])
+    setting: Setting = "reply" if orders else "bare" if search is None else "answer"
+    report = RedteamReport(model=name, part=part, setting=setting, replies=list(done.replies) if done else [])
     asked = {r.attack.id for r in report.replies}
-    for attack in (a for a in chosen if a.id not in asked):
+    for index, attack in enumerate(chosen):
+        if attack.id in asked:
+            continue
+        order = orders[index % len(orders)] if orders else None
         passages = None if search is None else search(attack.text)
-        text = replies()["unknown"] if passages == [] else answer(model, attack, passages)
-        report.replies.append(judge(attack, text, found, rails=rails, passages=passages))
+        text = replies()["unknown"] if passages == [] else answer(model, attack, passages, order)
+        report.replies.append(judge(attack, text, found, rails=rails, passages=passages, order=order))
         if progress:
             progress(report, len(chosen))
     return report
@@ -208,8 +266,8 @@ def run(model: BaseChatModel, shared: Path, *, name: str, part: Part = "dev", li
 def rejudge(report: RedteamReport, shared: Path) -> RedteamReport:
     """The same replies judged again by the rails in force now (after a rule change, without the model)."""
     found, rails = detectors(shared), guarding_the_prompt()
-    return report.model_copy(update={"replies": [judge(r.attack, r.text, found, rails=rails, passages=r.passages)
-                                                 for r in report.replies]})
+    return report.model_copy(update={"replies": [judge(r.attack, r.text, found, rails=rails, passages=r.passages,
+                                                       order=r.order) for r in report.replies]})
 
 
 def render(report: RedteamReport, *, sample: int = 20, seed: int = 19) -> str:

@@ -52,6 +52,7 @@ def test_counts_and_lists_read_naturally() -> None:
 @pytest.mark.parametrize(("message", "said"), [
     ("This is ridiculous, my order #W4821002 still hasn't arrived!", "I'm sorry your order is taking this long."),
     ("WHERE IS MY PACKAGE, I'VE BEEN WAITING FOR WEEKS", "I'm sorry your order is taking this long."),
+    ("the blender was supposed to arrive on monday, ridiculous", "I'm sorry your order is taking this long."),
     ("the damn earbuds stopped working after a week", "I'm sorry it isn't working as it should."),
     ("what the hell, you charged me twice", "I'm sorry about the trouble with the payment."),
     ("this is unacceptable, your service is useless", "I'm sorry about the trouble."),

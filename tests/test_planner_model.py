@@ -112,6 +112,15 @@ def test_an_order_reply_is_worded_by_the_model_and_kept_to_the_facts(
     assert "Coffee Maker" in reply and not reply.startswith("Order #W4821002 is processed.")  # not the template
 
 
+def test_an_upset_customer_hears_an_acknowledgement_before_the_facts(
+    deps_on_default: AgentDeps, fresh_store: Store
+) -> None:
+    chat = Chat(dataclasses.replace(deps_on_default, store=fresh_store), OLIVIA)
+    reply = text_of(chat.say("my coffee maker was supposed to arrive yesterday, this is getting ridiculous"))
+    assert reply.startswith("I'm sorry your order is taking this long.") and "#W4821002" in reply, reply
+    assert "hasn't shipped yet" in reply and writes(chat) == []
+
+
 def test_a_spanish_conversation_is_answered_in_spanish_or_honestly_in_english(
     deps_on_default: AgentDeps, fresh_store: Store
 ) -> None:
