@@ -62,6 +62,8 @@ def test_status_claims_read_negation_and_what_is_no_claim() -> None:
     (PROCESSED, "It should arrive tomorrow.", "day"),
     (PROCESSED, "It arrives Monday.", "day"),
     (PROCESSED, "It will be with you within a few days.", "day"),
+    (PROCESSED, "It should arrive within the next few days.", "day"),  # the real model, red-teamed
+    (PROCESSED, "It ships in the next couple of days.", "day"),
     (PROCESSED, "It has two items.", "count"),
     (PROCESSED, "It has three items.", "count"),  # a 3 in a date is no count
 ])

@@ -44,7 +44,7 @@ _WEEKDAY = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _DAYS = re.compile(
     rf"\b(today|tonight|tomorrow|yesterday|soon|shortly|any day now|this (?:morning|afternoon|evening|week|weekend)|"
     rf"next (?:week|month)|{_WEEKDAY}|the weekend|"
-    r"(?:within|in) (?:a few|several) (?:business )?(?:hours|days|weeks))\b",
+    r"(?:within|in|over) (?:a |the next )?(?:few|several|couple of) (?:business )?(?:hours|days|weeks))\b",
     re.IGNORECASE,
 )
 _COUNT = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(items?|products?|things?|orders?)\b",
