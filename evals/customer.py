@@ -44,7 +44,7 @@ _REQUEST = _rx(
     r"\bplease (?:\w+ )?(?:tell|give|send|share|provide|type|enter|write|reply|answer|say|choose|pick|select|"
     r"confirm|specify|describe|check|let me know|include|add)\b",
     r"\blet me know\b", r"\b(?:try|check) (?:it |them |that )?again\b",
-    r"\b(?:i|we)(?:'ll| will| would|'d)? (?:just |first |still )?(?:need|require)\b(?! (?:a moment|a second|to check "
+    r"\b(?:i|we)(?:'ll| will| would|'d)? (?:just |first |still |also )?(?:need|require)\b(?! (?:a moment|a second|to check "
     r"with|to look))",
     r"\bi(?:'d| would) (?:like|love) to (?:know|have|get|see)\b",
 )

@@ -495,3 +495,14 @@ def test_the_next_turn_is_not_prepared_when_it_is_turned_off(world: AgentDeps, f
     assert not chat.deps.settings.prepare_next_turn  # as the tests' settings have it; the service's default is on
     chat.say("wheres my coffe maker??")
     assert model.prefilled == []
+
+
+def test_items_narrowed_at_the_yes_keep_the_options_already_settled(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": LIAMS_ORDER,
+                         "items": ["Running Shoes", "Hoodie"], "new_option": "white in size 9; size XL"}),
+                   plan({"cmd": "correct", "items": ["Hoodie"]}), customer_id="liam_chen_3057")
+    both = text_of(chat.say("exchange my running shoes for white ones in size 9 and the hoodie for size XL"))
+    assert "Running Shoes" in both and "Hoodie" in both and "Shall I go ahead?" in both
+    only = text_of(chat.say("only exchange the hoodie"))
+    assert "for Hoodie (XL" in only and "Running Shoes" not in only and "Shall I go ahead?" in only
+    assert writes(chat) == []

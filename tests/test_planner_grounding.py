@@ -129,7 +129,29 @@ def test_an_order_that_holds_none_of_the_items_named_gives_way() -> None:
     orders = [*ORDERS, {"order_id": "#W1000004", "status": "delivered", "items": [{"name": "Coffee Maker"}]}]
     write = COMMAND.validate_python({"cmd": "write", "tool": "return_delivered_order_items",
                                      "order_id": "#W1000001", "items": ["Coffee Maker"]})
-    assert "order_id" not in grounded([write], "return the coffee maker", orders, None)[0]
+    assert grounded([write], "return the coffee maker", orders, None)[0]["order_id"] == "#W1000004"  # delivered
+    orders.append({"order_id": "#W1000005", "status": "delivered", "items": [{"name": "Coffee Maker"}]})
+    assert "order_id" not in grounded([write], "return the coffee maker", orders, None)[0]  # code asks which
+
+
+def test_a_change_goes_to_the_one_order_whose_status_allows_it() -> None:
+    orders = [
+        {"order_id": "#W2000001", "status": "pending", "items": [{"name": "Hiking Boots"}, {"name": "Wristwatch"}]},
+        {"order_id": "#W2000002", "status": "pending", "items": [{"name": "Smart Watch"}, {"name": "Kettle"}]},
+        {"order_id": "#W2000003", "status": "delivered", "items": [{"name": "Smart Watch"}, {"name": "T-Shirt"}]},
+    ]
+    said = "cancel all pending orders since they are no longer needed and return the watch I have received"
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W2000001", "reason": "no longer needed"}
+    for read in ({"order_id": "#W2000001", "items": ["Wristwatch"]}, {"items": ["Wristwatch"]}, {}):
+        write = {"cmd": "write", "tool": "return_delivered_order_items", **read}
+        planned = grounded([COMMAND.validate_python(c) for c in (cancel, write)], said, orders, None)
+        assert [(c["tool"], c["order_id"]) for c in planned] == [
+            ("cancel_pending_order", "#W2000001"), ("cancel_pending_order", "#W2000002"),
+            ("return_delivered_order_items", "#W2000003")]
+        assert "Wristwatch" not in planned[-1].get("items", [])  # read from another order: not carried over
+    named = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W2000001", "items": ["Wristwatch"]}
+    assert grounded([COMMAND.validate_python(named)], "return the wristwatch from #W2000001", orders,
+                    None)[0]["order_id"] == "#W2000001"  # named by number: code says why it cannot
 
 
 def test_changes_of_one_kind_share_the_reason_given_once() -> None:

@@ -139,3 +139,46 @@ def test_items_listed_together_are_one_request() -> None:
     assert items_listed_with(said, items, items[:1]) == items[:3]
     assert items_listed_with("return the cleaner and exchange the lamp", items, items[:1]) == items[:1]
     assert items_listed_with("return the lamp", items, []) == []
+
+
+LAMP = {"color": "white", "brightness": "medium", "power source": "USB"}
+LAMPS = [{"item_id": str(n), "options": dict(zip(LAMP, values, strict=True)), "available": True} for n, values in
+         enumerate([("white", "high", "USB"), ("black", "high", "AC adapter"), ("silver", "low", "AC adapter"),
+                    ("silver", "low", "battery"), ("black", "low", "USB"), ("white", "medium", "USB")])]
+
+
+def test_choices_ranked_by_the_customer_decide_between_fitting_options() -> None:
+    def chosen(text: str) -> dict[str, str]:
+        return option_named(text, LAMPS, LAMP)["options"]
+
+    assert chosen("a less bright one (prefer battery > USB > AC)")["power source"] == "battery"
+    assert chosen("a less bright one, prefer AC > battery > USB")["power source"] == "AC adapter"
+    assert chosen("a dimmer lamp, I'd prefer AC over battery")["power source"] == "AC adapter"
+    # ranked words are not choices named outright: "AC" ranked last does not beat USB ranked first
+    assert chosen("a brighter one (prefer battery > USB > AC)") == {"color": "white", "brightness": "high",
+                                                                  "power source": "USB"}
+    assert options_fitting("a brighter one (prefer battery > USB > AC)", LAMPS, LAMP) == [LAMPS[0]]
+
+
+def test_an_item_named_only_by_words_of_a_fuller_match_is_not_meant() -> None:
+    items = [{"name": "Smart Thermostat"}, {"name": "Smart Watch"}, {"name": "Mechanical Keyboard"}]
+
+    def names(text: str) -> list[str]:
+        return [i["name"] for i in items_named(text, items)]
+
+    assert names("exchange the keyboard and the smart thermostat") == ["Smart Thermostat", "Mechanical Keyboard"]
+    assert names("my smart watch stopped") == ["Smart Watch"]
+    assert names("the smart watch and the smart thermostat") == ["Smart Thermostat", "Smart Watch"]
+    assert names("the smart one") == ["Smart Thermostat", "Smart Watch"]  # equally named: both, code asks
+
+
+def test_all_orders_is_not_all_items() -> None:
+    items = [{"name": "Hiking Boots"}, {"name": "Smart Watch"}, {"name": "T-Shirt"}]
+
+    def names(text: str) -> list[str]:
+        return [i["name"] for i in items_named(text, items)]
+
+    assert names("cancel all pending orders and return the watch I have received") == ["Smart Watch"]
+    assert names("cancel both orders and return the boots") == ["Hiking Boots"]
+    assert names("return everything in my order") == names("return all of it") == names("both") == [
+        "Hiking Boots", "Smart Watch", "T-Shirt"]

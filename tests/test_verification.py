@@ -125,6 +125,13 @@ def test_over_http_failures_from_one_client_address_pause_it_in_any_conversation
     ("my name is Olivia Martin and my zip is 78789", {"name": ("Olivia", "Martin"), "zip": "78789"}),
     ("send it to 77 Pine Street, Seattle, WA 98101", {}),  # the new address's zip says nothing of who they are
     ("where is order #W4821002", {}),
+    ("im olivia martin 78789", {"name": ("Olivia", "Martin"), "zip": "78789"}),
+    ("Hi, I'm Olivia Martin", {"name": ("Olivia", "Martin")}),
+    # what follows "I am" or "this is" is a name only when written as one or given with a zip code or an email
+    ("If not possible, I am angry and swear, then agree", {}),
+    ("I'm very unhappy with your company", {}),
+    ("this is ridiculous and i want a refund", {}),
+    ("I'm so sorry to bother you, my name is olivia martin", {"name": ("Olivia", "Martin")}),
 ])
 def test_the_facts_a_message_gives_about_who_the_customer_is(text: str, facts: dict[str, Any]) -> None:
     assert identity_facts(text) == facts

@@ -12,7 +12,9 @@ from typing import Any
 
 from tools.option_wishes import LETTER_SIZES, wishes
 
-_ALL = re.compile(r"\b(all|everything|both|whole order|entire order|every item|all of it)\b", re.IGNORECASE)
+_ALL = re.compile(r"\b(all|everything|both|whole order|entire order|every item|all of it)\b"
+                  r"(?!\s+(?:of\s+)?(?:my\s+|the\s+|your\s+)?(?:[a-z]+\s+)?orders?\b)", re.IGNORECASE)
+"""Every item of the order ("return all of it", "both"), not every order ("cancel all pending orders")."""
 _WORD = re.compile(r"[a-z0-9]+")
 _TOKEN = re.compile(r"[^\W_]+")
 """A word or number in any script."""
@@ -37,9 +39,14 @@ def alike(word: str, other: str) -> bool:
     return len(word) >= 5 and len(other) >= 4 and SequenceMatcher(None, word, other).ratio() >= TYPO_RATIO
 
 
+def _matched(names: set[str], said: set[str]) -> set[str]:
+    """Which of ``names`` the customer's words say, typos allowed."""
+    return {n for n in names if n in said or any(alike(n, w) for w in said)}
+
+
 def _overlap(names: set[str], said: set[str]) -> bool:
     """Whether the customer's words name one of ``names``, typos allowed."""
-    return bool(names & said) or any(alike(n, w) for n in names for w in said)
+    return bool(_matched(names, said))
 
 
 def _said_words(text: str) -> set[str]:
@@ -71,11 +78,13 @@ def _describe(candidate: dict[str, Any], key: str) -> str:
 
 
 def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The items (of one order) whose names ``text`` mentions; all of them for "all"/"both"."""
+    """The items (of one order) whose names ``text`` mentions; all of them for "all"/"both". An item named only
+    by words that name another item more fully is not meant ("the smart thermostat" is not the Smart Watch)."""
     if _ALL.search(text):
         return list(items)
     said = _said_words(text)
-    return [i for i in items if _overlap(_name_words(_describe(i, "name")), said)]
+    matched = [(i, _matched(_name_words(_describe(i, "name")), said)) for i in items]
+    return [i for i, words in matched if words and not any(words < other for _, other in matched)]
 
 
 _LIST_WORDS = {"and", "the", "my", "a", "an", "both", "plus", "&"}
@@ -165,15 +174,17 @@ def _names(key: str, value: Any, said: set[str], without: set[str], sizes: set[s
 
 
 def _ranked(text: str, variants: Iterable[dict[str, Any]],
-            current: dict[str, Any]) -> list[tuple[tuple[int, int, float, int], dict[str, Any]]]:
+            current: dict[str, Any]) -> list[tuple[tuple[int, int, int, float, int], dict[str, Any]]]:
     """The available variants that grant the message's relative wishes ("bigger", "the same size"), best first:
-    the most option values named (without those turned down: "the black ones, not white"), then the fewest
-    named values given up ("a shorter bamboo one" stays bamboo), then the price asked for ("the cheapest"), then
-    the fewest other changes."""
-    said = _option_words(text) - _option_words(" ".join(_TURNED_DOWN.findall(text)))
+    the most option values named (without those turned down: "the black ones, not white", and those ranked),
+    then the fewest named values given up ("a shorter bamboo one" stays bamboo), then the customer's order of
+    preference ("battery > USB > AC"), then the price asked for ("the cheapest"), then the fewest other
+    changes."""
+    wish = wishes(text, current)
+    ranked_words = set().union(*wish.preferred)
+    said = _option_words(text) - _option_words(" ".join(_TURNED_DOWN.findall(text))) - ranked_words
     without = {w.lower() for w in _WITHOUT.findall(text)}
     sizes = _sizes_said(text)
-    wish = wishes(text, current)
     scored = []
     for variant in variants:
         if not variant["available"] or variant["options"] == current or not wish.allow(variant["options"], current):
@@ -181,7 +192,8 @@ def _ranked(text: str, variants: Iterable[dict[str, Any]],
         wanted = {k: v for k, v in variant["options"].items() if current.get(k) != v}
         named = sum(_names(k, v, said, without, sizes) for k, v in wanted.items())
         given_up = sum(_names(k, current[k], said, without, sizes) for k in wanted if k in current)
-        scored.append(((named, -given_up, wish.price * float(variant.get("price", 0)), -len(wanted)), variant))
+        scored.append(((named, -given_up, -wish.preference(variant["options"]),
+                        wish.price * float(variant.get("price", 0)), -len(wanted)), variant))
     return sorted(scored, key=lambda pair: pair[0], reverse=True) if (wish or any(s[0][0] for s in scored)) else []
 
 

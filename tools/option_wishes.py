@@ -28,6 +28,13 @@ _DEAREST = re.compile(r"\b(most expensive|priciest|highest[ -]price[d]?|pricier|
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(k\b)?")
 """A leading number, "k" for thousands ("4K" is more than "1080p")."""
 _NOT_OPTIONS = {"one", "ones", "but", "with", "item", "thing", "product", "kind", "as", "the"}
+_PHRASE = r"[a-z0-9][a-z0-9-]*(?:\s+[a-z0-9][a-z0-9-]*)?"
+_RANKED_CHOICES = re.compile(rf"{_PHRASE}(?:\s*>\s*{_PHRASE})+", re.IGNORECASE)
+"""Choices in order of preference, best first ("prefer battery > USB > AC")."""
+_PREFER_OVER = re.compile(rf"\bprefer\w*\s+(?:an?\s+|the\s+)?({_PHRASE})\s+(?:over|to)\s+(?:an?\s+|the\s+)?({_PHRASE})",
+                          re.IGNORECASE)
+"""Two choices, the first preferred ("prefer AC over battery")."""
+_NOT_CHOICES = {"prefer", "preferably", "i", "a", "an", "the", "then", "else", "or"}
 
 
 def rank(value: Any) -> float | None:
@@ -52,9 +59,17 @@ class Wishes:
     """Options that must stay as they are."""
     price: int = 0
     """1: the most expensive that fits; -1: the cheapest; 0: no wish."""
+    preferred: list[set[str]] = field(default_factory=list)
+    """Choices in the customer's order of preference, best first, each as its words."""
 
     def __bool__(self) -> bool:
-        return bool(self.moves or self.price)
+        return bool(self.moves or self.price or self.preferred)
+
+    def preference(self, options: dict[str, Any]) -> int:
+        """How far down the customer's preferences a variant's best choice is (0: their first choice; as many
+        as they named: none of them)."""
+        values = {w for value in options.values() for w in re.findall(r"[a-z0-9]+", str(value).lower())}
+        return next((place for place, words in enumerate(self.preferred) if words <= values), len(self.preferred))
 
     def allow(self, options: dict[str, Any], current: dict[str, Any]) -> bool:
         """Whether a variant with these options grants every wish."""
@@ -73,9 +88,20 @@ def _keys_about(words: tuple[str, ...], current: dict[str, Any]) -> list[str]:
             and any(word in key.lower() or key.lower().rstrip("s") in word for word in words)]
 
 
+def _choices(phrase: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", phrase.lower()) if w not in _NOT_CHOICES}
+
+
+def preferences(text: str) -> list[set[str]]:
+    """The choices ``text`` ranks ("prefer battery > USB > AC", "prefer AC over battery"), best first."""
+    chains = [chain.split(">") for chain in _RANKED_CHOICES.findall(text)] + [list(p) for p in _PREFER_OVER.findall(text)]
+    return [words for chain in chains for phrase in chain if (words := _choices(phrase))]
+
+
 def wishes(text: str, current: dict[str, Any]) -> Wishes:
     """The relative wishes ``text`` states about an item with options ``current``."""
-    found = Wishes(price=1 if _DEAREST.search(text) else -1 if _CHEAPEST.search(text) else 0)
+    found = Wishes(price=1 if _DEAREST.search(text) else -1 if _CHEAPEST.search(text) else 0,
+                   preferred=preferences(text))
     for more_less, noun, adjective, following in _COMPARATIVE.findall(text):
         if more_less:
             direction, about = (1 if more_less.lower() == "more" else -1), (noun.lower().rstrip("s"),)

@@ -12,8 +12,10 @@ _NO = re.compile(r"^\s*(no|nope|nah|don'?t|do not|stop|never ?mind|wait|hold on|
                  re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ZIP = re.compile(r"(?<![\d#W])\d{5}(?!\d)")
-_NAME = re.compile(r"\b(?:my name is|my name's|i am|i'm|im|this is|name:?)\s+([a-z][a-z'-]+)\s+([a-z][a-z'-]+)",
+_NAME = re.compile(r"\b(my name is|my name's|name:?|i am|i'm|im|this is)\s+([a-z][a-z'-]+)\s+([a-z][a-z'-]+)",
                    re.IGNORECASE)
+_NAMING_ONLY_MAYBE = {"i am", "i'm", "im", "this is"}
+"""Words that come before a name and before much else ("I am angry and...", "this is ridiculous and...")."""
 _REASONS = {
     "no longer needed": re.compile(r"\b(no longer|don'?t|do not|not) (need|want)|changed my mind|not needed|"
                                    r"ya no (lo |la )?(necesito|quiero)|plus besoin|n'en ai plus besoin|"
@@ -59,9 +61,14 @@ def zip_code(text: str) -> str | None:
 
 
 def full_name(text: str) -> tuple[str, str] | None:
-    """``(first, last)`` from "my name is Jane Doe" and similar."""
-    found = _NAME.search(text)
-    return (found.group(1).title(), found.group(2).title()) if found else None
+    """``(first, last)`` from "my name is Jane Doe" and similar; after "I'm" or "this is", only words written as a
+    name ("I'm Jane Doe") or beside a zip code or an email ("im jane doe 12345"): "I am angry and..." is no name."""
+    for found in _NAME.finditer(text):
+        cue, first, last = found.groups()
+        if (cue.lower() not in _NAMING_ONLY_MAYBE or (first[0].isupper() and last[0].isupper())
+                or zip_code(text) or email(text)):
+            return first.title(), last.title()
+    return None
 
 
 _STREET = re.compile(

@@ -34,6 +34,8 @@ class Task(BaseModel):
     order_id: str | None = None
     item_ids: list[str] = []
     new_item_ids: list[str] = []
+    options_chosen: dict[str, str] = {}
+    """The new item id settled for each item id, kept when the customer narrows the items ("only the lamp")."""
     reason: str | None = None
     address: dict[str, str] | None = None
     payment_method_id: str | None = None
@@ -65,12 +67,12 @@ class Task(BaseModel):
         """The task with the slots the new ``details`` speak to cleared, for code to fill again from the
         customer's words; what it asked for last (and how often) stays, so a question is never repeated."""
         update: dict[str, Any] = {}
-        if details.get("order_id") and details["order_id"] != self.order_id:
-            update.update(order_id=details["order_id"], item_ids=[], new_item_ids=[])
         if details.get("items"):
             update.update(item_ids=[], new_item_ids=[])
         if details.get("new_option"):
-            update.update(new_item_ids=[])
+            update.update(new_item_ids=[], options_chosen={})
+        if details.get("order_id") and details["order_id"] != self.order_id:
+            update.update(order_id=details["order_id"], item_ids=[], new_item_ids=[], options_chosen={})
         if details.get("reason"):
             update["reason"] = None
         if details.get("address"):
@@ -363,7 +365,8 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     if new_ids is None:
         return ask
     tool = "modify_pending_order_items" if task.intent == "modify_items" else "exchange_delivered_order_items"
-    return _preview(task.model_copy(update={"new_item_ids": new_ids}), turn, tool,
+    chosen = {**task.options_chosen, **dict(zip(task.item_ids, new_ids, strict=True))}
+    return _preview(task.model_copy(update={"new_item_ids": new_ids, "options_chosen": chosen}), turn, tool,
                     {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
                      "payment_method_id": refund_to}, changes=ask.say)
 
@@ -439,7 +442,10 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
     task = task.model_copy(update={"option_said": said[-300:]})
     for item in items:
         product = turn.call("get_product_details", {"product_id": item["product_id"]})["data"]
-        option = (option_named(said, product["variants"], item["options"])  # the planner's reading, else the words
+        settled = next((v for v in product["variants"]
+                        if v["available"] and v["item_id"] == task.options_chosen.get(item["item_id"])), None)
+        option = (settled  # chosen before the customer narrowed the items
+                  or option_named(said, product["variants"], item["options"])  # the planner's reading, else the words
                   or option_named(f"{task.option_said} {turn.text}", product["variants"], item["options"]))
         if option is None:
             fitting = options_fitting(f"{task.option_said} {turn.text}", product["variants"], item["options"])

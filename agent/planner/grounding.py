@@ -31,6 +31,18 @@ COPIED_DETAILS = ("address", "new_option", "reason", "payment")
 
 
 def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> str | None:
+    """The order the command is about (:func:`_order_read`), or, when that order's status does not allow the
+    change and the message names no order by number, the one order that allows it and holds what the message
+    names ("return the watch I have received" beside a pending order holding a wristwatch)."""
+    read = _order_read(command, text, orders)
+    status = ORDER_STATUS_FOR.get(WRITE_INTENT.get(command.get("tool", ""), ""))
+    if status is None or extract_order_ids(text) or any(o["order_id"] == read and status in o["status"] for o in orders):
+        return read
+    allowing = orders_holding(text, [o for o in orders if status in o["status"]])
+    return str(allowing[0]["order_id"]) if len(allowing) == 1 else read
+
+
+def _order_read(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> str | None:
     """The order the command is about: the planner's if it is one of the customer's or named in the message,
     unless the items it names (and the message too) are all in exactly one other order, or the clause asking
     for the change names one order, or the message names an item that exactly one other order holds, or several
@@ -93,6 +105,9 @@ def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], e
         checked["order_id"] = _order_id(checked, text, orders)
         if checked["order_id"] is None:
             del checked["order_id"]
+    held = [i for o in orders if o["order_id"] == checked.get("order_id") for i in o["items"]]
+    if held and any(i != "all" and not items_named(i, held) for i in checked.get("items", [])):
+        del checked["items"]  # read from another order: the executor reads them from the message
     if english and checked.get("items"):  # in English the items must be ones the message names
         checked["items"] = [i["name"] for i in items_named(text, [{"name": n} for n in checked["items"]])]
     return checked
