@@ -506,3 +506,15 @@ def test_items_narrowed_at_the_yes_keep_the_options_already_settled(planned: Cal
     only = text_of(chat.say("only exchange the hoodie"))
     assert "for Hoodie (XL" in only and "Running Shoes" not in only and "Shall I go ahead?" in only
     assert writes(chat) == []
+
+
+def test_a_return_is_refunded_where_the_customer_asks_when_the_policy_allows_it(planned: Callable[..., Chat]) -> None:
+    to_gift_card = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": LIAMS_ORDER,
+                                 "items": ["Hoodie"]}), customer_id="liam_chen_3057")
+    said = text_of(to_gift_card.say("i want to return the hoodie, please put the refund on my gift card"))
+    assert "to your gift card" in said and "Shall I go ahead?" in said
+    elsewhere = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821001",
+                              "items": ["Wireless Earbuds"]}))
+    said = text_of(elsewhere.say("return my earbuds and refund it to my credit card"))  # paid by PayPal
+    assert "can't go to your" in said and "to your PayPal" in said and "Shall I go ahead?" in said
+    assert writes(to_gift_card) == writes(elsewhere) == []

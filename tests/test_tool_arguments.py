@@ -182,3 +182,15 @@ def test_all_orders_is_not_all_items() -> None:
     assert names("cancel both orders and return the boots") == ["Hiking Boots"]
     assert names("return everything in my order") == names("return all of it") == names("both") == [
         "Hiking Boots", "Smart Watch", "T-Shirt"]
+
+
+def test_items_left_out_of_all_are_not_meant() -> None:
+    items = [{"name": "Coffee Maker"}, {"name": "Pet Bed"}, {"name": "Backpack"}]
+
+    def names(text: str) -> list[str]:
+        return [i["name"] for i in items_named(text, items)]
+
+    assert names("I want to return everything I just bought except the coffee maker.") == ["Pet Bed", "Backpack"]
+    assert names("return all of it apart from the backpack. Refund to paypal please") == ["Coffee Maker", "Pet Bed"]
+    assert names("return everything but the pet bed and the backpack") == ["Coffee Maker"]
+    assert names("return the backpack, except if it costs me a fee") == ["Backpack"]  # no "all": nothing left out

@@ -15,6 +15,9 @@ from tools.option_wishes import LETTER_SIZES, wishes
 _ALL = re.compile(r"\b(all|everything|both|whole order|entire order|every item|all of it)\b"
                   r"(?!\s+(?:of\s+)?(?:my\s+|the\s+|your\s+)?(?:[a-z]+\s+)?orders?\b)", re.IGNORECASE)
 """Every item of the order ("return all of it", "both"), not every order ("cancel all pending orders")."""
+_EXCEPT = re.compile(r"\b(?:except(?:\s+for)?|other than|apart from|excluding|all but|everything but|but not)\b"
+                     r"([^.;!?]*)", re.IGNORECASE)
+"""The items left out of "all" ("everything except the coffee machine")."""
 _WORD = re.compile(r"[a-z0-9]+")
 _TOKEN = re.compile(r"[^\W_]+")
 """A word or number in any script."""
@@ -78,10 +81,16 @@ def _describe(candidate: dict[str, Any], key: str) -> str:
 
 
 def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The items (of one order) whose names ``text`` mentions; all of them for "all"/"both". An item named only
-    by words that name another item more fully is not meant ("the smart thermostat" is not the Smart Watch)."""
+    """The items (of one order) whose names ``text`` mentions; all of them for "all"/"both", but those it leaves
+    out ("everything except the coffee maker"). An item named only by words that name another item more fully is
+    not meant ("the smart thermostat" is not the Smart Watch)."""
     if _ALL.search(text):
-        return list(items)
+        left_out = _EXCEPT.search(text)
+        return [i for i in items if not left_out or i not in _items_said(left_out.group(1), items)]
+    return _items_said(text, items)
+
+
+def _items_said(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     said = _said_words(text)
     matched = [(i, _matched(_name_words(_describe(i, "name")), said)) for i in items]
     return [i for i, words in matched if words and not any(words < other for _, other in matched)]

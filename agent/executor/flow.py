@@ -359,8 +359,10 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     task = task.model_copy(update={"item_ids": [i["item_id"] for i in items]})
     refund_to = order["payments"][0]["payment_method_id"] if order["payments"] else ""
     if task.intent == "return_refund":
-        return _preview(task, turn, "return_delivered_order_items",
+        refund_to, why = _refund_destination(turn, refund_to)
+        step = _preview(task, turn, "return_delivered_order_items",
                         {"order_id": order_id, "item_ids": task.item_ids, "payment_method_id": refund_to})
+        return step.model_copy(update={"say": f"{why} {step.say}"}) if why else step
     new_ids, ask = _new_options(task, turn, items)
     if new_ids is None:
         return ask
@@ -369,6 +371,17 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     return _preview(task.model_copy(update={"new_item_ids": new_ids, "options_chosen": chosen}), turn, tool,
                     {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
                      "payment_method_id": refund_to}, changes=ask.say)
+
+
+def _refund_destination(turn: Turn, original: str) -> tuple[str, str]:
+    """Where a return's refund goes: the payment method the customer names if refunds may go there (the original
+    one or a gift card), else the original one, with the reason when they named another."""
+    methods = turn.call("get_user_details", {}, preview=True)["data"]["payment_methods"]
+    named = payment_named(turn.about("payment"), methods)
+    if named is None or named["payment_method_id"] == original or named["source"] == "gift_card":
+        return (named or {}).get("payment_method_id", original), ""
+    return original, (f"Refunds go back to the original payment method or to a gift card, so the refund can't go to "
+                      f"your {named['description']}.")
 
 
 def _pay_with(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
