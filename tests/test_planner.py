@@ -518,3 +518,13 @@ def test_a_return_is_refunded_where_the_customer_asks_when_the_policy_allows_it(
     said = text_of(elsewhere.say("return my earbuds and refund it to my credit card"))  # paid by PayPal
     assert "can't go to your" in said and "to your PayPal" in said and "Shall I go ahead?" in said
     assert writes(to_gift_card) == writes(elsewhere) == []
+
+
+def test_a_price_difference_goes_through_the_payment_method_named(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": LIAMS_ORDER,
+                         "items": ["Hoodie"], "new_option": "size XL"}), customer_id="liam_chen_3057")
+    said = text_of(chat.say("exchange my hoodie for size XL and use my gift card for any difference"))
+    assert "paid or refunded through your gift card" in said and "Shall I go ahead?" in said
+    text_of(chat.say("yes"))
+    assert writes(chat) == [("exchange_delivered_order_items", "done")]
+    assert order(chat.deps.store, LIAMS_ORDER).extra["exchange_payment_method_id"].startswith("gift_card")

@@ -368,17 +368,25 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
         return ask
     tool = "modify_pending_order_items" if task.intent == "modify_items" else "exchange_delivered_order_items"
     chosen = {**task.options_chosen, **dict(zip(task.item_ids, new_ids, strict=True))}
+    named = _method_named(turn, refund_to)  # the price difference goes through it: the tool checks a gift card's balance
     return _preview(task.model_copy(update={"new_item_ids": new_ids, "options_chosen": chosen}), turn, tool,
                     {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
-                     "payment_method_id": refund_to}, changes=ask.say)
+                     "payment_method_id": named["payment_method_id"] if named else refund_to}, changes=ask.say,
+                    pay_with=named["description"] if named else "")
+
+
+def _method_named(turn: Turn, original: str) -> dict[str, Any] | None:
+    """The payment method, other than ``original``, that the customer names for the money of this change."""
+    methods = turn.call("get_user_details", {}, preview=True)["data"]["payment_methods"]
+    named = payment_named(turn.about("payment"), methods)
+    return named if named and named["payment_method_id"] != original else None
 
 
 def _refund_destination(turn: Turn, original: str) -> tuple[str, str]:
     """Where a return's refund goes: the payment method the customer names if refunds may go there (the original
     one or a gift card), else the original one, with the reason when they named another."""
-    methods = turn.call("get_user_details", {}, preview=True)["data"]["payment_methods"]
-    named = payment_named(turn.about("payment"), methods)
-    if named is None or named["payment_method_id"] == original or named["source"] == "gift_card":
+    named = _method_named(turn, original)
+    if named is None or named["source"] == "gift_card":
         return (named or {}).get("payment_method_id", original), ""
     return original, (f"Refunds go back to the original payment method or to a gift card, so the refund can't go to "
                       f"your {named['description']}.")
@@ -490,13 +498,15 @@ def _ask(task: Task, slot: str, question: str, again: str) -> Step:
                 task=task.model_copy(update={"awaiting": slot, "proposal": None, "tries": tries}))
 
 
-def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any], *, changes: str = "") -> Step:
+def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any], *, changes: str = "",
+             pay_with: str = "") -> Step:
     """Check the complete call against policy without changing anything, then ask for the customer's yes
-    (``changes``: the item swaps in words, for exchanges and item changes)."""
+    (``changes``: the item swaps in words, for exchanges and item changes; ``pay_with``: the payment method the
+    customer chose for the price difference)."""
     result = turn.call(tool, arguments, preview=True)
     if result["outcome"] in ("denied", "failed", "retry"):
         return Step(say=result["message"], task=None, refused=task)
-    action = (wording.proposal(tool, result["arguments"], result["data"], changes=changes)
+    action = (wording.proposal(tool, result["arguments"], result["data"], changes=changes, pay_with=pay_with)
               if result["outcome"] == "done" else "")
     proposal = {"tool": tool, "arguments": result["arguments"], "outcome": result["outcome"]}
     confirm = task.model_copy(update={"awaiting": "confirmation", "proposal": proposal, "tries": 0})

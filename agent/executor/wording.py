@@ -20,8 +20,10 @@ def join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
-def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any], *, changes: str = "") -> str:
-    """The action in one sentence, for the customer to confirm (``changes``: an exchange's swaps in words)."""
+def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any], *, changes: str = "", pay_with: str = "") -> str:
+    """The action in one sentence, for the customer to confirm (``changes``: an exchange's swaps in words;
+    ``pay_with``: the payment method the customer chose for a price difference)."""
+    through = f", paid or refunded through your {pay_with}" if pay_with else ""
     if tool == "cancel_pending_order":
         refunded = sum(float(p["amount"]) for p in preview["payments"] if p["transaction_type"] == "refund")
         return (f"cancel order {args['order_id']} ({join([i['name'] for i in preview['items']])}) because it's "
@@ -31,9 +33,9 @@ def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any], *, change
                 f"{money(preview['refund_amount'])} to your {preview['refund_to']}")
     if tool == "exchange_delivered_order_items":
         difference = preview["details"].get("exchange_price_difference", 0.0)
-        return f"exchange your {changes} from order {args['order_id']} (price difference {money(difference)})"
+        return f"exchange your {changes} from order {args['order_id']} (price difference {money(difference)}{through})"
     if tool == "modify_pending_order_items":
-        return f"change your {changes} in order {args['order_id']}, before it ships"
+        return f"change your {changes} in order {args['order_id']}, before it ships{through}"
     if tool == "modify_pending_order_payment":
         return f"pay order {args['order_id']} with your {changes} instead, and refund the payment made before"
     if tool == "modify_pending_order_address":
