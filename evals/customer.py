@@ -44,8 +44,8 @@ _REQUEST = _rx(
     r"\bplease (?:\w+ )?(?:tell|give|send|share|provide|type|enter|write|reply|answer|say|choose|pick|select|"
     r"confirm|specify|describe|check|let me know|include|add)\b",
     r"\blet me know\b", r"\b(?:try|check) (?:it |them |that )?again\b",
-    r"\b(?:i|we)(?:'ll| will| would|'d)? (?:just |first |still |also )?(?:need|require)\b(?! (?:a moment|a second|to check "
-    r"with|to look))",
+    r"\b(?:i|we)(?:'ll| will| would|'d)? (?:just |first |still |also )?(?:need|require)\b"
+    r"(?! (?:a moment|a second|to check with|to look))",
     r"\bi(?:'d| would) (?:like|love) to (?:know|have|get|see)\b",
 )
 """A sentence that asks for something without a question mark ("Please tell me ...", "I'll need ...")."""

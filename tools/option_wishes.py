@@ -94,7 +94,7 @@ def _choices(phrase: str) -> set[str]:
 
 def preferences(text: str) -> list[set[str]]:
     """The choices ``text`` ranks ("prefer battery > USB > AC", "prefer AC over battery"), best first."""
-    chains = [chain.split(">") for chain in _RANKED_CHOICES.findall(text)] + [list(p) for p in _PREFER_OVER.findall(text)]
+    chains = [*(chain.split(">") for chain in _RANKED_CHOICES.findall(text)), *_PREFER_OVER.findall(text)]
     return [words for chain in chains for phrase in chain if (words := _choices(phrase))]
 
 

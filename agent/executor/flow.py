@@ -368,7 +368,7 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
         return ask
     tool = "modify_pending_order_items" if task.intent == "modify_items" else "exchange_delivered_order_items"
     chosen = {**task.options_chosen, **dict(zip(task.item_ids, new_ids, strict=True))}
-    named = _method_named(turn, refund_to)  # the price difference goes through it: the tool checks a gift card's balance
+    named = _method_named(turn, refund_to)  # the price difference goes through it (the tool checks a gift card)
     return _preview(task.model_copy(update={"new_item_ids": new_ids, "options_chosen": chosen}), turn, tool,
                     {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
                      "payment_method_id": named["payment_method_id"] if named else refund_to}, changes=ask.say,

@@ -36,7 +36,8 @@ def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) 
     names ("return the watch I have received" beside a pending order holding a wristwatch)."""
     read = _order_read(command, text, orders)
     status = ORDER_STATUS_FOR.get(WRITE_INTENT.get(command.get("tool", ""), ""))
-    if status is None or extract_order_ids(text) or any(o["order_id"] == read and status in o["status"] for o in orders):
+    allowed = any(o["order_id"] == read and status in o["status"] for o in orders) if status else True
+    if allowed or extract_order_ids(text):
         return read
     allowing = orders_holding(text, [o for o in orders if status in o["status"]])
     return str(allowing[0]["order_id"]) if len(allowing) == 1 else read
