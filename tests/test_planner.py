@@ -528,3 +528,15 @@ def test_a_price_difference_goes_through_the_payment_method_named(planned: Calla
     text_of(chat.say("yes"))
     assert writes(chat) == [("exchange_delivered_order_items", "done")]
     assert order(chat.deps.store, LIAMS_ORDER).extra["exchange_payment_method_id"].startswith("gift_card")
+
+
+def test_a_change_the_orders_status_rules_out_says_what_can_be_done_instead(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821001"}),
+                   plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821001",
+                         "items": ["Wireless Earbuds"]}))
+    refused = text_of(chat.say("cancel order #W4821001, i don't need it"))
+    assert "only pending orders can have that done" in refused and "can be returned instead" in refused
+    assert "return Wireless Earbuds from order #W4821001" in text_of(chat.say("ok then return the earbuds"))
+    pending = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821003"}))
+    assert "it can be cancelled instead" in text_of(pending.say("i want to return order #W4821003"))
+    assert writes(chat) == writes(pending) == []

@@ -412,6 +412,11 @@ def _pay_with(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
                     changes=method["description"])
 
 
+INSTEAD = {("cancel_order", "delivered"): " Delivered items can be returned instead, if you'd like to send them back.",
+           ("return_refund", "pending"): " It hasn't shipped yet, so it can be cancelled instead."}
+"""What can be done instead with an order whose status does not allow what the customer asked (no dead end)."""
+
+
 def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
     """The order the task is about: named now or earlier, or the only one it can apply to. An order the customer
     named (by its number or an item of this task in it) that the task cannot apply to is refused with the reason;
@@ -426,8 +431,9 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
         if status in result["data"]["status"]:
             return result["data"], Step(say="")
         if wanted in turn.order_ids or orders_holding(turn.about("items"), [result["data"]]):  # named: say why not
+            instead = INSTEAD.get((task.intent, result["data"]["status"]), "")
             return None, Step(say=f"Order {wanted} is {result['data']['status']}, and only {status} orders can have "
-                                  "that done.", task=None, refused=task)
+                                  f"that done.{instead}", task=None, refused=task)
         task = task.model_copy(update={"order_id": None})  # the planner's guess: look among the eligible ones
     recent = turn.call("list_recent_orders", {"limit": 10})
     status = ORDER_STATUS_FOR[task.intent]
