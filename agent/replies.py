@@ -64,8 +64,9 @@ def describe_order(order: dict[str, Any], *, refund_days: int) -> str:
     parts = [
         r["order_status"].format(order_id=order["order_id"], status=order["status"]),
         *([meaning] if meaning else []),
-        r["order_items"].format(count=item_count(len(order["items"])), items=join([i["name"] for i in order["items"]]),
-                                total=order["total"], placed=_day(order["placed_at"])),
+        r["order_items" if order["placed_at"] else "order_items_undated"].format(
+            count=item_count(len(order["items"])), items=join([i["name"] for i in order["items"]]),
+            total=order["total"], placed=_day(order["placed_at"])),
     ]
     for t in order["tracking"]:
         if order["shipped_at"]:
@@ -82,8 +83,9 @@ def describe_orders(orders: list[dict[str, Any]]) -> str:
     r = replies()
     if not orders:
         return r["no_orders"]
-    lines = [r["recent_order_line"].format(order_id=o["order_id"], status=o["status"], placed=_day(o["placed_at"]),
-                                           count=item_count(len(o["items"])), total=o["total"]) for o in orders]
+    lines = [r["recent_order_line" if o["placed_at"] else "recent_order_line_undated"].format(
+        order_id=o["order_id"], status=o["status"], placed=_day(o["placed_at"]), count=item_count(len(o["items"])),
+        total=o["total"]) for o in orders]
     return "\n".join([r["recent_orders_intro"], *lines, r["recent_orders_outro"]])
 
 

@@ -28,14 +28,14 @@ class GuardedWriter:
         """What the customer was shown: ``released`` or its translation."""
         self.trips: list[str] = []
         self._said: set[str] = set()
-        self.repeating = False
-        """The text started repeating itself (small models loop): the rest is dropped."""
+        self._repeating = False
+        """The model's text started repeating itself (small models loop): the rest of that stream is dropped."""
 
     def _release(self, sentences: Iterable[str]) -> bool:
         for sentence in sentences:
             key = " ".join(sentence.lower().split())
-            if key in self._said:
-                self.repeating = True
+            if key in self._said and not self._grounding.trusted:  # code may say a sentence twice (two orders)
+                self._repeating = True
                 return True
             self._said.add(key)
             verdict = inspect_sentence(sentence, self._grounding)
@@ -76,10 +76,12 @@ class GuardedWriter:
                 return self.stream(deltas)
             finally:
                 self._grounding = saved
+        self._repeating = False
         for delta in deltas:
             if not self._release(self._gate.feed(delta)):
                 return False
-            if self.repeating:
+            if self._repeating:
+                self._gate = SentenceGate()  # the repeat's unfinished tail is not said either
                 return True
         return self._release(self._gate.flush())
 

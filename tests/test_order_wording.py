@@ -49,6 +49,13 @@ def test_counts_and_lists_read_naturally() -> None:
     assert "(s)" not in one + three + listed
 
 
+def test_an_order_without_a_date_is_told_without_one() -> None:
+    undated = {**order("pending"), "placed_at": None}
+    assert "It has 1 item: Coffee Maker, total $114.22." in describe_order(undated, refund_days=5)
+    assert "#W4821002: pending, 1 item, total $114.22." in describe_orders([undated])
+    assert "unknown" not in describe_order(undated, refund_days=5) + describe_orders([undated])
+
+
 @pytest.mark.parametrize(("message", "said"), [
     ("This is ridiculous, my order #W4821002 still hasn't arrived!", "I'm sorry your order is taking this long."),
     ("WHERE IS MY PACKAGE, I'VE BEEN WAITING FOR WEEKS", "I'm sorry your order is taking this long."),
