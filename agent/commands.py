@@ -67,6 +67,15 @@ class AnswerQuestion(_Command):
     question: Text
 
 
+class AskAboutProduct(_Command):
+    """A question about something the store sells (its options, colors, sizes, prices, what is in stock),
+    answered from the catalogue."""
+
+    cmd: Literal["product"]
+    product: Text
+    """The product as the customer names it ("tshirt")."""
+
+
 class HandOff(_Command):
     """Bring in a person: the customer asked for one, or the request is something no tool covers."""
 
@@ -107,8 +116,8 @@ class Drop(_Command):
     cmd: Literal["drop"]
 
 
-Command = Annotated[LookUp | ProposeWrite | AnswerQuestion | HandOff | AskFor | SmallTalk | Confirm | Correct | Drop,
-                    Field(discriminator="cmd")]
+Command = Annotated[LookUp | ProposeWrite | AnswerQuestion | AskAboutProduct | HandOff | AskFor | SmallTalk | Confirm
+                    | Correct | Drop, Field(discriminator="cmd")]
 
 
 class Plan(BaseModel):

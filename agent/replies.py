@@ -11,7 +11,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict
 
 from agent.commands import WriteTool
-from agent.executor.wording import join
+from agent.executor.wording import join, money
 from agent.guardrails import Grounding, check_input, check_sentence
 from agent.guardrails.evidence import Evidence
 from agent.guardrails.grounding import receipts_from
@@ -19,6 +19,7 @@ from agent.guardrails.order_facts import OrderFacts, order_views
 from agent.planner.prompt import system_text
 from agent.prompts import prompt_text, replies
 from agent.state import AgentState
+from tools.option_wishes import rank
 
 # requests the agent can't carry out itself: answered from the help center, with a person on offer
 HELP_CENTER_INTENTS = {"billing_issue"}
@@ -87,6 +88,44 @@ def describe_orders(orders: list[dict[str, Any]]) -> str:
         order_id=o["order_id"], status=o["status"], placed=_day(o["placed_at"]), count=item_count(len(o["items"])),
         total=o["total"]) for o in orders]
     return "\n".join([r["recent_orders_intro"], *lines, r["recent_orders_outro"]])
+
+
+LISTED_VARIANTS = 6
+"""Options a product answer lists one by one (more: only counted)."""
+
+
+def _values(values: Iterable[Any]) -> str:
+    """An option's values in their natural order (sizes small to large), "S, M or L"."""
+    ordered = sorted({str(v) for v in values}, key=lambda v: (rank(v) is None, rank(v) or 0, v.lower()))
+    return ordered[0] if len(ordered) == 1 else f"{', '.join(ordered[:-1])} or {ordered[-1]}"
+
+
+def describe_product(product: dict[str, Any], asked: dict[str, list[str]]) -> str:
+    """What is in stock of a product: how many options, their prices and values, and which of them have the
+    option values the customer ``asked`` about."""
+    r, name = replies()["product"], product["name"]
+    in_stock = [v for v in product["variants"] if v["available"]]
+    sold_out = len(product["variants"]) - len(in_stock)
+    if not in_stock:
+        return str(r["none_in_stock"].format(product=name))
+    prices = sorted(float(v["price"]) for v in in_stock)
+    parts = [r["in_stock_one" if len(in_stock) == 1 else "in_stock"].format(
+        count=len(in_stock), product=name, low=f"{prices[0]:.2f}", high=f"{prices[-1]:.2f}")]
+    if sold_out:
+        parts.append(r["sold_out_one" if sold_out == 1 else "sold_out"].format(count=sold_out))
+    keys = list(dict.fromkeys(k for v in in_stock for k in v["options"]))
+    if len(in_stock) > 1:
+        values = (f"{k} {_values(v['options'][k] for v in in_stock if k in v['options'])}" for k in keys)
+        parts.append(r["values"].format(values="; ".join(values)))
+    if asked:
+        matching = [v for v in in_stock if all(v["options"].get(k) in values for k, values in asked.items())]
+        wanted = join([_values(values) for values in asked.values()])
+        listed = "; ".join(f"{', '.join(str(x) for x in v['options'].values())} ({money(float(v['price']))})"
+                           for v in matching)
+        key = ("matching_none" if not matching else "matching_one" if len(matching) == 1
+               else "matching" if len(matching) <= LISTED_VARIANTS else "matching_many")
+        parts.append(r[key].format(count=len(matching), asked=wanted, variants=listed))
+    return " ".join(parts)
 
 
 def describe(result: dict[str, Any], *, refund_days: int) -> str:
@@ -203,7 +242,7 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False,
     said, ask = state.get("say", ""), state.get("ask", "")
     acknowledged = said
     if _acknowledges(state, said, ask):
-        acknowledged = " ".join(p for p in (acknowledgement(_in_english(state, question)), said) if p)
+        acknowledged = " ".join(p for p in (acknowledgement(in_english(state, question)), said) if p)
     if items is not None and said and _wordable(state) and not state.get("retrieved"):  # the model acknowledges
         return _worded_plan(state, question, said=said, ask=ask, items=items(), as_written=acknowledged)
     said = acknowledged
@@ -235,7 +274,7 @@ def _acknowledges(state: AgentState, said: str, ask: str) -> bool:
 _APOLOGY = re.compile(r"\b(sorry|apologi[sz]e)\b", re.IGNORECASE)
 
 
-def _in_english(state: AgentState, message: str) -> str:
+def in_english(state: AgentState, message: str) -> str:
     """``message`` (the newest customer message), or its English translation when it had one."""
     newest = next((m for m in reversed(state["messages"]) if m.type == "human"), None)
     return str(newest.additional_kwargs.get("english", message)) if newest is not None else message

@@ -19,7 +19,8 @@ from agent.state import AgentDeps
 from core.errors import ModelError
 from tests.conftest import Chat, text_of
 from tests.test_dialogue import OLIVIA, order, writes
-from tools import desk
+from tools import desk, execute
+from tools.catalog import products
 from tools.policy import Policy, ToolPolicy
 from tools.store import Store
 
@@ -137,6 +138,43 @@ def test_an_answer_that_does_not_fit_is_never_met_with_the_same_question(planned
     assert "why" in replies[0].lower() and replies[0] != replies[1] and "why" not in replies[2].lower()
     assert [e for e in turns[2] if e.type == "handoff_started"] and "person" in replies[2]
     assert writes(chat) == [("transfer_to_human", "done")]
+
+
+def _in_stock(deps: AgentDeps, name: str) -> list[dict[str, Any]]:
+    product = execute(deps.store, "get_product_details", {"product_id": products(deps.store)[name]},
+                      policy=deps.policy, conversation_id="t", customer_id=None).data
+    return [v for v in product["variants"] if v["available"]]
+
+
+def test_a_question_about_a_product_is_answered_from_the_catalogue_without_verifying(
+        planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "product", "product": "hoodie"}), customer_id=None)
+    events = chat.say("do you have the hoodie in XL? how many options are there")
+    text = text_of(events)
+    in_stock = _in_stock(chat.deps, "Hoodie")
+    assert f"We have {len(in_stock)} Hoodie options in stock right now" in text
+    extra_large = [v for v in in_stock if v["options"]["size"] == "XL"]
+    assert f"{len(extra_large)} of them are XL" in text or (len(extra_large) == 1 and "1 of them is XL" in text)
+    assert "verify" not in text and writes(chat) == []
+    assert [e.tool for e in events if e.type == "tool_started"] == ["get_product_details"]
+
+
+def test_a_product_the_catalogue_does_not_have_is_asked_about_not_guessed(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "product", "product": "Rain Jacket"}))
+    events = chat.say("do you sell flux capacitors?")
+    assert "couldn't find that product in our catalogue" in text_of(events)
+    assert not [e for e in events if e.type == "tool_started"]
+
+
+def test_a_product_question_asked_before_verifying_is_not_answered_again_once_verified(
+        planned: Callable[..., Chat]) -> None:
+    both = plan({"cmd": "product", "product": "t-shirt"},
+                {"cmd": "write", "tool": "return_delivered_order_items", "items": ["Coffee Maker"]})
+    chat = planned(both, both, customer_id=None)
+    first = text_of(chat.say("how many t-shirt options do you have? also i want to return my coffee maker"))
+    assert "T-Shirt options in stock" in first and "verify your account" in first
+    second = text_of(chat.say("olivia.martin4821@example.com and 78789"))
+    assert "you're verified" in second and "T-Shirt options" not in second
 
 
 # --- bad planner output ---------------------------------------------------------------------------------

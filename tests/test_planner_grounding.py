@@ -308,3 +308,21 @@ def test_a_change_asked_of_all_orders_is_one_change_per_order_it_applies_to() ->
     assert [c["items"] for c in planned if c.get("tool") == "return_delivered_order_items"] == [["T-Shirt"]]
     one = grounded([COMMAND.validate_python(cancel)], "cancel #W1000003, all the items in it are wrong", orders, None)
     assert [c["order_id"] for c in one] == ["#W1000003"]
+
+
+def test_a_question_about_what_the_store_sells_is_answered_from_the_catalogue() -> None:
+    catalogue = ["T-Shirt", "Coffee Maker", "Hoodie"]
+
+    def read(text: str, *commands: dict[str, Any]) -> list[dict[str, Any]]:
+        return grounded([COMMAND.validate_python(c) for c in commands], text, ORDERS, None, None, catalogue)
+
+    help_center = {"cmd": "answer", "question": "How many tshirt options are available in the online store?"}
+    assert read("I want to know exactly how many tshirt options are available in the online store right now.",
+                help_center) == [{"cmd": "product", "product": "T-Shirt"}]
+    planned = {"cmd": "product", "product": "hoodie"}
+    assert read("do you have the hoodie in XL?", planned) == [planned]
+    returns = {"cmd": "answer", "question": "Can I return the t-shirt?"}
+    about_theirs = read("is the t-shirt I bought still available to return?", returns)  # their order, looked up
+    assert about_theirs == [{"cmd": "lookup", "order_id": "#W1000001"}, returns]
+    shipping = {"cmd": "answer", "question": "How much is shipping?"}
+    assert read("how much is shipping?", shipping) == [shipping]  # no product named

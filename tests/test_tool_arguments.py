@@ -6,9 +6,11 @@ from tools.arguments import (
     items_listed_with,
     items_named,
     option_named,
+    options_asked,
     options_fitting,
     orders_holding,
     payment_named,
+    product_meant,
     said_in,
 )
 
@@ -194,3 +196,23 @@ def test_items_left_out_of_all_are_not_meant() -> None:
     assert names("return all of it apart from the backpack. Refund to paypal please") == ["Coffee Maker", "Pet Bed"]
     assert names("return everything but the pet bed and the backpack") == ["Coffee Maker"]
     assert names("return the backpack, except if it costs me a fee") == ["Backpack"]  # no "all": nothing left out
+
+
+CATALOGUE = ["T-Shirt", "Desk Lamp", "Smart Watch", "Smart Thermostat", "Hoodie"]
+
+
+def test_the_product_a_question_is_about_is_the_one_it_names() -> None:
+    assert product_meant("how many tshirt options are available", "T-Shirt", CATALOGUE) == "T-Shirt"
+    assert product_meant("do you have the desk lamp in brass?", "lamp", CATALOGUE) == "Desk Lamp"
+    assert product_meant("is the smart watch available in gold", "watch", CATALOGUE) == "Smart Watch"
+    assert product_meant("is the smart thing available", "Smart Watch", CATALOGUE) is None  # the hint is a guess
+    assert product_meant("what colors do you have", "Hoodie", CATALOGUE) is None  # the customer named nothing
+    assert product_meant("any jackets?", "Rain Jacket", CATALOGUE) is None  # not in this catalogue
+
+
+def test_the_option_values_a_question_asks_about() -> None:
+    assert options_asked("do you have a small black one?", VARIANTS) == {"size": ["S"], "color": ["black"]}
+    assert options_asked("any hoodie in size S or XL", VARIANTS) == {"size": ["XL", "S"]}
+    assert options_asked("extra large please", VARIANTS) == {"size": ["XL"]}
+    assert options_asked("how many options are there, i'm curious", VARIANTS) == {}  # "m" in "i'm" is no size
+    assert options_asked("in green?", VARIANTS) == {}

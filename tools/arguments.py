@@ -96,6 +96,43 @@ def _items_said(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
     return [i for i, words in matched if words and not any(words < other for _, other in matched)]
 
 
+def product_meant(text: str, hint: str, names: Sequence[str]) -> str | None:
+    """The one catalogue product (of ``names``) a question is about: the one ``text`` names, the planner's ``hint``
+    choosing among several; or the one the hint names when its words are the customer's. None when unclear."""
+    listed = [{"name": name} for name in names]
+    named = _items_said(text, listed)
+    if len(named) > 1 and said_in(hint, text):
+        named = _items_said(hint, named) or named
+    if not named and said_in(hint, text):
+        named = _items_said(hint, listed)
+    return str(named[0]["name"]) if len(named) == 1 else None
+
+
+def _letter_sizes(text: str) -> set[str]:
+    """Letter sizes said in words ("extra large" is XL, not also L)."""
+    found, rest = set(), text.lower()
+    for words in sorted(LETTER_SIZES, key=len, reverse=True):
+        pattern = rf"\b{words}\b"
+        if re.search(pattern, rest):
+            found.add(LETTER_SIZES[words])
+            rest = re.sub(pattern, " ", rest)
+    return found
+
+
+def options_asked(text: str, variants: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """The option values of ``variants`` that ``text`` asks about ("purple", "size S", "a small one"), by option;
+    yes/no values are not named by a bare "no" or "yes"."""
+    said = {w for w in _option_words(text) if len(w) > 1}
+    sizes = _sizes_said(text) | _letter_sizes(text)
+    asked: dict[str, list[str]] = {}
+    for variant in variants:
+        for key, value in variant["options"].items():
+            named = str(value).lower() not in ("yes", "no") and _names(key, value, said, set(), sizes)
+            if named and value not in asked.setdefault(key, []):
+                asked[key].append(value)
+    return {key: values for key, values in asked.items() if values}
+
+
 _LIST_WORDS = {"and", "the", "my", "a", "an", "both", "plus", "&"}
 """What stands between the names of a list of items ("the cleaner, headphone, and smart watch")."""
 
@@ -162,7 +199,8 @@ options the customer does not want ("not white", "not black in M")."""
 _WITHOUT = re.compile(r"\b(?:no|without)\s+([a-z]+)", re.IGNORECASE)
 """An option turned off by its name ("no backlight", "without a lid" is not matched: one word)."""
 _NONE = {"none", "no", "without", "n/a"}
-_SIZED = re.compile(r"\b((?:extra\s+)?[a-z0-9]+)[ -]sized?\b|\bsize\s+([a-z0-9]+)", re.IGNORECASE)
+_SIZED = re.compile(r"\b(?!(?:in|a|an|the|of|same|my|your|this|that|what|which|any|one)\b)((?:extra\s+)?[a-z0-9]+)"
+                    r"[ -]sized?\b|\bsize\s+([a-z0-9]+)", re.IGNORECASE)
 """A size said as one ("medium sized", "size 8"): that word names the size, not another option."""
 
 

@@ -13,10 +13,15 @@ from tools.store.models import Product, Variant
 from tools.views import ProductView, product_view
 
 
-def product_names(store: Store) -> list[str]:
-    """The name of every product the store sells (the catalogue is public)."""
+def products(store: Store) -> dict[str, str]:
+    """Every product the store sells, name to product id (the catalogue is public)."""
     with store.session() as session:
-        return list(session.scalars(select(Product.name)))
+        return {name: product_id for name, product_id in session.execute(select(Product.name, Product.id))}
+
+
+def product_names(store: Store) -> list[str]:
+    """The name of every product the store sells."""
+    return list(products(store))
 
 
 @tool(label="Looking up the product", needs_identity=False)

@@ -14,14 +14,17 @@ from agent.events import ToolFinished, ToolStarted
 from agent.executor.flow import Step, Task, Turn, advance, not_verified, verified_thanks
 from agent.nodes.understand import extract_order_ids, last_customer_text
 from agent.prompts import replies
-from agent.replies import describe
+from agent.replies import describe, describe_product, in_english
 from agent.state import AgentContext, AgentState
 from tools import TOOLS, execute
+from tools.arguments import options_asked, product_meant
+from tools.catalog import products
 
 TOOL_OUTCOME_TEXT = {"done": "Done", "failed": "Couldn't complete that", "retry": "Needs more details",
                      "denied": "Not possible under our policy", "needs_approval": "Needs a person's approval"}
 DETAILS = ("order_id", "items", "new_option", "reason", "address", "payment")
-INTENT_OF_COMMAND = {"lookup": "order_status", "answer": "policy_question", "handoff": "human_agent"}
+INTENT_OF_COMMAND = {"lookup": "order_status", "answer": "policy_question", "product": "policy_question",
+                     "handoff": "human_agent"}
 CHAT_INTENT = {"greeting": "greeting", "thanks": "thanks_bye", "goodbye": "thanks_bye", "bot": "greeting",
                "off_topic": "off_topic", "complaint": "complaint"}
 
@@ -132,18 +135,15 @@ class _Execution:
         if kind == "lookup":
             self._look_up(command)
         elif kind == "write":
-            if self.task is not None and self.task.awaiting:
-                self.queue.append({"said": last_customer_text(self.state), **command})  # its details were said now
-            else:
-                self._start(Task(intent=WRITE_INTENT[command["tool"]]), command)
+            self._write(command)
         elif kind in ("confirm", "correct"):
             self._continue(command)
         elif kind == "drop":
-            if self.task is not None:
-                self.dropped, self.task = self.task, None
-                self.says.append("Okay, I've left that as it is.")
+            self._drop()
         elif kind == "answer":
             self.questions.append(command["question"])
+        elif kind == "product":
+            self._product(command["product"])
         elif kind == "handoff":
             if self.started is not None and self.task is not None and self.task.awaiting:
                 self.queue.append(command)  # "cancel it, and get me a person": the request first
@@ -153,6 +153,17 @@ class _Execution:
             self.says.append(replies()["small_talk"][command["kind"]])
         elif kind == "ask":
             self._ask(command["about"])
+
+    def _write(self, command: dict[str, Any]) -> None:
+        if self.task is not None and self.task.awaiting:
+            self.queue.append({"said": last_customer_text(self.state), **command})  # its details were said now
+        else:
+            self._start(Task(intent=WRITE_INTENT[command["tool"]]), command)
+
+    def _drop(self) -> None:
+        if self.task is not None:
+            self.dropped, self.task = self.task, None
+            self.says.append("Okay, I've left that as it is.")
 
     def _start(self, task: Task, command: dict[str, Any]) -> None:
         """Start ``task``; what the customer said for the same task that was just refused still holds, and a
@@ -178,6 +189,22 @@ class _Execution:
         else:
             result = self.run("list_recent_orders", {}, customer_id=self.customer_id, preview=False)
         self._describe(result)
+
+    def _product(self, named: str) -> None:
+        """Say what is in stock of the catalogue product the customer asks about (``named``: the planner's
+        reading), or ask what it is called when the catalogue has no one such product."""
+        catalogue = products(self.runtime.context.deps.store)
+        text = in_english(self.state, last_customer_text(self.state))
+        name = product_meant(text, named, list(catalogue))
+        if name is None:
+            self.says.append(replies()["product"]["unknown"])
+            return
+        result = self.run("get_product_details", {"product_id": catalogue[name]}, customer_id=self.customer_id,
+                          preview=False)
+        if result["outcome"] != "done":
+            self.says.append(str(result["message"]))
+            return
+        self.says.append(describe_product(result["data"], options_asked(text, result["data"]["variants"])))
 
     def _describe(self, result: dict[str, Any]) -> None:
         self.says.append(describe(result, refund_days=self.runtime.context.deps.policy.refund_processing_days))

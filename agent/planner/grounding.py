@@ -5,6 +5,7 @@ the model, decides what was said. What fails a check is dropped, and the executo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from agent.commands import WRITE_INTENT, Command
@@ -18,7 +19,7 @@ from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
 from core.language import language_of
 from tools import TOOLS
-from tools.arguments import items_named, orders_holding, said_in
+from tools.arguments import items_named, orders_holding, product_meant, said_in
 
 WRITE_MIN_SIMILARITY = 0.2
 """Below this, one of several changes the planner read into a message is not about the message (the tool's
@@ -254,7 +255,7 @@ def _instead(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | No
     return planned if instead is None else [*planned[:instead], {"cmd": "drop"}, *planned[instead:]]
 
 
-_READS = ("lookup", "answer", "chat", "ask")
+_READS = ("lookup", "answer", "product", "chat", "ask")
 
 
 def _order_meant(parts: tuple[str, ...], orders: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -324,6 +325,29 @@ def _missed_new_address(planned: list[dict[str, Any]], clauses: list[Clause], te
     return [*planned, {"cmd": "write", "tool": "modify_pending_order_address", "address": address.group(0)}]
 
 
+_PRODUCT_QUESTION = re.compile(r"\b(options?|colou?rs?|sizes?|variants?|versions?|models?|in stock|available|"
+                               r"availability|sold out|prices?|cost|how much|come in|sell)\b", re.IGNORECASE)
+"""A question about what the store sells."""
+_ABOUT_THEIR_ORDERS = re.compile(r"\b(my|order\w*|bought|purchased|return\w*|cancel\w*|exchang\w*|refund\w*|"
+                                 r"ship\w*|deliver\w*|arriv\w*|track\w*)\b", re.IGNORECASE)
+
+
+def _missed_product_questions(planned: list[dict[str, Any]], clauses: list[Clause],
+                              products: Sequence[str]) -> list[dict[str, Any]]:
+    """A question about something the store sells ("how many tshirt options are available?") that the planner
+    missed or sent to the help center is answered from the catalogue (help-center questions naming that product
+    are dropped); not a question about their orders ("is the shirt I bought available to return?")."""
+    if any(c["cmd"] == "product" for c in planned):
+        return planned
+    asked = [name for clause, _, question in clauses
+             if question and _PRODUCT_QUESTION.search(clause) and not _ABOUT_THEIR_ORDERS.search(clause)
+             and (name := product_meant(clause, "", products))]
+    if not asked:
+        return planned
+    kept = [c for c in planned if c["cmd"] != "answer" or product_meant(c["question"], "", products) not in asked]
+    return [*({"cmd": "product", "product": name} for name in dict.fromkeys(asked)), *kept]
+
+
 _SHORT = 10
 
 
@@ -345,11 +369,12 @@ def _named_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[st
     """An order of theirs the customer names, by its number or by an item in it, is never passed over: one no
     command is about is looked up first ("my order #W... still hasn't arrived!" or "the toothbrush doesn't even
     turn on" read as a help-center question gets its status too). Not while a task goes on (an answer to the
-    agent's question), nor by item beside a change (the change names its order, or asks which one)."""
+    agent's question), nor by item beside a change (the change names its order, or asks which one) or a question
+    about a product (the catalogue's, not their order)."""
     if any(c["cmd"] in ("confirm", "correct") for c in planned):
         return planned
     theirs = {o["order_id"] for o in orders}
-    writes = any(c["cmd"] == "write" for c in planned)
+    writes = any(c["cmd"] in ("write", "product") for c in planned)
     by_item = [] if writes else [o["order_id"] for o in orders_holding(text, orders, typos=False)]  # not guessed
     named = [*extract_order_ids(text), *(by_item if len(by_item) <= NAMED_BY_ITEM else [])]
     covered = {c.get("order_id") for c in planned}
@@ -358,10 +383,12 @@ def _named_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[st
 
 
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
-             task: dict[str, Any] | None, intent: str | None = None) -> list[dict[str, Any]]:
+             task: dict[str, Any] | None, intent: str | None = None,
+             products: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
     A bare yes or okay starts nothing new; a write of the task in progress corrects it; ``intent`` is the router's
-    reading of the message. Empty: nothing the planner read holds up."""
+    reading of the message; ``products``: the names of what the store sells. Empty: nothing the planner read
+    holds up."""
     english = language_of(text) == "en"
     planned = _shared_details(_lookups(
         [_details(c.model_dump(exclude_none=True), text, orders, english, task) for c in commands], text, orders))
@@ -378,6 +405,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         clauses = clauses_of(text)
         planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
                                          intent)
+        planned = _missed_product_questions(planned, clauses, products)
         planned = _missed_changes(planned, clauses, text, orders, task)
         planned = _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
     return _named_orders(_one_change_per_order(_every_order(planned, text, orders), orders), text, orders)

@@ -28,6 +28,7 @@ from agent.state import AgentContext, AgentDeps, AgentState
 from core.errors import ModelError
 from tools import execute
 from tools.arguments import items_named
+from tools.catalog import product_names
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ SURE_MARGIN = 0.7
 FAST_INTENTS = {"greeting", "thanks_bye", "human_agent", "order_status"}
 """Intents the router may settle alone: nothing is written on its word."""
 _SHORT_WORDS = 8
+ANSWERED_UNVERIFIED = ("answer", "product", "chat")
+"""Commands answered before the customer is verified, not again once they are."""
 
 
 def _short(text: str) -> bool:
@@ -97,7 +100,8 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], text: str, co
     except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
         log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
         return None, f"fallback: {type(exc).__name__}"
-    commands = grounded(planned.commands, text, orders or [], state.get("task"), state.get("intent"))
+    commands = grounded(planned.commands, text, orders or [], state.get("task"), state.get("intent"),
+                        product_names(deps.store))
     if not commands:
         log.warning("planner output not grounded in the message: %s", planned.commands)
         return None, "fallback: not grounded"
@@ -144,10 +148,12 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         get_stream_writer()(Thinking())
         context = customer_context(orders=orders(), messages=messages)
         commands, path = _model_plan(state, runtime, text, context, orders())
-    if commands is None and request:  # not planned again: the waiting task goes on with what it was told
+    if commands is not None and request:  # the changes it asked for are made with its own words; its questions
+        # were answered when it was asked
+        commands = [{**c, "said": request} if c["cmd"] == "write" else c for c in commands
+                    if c["cmd"] not in ANSWERED_UNVERIFIED]
+    if request and not commands:  # not planned again: the waiting task goes on with what it was told
         commands, restart = [{"cmd": "correct"}], {}
-    elif commands is not None and request:  # the changes it asked for are made with its own words
-        commands = [{**c, "said": request} if c["cmd"] == "write" else c for c in commands]
     if commands is None:
         commands = from_route(state["intent"], text, state.get("order_ids", []), state.get("task"))
         path = path if path.startswith("fallback") else "router"
