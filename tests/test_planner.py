@@ -14,6 +14,7 @@ from langchain_core.messages import BaseMessage
 from pydantic import Field
 
 from agent.executor.address import missing_parts
+from agent.executor.flow import _option_meant
 from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
 from core.errors import ModelError
@@ -578,3 +579,16 @@ def test_a_change_the_orders_status_rules_out_says_what_can_be_done_instead(plan
     pending = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821003"}))
     assert "it can be cancelled instead" in text_of(pending.say("i want to return order #W4821003"))
     assert writes(chat) == writes(pending) == []
+
+
+def test_the_option_wanted_is_the_one_the_whole_message_fits_when_it_keeps_what_the_planner_read() -> None:
+    shirts = [{"item_id": str(i), "available": True, "price": 50.0,
+               "options": {"color": c, "size": s, "material": m, "style": st}}
+              for i, (c, s, m, st) in enumerate([("purple", "XL", "cotton", "crew neck"),
+                                                 ("purple", "S", "polyester", "v-neck"),
+                                                 ("red", "S", "polyester", "v-neck")])]
+    current = {"options": {"color": "black", "size": "XXL", "material": "cotton", "style": "crew neck"}}
+    words = "modify all my pending tshirts to purple, s size, same v-neck, and prefer polyester"
+    assert _option_meant("purple", words, shirts, current)["item_id"] == "1"
+    assert _option_meant("red", words, shirts, current)["item_id"] == "2"  # the words fit another: the planner's
+    assert _option_meant("purple", "purple", shirts, current)["item_id"] == "0"  # the fewest changes

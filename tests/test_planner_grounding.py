@@ -326,3 +326,27 @@ def test_a_question_about_what_the_store_sells_is_answered_from_the_catalogue() 
     assert about_theirs == [{"cmd": "lookup", "order_id": "#W1000001"}, returns]
     shipping = {"cmd": "answer", "question": "How much is shipping?"}
     assert read("how much is shipping?", shipping) == [shipping]  # no product named
+
+
+def test_a_change_of_all_items_of_a_kind_is_made_in_every_order_holding_them() -> None:
+    orders = [
+        {"order_id": "#W2000001", "status": "pending", "items": [
+            {"name": "T-Shirt", "options": {"size": "S", "color": "blue"}},
+            {"name": "Espresso Machine", "options": {}}]},
+        {"order_id": "#W2000002", "status": "pending", "items": [
+            {"name": "T-Shirt", "options": {"size": "XXL", "color": "black"}}]},
+        {"order_id": "#W2000003", "status": "delivered", "items": [
+            {"name": "T-Shirt", "options": {"size": "S", "color": "red"}}]},
+    ]
+    write = {"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W2000001", "items": ["T-Shirt"]}
+
+    def read(text: str) -> list[dict[str, Any]]:
+        return [{k: c[k] for k in ("order_id", "items")} for c in
+                grounded([COMMAND.validate_python(write)], text, orders, None)]
+
+    assert read("modify all my pending tshirts to purple, s size") == [
+        {"order_id": "#W2000001", "items": ["T-Shirt"]}, {"order_id": "#W2000002", "items": ["T-Shirt"]}]
+    assert read("modify all my pending small tshirts to purple") == [  # the XXL one is not small
+        {"order_id": "#W2000001", "items": ["T-Shirt"]}]
+    assert read("change the tshirt in #W2000001 to purple, all good") == [
+        {"order_id": "#W2000001", "items": ["T-Shirt"]}]

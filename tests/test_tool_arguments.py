@@ -216,3 +216,6 @@ def test_the_option_values_a_question_asks_about() -> None:
     assert options_asked("extra large please", VARIANTS) == {"size": ["XL"]}
     assert options_asked("how many options are there, i'm curious", VARIANTS) == {}  # "m" in "i'm" is no size
     assert options_asked("in green?", VARIANTS) == {}
+    shirts = [{"options": {"style": style, "size": "S"}} for style in ("crew neck", "v-neck")]
+    assert options_asked("same v neck, s size", shirts) == {"style": ["v-neck"], "size": ["S"]}
+    assert options_asked("a neck that fits", shirts) == {}  # "neck" names neither style in full

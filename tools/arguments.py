@@ -119,15 +119,21 @@ def _letter_sizes(text: str) -> set[str]:
     return found
 
 
+def _phrase(text: str) -> str:
+    return f" {' '.join(_TOKEN.findall(text.lower()))} "
+
+
 def options_asked(text: str, variants: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
-    """The option values of ``variants`` that ``text`` asks about ("purple", "size S", "a small one"), by option;
-    yes/no values are not named by a bare "no" or "yes"."""
-    said = {w for w in _option_words(text) if len(w) > 1}
-    sizes = _sizes_said(text) | _letter_sizes(text)
+    """The option values of ``variants`` that ``text`` asks about ("purple", "v-neck", "size S", "a small one"), by
+    option: a value is named in full ("neck" names neither "crew neck" nor "v-neck"), a one-letter size only as a
+    size; yes/no values are not named by a bare "no" or "yes"."""
+    said, sizes = _phrase(text), _sizes_said(text) | _letter_sizes(text)
     asked: dict[str, list[str]] = {}
     for variant in variants:
         for key, value in variant["options"].items():
-            named = str(value).lower() not in ("yes", "no") and _names(key, value, said, set(), sizes)
+            words = _phrase(str(value))
+            named = (str(value).lower() in sizes if "size" in key.lower() else False) or (
+                len(words.strip()) > 1 and words.strip() not in ("yes", "no") and words in said)
             if named and value not in asked.setdefault(key, []):
                 asked[key].append(value)
     return {key: values for key, values in asked.items() if values}

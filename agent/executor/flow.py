@@ -13,7 +13,15 @@ from pydantic import BaseModel
 
 from agent.executor import extract, wording
 from agent.executor.address import US_ADDRESS, missing_parts, parse_address
-from tools.arguments import items_listed_with, items_named, option_named, options_fitting, orders_holding, payment_named
+from tools.arguments import (
+    items_listed_with,
+    items_named,
+    option_named,
+    options_asked,
+    options_fitting,
+    orders_holding,
+    payment_named,
+)
 from tools.customers import verification_request
 from tools.policy import VerificationMethod
 
@@ -471,9 +479,7 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
         product = turn.call("get_product_details", {"product_id": item["product_id"]})["data"]
         settled = next((v for v in product["variants"]
                         if v["available"] and v["item_id"] == task.options_chosen.get(item["item_id"])), None)
-        option = (settled  # chosen before the customer narrowed the items
-                  or option_named(said, product["variants"], item["options"])  # the planner's reading, else the words
-                  or option_named(f"{task.option_said} {turn.text}", product["variants"], item["options"]))
+        option = settled or _option_meant(said, f"{task.option_said} {turn.text}", product["variants"], item)
         if option is None:
             fitting = options_fitting(f"{task.option_said} {turn.text}", product["variants"], item["options"])
             choices = "; ".join(_values(variant["options"]) for variant in fitting)[:400]
@@ -484,6 +490,16 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
         chosen.append(option["item_id"])
         changes.append(f"{item['name']} ({_values(item['options'])}) for {item['name']} ({_values(option['options'])})")
     return chosen, Step(say=wording.join(changes))
+
+
+def _option_meant(read: str, words: str, variants: list[dict[str, Any]], item: dict[str, Any]) -> dict[str, Any] | None:
+    """The option the customer wants: the one the customer's ``words`` fit best when it has every value the
+    planner ``read`` ("purple" out of "purple, s size, same v-neck, and prefer polyester"), else the planner's."""
+    by_read, by_words = option_named(read, variants, item["options"]), option_named(words, variants, item["options"])
+    asked = options_asked(read, variants)
+    if asked and by_words and all(by_words["options"].get(k) in values for k, values in asked.items()):
+        return by_words
+    return by_read or by_words
 
 
 def _values(options: dict[str, Any]) -> str:

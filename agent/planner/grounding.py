@@ -19,7 +19,7 @@ from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
 from core.language import language_of
 from tools import TOOLS
-from tools.arguments import items_named, orders_holding, product_meant, said_in
+from tools.arguments import items_named, options_asked, orders_holding, product_meant, said_in
 
 WRITE_MIN_SIMILARITY = 0.2
 """Below this, one of several changes the planner read into a message is not about the message (the tool's
@@ -233,6 +233,43 @@ def _every_order(planned: list[dict[str, Any]], text: str, orders: list[dict[str
     return expanded
 
 
+_ALL_OF = re.compile(r"\b(?:all|every|each)\b(?:\s+of)?((?:(?!\b(?:to|into|for|with|instead|and)\b)[^.,;!?])+)",
+                     re.IGNORECASE)
+"""Every item of a kind ("modify all my pending small tshirts to purple"): the words up to what it becomes."""
+ITEM_CHANGES = ("modify_pending_order_items", "return_delivered_order_items", "exchange_delivered_order_items")
+
+
+def _every_item(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A change asked of all the customer's items of a kind ("all my pending small tshirts") is one change per
+    order of the right status holding such items, each with those items (the options said pick among them),
+    unless the message names an order by its number."""
+    every = _ALL_OF.search(text)
+    if not every or extract_order_ids(text):
+        return planned
+    expanded: list[dict[str, Any]] = []
+    for command in planned:
+        if command["cmd"] != "write" or command["tool"] not in ITEM_CHANGES:
+            expanded.append(command)
+            continue
+        status = ORDER_STATUS_FOR[WRITE_INTENT[command["tool"]]]
+        holding = _items_of_kind(every.group(1), [o for o in orders if status in o["status"]])
+        if len(holding) < 2 or any(c.get("tool") == command["tool"] for c in expanded):
+            expanded.append(command)
+            continue
+        expanded.extend({**command, "order_id": order_id, "items": [i["name"] for i in items]}
+                        for order_id, items in holding.items())
+    return expanded
+
+
+def _items_of_kind(words: str, orders: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The items ``words`` name ("pending small tshirts") with the option values it says, by order."""
+    named = {o["order_id"]: items_named(words, o["items"]) for o in orders}
+    asked = options_asked(words, [i for items in named.values() for i in items])
+    fitting = {order_id: [i for i in items if all(i["options"].get(k) in values for k, values in asked.items())]
+               for order_id, items in named.items()}
+    return {order_id: items for order_id, items in fitting.items() if items}
+
+
 _LET_GO = re.compile(r"\b(forget (it|that|about (it|that))|never ?mind|scratch that|don'?t bother)\b", re.IGNORECASE)
 """The customer lets the task in progress go ("forget that, where is my coffee maker?")."""
 
@@ -408,4 +445,5 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = _missed_product_questions(planned, clauses, products)
         planned = _missed_changes(planned, clauses, text, orders, task)
         planned = _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
-    return _named_orders(_one_change_per_order(_every_order(planned, text, orders), orders), text, orders)
+    every = _every_item(_every_order(planned, text, orders), text, orders)
+    return _named_orders(_one_change_per_order(every, orders), text, orders)
