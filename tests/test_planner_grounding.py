@@ -326,6 +326,9 @@ def test_a_question_about_what_the_store_sells_is_answered_from_the_catalogue() 
     assert about_theirs == [{"cmd": "lookup", "order_id": "#W1000001"}, returns]
     shipping = {"cmd": "answer", "question": "How much is shipping?"}
     assert read("how much is shipping?", shipping) == [shipping]  # no product named
+    assert read("how much is shipping?", shipping, planned) == [shipping]  # the prompt's example, copied
+    unknown = {"cmd": "product", "product": "flux capacitor"}
+    assert read("do you sell a flux capacitor?", unknown) == [unknown]  # the customer's word: asked about
 
 
 def test_a_change_of_all_items_of_a_kind_is_made_in_every_order_holding_them() -> None:

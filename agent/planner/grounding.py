@@ -369,6 +369,12 @@ _ABOUT_THEIR_ORDERS = re.compile(r"\b(my|order\w*|bought|purchased|return\w*|can
                                  r"ship\w*|deliver\w*|arriv\w*|track\w*)\b", re.IGNORECASE)
 
 
+def _products_said(planned: list[dict[str, Any]], text: str, products: Sequence[str]) -> list[dict[str, Any]]:
+    """Without product questions about nothing the message names (small models copy their prompt's examples)."""
+    return [c for c in planned if c["cmd"] != "product"
+            or product_meant(text, c["product"], products) or said_in(c["product"], text)]
+
+
 def _missed_product_questions(planned: list[dict[str, Any]], clauses: list[Clause],
                               products: Sequence[str]) -> list[dict[str, Any]]:
     """A question about something the store sells ("how many tshirt options are available?") that the planner
@@ -442,7 +448,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         clauses = clauses_of(text)
         planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
                                          intent)
-        planned = _missed_product_questions(planned, clauses, products)
+        planned = _missed_product_questions(_products_said(planned, text, products), clauses, products)
         planned = _missed_changes(planned, clauses, text, orders, task)
         planned = _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
     every = _every_item(_every_order(planned, text, orders), text, orders)
