@@ -76,6 +76,8 @@ class AgentState(TypedDict, total=False):
     order the customer asked."""
     refused: dict[str, Any] | None
     """The task the previous message's order or the policy ruled out (``agent.executor.flow.Step.refused``)."""
+    refunds: list[float]
+    """What each change done since the customer's requests began refunded, told as a total after the last one."""
     done_calls: list[dict[str, Any]]
     """Tool calls that succeeded in this conversation: the receipts a model sentence may rely on."""
     verified_customer_id: str | None

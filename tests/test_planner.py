@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -161,7 +162,7 @@ def test_a_question_about_a_product_is_answered_from_the_catalogue_without_verif
 
 
 def test_a_product_the_catalogue_does_not_have_is_asked_about_not_guessed(planned: Callable[..., Chat]) -> None:
-    chat = planned(plan({"cmd": "product", "product": "Rain Jacket"}))
+    chat = planned(plan({"cmd": "product", "product": "flux capacitor"}))
     events = chat.say("do you sell flux capacitors?")
     assert "couldn't find that product in our catalogue" in text_of(events)
     assert not [e for e in events if e.type == "tool_started"]
@@ -176,6 +177,20 @@ def test_a_product_question_asked_before_verifying_is_not_answered_again_once_ve
     assert "T-Shirt options in stock" in first and "verify your account" in first
     second = text_of(chat.say("olivia.martin4821@example.com and 78789"))
     assert "you're verified" in second and "T-Shirt options" not in second
+
+
+def test_the_refunds_of_several_requests_are_told_as_a_total_after_the_last(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan(
+        {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003", "reason": "no longer needed"},
+        {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821001",
+         "items": ["Wireless Earbuds"]},
+    ))
+    chat.say("cancel my pending order, no longer needed, and return the earbuds. how much do i get back in all?")
+    cancelled = text_of(chat.say("yes"))
+    assert "The refund of $" in cancelled and "In all" not in cancelled
+    returned = text_of(chat.say("yes"))
+    refunds = [float(a) for a in re.findall(r"[Rr]efund of \$([0-9.]+)", cancelled + returned)]
+    assert len(refunds) == 2 and f"In all, ${sum(refunds):.2f} is refunded to you." in returned
 
 
 # --- bad planner output ---------------------------------------------------------------------------------

@@ -353,3 +353,12 @@ def test_a_change_of_all_items_of_a_kind_is_made_in_every_order_holding_them() -
         {"order_id": "#W2000001", "items": ["T-Shirt"]}]
     assert read("change the tshirt in #W2000001 to purple, all good") == [
         {"order_id": "#W2000001", "items": ["T-Shirt"]}]
+
+
+def test_a_change_keeps_the_planners_order_when_the_item_named_is_another_requests() -> None:
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003", "reason": "no longer needed"}
+    back = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001",
+            "items": ["Wireless Earbuds"]}
+    planned = check("cancel my pending order, no longer needed, and return the earbuds", cancel, back)
+    assert [(c["tool"], c["order_id"]) for c in planned] == [("cancel_pending_order", "#W1000003"),
+                                                              ("return_delivered_order_items", "#W1000001")]

@@ -47,10 +47,19 @@ def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any], *, change
     return tool.replace("_", " ")
 
 
+def refunded(tool: str, data: dict[str, Any]) -> float:
+    """The money a done cancellation or return refunds (0 for other changes)."""
+    if tool == "cancel_pending_order":
+        return sum(float(p["amount"]) for p in data["payments"] if p["transaction_type"] == "refund")
+    return float(data["refund_amount"]) if tool == "return_delivered_order_items" else 0.0
+
+
 def receipt(tool: str, data: dict[str, Any], refund_days: int) -> str:
     """What was done, in the store's own words."""
     if tool == "cancel_pending_order":
-        return (f"Done: order {data['order_id']} is {data['status']}. Card and PayPal refunds arrive within "
+        amount = refunded(tool, data)
+        refund = f" The refund of {money(amount)} goes to the original payment method." if amount else ""
+        return (f"Done: order {data['order_id']} is {data['status']}.{refund} Card and PayPal refunds arrive within "
                 f"{refund_days} business days; gift-card refunds are back on the card now.")
     if tool == "return_delivered_order_items":
         return (f"Done: the return for order {data['order']['order_id']} is started (status: "

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from agent.commands import WRITE_INTENT
 from agent.events import ToolFinished, ToolStarted
 from agent.executor.flow import Step, Task, Turn, advance, not_verified, verified_thanks
+from agent.executor.wording import refunded
 from agent.nodes.understand import extract_order_ids, last_customer_text
 from agent.prompts import replies
 from agent.replies import describe, describe_product, in_english
@@ -257,6 +258,18 @@ class _Execution:
             self.ask = " ".join([self.ask, *after]).strip()
 
 
+def _refunds(state: AgentState, execution: _Execution) -> list[float]:
+    """The refunds of the changes done since the customer's requests began; once the last one is done, more than
+    one refund is told as a total ("cancel all my pending orders and return the watch")."""
+    refunds = [*state.get("refunds", []), *(amount for r in execution.results if r["outcome"] == "done"
+                                            and (amount := refunded(r["tool"], r["data"])))]
+    if execution.task is not None or execution.queue:
+        return refunds
+    if len(refunds) > 1:
+        execution.says.append(replies()["refund_total"].format(total=f"{sum(refunds):.2f}"))
+    return []
+
+
 def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Carry out this turn's commands and record what the reply must say."""
     execution = _Execution(state, runtime)
@@ -269,6 +282,7 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         execution.hand_off = hand_over
     else:
         execution.finish()
+    refunds = _refunds(state, execution)
     intent = execution.intent or (intent_of(commands[0]) if commands else "unknown")
     updates: dict[str, Any] = {
         "intent": intent,
@@ -280,6 +294,7 @@ def act(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         "queue": execution.queue,
         "refused": execution.refused.model_dump() if execution.refused else None,
         "needs_person": execution.needs_person,
+        "refunds": refunds,
     }
     if execution.hand_off:
         updates["escalation_reason"] = execution.hand_off

@@ -33,13 +33,22 @@ COPIED_DETAILS = ("address", "new_option", "reason", "payment")
 
 def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> str | None:
     """The order the command is about (:func:`_order_read`), or, when that order's status does not allow the
-    change and the message names no order by number, the one order that allows it and holds what the message
-    names ("return the watch I have received" beside a pending order holding a wristwatch)."""
+    change and the message names no order by number, the planner's order if it allows it, else the one order that
+    allows it and holds what the message names ("return the watch I have received" beside a pending order holding
+    a wristwatch)."""
     read = _order_read(command, text, orders)
     status = ORDER_STATUS_FOR.get(WRITE_INTENT.get(command.get("tool", ""), ""))
-    allowed = any(o["order_id"] == read and status in o["status"] for o in orders) if status else True
-    if allowed or extract_order_ids(text):
+
+    def allows(order_id: str | None) -> bool:
+        return any(o["order_id"] == order_id and status in o["status"] for o in orders) if status else True
+
+    if allows(read) or extract_order_ids(text):
         return read
+    planners = next((o for o in orders if o["order_id"] == command.get("order_id")), None)
+    holds_items = planners is not None and all(items_named(i, planners["items"]) for i in command.get("items", [])
+                                               if i != "all")
+    if holds_items and allows(command.get("order_id")):  # the message's item is another request's ("cancel my
+        return str(command["order_id"])  # pending order and return the earbuds"): the planner's order can have it
     allowing = orders_holding(text, [o for o in orders if status in o["status"]])
     return str(allowing[0]["order_id"]) if len(allowing) == 1 else read
 
