@@ -14,8 +14,10 @@ from agent.events import ReplyReplaced, TextDelta, _Event
 from agent.guardrails.order_facts import OrderFacts, status_claims
 from agent.llm.fake import ScriptedChatModel
 from agent.prompts import prompt_text
+from agent.replies import describe
 from agent.state import AgentDeps
 from tests.conftest import Chat, text_of
+from tools import execute
 
 FACTS = ("Order #W4821002 is processed. It hasn't shipped yet: we're picking and packing it, so it can no longer be "
          "cancelled or changed. It has 1 item: Coffee Maker, total $114.22, placed Dec 1, 2026.")
@@ -66,6 +68,8 @@ def test_status_claims_read_negation_and_what_is_no_claim() -> None:
     (PROCESSED, "It ships in the next couple of days.", "day"),
     (PROCESSED, "It has two items.", "count"),
     (PROCESSED, "It has three items.", "count"),  # a 3 in a date is no count
+    (PROCESSED, "It has 2 items.", "count"),  # nor a 2 in "Dec 2"
+    (PROCESSED, "Order #W4821002 has 1 item.", None),
 ])
 def test_a_sentence_keeps_to_the_facts(facts: OrderFacts, sentence: str, kind: str | None) -> None:
     assert facts.wrong(sentence) == kind
@@ -90,6 +94,13 @@ def ask(deps: AgentDeps, reply: str, message: str = "where is my order #W4821002
     return Chat(dataclasses.replace(deps, model=model), "olivia_martin_4821").say(message), model
 
 
+def facts_of(deps: AgentDeps) -> str:
+    """What code says of Olivia's processed order in the seeded store (placed a few days before the seed day)."""
+    result = execute(deps.store, "get_order_details", {"order_id": "#W4821002"}, policy=deps.policy,
+                     conversation_id="facts", customer_id="olivia_martin_4821", preview=True)
+    return describe(result.model_dump(mode="json"), refund_days=deps.policy.refund_processing_days)
+
+
 def delivered(events: list[_Event]) -> str:
     return "".join(e.text for e in events if isinstance(e, TextDelta))
 
@@ -100,14 +111,14 @@ def test_a_worded_reply_that_keeps_to_the_facts_is_streamed(worded: AgentDeps) -
     events, model = ask(worded, reply)
     assert text_of(events) == reply and not any(isinstance(e, ReplyReplaced) for e in events)
     job = str(model.calls[0][-1].content)
-    assert job.startswith("Job: ANSWER") and f"Facts:\n{FACTS}" in job and prompt_text("reply_upset.md") not in job
+    assert job.startswith("Job: ANSWER") and f"Facts:\n{facts_of(worded)}" in job and prompt_text("reply_upset.md") not in job
 
 
 @pytest.mark.parametrize(("wrong", "rule"), [
     ("Order #W4821001 is processed.", "personal_data"),  # another order of hers
     ("Your Coffee Maker cost $99.00.", "ungrounded_fact"),
     ("You placed it on Nov 29, 2026.", "ungrounded_fact"),
-    ("It has 2 items.", "ungrounded_fact"),
+    ("It has 2 items.", "wrong_count"),  # whether or not a date gives a 2
     ("It has two items.", "wrong_count"),
     ("Good news: your Coffee Maker has shipped!", "wrong_status"),
     ("Your Wireless Earbuds are being packed.", "wrong_item"),
@@ -118,13 +129,13 @@ def test_a_wrong_fact_never_reaches_the_customer(worded: AgentDeps, wrong: str, 
     events, _ = ask(worded, f"Your Coffee Maker is being packed. {wrong}")
     assert wrong not in delivered(events)
     assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == [rule]
-    assert text_of(events) == FACTS  # the facts as code wrote them
+    assert text_of(events) == facts_of(worded)  # the facts as code wrote them
 
 
 def test_what_the_customer_claims_is_no_fact(worded: AgentDeps) -> None:
     events, _ = ask(worded, "Your Coffee Maker is being packed. You paid $99.00 for it.",
                     "where is my order #W4821002?? i paid $99.00 for it")
-    assert "$99.00" not in delivered(events) and text_of(events) == FACTS
+    assert "$99.00" not in delivered(events) and text_of(events) == facts_of(worded)
 
 
 @pytest.mark.parametrize("reply", ["I'm sorry, but I can't help with that.",
@@ -133,7 +144,7 @@ def test_what_the_customer_claims_is_no_fact(worded: AgentDeps) -> None:
 def test_a_reply_that_drops_the_answer_is_never_shown(worded: AgentDeps, reply: str) -> None:
     events, _ = ask(worded, reply)  # says nothing wrong, but not where the order stands
     assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["dropped_fact"]
-    assert delivered(events) == FACTS  # held back until it was complete: none of it was streamed
+    assert delivered(events) == facts_of(worded)  # held back until it was complete: none of it was streamed
 
 
 def test_an_upset_customer_is_acknowledged_first(worded: AgentDeps) -> None:
@@ -146,7 +157,7 @@ def test_an_upset_customer_is_acknowledged_first(worded: AgentDeps) -> None:
 def test_an_upset_customer_is_still_acknowledged_when_the_wording_is_replaced(worded: AgentDeps) -> None:
     events, _ = ask(worded, "Good news: your Coffee Maker has shipped!", "where is my order #W4821002?? so annoyed")
     assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["wrong_status"]
-    assert text_of(events) == f"I'm sorry your order is taking this long. {FACTS}"
+    assert text_of(events) == f"I'm sorry your order is taking this long. {facts_of(worded)}"
 
 
 @pytest.mark.parametrize("message", ["what are my recent orders?", "I want to talk to a human"])
@@ -157,4 +168,4 @@ def test_lists_and_handoffs_are_said_as_written(worded: AgentDeps, message: str)
 
 def test_templates_need_no_model(world: AgentDeps) -> None:
     events, model = ask(dataclasses.replace(world, reply_style="template"), "unused")
-    assert text_of(events) == FACTS and model.calls == []
+    assert text_of(events) == facts_of(world) and model.calls == []

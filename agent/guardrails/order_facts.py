@@ -47,10 +47,10 @@ _DAYS = re.compile(
     r"(?:within|in|over) (?:a |the next )?(?:few|several|couple of) (?:business )?(?:hours|days|weeks))\b",
     re.IGNORECASE,
 )
-_COUNT = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(items?|products?|things?|orders?)\b",
+_COUNT = re.compile(r"\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(items?|products?|things?|orders?)\b",
                     re.IGNORECASE)
-"""A count of items or orders in words ("two items"); counts in digits and durations in words are the number
-check's."""
+"""A count of items or orders, in digits or words ("2 items", "two items"): a number the facts give elsewhere (a
+"2" in "Dec 2") is still no count of them. Durations in words are the number check's."""
 _COMMON_HEADS = frozenset({"card", "set", "kit", "pack", "case", "box", "bag", "order", "item"})
 """Last words of product names that a reply uses for other things ("back to your card")."""
 
@@ -141,8 +141,7 @@ class OrderFacts(BaseModel):
 
     def wrong(self, sentence: str) -> FactKind | None:
         """The kind of fact ``sentence`` gets wrong, or None: a status no order is in (or denying one it is in),
-        an item of none of the orders, a day the facts don't give, a count of items or orders in words they don't
-        state."""
+        an item of none of the orders, a day the facts don't give, a count of items or orders they don't state."""
         if any(self._true(status) == negated for status, negated in status_claims(sentence)):
             return "status"
         allowed = frozenset().union(*self.items.values()) if self.items else frozenset()
@@ -152,6 +151,6 @@ class OrderFacts(BaseModel):
             return "day"
         for word, noun in _COUNT.findall(sentence):
             counted = {len(self.statuses)} if noun.lower().startswith("order") else self.item_counts
-            if NUMBER_WORDS[word.lower()] not in counted:
+            if (int(word) if word.isdigit() else NUMBER_WORDS[word.lower()]) not in counted:
                 return "count"
         return None
