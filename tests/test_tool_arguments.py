@@ -35,6 +35,19 @@ def test_an_option_turned_down_is_not_the_one_wanted() -> None:
     assert option_named("not M, black", VARIANTS, HOODIE)["item_id"] == "3"
 
 
+def test_an_item_named_by_its_item_id() -> None:
+    items = [{"name": "Mechanical Keyboard", "item_id": "1656367028"},
+             {"name": "Running Shoes", "item_id": "4107812777"}]
+    assert items_named("change item ID 1656367028 to item ID 1421289881", items) == items[:1]
+
+
+def test_an_option_named_by_its_item_id() -> None:
+    ids = [{**v, "item_id": f"410781277{i}"} for i, v in enumerate(VARIANTS)]
+    assert option_named("exchange my hoodie to item ID 4107812773", ids, HOODIE)["item_id"] == "4107812773"
+    assert option_named("to item 4107812774 please", ids, HOODIE) is None  # not available
+    assert option_named("to item 9999999999, the black XL", ids, HOODIE)["item_id"] == "4107812770"  # not one
+
+
 def test_an_option_nobody_named_or_not_available_is_none() -> None:
     assert option_named("a different one", VARIANTS, HOODIE) is None
     assert option_named("white please", VARIANTS, HOODIE) is None

@@ -21,6 +21,8 @@ _EXCEPT = re.compile(r"\b(?:except(?:\s+for)?|other than|apart from|excluding|al
 _WORD = re.compile(r"[a-z0-9]+")
 _TOKEN = re.compile(r"[^\W_]+")
 """A word or number in any script."""
+_ITEM_ID = re.compile(r"\b\d{10}\b")
+"""A catalogue item id, as customers copy it from the website or their order ("item ID 4107812777")."""
 _NOT_NAMES = {"the", "and", "for", "with", "from", "order", "item", "items", "one", "this", "that", "want", "new",
               "please", "return", "exchange", "cancel", "instead",
               # common words a typo-tolerant match would take for a name ("make it the black ones": Coffee Maker)
@@ -91,6 +93,9 @@ def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
 
 
 def _items_said(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    ids = set(_ITEM_ID.findall(text))
+    if by_id := [i for i in items if i.get("item_id") in ids]:
+        return by_id  # "change item ID 1656367028 to ...": the item the customer copied from their order
     said = _said_words(text)
     matched = [(i, _matched(_name_words(_describe(i, "name")), said)) for i in items]
     return [i for i, words in matched if words and not any(words < other for _, other in matched)]
@@ -251,8 +256,13 @@ def _ranked(text: str, variants: Iterable[dict[str, Any]],
 
 
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:
-    """The available variant that best fits what ``text`` asks for (see :func:`_ranked`); None when nothing is
-    asked for or two fit equally well."""
+    """The available variant that ``text`` names by its item id, else the one that best fits what it asks for (see
+    :func:`_ranked`); None when nothing is asked for or two fit equally well."""
+    variants = list(variants)
+    ids = set(_ITEM_ID.findall(text))
+    by_id = [v for v in variants if v["item_id"] in ids and v["available"] and v["options"] != current]
+    if len(by_id) == 1:
+        return by_id[0]
     scored = _ranked(text, variants, current)
     if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
