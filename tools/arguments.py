@@ -137,9 +137,9 @@ def options_asked(text: str, variants: Sequence[dict[str, Any]]) -> dict[str, li
     for variant in variants:
         for key, value in variant["options"].items():
             words = _phrase(str(value))
-            named = (str(value).lower() in sizes if "size" in key.lower() else False) or (
-                len(words.strip()) > 1 and words.strip() not in ("yes", "no") and words in said)
-            if named and value not in asked.setdefault(key, []):
+            as_size = "size" in key.lower() and str(value).lower() in sizes
+            in_full = len(words.strip()) > 1 and words.strip() not in ("yes", "no") and words in said
+            if (as_size or in_full) and value not in asked.setdefault(key, []):
                 asked[key].append(value)
     return {key: values for key, values in asked.items() if values}
 
