@@ -19,6 +19,7 @@ from agent.guardrails.order_facts import OrderFacts, order_views
 from agent.planner.prompt import system_text
 from agent.prompts import prompt_text, replies
 from agent.state import AgentState
+from tools.arguments import has_asked
 from tools.option_wishes import rank
 
 # requests the agent can't carry out itself: answered from the help center, with a person on offer
@@ -118,7 +119,7 @@ def describe_product(product: dict[str, Any], asked: dict[str, list[str]]) -> st
         values = (f"{k} {_values(v['options'][k] for v in in_stock if k in v['options'])}" for k in keys)
         parts.append(r["values"].format(values="; ".join(values)))
     if asked:
-        matching = [v for v in in_stock if all(v["options"].get(k) in values for k, values in asked.items())]
+        matching = [v for v in in_stock if has_asked(v["options"], asked)]
         wanted = join([_values(values) for values in asked.values()])
         listed = "; ".join(f"{', '.join(str(x) for x in v['options'].values())} ({money(float(v['price']))})"
                            for v in matching)

@@ -111,6 +111,14 @@ def test_handoff_command_brings_in_a_person(planned: Callable[..., Chat]) -> Non
     assert [e for e in events if e.type == "handoff_started"] and writes(chat) == [("transfer_to_human", "done")]
 
 
+def test_a_request_a_tool_covers_read_as_not_covered_is_proposed_not_handed_off(
+        planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "handoff", "reason": "request not covered"}))
+    events = chat.say("i forgot my pasword and cant get in")
+    assert "email a password-reset link" in text_of(events) and "(yes/no)" in text_of(events)
+    assert not [e for e in events if e.type == "handoff_started"] and writes(chat) == []
+
+
 def test_correction_changes_the_task_in_progress(planned: Callable[..., Chat]) -> None:
     chat = planned(
         plan({"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W4821003",

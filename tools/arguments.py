@@ -144,6 +144,11 @@ def options_asked(text: str, variants: Sequence[dict[str, Any]]) -> dict[str, li
     return {key: values for key, values in asked.items() if values}
 
 
+def has_asked(options: dict[str, Any], asked: dict[str, list[str]]) -> bool:
+    """Whether ``options`` hold one of the values ``asked`` (:func:`options_asked`) for every option asked about."""
+    return all(options.get(key) in values for key, values in asked.items())
+
+
 _LIST_WORDS = {"and", "the", "my", "a", "an", "both", "plus", "&"}
 """What stands between the names of a list of items ("the cleaner, headphone, and smart watch")."""
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from agent.executor import extract, wording
 from agent.executor.address import US_ADDRESS, missing_parts, parse_address
 from tools.arguments import (
+    has_asked,
     items_listed_with,
     items_named,
     option_named,
@@ -497,7 +498,7 @@ def _option_meant(read: str, words: str, variants: list[dict[str, Any]], item: d
     planner ``read`` ("purple" out of "purple, s size, same v-neck, and prefer polyester"), else the planner's."""
     by_read, by_words = option_named(read, variants, item["options"]), option_named(words, variants, item["options"])
     asked = options_asked(read, variants)
-    if asked and by_words and all(by_words["options"].get(k) in values for k, values in asked.items()):
+    if asked and by_words and has_asked(by_words["options"], asked):
         return by_words
     return by_read or by_words
 

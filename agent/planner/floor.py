@@ -8,7 +8,7 @@ from typing import Any
 from agent.commands import WRITE_INTENT
 from agent.executor import extract
 
-_TOOL_FOR_INTENT = {intent: tool for tool, intent in WRITE_INTENT.items()}
+TOOL_FOR_INTENT = {intent: tool for tool, intent in WRITE_INTENT.items()}
 _CHAT = {"greeting": "greeting", "thanks_bye": "thanks", "off_topic": "off_topic", "complaint": "complaint"}
 
 
@@ -44,8 +44,8 @@ def from_route(intent: str, text: str, order_ids: list[str], task: dict[str, Any
         if order_id:
             return [{"cmd": "lookup", "order_id": order_id}]
         return [{"cmd": "lookup"}]
-    if intent in _TOOL_FOR_INTENT:
-        return [{"cmd": "write", "tool": _TOOL_FOR_INTENT[intent], "order_id": order_id}]
+    if intent in TOOL_FOR_INTENT:
+        return [{"cmd": "write", "tool": TOOL_FOR_INTENT[intent], "order_id": order_id}]
     if intent == "human_agent":
         return [{"cmd": "handoff", "reason": "customer asked for a human"}]
     if intent in _CHAT:

@@ -19,7 +19,7 @@ from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
 from core.language import language_of
 from tools import TOOLS
-from tools.arguments import items_named, options_asked, orders_holding, product_meant, said_in
+from tools.arguments import has_asked, items_named, options_asked, orders_holding, product_meant, said_in
 
 WRITE_MIN_SIMILARITY = 0.2
 """Below this, one of several changes the planner read into a message is not about the message (the tool's
@@ -274,7 +274,7 @@ def _items_of_kind(words: str, orders: list[dict[str, Any]]) -> dict[str, list[d
     """The items ``words`` name ("pending small tshirts") with the option values it says, by order."""
     named = {o["order_id"]: items_named(words, o["items"]) for o in orders}
     asked = options_asked(words, [i for items in named.values() for i in items])
-    fitting = {order_id: [i for i in items if all(i["options"].get(k) in values for k, values in asked.items())]
+    fitting = {order_id: [i for i in items if has_asked(i["options"], asked)]
                for order_id, items in named.items()}
     return {order_id: items for order_id, items in fitting.items() if items}
 

@@ -21,7 +21,7 @@ from agent.executor import extract
 from agent.executor.address import US_ADDRESS
 from agent.executor.flow import verified
 from agent.nodes.understand import asks_for_a_person, last_customer_text, several_requests
-from agent.planner.floor import from_route
+from agent.planner.floor import TOOL_FOR_INTENT, from_route
 from agent.planner.grounding import grounded
 from agent.planner.prompt import build_prompt, customer_context, next_turn_start
 from agent.state import AgentContext, AgentDeps, AgentState
@@ -90,6 +90,16 @@ def customer_orders(deps: AgentDeps, conversation_id: str, customer_id: str | No
     return result.data.get("orders", []) if result.outcome == "done" else []
 
 
+def _covered_after_all(commands: list[dict[str, Any]], state: AgentState, text: str) -> list[dict[str, Any]]:
+    """A lone handoff for a request not covered, of a message the router clearly reads as a request a tool covers,
+    is that request: the model passes over typos ("i forgot my pasword") that the embeddings read through. The
+    write still waits for the customer's yes."""
+    not_covered = commands == [{"cmd": "handoff", "reason": "request not covered"}]
+    intent = state.get("intent")
+    covered = intent in TOOL_FOR_INTENT and state.get("route_margin", 0.0) >= SURE_MARGIN
+    return from_route(intent, text, state.get("order_ids", [])) if not_covered and covered else commands
+
+
 def _model_plan(state: AgentState, runtime: Runtime[AgentContext], text: str, context: str,
                 orders: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]] | None, str]:
     """The model's commands and the path taken (``planner`` or ``fallback: why``)."""
@@ -100,8 +110,8 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], text: str, co
     except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
         log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
         return None, f"fallback: {type(exc).__name__}"
-    commands = grounded(planned.commands, text, orders or [], state.get("task"), state.get("intent"),
-                        product_names(deps.store))
+    commands = _covered_after_all(grounded(planned.commands, text, orders or [], state.get("task"),
+                                           state.get("intent"), product_names(deps.store)), state, text)
     if not commands:
         log.warning("planner output not grounded in the message: %s", planned.commands)
         return None, "fallback: not grounded"
