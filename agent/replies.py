@@ -59,15 +59,21 @@ def item_count(n: int) -> str:
     return counts["one"] if n == 1 else counts["other"].format(n=n)
 
 
-def describe_order(order: dict[str, Any], *, refund_days: int) -> str:
-    """The order's facts as sentences, in the store's own status words, each status said with what it means."""
+def _item(item: dict[str, Any], options: bool) -> str:
+    values = ", ".join(str(v) for v in item["options"].values()) if options else ""
+    return f"{item['name']} ({values})" if values else str(item["name"])
+
+
+def describe_order(order: dict[str, Any], *, refund_days: int, options: bool = False) -> str:
+    """The order's facts as sentences, in the store's own status words, each status said with what it means;
+    ``options``: each item with its option values ("T-Shirt (blue, M, cotton)")."""
     r = replies()
     meaning = r["status_meaning"].get(order["status"].split(" (")[0], "").format(refund_days=refund_days)
     parts = [
         r["order_status"].format(order_id=order["order_id"], status=order["status"]),
         *([meaning] if meaning else []),
         r["order_items" if order["placed_at"] else "order_items_undated"].format(
-            count=item_count(len(order["items"])), items=join([i["name"] for i in order["items"]]),
+            count=item_count(len(order["items"])), items=join([_item(i, options) for i in order["items"]]),
             total=order["total"], placed=_day(order["placed_at"])),
     ]
     for t in order["tracking"]:
@@ -129,12 +135,15 @@ def describe_product(product: dict[str, Any], asked: dict[str, list[str]]) -> st
     return " ".join(parts)
 
 
-def describe(result: dict[str, Any], *, refund_days: int) -> str:
-    """A read tool's result in words (its customer-safe message when it did not succeed)."""
+def describe(result: dict[str, Any], *, refund_days: int, options: bool = False) -> str:
+    """A read tool's result in words (its customer-safe message when it did not succeed); ``options``: an order's
+    items with their option values."""
     if result["outcome"] != "done":
         return str(result["message"])
     data = result["data"]
-    return describe_orders(data["orders"]) if "orders" in data else describe_order(data, refund_days=refund_days)
+    if "orders" in data:
+        return describe_orders(data["orders"])
+    return describe_order(data, refund_days=refund_days, options=options)
 
 
 def _citations(passages: list[dict[str, Any]]) -> list[dict[str, str]]:

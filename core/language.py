@@ -16,6 +16,8 @@ SURE = 0.75
 """How sure the identifier must be before a message changes the conversation's language."""
 _NOT_WORDS = re.compile(r"\S*\d\S*|\S+@\S+")
 """Order numbers, amounts, zip codes and email addresses: the same in every language."""
+_INVERTED_MARKS = re.compile("[¿¡]")
+"""Among the languages the agent writes in, only Spanish opens questions and exclamations with these."""
 
 
 @cache
@@ -36,12 +38,12 @@ def language_of(text: str) -> str:
 def reply_language(text: str, current: str = "en") -> str:
     """The language to answer ``text`` in: one of :data:`LANGUAGES` when the identifier is sure of it, :data:`OTHER`
     when it is sure of a language outside them, else ``current`` (short answers such as "sí" or an order number keep
-    the conversation's language)."""
+    the conversation's language). Spanish is also told by its opening "¿" or "¡"."""
     words = _NOT_WORDS.sub(" ", text)
     if len(words.split()) < MIN_WORDS:
         return current
     language, sure = _identifier().classify(words)
-    if sure >= SURE:
+    if sure >= SURE or (language == "es" and _INVERTED_MARKS.search(text)):
         return str(language)
     anywhere, sure_anywhere = _identifier(None).classify(words)
     return OTHER if anywhere not in LANGUAGES and sure_anywhere >= SURE else current

@@ -42,7 +42,8 @@ def plan(*commands: dict[str, Any]) -> str:
 # --- which language -------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("text", "language"), [
-    ("¿Dónde está mi pedido #W4821002?", "es"), ("Je voudrais annuler ma commande #W4821003", "fr"),
+    ("¿Dónde está mi pedido #W4821002?", "es"), ("¿ya enviaron mi cafetera?", "es"),
+    ("Je voudrais annuler ma commande #W4821003", "fr"),
     ("Wo ist meine Bestellung?", "de"), ("Onde está o meu pedido?", "pt"), ("Dov'è il mio ordine?", "it"),
     ("wat is the status of my ordr", "en"), ("lol is this a bot", "en"),
     ("Hoe gaat het met mijn bestelling?", OTHER), ("Czy mogę zwrócić słuchawki, które kupiłem?", OTHER),

@@ -62,6 +62,13 @@ def test_lookup_resolves_an_item_named_to_its_order(planned: Callable[..., Chat]
     chat.agent.deps.model.assert_all_used()
 
 
+def test_a_question_about_what_the_items_are_gets_their_options(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "lookup", "order_id": "#W4821003"}), plan({"cmd": "lookup", "order_id": "#W4821003"}))
+    options = re.compile(r"T-Shirt \((black|white|navy), (S|M|L|XL)\)")
+    assert options.search(text_of(chat.say("which tshirt did i order in #W4821003, what color and size?")))
+    assert not options.search(text_of(chat.say("has #W4821003 shipped yet?")))
+
+
 def test_two_requests_become_a_queue_done_one_after_another(planned: Callable[..., Chat]) -> None:
     chat = planned(plan(
         {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003", "reason": "ordered by mistake"},

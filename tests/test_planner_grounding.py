@@ -173,6 +173,23 @@ def test_changes_of_one_kind_to_one_order_are_one_change() -> None:
     assert planned[0]["items"] == ["Wireless Earbuds", "T-Shirt"] and planned[0]["new_option"] == "white; size L"
 
 
+def test_a_question_asked_beside_a_change_is_not_lost() -> None:
+    exchange = {"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": "#W1000001",
+                "items": ["T-Shirt"], "new_option": "black"}
+    planned = check("exchange my tshirt for the black one, and how long do refunds usually take?", exchange)
+    assert planned[-1] == {"cmd": "answer", "question": "how long do refunds usually take"}
+    for text in ("exchange my tshirt for the black one, and where is my coffee maker?",  # a look-up, not a question
+                 "exchange my tshirt for a black one, can you also return the earbuds?",  # a change
+                 "exchange my tshirt for a black one. thanks!"):
+        assert not [c for c in check(text, exchange) if c["cmd"] == "answer"]
+
+
+def test_a_change_of_the_account_read_several_times_is_made_once() -> None:
+    reset = {"cmd": "write", "tool": "request_password_reset"}
+    planned = check("olvidé mi contraseña, ¿me pueden mandar un enlace para cambiarla?", reset, reset, reset)
+    assert [(c["cmd"], c.get("tool")) for c in planned] == [("write", "request_password_reset")]
+
+
 @pytest.mark.parametrize(("text", "asks"), [
     ("cna i tlak to a humna", True), ("i want to speak to a represntative", True), ("get me a human", True),
     ("are you human?", False), ("am i talking to a real person", False), ("delete my personal data", False),

@@ -27,6 +27,9 @@ VARIANTS = [
 def test_an_option_named_keeps_what_was_not_named() -> None:
     assert option_named("can i swap my hoodie for a black one", VARIANTS, HOODIE)["item_id"] == "3"
     assert option_named("black in XL please", VARIANTS, HOODIE)["item_id"] == "1"
+    assert option_named("can i exchnage my hoody for a blak one size xl", VARIANTS, HOODIE)["item_id"] == "1"
+    both = [{**v, "available": True} for v in VARIANTS]
+    assert option_named("size S while you're at it", both, {"size": "M", "color": "grey"}) is None  # not white
 
 
 def test_an_option_turned_down_is_not_the_one_wanted() -> None:
@@ -65,8 +68,9 @@ def test_an_option_turned_off_by_its_name() -> None:
 
 
 def test_items_and_orders_named_with_typos_and_spaces() -> None:
-    items = [{"name": "Wireless Earbuds"}, {"name": "T-Shirt"}, {"name": "Coffee Maker"}]
+    items = [{"name": "Wireless Earbuds"}, {"name": "T-Shirt"}, {"name": "Coffee Maker"}, {"name": "Hoodie"}]
     assert items_named("the ear buds dont work", items) == [items[0]]
+    assert items_named("can i exchnage my hoody for a blak one", items) == [items[3]]
     assert items_named("my tshrt", items) == [items[1]]
     assert items_named("the cofee maker", items) == [items[2]]
     orders = [{"order_id": "#W1", "items": [items[0]]}, {"order_id": "#W2", "items": [items[2]]}]

@@ -37,11 +37,20 @@ def _words(text: str) -> set[str]:
 
 TYPO_RATIO = 0.8
 """Words of five letters or more this alike are the same word misspelt ("cofee" and "coffee")."""
+OPTION_TYPO_RATIO = 0.85
+"""The same for option values, which customers name beside other words ("blak" is black, "while" is not white)."""
 
 
-def alike(word: str, other: str) -> bool:
-    """The same word, misspelt (five letters or more, :data:`TYPO_RATIO` alike)."""
-    return len(word) >= 5 and len(other) >= 4 and SequenceMatcher(None, word, other).ratio() >= TYPO_RATIO
+def _ending(word: str) -> str:
+    """A word with an "-ie" ending spelt "-y", as customers often write it ("hoody", "beany")."""
+    return f"{word[:-2]}y" if word.endswith("ie") else word
+
+
+def alike(word: str, other: str, ratio: float = TYPO_RATIO) -> bool:
+    """The same word, misspelt (five letters or more, ``ratio`` alike, or "-ie" written "-y")."""
+    if len(word) < 5 or len(other) < 4:
+        return False
+    return _ending(word) == _ending(other) or SequenceMatcher(None, word, other).ratio() >= ratio
 
 
 def _matched(names: set[str], said: set[str]) -> set[str]:
@@ -233,7 +242,8 @@ def _names(key: str, value: Any, said: set[str], without: set[str], sizes: set[s
         return bool(_option_words(key) & without)
     if "size" in key.lower():
         return bool(_option_words(str(value)) & (said | sizes))
-    return bool(_option_words(str(value)) & (said - sizes))
+    words, others = _option_words(str(value)), said - sizes
+    return bool(words & others) or any(alike(w, o, OPTION_TYPO_RATIO) for w in words for o in others)
 
 
 def _ranked(text: str, variants: Iterable[dict[str, Any]],

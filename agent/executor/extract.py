@@ -85,3 +85,17 @@ def street(text: str) -> str | None:
 def cancel_reason(text: str) -> str | None:
     """One of the policy's cancellation reasons, if the message states one."""
     return next((reason for reason, pattern in _REASONS.items() if pattern.search(text)), None)
+
+
+_ITEM_DETAILS = re.compile(
+    r"\b(materials?|made (of|from)|fabric|colou?rs?|sizes?|options?|specs?|details|versions?|models?"
+    r"|what (kind|type|items?|things?|products?) (of|did|do|are|is|have|were)"
+    r"|which (\w+ )?(items?|ones?|things?|products?)"
+    r"|(what|which)\b[^?.,]{0,30}\b(did|have) i (order|ordered|buy|bought|get|got)"
+    r"|what(s|'s| is| was) in (it|them|my|that|the))\b", re.IGNORECASE)
+
+
+def asks_item_details(text: str) -> bool:
+    """The message asks what exactly the items are ("which two t-shirts did I order, and what material?")."""
+    return bool(_ITEM_DETAILS.search(text))
+

@@ -11,6 +11,7 @@ from langgraph.runtime import Runtime
 
 from agent.commands import WRITE_INTENT
 from agent.events import ToolFinished, ToolStarted
+from agent.executor import extract
 from agent.executor.flow import Step, Task, Turn, advance, not_verified, verified_thanks
 from agent.executor.wording import refunded
 from agent.nodes.understand import extract_order_ids, last_customer_text
@@ -189,7 +190,8 @@ class _Execution:
                               preview=False)
         else:
             result = self.run("list_recent_orders", {}, customer_id=self.customer_id, preview=False)
-        self._describe(result)
+        asked = in_english(self.state, last_customer_text(self.state))
+        self._describe(result, options=extract.asks_item_details(asked))
 
     def _product(self, named: str) -> None:
         """Say what is in stock of the catalogue product the customer asks about (``named``: the planner's
@@ -207,8 +209,9 @@ class _Execution:
             return
         self.says.append(describe_product(result["data"], options_asked(text, result["data"]["variants"])))
 
-    def _describe(self, result: dict[str, Any]) -> None:
-        self.says.append(describe(result, refund_days=self.runtime.context.deps.policy.refund_processing_days))
+    def _describe(self, result: dict[str, Any], *, options: bool = False) -> None:
+        refund_days = self.runtime.context.deps.policy.refund_processing_days
+        self.says.append(describe(result, refund_days=refund_days, options=options))
 
     def _continue(self, command: dict[str, Any]) -> None:
         if self.task is None:

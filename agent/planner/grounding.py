@@ -174,17 +174,23 @@ ITEM_SWAPS = {"pending": "modify_pending_order_items", "delivered": "exchange_de
 """Swapping items for other options: a change of a pending order, an exchange of a delivered one."""
 
 
+def _of_account(command: dict[str, Any]) -> bool:
+    """A change of the customer's account, not of an order (a password reset, their address on file)."""
+    return "order_id" not in WRITE_DETAILS[command["tool"]]
+
+
 def _one_change_per_order(planned: list[dict[str, Any]], orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Changes of one kind to one order are one change ("exchange the keyboard and the thermostat in #W..."): the
-    items together, each with the option the customer gave for it (a delivered order is exchanged once). Item
-    swaps take the kind the order's status allows, as the executor does."""
+    items together, each with the option the customer gave for it (a delivered order is exchanged once); a change
+    of the account is made once (the first reading of it kept). Item swaps take the kind the order's status allows,
+    as the executor does."""
     status = {o["order_id"]: o["status"] for o in orders}
     merged: list[dict[str, Any]] = []
     for command in planned:
         if command["cmd"] == "write" and command["tool"] in ITEM_SWAPS.values():
             command["tool"] = ITEM_SWAPS.get(status.get(command.get("order_id", ""), ""), command["tool"])
         same = next((m for m in merged if command["cmd"] == m["cmd"] == "write" and m["tool"] == command["tool"]
-                     and command.get("order_id") and m.get("order_id") == command["order_id"]), None)
+                     and (_of_account(m) or m.get("order_id") == command.get("order_id", ""))), None)
         if same is None:
             merged.append(command)
             continue
@@ -400,6 +406,23 @@ def _missed_product_questions(planned: list[dict[str, Any]], clauses: list[Claus
     return [*({"cmd": "product", "product": name} for name in dict.fromkeys(asked)), *kept]
 
 
+_MIN_QUESTION_WORDS = 3
+
+
+def _missed_questions(planned: list[dict[str, Any]], clauses: list[Clause],
+                      orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A question asked beside a change ("exchange my hoodie for a black one, and how long do refunds usually
+    take?") that the planner left out goes to the help center: a question in so many words (its sentence ends in a
+    question mark) that asks for no change, not where an order is, and names no order or item of theirs."""
+    if not any(c["cmd"] == "write" for c in planned) or any(c["cmd"] in ("answer", "product") for c in planned):
+        return planned
+    asked = [clause for clause, sentence, question in clauses
+             if question and sentence.rstrip().endswith("?") and len(clause.split()) >= _MIN_QUESTION_WORDS
+             and not _STATUS.search(clause) and not any(asks_for(clause, a) for a in ACTION_WORDS.values())
+             and not extract_order_ids(clause) and not orders_holding(clause, orders, typos=False)]
+    return [*planned, *({"cmd": "answer", "question": question} for question in asked[:1])]
+
+
 _SHORT = 10
 
 
@@ -458,7 +481,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
                                          intent)
         planned = _missed_product_questions(_products_said(planned, text, products), clauses, products)
-        planned = _missed_changes(planned, clauses, text, orders, task)
+        planned = _missed_questions(_missed_changes(planned, clauses, text, orders, task), clauses, orders)
         planned = _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
     every = _every_item(_every_order(planned, text, orders), text, orders)
     return _named_orders(_one_change_per_order(every, orders), text, orders)
