@@ -184,6 +184,29 @@ def test_a_question_asked_beside_a_change_is_not_lost() -> None:
         assert not [c for c in check(text, exchange) if c["cmd"] == "answer"]
 
 
+def test_a_question_about_what_they_ordered_is_a_look_up_not_a_change() -> None:
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003"}
+    swap = {"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W1000003", "items": ["T-Shirt"]}
+    planned = check("cancel the water bottle. I then want to ask which tshirt I have ordered in another order, and "
+                    "what material is it.", cancel, swap)
+    assert [(c["cmd"], c["order_id"]) for c in planned] == [("write", "#W1000003"), ("lookup", "#W1000001")]
+    exchange = {"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": "#W1000001",
+                "items": ["T-Shirt"]}
+    asked = check("can i exchange my tshirt for a different size?", exchange)  # asks for a change: no look-up
+    assert [c["cmd"] for c in asked] == ["write"]
+
+
+def test_writes_take_the_form_the_orders_status_allows_when_the_message_asks_for_it() -> None:
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000001", "reason": "no longer needed"}
+    payment = {"cmd": "write", "tool": "modify_pending_order_payment", "order_id": "#W1000001", "payment": "PayPal"}
+    planned = check("cancel or return everything except the earbuds. PayPal is preferred for the refund",
+                    cancel, payment)
+    assert [(c["tool"], c["order_id"]) for c in planned] == [("return_delivered_order_items", "#W1000001")]
+    left = check("cancel or return everything except the earbuds and the tshirt", cancel)
+    assert not [c for c in left if c["cmd"] == "write"]  # nothing left to return
+    assert check("cancel #W1000001", cancel)[0]["tool"] == "cancel_pending_order"  # code says why it cannot
+
+
 def test_a_change_of_the_account_read_several_times_is_made_once() -> None:
     reset = {"cmd": "write", "tool": "request_password_reset"}
     planned = check("olvidé mi contraseña, ¿me pueden mandar un enlace para cambiarla?", reset, reset, reset)

@@ -153,7 +153,8 @@ def test_higher_resolution_orders_4k_above_1080p() -> None:
 
 
 def test_items_listed_together_are_one_request() -> None:
-    items = [{"name": "Vacuum Cleaner"}, {"name": "Headphones"}, {"name": "Smart Watch"}, {"name": "Desk Lamp"}]
+    items = [{"name": "Vacuum Cleaner"}, {"name": "Headphones"}, {"name": "Smart Watch"}, {"name": "Desk Lamp"},
+             {"name": "Smart Thermostat"}]  # "smart" names two items: part of the listed name all the same
     said = "Also, I want to return the cleaner, headphone, and smart watch. The lamp is fine."
     assert items_listed_with(said, items, items[:1]) == items[:3]
     assert items_listed_with("return the cleaner and exchange the lamp", items, items[:1]) == items[:1]

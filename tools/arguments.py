@@ -101,6 +101,11 @@ def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
     return _items_said(text, items)
 
 
+def all_but(text: str) -> bool:
+    """The message asks for every item but some ("everything except a keyboard and a mouse")."""
+    return bool(_ALL.search(text) and _EXCEPT.search(text))
+
+
 def _items_said(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = set(_ITEM_ID.findall(text))
     if by_id := [i for i in items if i.get("item_id") in ids]:
@@ -165,8 +170,9 @@ _LIST_WORDS = {"and", "the", "my", "a", "an", "both", "plus", "&"}
 def items_listed_with(text: str, items: Sequence[dict[str, Any]],
                       anchors: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """``anchors`` and the items (of the same order) that ``text`` lists together with them, names separated only
-    by commas and "and": "return the cleaner, headphone, and smart watch" is one request for three items, while
-    "return the earbuds and exchange the toothbrush" lists nothing together."""
+    by commas and "and" (and the start of the next one's name): "return the cleaner, headphone, and smart watch"
+    is one request for three items, while "return the earbuds and exchange the toothbrush" lists nothing
+    together."""
     tokens = re.findall(r"[a-z0-9]+|[^\sa-z0-9]", text.lower())
     naming = {}
     for position, token in enumerate(tokens):
@@ -178,7 +184,8 @@ def items_listed_with(text: str, items: Sequence[dict[str, Any]],
     last = None
     for position in sorted(naming):
         between = tokens[last + 1:position] if last is not None else None
-        if between is not None and all(t in _LIST_WORDS or t == "," for t in between):
+        own = _name_words(_describe(naming[position], "name"))  # "smart" of "smart watch" names two items
+        if between is not None and all(t in _LIST_WORDS or t == "," or t.rstrip("s") in own for t in between):
             groups[-1].append(naming[position])
         else:
             groups.append([naming[position]])

@@ -91,7 +91,7 @@ _ITEM_DETAILS = re.compile(
     r"\b(materials?|made (of|from)|fabric|colou?rs?|sizes?|options?|specs?|details|versions?|models?"
     r"|what (kind|type|items?|things?|products?) (of|did|do|are|is|have|were)"
     r"|which (\w+ )?(items?|ones?|things?|products?)"
-    r"|(what|which)\b[^?.,]{0,30}\b(did|have) i (order|ordered|buy|bought|get|got)"
+    r"|(what|which)\b[^?.,]{0,30}\b((did|have) i|i (have|had)?) ?(order|ordered|buy|bought|get|got)"
     r"|what(s|'s| is| was) in (it|them|my|that|the))\b", re.IGNORECASE)
 
 

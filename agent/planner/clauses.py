@@ -22,7 +22,7 @@ ACTION_WORDS = {"cancel_pending_order": "cancel", "return_delivered_order_items"
 _SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")
 _CLAUSE = re.compile(r"[,:]|\b(?:and|also|plus|but|then|so)\b", re.IGNORECASE)
 _QUESTION = re.compile(r"^(can|could|would|will|is|are|was|were|do|does|did|has|have|how|what|when|where|why|which|"
-                       r"who|if|should|may|am)\b|\b(how to|know|wonder\w*)\b", re.IGNORECASE)
+                       r"who|if|should|may|am)\b|\b(how to|know|wonder\w*|(want|like|need) to ask)\b", re.IGNORECASE)
 _NEGATION = {"not", "no", "never", "dont", "don't", "didnt", "didn't", "wont", "won't", "cant", "can't", "cannot",
              "doesnt", "doesn't", "wouldnt", "wouldn't", "shouldnt", "shouldn't"}
 _ACTION_NOUNS = {"label", "labels", "policy", "window", "request", "status", "fee", "fees", "process", "shipping",

@@ -19,7 +19,7 @@ from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
 from core.language import language_of
 from tools import TOOLS
-from tools.arguments import has_asked, items_named, options_asked, orders_holding, product_meant, said_in
+from tools.arguments import all_but, has_asked, items_named, options_asked, orders_holding, product_meant, said_in
 
 WRITE_MIN_SIMILARITY = 0.2
 """Below this, one of several changes the planner read into a message is not about the message (the tool's
@@ -248,6 +248,34 @@ def _every_order(planned: list[dict[str, Any]], text: str, orders: list[dict[str
     return expanded
 
 
+_RETURN = re.compile(r"\breturn\b", re.IGNORECASE)
+_REFUND = re.compile(r"\brefund\w*", re.IGNORECASE)
+
+
+def _as_status_allows(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Writes as the orders' statuses allow what the message asks: a cancellation of a delivered order in a message
+    that also says "return" ("cancel or return everything") is a return; a payment change of an order that is not
+    pending in a message about a refund ("PayPal is preferred for the refund") only says where the refund goes;
+    an item change of an order that "everything except ..." leaves nothing of is none."""
+    status = {o["order_id"]: o["status"] for o in orders}
+    items = {o["order_id"]: o["items"] for o in orders}
+    kept = []
+    for command in planned:
+        order_id, tool = command.get("order_id", ""), command.get("tool")
+        delivered = status.get(order_id) == "delivered"
+        if command["cmd"] == "write" and tool == "cancel_pending_order" and delivered and _RETURN.search(text):
+            command = {**command, "tool": "return_delivered_order_items"}
+            command.pop("reason", None)
+        if tool == "modify_pending_order_payment" and order_id in status and status[order_id] != "pending" and (
+                _REFUND.search(text)):
+            continue
+        if command.get("tool") in ITEM_CHANGES and order_id in items and all_but(text) and not items_named(
+                text, items[order_id]):
+            continue
+        kept.append(command)
+    return kept
+
+
 _ALL_OF = re.compile(r"\b(?:all|every|each)\b(?:\s+of)?((?:(?!\b(?:to|into|for|with|instead|and)\b)[^.,;!?])+)",
                      re.IGNORECASE)
 """Every item of a kind ("modify all my pending small tshirts to purple"): the words up to what it becomes."""
@@ -326,14 +354,34 @@ _STATUS = re.compile(r"\b(where|shipped|ship|arrive|arriving|arrived|delivered|s
 """A question about where an order is."""
 
 
+def _asks_what_they_ordered(clause: str) -> bool:
+    """The clause asks what the items of an order of theirs are, and for no change to them."""
+    return (extract.asks_item_details(clause) and bool(_ABOUT_THEIR_ORDERS.search(clause))
+            and not _SWAP_WORDS.search(clause) and not any(asks_for(clause, a) for a in ACTION_WORDS.values()))
+
+
 def _missed_lookups(planned: list[dict[str, Any]], clauses: list[Clause],
                     orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Questions about where an order is ("also, has the coffee maker shipped?") that the planner did not look up:
-    the one order each names is looked up."""
+    """Questions about where an order is ("also, has the coffee maker shipped?") or what its items are ("which two
+    t-shirts did I order?") that the planner did not look up: the one order each names is looked up."""
     looked_up = {c.get("order_id") for c in planned if c["cmd"] == "lookup"}
-    missed = [order_id for clause, _, question in clauses if question and _STATUS.search(clause)
+    missed = [order_id for clause, _, question in clauses
+              if question and (_STATUS.search(clause) or _asks_what_they_ordered(clause))
               and (order_id := _order_meant((clause,), orders)[0]) and order_id not in looked_up]
     return [*planned, *({"cmd": "lookup", "order_id": order_id} for order_id in dict.fromkeys(missed))]
+
+
+_SWAP_WORDS = re.compile(r"\b(chang\w*|modif\w*|swap\w*|switch\w*|exchang\w*|replac\w*|instead|differen\w*|"
+                         r"upgrad\w*|downgrad\w*|convert\w*|rather|prefer\w*)\b", re.IGNORECASE)
+"""Words that ask for one option of an item instead of another."""
+
+
+def _swaps_unasked(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Without item swaps that say neither which items nor what for, in a message that asks for no swap (the
+    planner read "which two t-shirts did I order?" beside a cancellation as a change of the t-shirts)."""
+    return [c for c in planned if not (c["cmd"] == "write" and c["tool"] in ITEM_SWAPS.values()
+                                       and not c.get("items") and not c.get("new_option")
+                                       and not _SWAP_WORDS.search(text))]
 
 
 def _missed_changes(planned: list[dict[str, Any]], clauses: list[Clause], text: str, orders: list[dict[str, Any]],
@@ -481,7 +529,8 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
                                          intent)
         planned = _missed_product_questions(_products_said(planned, text, products), clauses, products)
-        planned = _missed_questions(_missed_changes(planned, clauses, text, orders, task), clauses, orders)
+        planned = _missed_changes(_swaps_unasked(planned, text), clauses, text, orders, task)
+        planned = _missed_questions(planned, clauses, orders)
         planned = _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
-    every = _every_item(_every_order(planned, text, orders), text, orders)
+    every = _as_status_allows(_every_item(_every_order(planned, text, orders), text, orders), text, orders)
     return _named_orders(_one_change_per_order(every, orders), text, orders)
