@@ -445,6 +445,10 @@ def test_what_an_anonymous_customer_asked_before_verifying_is_done_once_they_are
     shown = text_of(status.say("olivia.martin4821@example.com and 78789"))  # planned again, with the orders
     assert "you're verified" in shown and "Order #W4821002 is processed" in shown
     assert "Coffee Maker" in str(status.agent.deps.model.calls[1][-1].content)
+    items = planned(plan({"cmd": "lookup"}), plan({"cmd": "lookup", "order_id": "#W4821003"}), customer_id=None)
+    items.say("what size is the tshirt in my order #W4821003?")
+    shown = text_of(items.say("olivia.martin4821@example.com and 78789"))  # what was asked, not this, counts
+    assert re.search(r"T-Shirt \((black|white|navy), (S|M|L|XL)\)", shown)
     cancel = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "reason": "ordered it by mistake"}),
                      ModelError("planner down"), customer_id=None)  # not planned again: the task goes on
     cancel.say("cancel my pending order, ordered it by mistake")

@@ -190,7 +190,7 @@ class _Execution:
                               preview=False)
         else:
             result = self.run("list_recent_orders", {}, customer_id=self.customer_id, preview=False)
-        asked = in_english(self.state, last_customer_text(self.state))
+        asked = command.get("said") or in_english(self.state, last_customer_text(self.state))
         self._describe(result, options=extract.asks_item_details(asked))
 
     def _product(self, named: str) -> None:

@@ -363,11 +363,17 @@ def _asks_what_they_ordered(clause: str) -> bool:
 def _missed_lookups(planned: list[dict[str, Any]], clauses: list[Clause],
                     orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Questions about where an order is ("also, has the coffee maker shipped?") or what its items are ("which two
-    t-shirts did I order?") that the planner did not look up: the one order each names is looked up."""
+    t-shirts did I order?") that the planner did not look up: the one order each names is looked up (what its
+    items are: each order holding them, up to :data:`NAMED_BY_ITEM`)."""
     looked_up = {c.get("order_id") for c in planned if c["cmd"] == "lookup"}
-    missed = [order_id for clause, _, question in clauses
-              if question and (_STATUS.search(clause) or _asks_what_they_ordered(clause))
-              and (order_id := _order_meant((clause,), orders)[0]) and order_id not in looked_up]
+    missed = []
+    for clause, _, question in clauses:
+        if question and _STATUS.search(clause) and (order_id := _order_meant((clause,), orders)[0]):
+            missed.append(order_id)
+        elif question and _asks_what_they_ordered(clause):
+            holding = [o["order_id"] for o in orders_holding(clause, orders, typos=False)]
+            missed += holding if len(holding) <= NAMED_BY_ITEM else []
+    missed = [order_id for order_id in missed if order_id not in looked_up]
     return [*planned, *({"cmd": "lookup", "order_id": order_id} for order_id in dict.fromkeys(missed))]
 
 

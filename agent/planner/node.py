@@ -158,9 +158,9 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         get_stream_writer()(Thinking())
         context = customer_context(orders=orders(), messages=messages)
         commands, path = _model_plan(state, runtime, text, context, orders())
-    if commands is not None and request:  # the changes it asked for are made with its own words; its questions
-        # were answered when it was asked
-        commands = [{**c, "said": request} if c["cmd"] == "write" else c for c in commands
+    if commands is not None and request:  # the changes and look-ups it asked for are made with its own words; its
+        # questions were answered when it was asked
+        commands = [{**c, "said": request} if c["cmd"] in ("write", "lookup") else c for c in commands
                     if c["cmd"] not in ANSWERED_UNVERIFIED]
     if request and not commands:  # not planned again: the waiting task goes on with what it was told
         commands, restart = [{"cmd": "correct"}], {}
