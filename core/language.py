@@ -38,7 +38,8 @@ def language_of(text: str) -> str:
 def reply_language(text: str, current: str = "en") -> str:
     """The language to answer ``text`` in: one of :data:`LANGUAGES` when the identifier is sure of it, :data:`OTHER`
     when it is sure of a language outside them, else ``current`` (short answers such as "sí" or an order number keep
-    the conversation's language). Spanish is also told by its opening "¿" or "¡"."""
+    the conversation's language). A message the identifier reads as Spanish, however unsure, is Spanish when it has
+    a "¿" or "¡"."""
     words = _NOT_WORDS.sub(" ", text)
     if len(words.split()) < MIN_WORDS:
         return current

@@ -180,7 +180,8 @@ def test_a_question_asked_beside_a_change_is_not_lost() -> None:
     assert planned[-1] == {"cmd": "answer", "question": "how long do refunds usually take"}
     for text in ("exchange my tshirt for the black one, and where is my coffee maker?",  # a look-up, not a question
                  "exchange my tshirt for a black one, can you also return the earbuds?",  # a change
-                 "exchange my tshirt for a black one. thanks!"):
+                 "exchange my tshirt for a black one, is that ok?", "exchange my tshirt for a black one, could you "
+                 "confirm once it's done?", "exchange my tshirt for a black one. thanks!"):
         assert not [c for c in check(text, exchange) if c["cmd"] == "answer"]
 
 
@@ -205,6 +206,11 @@ def test_writes_take_the_form_the_orders_status_allows_when_the_message_asks_for
     left = check("cancel or return everything except the earbuds and the tshirt", cancel)
     assert not [c for c in left if c["cmd"] == "write"]  # nothing left to return
     assert check("cancel #W1000001", cancel)[0]["tool"] == "cancel_pending_order"  # code says why it cannot
+    asked = check("cancel #W1000001 please, what is your return policy?", cancel)  # "return" asks for nothing
+    assert asked[0]["tool"] == "cancel_pending_order"
+    pending = {"cmd": "write", "tool": "modify_pending_order_payment", "order_id": "#W1000003", "payment": "PayPal"}
+    assert check("pay #W1000003 with PayPal, will the difference be refunded?", pending)[0]["tool"] == (
+        "modify_pending_order_payment")  # a pending order's payment changes
 
 
 def test_a_change_of_the_account_read_several_times_is_made_once() -> None:

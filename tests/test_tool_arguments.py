@@ -27,7 +27,10 @@ VARIANTS = [
 def test_an_option_named_keeps_what_was_not_named() -> None:
     assert option_named("can i swap my hoodie for a black one", VARIANTS, HOODIE)["item_id"] == "3"
     assert option_named("black in XL please", VARIANTS, HOODIE)["item_id"] == "1"
-    assert option_named("can i exchnage my hoody for a blak one size xl", VARIANTS, HOODIE)["item_id"] == "1"
+    assert option_named("can i exchnage my hoody for a blak one", VARIANTS, HOODIE)["item_id"] == "3"
+    large = [{"item_id": "lb", "options": {"size": "L", "color": "black"}, "available": True},
+             {"item_id": "lg", "options": {"size": "L", "color": "grey"}, "available": True}]
+    assert option_named("i'll send it back, i need it in size L", large, HOODIE)["item_id"] == "lg"  # "back" no black
     both = [{**v, "available": True} for v in VARIANTS]
     assert option_named("size S while you're at it", both, {"size": "M", "color": "grey"}) is None  # not white
 

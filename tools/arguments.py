@@ -38,7 +38,8 @@ def _words(text: str) -> set[str]:
 TYPO_RATIO = 0.8
 """Words of five letters or more this alike are the same word misspelt ("cofee" and "coffee")."""
 OPTION_TYPO_RATIO = 0.85
-"""The same for option values, which customers name beside other words ("blak" is black, "while" is not white)."""
+"""The same for option values, which customers name beside other words, from the same first two letters on ("blak"
+is black; "back" is not, nor is "while" white)."""
 
 
 def _ending(word: str) -> str:
@@ -250,7 +251,7 @@ def _names(key: str, value: Any, said: set[str], without: set[str], sizes: set[s
     if "size" in key.lower():
         return bool(_option_words(str(value)) & (said | sizes))
     words, others = _option_words(str(value)), said - sizes
-    return bool(words & others) or any(alike(w, o, OPTION_TYPO_RATIO) for w in words for o in others)
+    return bool(words & others) or any(w[:2] == o[:2] and alike(w, o, OPTION_TYPO_RATIO) for w in words for o in others)
 
 
 def _ranked(text: str, variants: Iterable[dict[str, Any]],

@@ -87,8 +87,10 @@ def cancel_reason(text: str) -> str | None:
     return next((reason for reason, pattern in _REASONS.items() if pattern.search(text)), None)
 
 
+OPTION_WORDS = r"options?|colou?rs?|sizes?|variants?|versions?|models?|materials?"
+"""Words that ask about the options of an item (a regular expression's alternatives)."""
 _ITEM_DETAILS = re.compile(
-    r"\b(materials?|made (of|from)|fabric|colou?rs?|sizes?|options?|specs?|details|versions?|models?"
+    rf"\b({OPTION_WORDS}|made (of|from)|fabric|specs?|details"
     r"|what (kind|type|items?|things?|products?) (of|did|do|are|is|have|were)"
     r"|which (\w+ )?(items?|ones?|things?|products?)"
     r"|(what|which)\b[^?.,]{0,30}\b((did|have) i|i (have|had)?) ?(order|ordered|buy|bought|get|got)"

@@ -22,7 +22,8 @@ ACTION_WORDS = {"cancel_pending_order": "cancel", "return_delivered_order_items"
 _SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")
 _CLAUSE = re.compile(r"[,:]|\b(?:and|also|plus|but|then|so)\b", re.IGNORECASE)
 _QUESTION = re.compile(r"^(can|could|would|will|is|are|was|were|do|does|did|has|have|how|what|when|where|why|which|"
-                       r"who|if|should|may|am)\b|\b(how to|know|wonder\w*|(want|like|need) to ask)\b", re.IGNORECASE)
+                       r"who|if|should|may|am)\b|\b(how to|know|wonder\w*|"
+                       r"(want|like|need) to ask (about|which|what|if|whether|how|when|where|why))\b", re.IGNORECASE)
 _NEGATION = {"not", "no", "never", "dont", "don't", "didnt", "didn't", "wont", "won't", "cant", "can't", "cannot",
              "doesnt", "doesn't", "wouldnt", "wouldn't", "shouldnt", "shouldn't"}
 _ACTION_NOUNS = {"label", "labels", "policy", "window", "request", "status", "fee", "fees", "process", "shipping",
@@ -44,12 +45,18 @@ def clauses_of(text: str) -> list[Clause]:
 
 def asks_for(clause: str, action: str) -> bool:
     """The clause asks for ``action``: the verb itself (misspelt, not inflected: "cancelled" tells what happened)
-    as its first word or after "to", "please" or "also", not a noun ("return label"), with no negation in the clause."""
+    as its first word or after "to", "please", "also" or "or" ("cancel or return"), not a noun ("return label"), with
+    no negation in the clause."""
     words = re.findall(r"[a-z']+", clause.lower().replace("\u2019", "'"))
     for index, word in enumerate(words):
         verb = word == action or (alike(action, word) and not word.startswith(action))
         follows = words[index + 1] if index + 1 < len(words) else ""
         before = words[index - 1] if index else "to"
-        if verb and before in ("to", "please", "pls", "also") and follows not in _ACTION_NOUNS:
+        if verb and before in ("to", "please", "pls", "also", "or") and follows not in _ACTION_NOUNS:
             return not _NEGATION & set(words)
     return False
+
+
+def asks_a_change(clause: str) -> bool:
+    """The clause asks for a cancellation, a return or an exchange (:func:`asks_for`)."""
+    return any(asks_for(clause, action) for action in ACTION_WORDS.values())

@@ -13,7 +13,7 @@ from agent.executor import extract
 from agent.executor.address import US_ADDRESS
 from agent.executor.flow import ORDER_STATUS_FOR
 from agent.nodes.understand import extract_order_ids, several_requests
-from agent.planner.clauses import ACTION_WORDS, Clause, asks_for, clauses_of
+from agent.planner.clauses import ACTION_WORDS, Clause, asks_a_change, asks_for, clauses_of
 from agent.planner.floor import from_route
 from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
@@ -248,25 +248,25 @@ def _every_order(planned: list[dict[str, Any]], text: str, orders: list[dict[str
     return expanded
 
 
-_RETURN = re.compile(r"\breturn\b", re.IGNORECASE)
 _REFUND = re.compile(r"\brefund\w*", re.IGNORECASE)
 
 
 def _as_status_allows(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Writes as the orders' statuses allow what the message asks: a cancellation of a delivered order in a message
-    that also says "return" ("cancel or return everything") is a return; a payment change of an order that is not
+    that also asks for a return ("cancel or return everything") is a return; a payment change of an order that is not
     pending in a message about a refund ("PayPal is preferred for the refund") only says where the refund goes;
     an item change of an order that "everything except ..." leaves nothing of is none."""
     status = {o["order_id"]: o["status"] for o in orders}
     items = {o["order_id"]: o["items"] for o in orders}
+    returns = any(asks_for(clause.text, "return") for clause in clauses_of(text))
     kept = []
     for command in planned:
         order_id, tool = command.get("order_id", ""), command.get("tool")
-        delivered = status.get(order_id) == "delivered"
-        if command["cmd"] == "write" and tool == "cancel_pending_order" and delivered and _RETURN.search(text):
+        delivered = "delivered" in status.get(order_id, "")
+        if command["cmd"] == "write" and tool == "cancel_pending_order" and delivered and returns:
             command = {**command, "tool": "return_delivered_order_items"}
             command.pop("reason", None)
-        if tool == "modify_pending_order_payment" and order_id in status and status[order_id] != "pending" and (
+        if tool == "modify_pending_order_payment" and order_id in status and "pending" not in status[order_id] and (
                 _REFUND.search(text)):
             continue
         if command.get("tool") in ITEM_CHANGES and order_id in items and all_but(text) and not items_named(
@@ -357,7 +357,7 @@ _STATUS = re.compile(r"\b(where|shipped|ship|arrive|arriving|arrived|delivered|s
 def _asks_what_they_ordered(clause: str) -> bool:
     """The clause asks what the items of an order of theirs are, and for no change to them."""
     return (extract.asks_item_details(clause) and bool(_ABOUT_THEIR_ORDERS.search(clause))
-            and not _SWAP_WORDS.search(clause) and not any(asks_for(clause, a) for a in ACTION_WORDS.values()))
+            and not _SWAP_WORDS.search(clause) and not asks_a_change(clause))
 
 
 def _missed_lookups(planned: list[dict[str, Any]], clauses: list[Clause],
@@ -370,7 +370,7 @@ def _missed_lookups(planned: list[dict[str, Any]], clauses: list[Clause],
     for clause, _, question in clauses:
         if question and _STATUS.search(clause) and (order_id := _order_meant((clause,), orders)[0]):
             missed.append(order_id)
-        elif question and _asks_what_they_ordered(clause):
+        elif question and _asks_what_they_ordered(clause) and not any(c["cmd"] == "product" for c in planned):
             holding = [o["order_id"] for o in orders_holding(clause, orders, typos=False)]
             missed += holding if len(holding) <= NAMED_BY_ITEM else []
     missed = [order_id for order_id in missed if order_id not in looked_up]
@@ -431,8 +431,8 @@ def _missed_new_address(planned: list[dict[str, Any]], clauses: list[Clause], te
     return [*planned, {"cmd": "write", "tool": "modify_pending_order_address", "address": address.group(0)}]
 
 
-_PRODUCT_QUESTION = re.compile(r"\b(options?|colou?rs?|sizes?|variants?|versions?|models?|in stock|available|"
-                               r"availability|sold out|prices?|cost|how much|come in|sell)\b", re.IGNORECASE)
+_PRODUCT_QUESTION = re.compile(rf"\b({extract.OPTION_WORDS}|in stock|available|availability|sold out|prices?|cost|"
+                               r"how much|come in|sell)\b", re.IGNORECASE)
 """A question about what the store sells."""
 _ABOUT_THEIR_ORDERS = re.compile(r"\b(my|order\w*|bought|purchased|return\w*|cancel\w*|exchang\w*|refund\w*|"
                                  r"ship\w*|deliver\w*|arriv\w*|track\w*)\b", re.IGNORECASE)
@@ -461,18 +461,22 @@ def _missed_product_questions(planned: list[dict[str, Any]], clauses: list[Claus
 
 
 _MIN_QUESTION_WORDS = 3
+_ASKS_WHAT = re.compile(r"(how|what|when|why|which|who)\b", re.IGNORECASE)
+"""A question that asks for information ("how long do refunds take?"), not for something to be done ("can you
+cancel it?", "is that ok?")."""
 
 
 def _missed_questions(planned: list[dict[str, Any]], clauses: list[Clause],
                       orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A question asked beside a change ("exchange my hoodie for a black one, and how long do refunds usually
     take?") that the planner left out goes to the help center: a question in so many words (its sentence ends in a
-    question mark) that asks for no change, not where an order is, and names no order or item of theirs."""
+    question mark) asking how, what, when or why, for no change, not where an order is, naming no order or item of
+    theirs."""
     if not any(c["cmd"] == "write" for c in planned) or any(c["cmd"] in ("answer", "product") for c in planned):
         return planned
     asked = [clause for clause, sentence, question in clauses
              if question and sentence.rstrip().endswith("?") and len(clause.split()) >= _MIN_QUESTION_WORDS
-             and not _STATUS.search(clause) and not any(asks_for(clause, a) for a in ACTION_WORDS.values())
+             and _ASKS_WHAT.match(clause) and not _STATUS.search(clause) and not asks_a_change(clause)
              and not extract_order_ids(clause) and not orders_holding(clause, orders, typos=False)]
     return [*planned, *({"cmd": "answer", "question": question} for question in asked[:1])]
 
