@@ -258,12 +258,12 @@ def _as_status_allows(planned: list[dict[str, Any]], text: str, orders: list[dic
     an item change of an order that "everything except ..." leaves nothing of is none."""
     status = {o["order_id"]: o["status"] for o in orders}
     items = {o["order_id"]: o["items"] for o in orders}
-    returns = any(asks_for(clause.text, "return") for clause in clauses_of(text))
     kept = []
     for command in planned:
         order_id, tool = command.get("order_id", ""), command.get("tool")
         delivered = "delivered" in status.get(order_id, "")
-        if command["cmd"] == "write" and tool == "cancel_pending_order" and delivered and returns:
+        if command["cmd"] == "write" and tool == "cancel_pending_order" and delivered and any(
+                asks_for(clause.text, "return") for clause in clauses_of(text)):
             command = {**command, "tool": "return_delivered_order_items"}
             command.pop("reason", None)
         if tool == "modify_pending_order_payment" and order_id in status and "pending" not in status[order_id] and (
