@@ -68,6 +68,19 @@ def test_the_demo_history_renders_with_charts_and_article_links(page: Page, sett
     assert Path(saved.path()).read_text().startswith("section,name,value")
 
 
+def test_an_earlier_slower_answer_never_overwrites_the_latest(page: Page, settings: Settings) -> None:  # noqa: F811
+    held = []  # signing in loads the real conversations: their answer is held back until the demo has rendered
+    page.route(re.compile(r"/v1/insights\?(?!.*demo=true)"), lambda route: held.append(route))
+    _show_demo(page, bearer(settings, "Pat Lee", "agent")["Authorization"].removeprefix("Bearer "))
+    assert held, "signing in should have asked for the real conversations"
+    with page.expect_response(lambda response: "/v1/insights?" in response.url and "demo" not in response.url):
+        for route in held:
+            route.continue_()
+    page.evaluate("() => new Promise((done) => setTimeout(done, 200))")  # let the page handle the late answer
+    expect(page.locator("#demo-banner")).to_be_visible()
+    expect(page.locator("#figures")).to_contain_text("120conversations")
+
+
 def test_a_customer_token_is_refused(page: Page, settings: Settings) -> None:  # noqa: F811
     page.fill("#token", bearer(settings)["Authorization"].removeprefix("Bearer "))
     page.click("#token-form button")

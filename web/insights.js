@@ -15,8 +15,8 @@ function query() {
   return params.toString();
 }
 
-async function get(path) {
-  const response = await fetch(`${path}?${query()}`, { headers: { Authorization: `Bearer ${token()}` } });
+async function get(path, params = query()) {
+  const response = await fetch(`${path}?${params}`, { headers: { Authorization: `Bearer ${token()}` } });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     throw new Error(`${response.status}: ${typeof body.detail === "string" ? body.detail : "request refused"}`);
@@ -82,30 +82,36 @@ function render(data) {
   table("#paths", Object.entries(data.paths));
 }
 
-async function drawCharts() {
+async function drawCharts(params, isCurrent) {
   await Promise.all(CHARTS.map(async (chart) => {
-    const svg = await (await get(`/v1/insights/charts/${chart}.svg`)).text();
-    $(`#chart-${chart}`).src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+    const svg = await (await get(`/v1/insights/charts/${chart}.svg`, params)).text();
+    if (isCurrent()) $(`#chart-${chart}`).src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
   }));
 }
 
 let sourceChosen = false;
 // A new installation has no real conversations yet: it opens on the labelled demo history, never mixed in.
+let loads = 0;
+// Only the latest load renders: an earlier, slower answer (another period or source) must not overwrite it.
 
 async function load() {
+  const ticket = ++loads;
+  const isCurrent = () => ticket === loads;
+  const params = query();
   say("");
   try {
-    const data = await (await get("/v1/insights")).json();
+    const data = await (await get("/v1/insights", params)).json();
+    if (!isCurrent()) return;
     if (!data.demo && data.outcomes.conversations === 0 && !sourceChosen) {
       sourceChosen = true;
       $("#source").value = "demo";
       return load();
     }
     render(data);
-    await drawCharts();
-    document.body.dataset.loaded = query();
+    await drawCharts(params, isCurrent);
+    if (isCurrent()) document.body.dataset.loaded = params;
   } catch (error) {
-    say(error.message);
+    if (isCurrent()) say(error.message);
   }
 }
 
