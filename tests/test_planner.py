@@ -8,6 +8,7 @@ import dataclasses
 import json
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from tools import desk, execute
 from tools.catalog import products
 from tools.policy import Policy, ToolPolicy
 from tools.store import Store
+from tools.store.models import Order
 
 LIAMS_ORDER = "#W3057002"
 """Liam Chen's delivered order (Running Shoes, Hoodie): never Olivia's to see or change."""
@@ -288,7 +290,12 @@ def test_a_pending_orders_item_changes_to_another_option(planned: Callable[..., 
                          "items": ["T-Shirt"], "new_option": "size L"}))
     proposal = text_of(chat.say("can i get the tshirt in size L instead? it hasnt shipped yet"))
     assert "change your T-Shirt (black, S) for T-Shirt (black, L) in order #W4821003" in proposal and writes(chat) == []
-    assert "pending (item modified)" in text_of(chat.say("yes"))
+    assert "(you pay $3.31 more with the original payment method)" in proposal  # $23.42 for L, $20.11 for S
+    receipt = text_of(chat.say("yes"))
+    assert "pending (item modified); $3.31 more is charged to the original payment method." in receipt
+    with chat.deps.store.session() as session:
+        last = session.get(Order, "#W4821003").payments[-1]
+        assert (last.transaction_type, last.amount) == ("payment", Decimal("3.31"))
     assert writes(chat) == [("modify_pending_order_items", "done")]
 
 

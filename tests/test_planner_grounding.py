@@ -408,3 +408,14 @@ def test_a_change_keeps_the_planners_order_when_the_item_named_is_another_reques
     planned = check("cancel my pending order, no longer needed, and return the earbuds", cancel, back)
     assert [(c["tool"], c["order_id"]) for c in planned] == [("cancel_pending_order", "#W1000003"),
                                                               ("return_delivered_order_items", "#W1000001")]
+
+
+def test_where_a_swaps_price_difference_goes_is_the_swaps_payment_not_a_payment_change() -> None:
+    pay = {"cmd": "write", "tool": "modify_pending_order_payment", "order_id": "#W1000003", "payment": "gift card"}
+    said = check("change the water bottle in #W1000003 for the cheapest one, any price difference should go to "
+                 "a gift card", pay)
+    assert said == [{"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W1000003", "items": [],
+                     "payment": "gift card"}]
+    assert check("pay #W1000003 with my gift card instead", pay)[0]["tool"] == "modify_pending_order_payment"
+    kept = check("what's the price difference if I pay #W1000003 with a gift card?", pay)  # no swap asked
+    assert kept[0]["tool"] == "modify_pending_order_payment"

@@ -20,6 +20,23 @@ def join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
+def _difference_line(order: dict[str, Any]) -> dict[str, Any] | None:
+    """The payment line a pending order's item change adds for the price difference: the order's last one."""
+    return order["payments"][-1] if order.get("payments") else None
+
+
+def price_difference(order: dict[str, Any], method: str = "", *, done: bool = False) -> str:
+    """What a pending order's item change costs or gives back, paid or refunded through ``method`` (``done``: told
+    once it is made)."""
+    line = _difference_line(order)
+    if not line or not float(line["amount"]):
+        return "the price stays the same"
+    amount, to = money(line["amount"]), f"your {method}" if method else "the original payment method"
+    if line["transaction_type"] == "refund":
+        return f"{amount} is refunded to {to}" if done else f"you get {amount} back on {to}"
+    return f"{amount} more is charged to {to}" if done else f"you pay {amount} more with {to}"
+
+
 def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any], *, changes: str = "", pay_with: str = "") -> str:
     """The action in one sentence, for the customer to confirm (``changes``: an exchange's swaps in words;
     ``pay_with``: the payment method the customer chose for a price difference)."""
@@ -35,7 +52,8 @@ def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any], *, change
         difference = preview["details"].get("exchange_price_difference", 0.0)
         return f"exchange your {changes} from order {args['order_id']} (price difference {money(difference)}{through})"
     if tool == "modify_pending_order_items":
-        return f"change your {changes} in order {args['order_id']}, before it ships{through}"
+        return (f"change your {changes} in order {args['order_id']}, before it ships "
+                f"({price_difference(preview, pay_with)})")
     if tool == "modify_pending_order_payment":
         return f"pay order {args['order_id']} with your {changes} instead, and refund the payment made before"
     if tool == "modify_pending_order_address":
@@ -48,9 +66,11 @@ def proposal(tool: str, args: dict[str, Any], preview: dict[str, Any], *, change
 
 
 def refunded(tool: str, data: dict[str, Any]) -> float:
-    """The money a done cancellation or return refunds (0 for other changes)."""
+    """The money a done cancellation, return or cheaper item change refunds (0 for other changes)."""
     if tool == "cancel_pending_order":
         return sum(float(p["amount"]) for p in data["payments"] if p["transaction_type"] == "refund")
+    if tool == "modify_pending_order_items" and (line := _difference_line(data)):
+        return float(line["amount"]) if line["transaction_type"] == "refund" else 0.0
     return float(data["refund_amount"]) if tool == "return_delivered_order_items" else 0.0
 
 
@@ -70,7 +90,7 @@ def receipt(tool: str, data: dict[str, Any], refund_days: int) -> str:
         return (f"Done: order {data['order_id']} is now {data['status']}. We'll email you how to send the old "
                 "items back.")
     if tool == "modify_pending_order_items":
-        return f"Done: order {data['order_id']} is now {data['status']}."
+        return f"Done: order {data['order_id']} is now {data['status']}; {price_difference(data, done=True)}."
     if tool == "modify_pending_order_payment":
         return (f"Done: order {data['order_id']} is paid with the new payment method, and the payment before is "
                 "refunded.")

@@ -276,6 +276,21 @@ def _as_status_allows(planned: list[dict[str, Any]], text: str, orders: list[dic
     return kept
 
 
+_DIFFERENCE = re.compile(r"\b(?:price\s+)?difference\b", re.IGNORECASE)
+"""Money a swap leaves over or owes ("any price difference should go to a gift card")."""
+
+
+def _difference_paid(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """A payment change in a message that asks to swap items and says where the price difference goes ("change
+    the desk lamp for the cheapest one; any price difference should go to a gift card") is that swap, paid through
+    the method named, unless the swap is planned already."""
+    if not _DIFFERENCE.search(text) or not _SWAP_WORDS.search(_DIFFERENCE.sub("", text)) or any(
+            c.get("tool") in ITEM_SWAPS.values() for c in planned):
+        return planned
+    return [{**c, "tool": "modify_pending_order_items"} if c.get("tool") == "modify_pending_order_payment" else c
+            for c in planned]
+
+
 _ALL_OF = re.compile(r"\b(?:all|every|each)\b(?:\s+of)?((?:(?!\b(?:to|into|for|with|instead|and)\b)[^.,;!?])+)",
                      re.IGNORECASE)
 """Every item of a kind ("modify all my pending small tshirts to purple"): the words up to what it becomes."""
@@ -542,5 +557,6 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = _missed_changes(_swaps_unasked(planned, text), clauses, text, orders, task)
         planned = _missed_questions(planned, clauses, orders)
         planned = _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
-    every = _as_status_allows(_every_item(_every_order(planned, text, orders), text, orders), text, orders)
+    planned = _every_item(_every_order(_difference_paid(planned, text), text, orders), text, orders)
+    every = _as_status_allows(planned, text, orders)
     return _named_orders(_one_change_per_order(every, orders), text, orders)
