@@ -26,7 +26,7 @@ from tools import desk, execute
 from tools.catalog import products
 from tools.policy import Policy, ToolPolicy
 from tools.store import Store
-from tools.store.models import Order
+from tools.store.models import Customer, Order
 
 LIAMS_ORDER = "#W3057002"
 """Liam Chen's delivered order (Running Shoes, Hoodie): never Olivia's to see or change."""
@@ -633,3 +633,19 @@ def test_the_option_wanted_is_the_one_the_whole_message_fits_when_it_keeps_what_
     assert _option_meant("purple", words, shirts, current)["item_id"] == "1"
     assert _option_meant("red", words, shirts, current)["item_id"] == "2"  # the words fit another: the planner's
     assert _option_meant("purple", "purple", shirts, current)["item_id"] == "0"  # the fewest changes
+
+
+def test_an_address_on_the_customers_records_is_used_when_they_refer_to_it(planned: Callable[..., Chat]) -> None:
+    son = {"address1": "5 K St", "address2": "Apt 2", "city": "Washington", "state": "DC", "country": "USA",
+           "zip": "20001"}
+    chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W4821003"}),
+                   plan({"cmd": "write", "tool": "modify_user_address"}))
+    with chat.deps.store.session() as session:
+        session.get(Order, "#W4821003").address = son
+        home = dict(session.get(Customer, OLIVIA).address)
+    home_line = f"{home['address1']}, {home['city']}, {home['state']} {home['zip']}"
+    proposal = text_of(chat.say("oops, #W4821003 goes to my son in DC, send it to my default address instead"))
+    assert f"send order #W4821003 to {home_line}" in proposal and writes(chat) == []
+    chat.say("no")
+    proposal = text_of(chat.say("and make my account address the same as order #W4821003"))
+    assert "change the address on your account to 5 K St, Apt 2, Washington, DC 20001" in proposal

@@ -4,12 +4,14 @@ every field the model proposes must appear in what the customer wrote."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from agent.executor import extract
+from agent.nodes.understand import extract_order_ids
 from agent.prompts import prompt_text
 from agent.telemetry.model import count_fallback
 from core.errors import ModelError
@@ -75,3 +77,43 @@ def parse_address(text: str, model: BaseChatModel) -> dict[str, str] | None:
         count_fallback("address")
         return None
     return _as_address(slots.model_dump()) if _stated_in(slots, text) else None
+
+
+CITY_NICKNAMES = {"nyc": "new york", "new york city": "new york", "big apple": "new york", "la": "los angeles",
+                  "dc": "washington", "sf": "san francisco", "philly": "philadelphia"}
+"""Short names customers use for a city on their records ("my NYC address")."""
+_OTHER_ORDER = re.compile(r"\b(?:other|another|previous|last|earlier)\s+(?:\w+\s+)?orders?\b", re.IGNORECASE)
+_SAME_AS = re.compile(r"\b(?:same|as\s+(?:in|on|for|of|order|#?W\d))\b", re.IGNORECASE)
+_ON_FILE = re.compile(r"\b(?:default|on file|profile|account|usual)\b", re.IGNORECASE)
+
+
+def _key(address: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(address.get(k, "")).strip().casefold() for k in ("address1", "address2", "city", "state", "zip"))
+
+
+def _one(addresses: list[dict[str, Any]]) -> dict[str, str] | None:
+    distinct = {_key(a): a for a in addresses}
+    return _as_address(next(iter(distinct.values()))) if len(distinct) == 1 else None
+
+
+def _names_city(text: str, city: str) -> bool:
+    names = {city.casefold(), *(short for short, full in CITY_NICKNAMES.items() if full == city.casefold())}
+    return any(re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE) for name in names if name)
+
+
+def address_on_record(text: str, *, account: dict[str, Any], orders: dict[str, dict[str, Any]],
+                      current: dict[str, Any]) -> dict[str, str] | None:
+    """The one address of the customer's own records, other than ``current`` (the one being changed), that
+    ``text`` refers to instead of writing it out: by its city ("my NYC address", "my place in Charlotte"), as an
+    order's ("the same as order #W..."; "the address in my other order"), or as the account's ("my default
+    address", "the one on file"). None when it names none, or more than one."""
+    others = {order_id: a for order_id, a in orders.items() if _key(a) != _key(current)}
+    records = [a for a in (account, *others.values()) if _key(a) != _key(current)]
+    if by_city := _one([a for a in records if _names_city(text, str(a.get("city", "")))]):
+        return by_city
+    named = [others[order_id] for order_id in extract_order_ids(text) if order_id in others]
+    if named and _SAME_AS.search(text):
+        return _one(named)
+    if _OTHER_ORDER.search(text) and (other := _one(list(others.values()))):
+        return other
+    return _as_address(account) if _ON_FILE.search(text) and _key(account) != _key(current) else None

@@ -12,7 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 
 from agent.executor import extract, wording
-from agent.executor.address import US_ADDRESS, missing_parts, parse_address
+from agent.executor.address import US_ADDRESS, address_on_record, missing_parts, parse_address
 from tools.arguments import (
     has_asked,
     items_listed_with,
@@ -318,14 +318,25 @@ def _fill(task: Task, turn: Turn) -> Step:
     return _fill_order_task(task, turn, order)
 
 
-def _new_address(task: Task, turn: Turn) -> tuple[dict[str, str] | None, Task]:
+def _new_address(task: Task, turn: Turn, current: dict[str, Any] | None = None,
+                 ) -> tuple[dict[str, str] | None, Task]:
     """The new address: known already, or from what the customer has said towards it so far, this message
-    included (an address given in parts: "101 Highway, New York, 10001", then "NY")."""
+    included (an address given in parts: "101 Highway, New York, 10001", then "NY"), or one of their own records
+    they refer to instead of writing it out ("my default address", "the same as order #W...") other than
+    ``current`` (the address being changed; None: the account's)."""
     if task.address:
         return task.address, task
     said = turn.about("address") if task.awaiting != "address" else f"{task.address_said} {turn.about('address')}"
     said = said.strip()[-300:]
-    return parse_address(said, turn.model), task.model_copy(update={"address_said": said})
+    task = task.model_copy(update={"address_said": said})
+    address = parse_address(said, turn.model)
+    if address is None:
+        account = turn.call("get_user_details", {}, preview=True)["data"]
+        orders = {order_id: turn.call("get_order_details", {"order_id": order_id}, preview=True)["data"]["address"]
+                  for order_id in account["order_ids"]}
+        address = next((found for text in dict.fromkeys((said, turn.text)) if (found := address_on_record(
+            text, account=account["address"], orders=orders, current=current or account["address"]))), None)
+    return address, task
 
 
 def _ask_address(task: Task, question: str, again: str) -> Step:
@@ -350,7 +361,7 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
         return _preview(task.model_copy(update={"reason": reason}), turn, "cancel_pending_order",
                         {"order_id": order_id, "reason": reason})
     if task.intent == "change_address":
-        address, task = _new_address(task, turn)
+        address, task = _new_address(task, turn, order["address"])
         if address is None:
             return _ask_address(task, f"Where should order {order_id} go instead? Please write the address "
                                          "like: 12 Main St, Apt 3, Springfield, IL 62701.",
