@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tools.arguments import (
     items_listed_with,
     items_named,
@@ -240,3 +242,12 @@ def test_the_option_values_a_question_asks_about() -> None:
     shirts = [{"options": {"style": style, "size": "S"}} for style in ("crew neck", "v-neck")]
     assert options_asked("same v neck, s size", shirts) == {"style": ["v-neck"], "size": ["S"]}
     assert options_asked("a neck that fits", shirts) == {}  # "neck" names neither style in full
+
+
+@pytest.mark.parametrize(("said", "value"), [
+    ("change the shelf to 4 foot", "4 ft"), ("make it 5 feet tall", "5 ft"), ("a 12 inch one", "12 inches"),
+    ("the 10 inch screen", "10-inch"), ("1.5 liters please", "1.5L"), ("the 1000 ml bottle", "1000ml"),
+    ("in 4k", "4K"), ("the 8 cup one", "8 cups"),
+])
+def test_a_unit_is_named_however_the_customer_writes_it(said: str, value: str) -> None:
+    assert options_asked(said, [{"options": {"size": value}}, {"options": {"size": "99 ft"}}]) == {"size": [value]}

@@ -82,9 +82,22 @@ def _name_words(name: str) -> set[str]:
     return _words(name) | {"".join(_WORD.findall(name.lower())).rstrip("s")}
 
 
+UNIT_NAMES = {"foot": "ft", "feet": "ft", "inches": "inch", "in": "inch", "liter": "l", "liters": "l", "litre": "l",
+              "litres": "l", "cups": "cup", "hours": "hour", "hrs": "hour", "degrees": "degree", "pounds": "lbs",
+              "lb": "lbs", "megapixels": "mp"}
+"""Ways of writing a unit after a number, as the catalogue writes it ("4 foot" is "4 ft", "12 inch" "12 inches")."""
+_UNIT_AFTER_NUMBER = re.compile(r"(?<=\d)(?=[a-z])")
+
+
+def _with_units(words: list[str]) -> list[str]:
+    """``words`` with each unit after a number in the catalogue's spelling."""
+    return [UNIT_NAMES.get(w, w) if i and words[i - 1].isdigit() else w for i, w in enumerate(words)]
+
+
 def _option_words(text: str) -> set[str]:
-    """Words as option values need them: short ones kept ("L", "XL", "4K"), nothing stripped."""
-    return {w for w in _WORD.findall(text.lower()) if w not in _NOT_NAMES}
+    """Words as option values need them: short ones kept ("L", "XL", "4K"), units in one spelling ("4 foot" is
+    "4 ft"), nothing else changed."""
+    return {w for w in _with_units(_WORD.findall(text.lower())) if w not in _NOT_NAMES}
 
 
 def _describe(candidate: dict[str, Any], key: str) -> str:
@@ -140,7 +153,8 @@ def _letter_sizes(text: str) -> set[str]:
 
 
 def _phrase(text: str) -> str:
-    return f" {' '.join(_TOKEN.findall(text.lower()))} "
+    """``text`` as lowercase words, a number's unit apart and in one spelling ("1.5L" and "1.5 liters": "1 5 l")."""
+    return f" {' '.join(_with_units(_TOKEN.findall(_UNIT_AFTER_NUMBER.sub(' ', text.lower()))))} "
 
 
 def options_asked(text: str, variants: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
