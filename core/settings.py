@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     """Sampling seed, so runs are repeatable where the backend allows it."""
     answer_style: Literal["auto", "model", "quote"] = "auto"
     """How help-center answers are worded: ``model`` words them from the retrieved passages (every sentence
-    checked against them), ``quote`` quotes the closest help-center sentences, ``auto`` quotes with the bundled
-    135M model (its own wording fails the evidence check on most answers) and lets any other model word them."""
+    checked against them), ``quote`` quotes the closest help-center sentences, ``auto`` quotes with the built-in
+    models (the bundled 135M and the default 1.5B: their own wording fails the evidence check, or passes it with
+    wrong answers) and lets any other model word them."""
     reply_style: Literal["template", "model"] = "template"
     """How replies about orders and actions are worded: ``template`` says the facts in fixed sentences; ``model``
     lets the model reword them for the customer (answering what was asked first, acknowledging an upset customer),
