@@ -21,6 +21,7 @@ def meant(text: str, current: dict[str, str]) -> dict[str, str] | None:
 
 @pytest.mark.parametrize(("text", "current", "expected"), [
     ("I want to change it to my default address in Charlotte instead", SON, HOME),
+    ("it went to my son in Washington DC, change it to my default address in Charlotte", SON, HOME),
     ("please send it to the address on file", OFFICE, HOME),
     ("send my order to my NYC address, it's in my other order", SON, OFFICE),
     ("make the address the same as order #W1000003", SON, OFFICE),
@@ -37,6 +38,7 @@ def test_an_address_referred_to_is_the_one_record_it_names(text: str, current: d
     ("the one on file", HOME),  # the account's address is the one being changed
     ("send it to my sister's place", SON),  # no record named
     ("my default address in Charlotte", HOME),  # the only one named is the one being changed
+    ("it went to my son in Washington, change it to my place in Charlotte", HOME),  # both places named
 ])
 def test_no_record_or_several_is_no_address(text: str, current: dict[str, str]) -> None:
     assert meant(text, current) is None

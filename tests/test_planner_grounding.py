@@ -419,3 +419,10 @@ def test_where_a_swaps_price_difference_goes_is_the_swaps_payment_not_a_payment_
     assert check("pay #W1000003 with my gift card instead", pay)[0]["tool"] == "modify_pending_order_payment"
     kept = check("what's the price difference if I pay #W1000003 with a gift card?", pay)  # no swap asked
     assert kept[0]["tool"] == "modify_pending_order_payment"
+
+
+def test_a_change_of_the_account_address_to_the_account_address_is_an_orders() -> None:
+    account = {"cmd": "write", "tool": "modify_user_address", "address": "Charlotte"}
+    said = check("I sent an order to my son in Washington, change it to my default address in Charlotte", account)
+    assert [c["tool"] for c in said] == ["modify_pending_order_address"]
+    assert check("change my default address to Charlotte", account)[0]["tool"] == "modify_user_address"

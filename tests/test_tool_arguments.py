@@ -11,6 +11,7 @@ from tools.arguments import (
     options_asked,
     options_fitting,
     orders_holding,
+    orders_holding_most,
     payment_named,
     product_meant,
     said_in,
@@ -251,3 +252,12 @@ def test_the_option_values_a_question_asks_about() -> None:
 ])
 def test_a_unit_is_named_however_the_customer_writes_it(said: str, value: str) -> None:
     assert options_asked(said, [{"options": {"size": value}}, {"options": {"size": "99 ft"}}]) == {"size": [value]}
+
+
+def test_of_the_orders_holding_what_is_named_those_holding_most_of_it() -> None:
+    orders = [{"order_id": "#W1000001", "items": [{"name": "Backpack"}, {"name": "Desk Lamp"}]},
+              {"order_id": "#W1000002", "items": [{"name": "Backpack"}, {"name": "Perfume"}]}]
+    said = "change the desk lamp to black, and the backpack to medium"
+    assert [o["order_id"] for o in orders_holding_most(said, orders)] == ["#W1000001"]
+    assert len(orders_holding_most("the backpack", orders)) == 2  # no more to tell them apart
+    assert orders_holding_most("my coffee maker", orders) == []

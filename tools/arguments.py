@@ -5,7 +5,7 @@ matches nothing, or several things equally well, matches nothing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from difflib import SequenceMatcher
 from itertools import pairwise
 from typing import Any
@@ -209,16 +209,31 @@ def items_listed_with(text: str, items: Sequence[dict[str, Any]],
     return [i for i in items if i in anchors or i in listed]
 
 
-def orders_holding(text: str, orders: Sequence[dict[str, Any]], *, typos: bool = True) -> list[dict[str, Any]]:
-    """The orders holding an item that ``text`` names by name ("the coffee maker"; "the cofee maker" too unless
-    ``typos`` is false)."""
+def _item_namer(text: str, typos: bool) -> Callable[[dict[str, Any]], bool]:
+    """Whether ``text`` names an item by its name (misspelt too when ``typos``)."""
     said = _said_words(text)
 
     def names(item: dict[str, Any]) -> bool:
         words = _name_words(item["name"])
-        return _overlap(words, said) if typos else bool(words & said)
+        return bool(said) and (_overlap(words, said) if typos else bool(words & said))
 
-    return [o for o in orders if said and any(names(i) for i in o["items"])]
+    return names
+
+
+def orders_holding(text: str, orders: Sequence[dict[str, Any]], *, typos: bool = True) -> list[dict[str, Any]]:
+    """The orders holding an item that ``text`` names by name ("the coffee maker"; "the cofee maker" too unless
+    ``typos`` is false)."""
+    names = _item_namer(text, typos)
+    return [o for o in orders if any(names(i) for i in o["items"])]
+
+
+def orders_holding_most(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of the orders holding what ``text`` names, those holding the most of the kinds of item it names ("the desk
+    lamp and the backpack" beside orders with a backpack only)."""
+    names = _item_namer(text, typos=True)
+    kinds = {o["order_id"]: len({i["name"] for i in o["items"] if names(i)}) for o in orders}
+    most = max(kinds.values(), default=0)
+    return [o for o in orders if most and kinds[o["order_id"]] == most]
 
 
 _GENERIC_PAYMENT = {"card", "ending", "balance"}

@@ -104,12 +104,14 @@ def _names_city(text: str, city: str) -> bool:
 def address_on_record(text: str, *, account: dict[str, Any], orders: dict[str, dict[str, Any]],
                       current: dict[str, Any]) -> dict[str, str] | None:
     """The one address of the customer's own records, other than ``current`` (the one being changed), that
-    ``text`` refers to instead of writing it out: by its city ("my NYC address", "my place in Charlotte"), as an
-    order's ("the same as order #W..."; "the address in my other order"), or as the account's ("my default
-    address", "the one on file"). None when it names none, or more than one."""
+    ``text`` refers to instead of writing it out: by its city ("my NYC address", "my place in Charlotte"; not when
+    it names the city of ``current`` too), as an order's ("the same as order #W..."; "the address in my other
+    order"), or as the account's ("my default address", "the one on file"). None when it names none, or more than
+    one."""
     others = {order_id: a for order_id, a in orders.items() if _key(a) != _key(current)}
     records = [a for a in (account, *others.values()) if _key(a) != _key(current)]
-    if by_city := _one([a for a in records if _names_city(text, str(a.get("city", "")))]):
+    if not _names_city(text, str(current.get("city", ""))) and (  # naming both places leaves the new one open
+            by_city := _one([a for a in records if _names_city(text, str(a.get("city", "")))])):
         return by_city
     named = [others[order_id] for order_id in extract_order_ids(text) if order_id in others]
     if named and _SAME_AS.search(text):

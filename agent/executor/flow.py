@@ -21,6 +21,7 @@ from tools.arguments import (
     options_asked,
     options_fitting,
     orders_holding,
+    orders_holding_most,
     payment_named,
 )
 from tools.customers import verification_request
@@ -459,6 +460,8 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
     status = ORDER_STATUS_FOR[task.intent]
     eligible = [o for o in recent["data"].get("orders", []) if status in o["status"]]
     holding = orders_holding(turn.about("items"), eligible)
+    if len(holding) > 1:  # "the desk lamp and the backpack": the order holding both, not those with a backpack
+        holding = orders_holding_most(f"{task.request} {turn.text}", holding) or holding
     if len(holding) == 1 or len(eligible) == 1:
         return (holding or eligible)[0], Step(say="")
     if holding:

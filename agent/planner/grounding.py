@@ -446,6 +446,20 @@ def _missed_new_address(planned: list[dict[str, Any]], clauses: list[Clause], te
     return [*planned, {"cmd": "write", "tool": "modify_pending_order_address", "address": address.group(0)}]
 
 
+_TO_ACCOUNT_ADDRESS = re.compile(r"\bto\s+(?:my|the)\s+(?:\w+\s+)?(?:default|usual|account'?s?)\s+address\b|"
+                                 r"\b(?:address|one)\s+on\s+file\b", re.IGNORECASE)
+"""The account's address as where something should go ("change it to my default address")."""
+
+
+def _to_account_address(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """A change of the account's address to the account's address is none: the message asks to send an order
+    there ("it went to my son's, change it to my default address instead")."""
+    if not _TO_ACCOUNT_ADDRESS.search(text):
+        return planned
+    return [{**c, "tool": "modify_pending_order_address"} if c.get("tool") == "modify_user_address" else c
+            for c in planned]
+
+
 _PRODUCT_QUESTION = re.compile(rf"\b({extract.OPTION_WORDS}|in stock|available|availability|sold out|prices?|cost|"
                                r"how much|come in|sell)\b", re.IGNORECASE)
 """A question about what the store sells."""
@@ -556,7 +570,8 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = _missed_product_questions(_products_said(planned, text, products), clauses, products)
         planned = _missed_changes(_swaps_unasked(planned, text), clauses, text, orders, task)
         planned = _missed_questions(planned, clauses, orders)
-        planned = _other_orders(_missed_new_address(planned, clauses, text, task), text, orders)
+        planned = _missed_new_address(_to_account_address(planned, text), clauses, text, task)
+        planned = _other_orders(planned, text, orders)
     planned = _every_item(_every_order(_difference_paid(planned, text), text, orders), text, orders)
     every = _as_status_allows(planned, text, orders)
     return _named_orders(_one_change_per_order(every, orders), text, orders)
