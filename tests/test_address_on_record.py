@@ -37,8 +37,16 @@ def test_an_address_referred_to_is_the_one_record_it_names(text: str, current: d
     ("use the address in my other order", HOME),  # two other orders, two addresses
     ("the one on file", HOME),  # the account's address is the one being changed
     ("send it to my sister's place", SON),  # no record named
+    ("the order on my account should go somewhere else", SON),  # the account is named, not its address
     ("my default address in Charlotte", HOME),  # the only one named is the one being changed
     ("it went to my son in Washington, change it to my place in Charlotte", HOME),  # both places named
 ])
 def test_no_record_or_several_is_no_address(text: str, current: dict[str, str]) -> None:
     assert meant(text, current) is None
+
+
+def test_a_city_nickname_in_capitals_is_matched_only_in_capitals() -> None:
+    los_angeles = {**OFFICE, "city": "Los Angeles", "state": "CA", "zip": "90001"}
+    orders = {**ORDERS, "#W1000003": los_angeles}
+    assert address_on_record("send it to my LA address", account=HOME, orders=orders, current=SON) == los_angeles
+    assert address_on_record("cambiar la dirección", account=HOME, orders=orders, current=SON) is None

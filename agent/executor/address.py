@@ -79,12 +79,14 @@ def parse_address(text: str, model: BaseChatModel) -> dict[str, str] | None:
     return _as_address(slots.model_dump()) if _stated_in(slots, text) else None
 
 
-CITY_NICKNAMES = {"nyc": "new york", "new york city": "new york", "big apple": "new york", "la": "los angeles",
-                  "dc": "washington", "sf": "san francisco", "philly": "philadelphia"}
-"""Short names customers use for a city on their records ("my NYC address")."""
+CITY_NICKNAMES = {"NYC": "new york", "new york city": "new york", "big apple": "new york", "LA": "los angeles",
+                  "DC": "washington", "SF": "san francisco", "philly": "philadelphia"}
+"""Short names customers use for a city on their records ("my NYC address"); those in capitals are matched only
+in capitals ("la" is Spanish for "the")."""
 _OTHER_ORDER = re.compile(r"\b(?:other|another|previous|last|earlier)\s+(?:\w+\s+)?orders?\b", re.IGNORECASE)
 _SAME_AS = re.compile(r"\b(?:same|as\s+(?:in|on|for|of|order|#?W\d))\b", re.IGNORECASE)
-_ON_FILE = re.compile(r"\b(?:default|on file|profile|account|usual)\b", re.IGNORECASE)
+_ON_FILE = re.compile(r"\b(?:default|on file|profile|usual)\b|\baccount'?s? address\b|"
+                      r"\baddress (?:on|in|of) (?:my|the) account\b", re.IGNORECASE)
 
 
 def _key(address: dict[str, Any]) -> tuple[str, ...]:
@@ -98,7 +100,8 @@ def _one(addresses: list[dict[str, Any]]) -> dict[str, str] | None:
 
 def _names_city(text: str, city: str) -> bool:
     names = {city.casefold(), *(short for short, full in CITY_NICKNAMES.items() if full == city.casefold())}
-    return any(re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE) for name in names if name)
+    return any(re.search(rf"\b{re.escape(name)}\b", text, 0 if name.isupper() else re.IGNORECASE)
+               for name in names if name)
 
 
 def address_on_record(text: str, *, account: dict[str, Any], orders: dict[str, dict[str, Any]],
