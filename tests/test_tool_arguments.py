@@ -96,9 +96,11 @@ def test_a_payment_method_is_named_by_kind_brand_or_last_four() -> None:
                {"payment_method_id": "gift", "source": "gift_card", "description": "gift card (balance $20.00)"},
                {"payment_method_id": "paypal", "source": "paypal", "description": "PayPal"}]
     named = {t: (payment_named(t, methods) or {}).get("payment_method_id") for t in (
-        "my visa", "the card ending in 9876", "use the gift card", "paypal pls", "my credit card", "another card")}
+        "my visa", "the card ending in 9876", "use the gift card", "paypal pls", "my credit card", "another card",
+        "pay the difference with my Giftcard")}
     assert named == {"my visa": "visa", "the card ending in 9876": "amex", "use the gift card": "gift",
-                     "paypal pls": "paypal", "my credit card": None, "another card": None}
+                     "paypal pls": "paypal", "my credit card": None, "another card": None,
+                     "pay the difference with my Giftcard": "gift"}
 
 
 def test_common_words_are_not_taken_for_misspelt_names() -> None:

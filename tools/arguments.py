@@ -242,7 +242,8 @@ _GENERIC_PAYMENT = {"card", "ending", "balance"}
 def _payment_words(method: dict[str, Any]) -> set[str]:
     """What names a payment method: its kind, brand and last four digits ("visa", "1234", "paypal", "gift")."""
     words = _WORD.findall(f"{method['source']} {method['description']}".lower().replace("_", " "))
-    return {w for w in words if w not in _GENERIC_PAYMENT and (not w.isdigit() or len(w) == 4)}
+    joined = method["source"].lower().replace("_", "")  # "giftcard", "creditcard"
+    return {joined} | {w for w in words if w not in _GENERIC_PAYMENT and (not w.isdigit() or len(w) == 4)}
 
 
 def payment_named(text: str, methods: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
