@@ -426,3 +426,5 @@ def test_a_change_of_the_account_address_to_the_account_address_is_an_orders() -
     said = check("I sent an order to my son in Washington, change it to my default address in Charlotte", account)
     assert [c["tool"] for c in said] == ["modify_pending_order_address"]
     assert check("change my default address to Charlotte", account)[0]["tool"] == "modify_user_address"
+    assert check("update the address on file to Charlotte", account)[0]["tool"] == "modify_user_address"
+    assert check("send it to the one on file in Charlotte", account)[0]["tool"] == "modify_pending_order_address"

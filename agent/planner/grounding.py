@@ -446,8 +446,8 @@ def _missed_new_address(planned: list[dict[str, Any]], clauses: list[Clause], te
     return [*planned, {"cmd": "write", "tool": "modify_pending_order_address", "address": address.group(0)}]
 
 
-_TO_ACCOUNT_ADDRESS = re.compile(r"\bto\s+(?:my|the)\s+(?:\w+\s+)?(?:default|usual|account'?s?)\s+address\b|"
-                                 r"\b(?:address|one)\s+on\s+file\b", re.IGNORECASE)
+_TO_ACCOUNT_ADDRESS = re.compile(r"\bto\s+(?:my|the)\s+(?:\w+\s+)?(?:(?:default|usual|account'?s?)\s+address|"
+                                 r"(?:address|one)\s+on\s+file)\b", re.IGNORECASE)
 """The account's address as where something should go ("change it to my default address")."""
 
 
