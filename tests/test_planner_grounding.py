@@ -206,6 +206,9 @@ def test_writes_take_the_form_the_orders_status_allows_when_the_message_asks_for
     left = check("cancel or return everything except the earbuds and the tshirt", cancel)
     assert not [c for c in left if c["cmd"] == "write"]  # nothing left to return
     assert check("cancel #W1000001", cancel)[0]["tool"] == "cancel_pending_order"  # code says why it cannot
+    gaming = check("i want to cancel or return everything not associated with gaming", cancel)  # "not" is not "don't"
+    assert gaming[0]["tool"] == "return_delivered_order_items"
+    assert check("cancel it, i don't want to return it", cancel)[0]["tool"] == "cancel_pending_order"
     asked = check("cancel #W1000001 please, what is your return policy?", cancel)  # "return" asks for nothing
     assert asked[0]["tool"] == "cancel_pending_order"
     pending = {"cmd": "write", "tool": "modify_pending_order_payment", "order_id": "#W1000003", "payment": "PayPal"}
