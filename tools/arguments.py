@@ -82,16 +82,17 @@ def _name_words(name: str) -> set[str]:
     return _words(name) | {"".join(_WORD.findall(name.lower())).rstrip("s")}
 
 
-UNIT_NAMES = {"foot": "ft", "feet": "ft", "inches": "inch", "in": "inch", "liter": "l", "liters": "l", "litre": "l",
-              "litres": "l", "cups": "cup", "hours": "hour", "hrs": "hour", "degrees": "degree", "pounds": "lbs",
-              "lb": "lbs", "megapixels": "mp"}
-"""Ways of writing a unit after a number, as the catalogue writes it ("4 foot" is "4 ft", "12 inch" "12 inches")."""
+_UNIT_NAMES = {"foot": "ft", "feet": "ft", "inches": "inch", "liter": "l", "liters": "l", "litre": "l", "litres": "l",
+               "cups": "cup", "hours": "hour", "hrs": "hour", "degrees": "degree", "pounds": "lbs", "lb": "lbs",
+               "megapixels": "mp"}
+"""Ways of writing a unit after a number, as the catalogue writes it ("4 foot" is "4 ft", "12 inch" "12 inches"; not
+"in": "the 10 in black")."""
 _UNIT_AFTER_NUMBER = re.compile(r"(?<=\d)(?=[a-z])")
 
 
 def _with_units(words: list[str]) -> list[str]:
     """``words`` with each unit after a number in the catalogue's spelling."""
-    return [UNIT_NAMES.get(w, w) if i and words[i - 1].isdigit() else w for i, w in enumerate(words)]
+    return [_UNIT_NAMES.get(w, w) if i and words[i - 1].isdigit() else w for i, w in enumerate(words)]
 
 
 def _option_words(text: str) -> set[str]:
