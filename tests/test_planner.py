@@ -649,3 +649,14 @@ def test_an_address_on_the_customers_records_is_used_when_they_refer_to_it(plann
     chat.say("no")
     proposal = text_of(chat.say("and make my account address the same as order #W4821003"))
     assert "change the address on your account to 5 K St, Apt 2, Washington, DC 20001" in proposal
+
+
+def test_an_address_being_written_out_is_never_swapped_for_one_on_record(planned: Callable[..., Chat]) -> None:
+    son = {"address1": "5 K St", "address2": "", "city": "Washington", "state": "DC", "country": "USA", "zip": "20001"}
+    extracted = json.dumps({"address1": "9 Elm St", "address2": "", "city": "Washington", "state": "DC",
+                            "zip": "20002"})
+    chat = planned(plan({"cmd": "write", "tool": "modify_user_address"}), extracted)
+    with chat.deps.store.session() as session:
+        session.get(Order, "#W4821003").address = son
+    asked = text_of(chat.say("please change my address to 9 Elm St, Washington, 20002"))
+    assert "I still need the state of the address" in asked and writes(chat) == []  # not the DC order's address

@@ -323,7 +323,7 @@ def _new_address(task: Task, turn: Turn, current: dict[str, Any] | None = None,
                  ) -> tuple[dict[str, str] | None, Task]:
     """The new address: known already, or from what the customer has said towards it so far, this message
     included (an address given in parts: "101 Highway, New York, 10001", then "NY"), or one of their own records
-    they refer to instead of writing it out ("my default address", "the same as order #W...") other than
+    they refer to instead of writing one out ("my default address", "the same as order #W...") other than
     ``current`` (the address being changed; None: the account's)."""
     if task.address:
         return task.address, task
@@ -331,7 +331,7 @@ def _new_address(task: Task, turn: Turn, current: dict[str, Any] | None = None,
     said = said.strip()[-300:]
     task = task.model_copy(update={"address_said": said})
     address = parse_address(said, turn.model)
-    if address is None:
+    if address is None and not missing_parts(said):  # a street or zip given: they are writing one out
         account = turn.call("get_user_details", {}, preview=True)["data"]
         orders = {order_id: turn.call("get_order_details", {"order_id": order_id}, preview=True)["data"]["address"]
                   for order_id in account["order_ids"]}
