@@ -20,6 +20,7 @@ from agent.prompts import prompt_text, replies
 from agent.state import AgentDeps
 from agent.streaming import GuardedWriter
 from agent.translation import (
+    TO_ENGLISH_SYSTEM,
     Translator,
     _english,
     facts_kept,
@@ -166,6 +167,24 @@ def test_an_order_status_in_spanish_uses_the_fixed_wording(spoken: Callable[...,
     assert shown == text and stored.startswith("Order #W4821002 is processed.")  # the planner reads English on
     assert asyncio.run(chat.agent.transcript(chat.conversation_id))[-1]["content"] == text  # as the customer saw it
     translator.assert_all_used()
+
+
+def test_a_short_message_in_another_language_is_read_in_english_too(spoken: Callable[..., Any]) -> None:
+    chat, translator = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"})], ["Did you ship my coffee maker yet?"])
+    text = text_of(chat.say("¿ya enviaron mi cafetera?"))  # four words: fewer than the input classifier reads
+    assert text.startswith("El pedido #W4821002 está en preparación.")
+    planned = str(chat.agent.deps.model.calls[0][-1].content)
+    assert "¿ya enviaron mi cafetera? (in English: Did you ship my coffee maker yet?)" in planned
+    translator.assert_all_used()
+
+
+def test_a_word_or_two_in_another_language_is_not_sent_to_the_translator(spoken: Callable[..., Any]) -> None:
+    chat, translator = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"})], [
+        "Where is my order #W4821002? I need it soon", "Yes"])
+    chat.say("¿Dónde está mi pedido #W4821002? Lo necesito pronto")
+    chat.say("sí")
+    read = [str(call[-1].content).split("\n", 1)[1] for call in translator.calls if call[0].content == TO_ENGLISH_SYSTEM]
+    assert read == ["¿Dónde está mi pedido #W4821002? Lo necesito pronto"]
 
 
 def test_an_upset_customer_in_spanish_hears_the_acknowledgement_in_spanish(spoken: Callable[..., Any]) -> None:

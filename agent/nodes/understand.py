@@ -18,7 +18,7 @@ from agent.prompts import replies
 from agent.state import AgentContext, AgentDeps, AgentState
 from agent.telemetry.rails import count_rail_hits
 from agent.translation import languages, to_english, upset_in
-from core.language import OTHER, reply_language
+from core.language import MIN_WORDS, OTHER, reply_language
 from tools import customer_flags
 from tools.arguments import alike
 
@@ -103,10 +103,10 @@ def input_rails(text: str, language: str,
     """The input rails on ``text``, and its English translation when it needed one. The input classifier and most
     input patterns are English: a message in another language gets the rules on its own words and every rail on
     its English translation (the original gets every rail when there is no translation or it is too long to
-    translate; messages shorter than the classifier reads get the rules alone)."""
-    classifier, words = load_rules().config.classifier, len(text.split())
-    short = classifier is None or words < classifier.min_words
-    if language not in languages() or short or words > TRANSLATED_MAX_WORDS:  # English, or nothing to translate
+    translate; a message too short to tell its language by, such as "sí", gets the rules alone)."""
+    words = len(text.split())
+    if language not in languages() or words < MIN_WORDS or words > TRANSLATED_MAX_WORDS:  # English, or nothing to
+        # translate
         return inspect_input(text), None
     verdict = inspect_input(text, classify=False)
     if verdict.flag:
