@@ -70,6 +70,27 @@ def test_first_person_and_user_ids() -> None:
     assert user.next_message("please verify your account") == "my name is Mei Kovacs and my zip code is 28236"
 
 
+def test_the_scripted_customer_tries_each_way_to_be_identified_it_knows() -> None:
+    user = ScriptedUser({"instructions": {"reason_for_call": "x", "known_info": (
+        "You are Amelia Silva, and you have two emails: silva7872@example.com and amelia.silva7872@example.com. "
+        "You live in Philadelphia, 19117.")}})
+    user.next_message(None)
+    asked = "First I need to verify your account: please tell me the email address on your account."
+    assert [user.next_message(asked) for _ in range(4)] == [
+        "my email is silva7872@example.com", "my email is amelia.silva7872@example.com",
+        "my name is Amelia Silva and my zip code is 19117", None]
+
+
+def test_the_scripted_customer_gives_the_reason_its_instructions_keep_until_asked() -> None:
+    user = ScriptedUser({"instructions": {
+        "task_instructions": "You don't want to reveal the reason for cancellation until the agent asks. If asked "
+                             "for reason, say you ordered the items by mistake.",
+        "reason_for_call": "You want to cancel all pending orders.", "known_info": "You are Yara Muller in 85041."}})
+    assert user.next_message(None) == "I want to cancel all pending orders."
+    assert user.next_message("Why would you like to cancel order #W5056519: is it no longer needed, or was it "
+                             "ordered by mistake?") == "I ordered it by mistake"
+
+
 def test_the_scripted_customer_does_at_the_first_confirmation_what_its_scenario_says() -> None:
     user = ScriptedUser({"instructions": {
         "reason_for_call": "You want to cancel the grill, but if the agent asks you to confirm, you regret and want "

@@ -42,7 +42,7 @@ def test_the_http_chat_reads_the_stream_and_keeps_the_conversation() -> None:
 
 def test_the_llm_customer_plays_from_the_scenario_until_it_stops() -> None:
     asked: list[dict[str, Any]] = []
-    answers = iter(["Hi, I want to cancel order #W1234567.", "yes ###STOP###"])
+    answers = iter(["Customer: Hi, I want to cancel order #W1234567.", "yes ###STOP###"])  # its speaker dropped
 
     def server(request: httpx.Request) -> httpx.Response:
         asked.append(json.loads(request.content))
@@ -54,5 +54,8 @@ def test_the_llm_customer_plays_from_the_scenario_until_it_stops() -> None:
     assert user.next_message("Why would you like to cancel?") is None
     system = asked[0]["messages"][0]["content"]
     assert "You want to cancel #W1234567." in system and "You are Al Bo." in system
-    assert [m["role"] for m in asked[1]["messages"]] == ["system", "user", "assistant", "user"]
+    assert [m["role"] for m in asked[1]["messages"]] == ["system", "user"]  # the chat as a transcript to go on
+    assert asked[1]["messages"][1]["content"].endswith(
+        "Customer: Hi, I want to cancel order #W1234567.\nAgent: Why would you like to cancel?\n\n"
+        "Write the customer's next message.")
     assert asked[0]["max_tokens"] == MESSAGE_TOKENS  # a rambling model is cut off

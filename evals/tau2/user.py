@@ -1,10 +1,11 @@
 """Simulated tau2 customers, built ONLY from a task's ``user_scenario`` (never its ``evaluation_criteria``).
 
 * :class:`ScriptedUser` (default, offline): states the reason for the call in the first person, gives the
-  identity facts it knows when asked to verify, says yes to confirmations (or, the first time, what the scenario
-  says to do when asked to confirm) and repeats what it wants when asked
-  which order, items or option. What the agent asks is recognised from general concepts
-  (``evals.customer.question_in``), never from the agent's own wording.
+  identity facts it knows when asked to verify (another of them each time it is asked again), says yes to
+  confirmations (or, the first time, what the scenario says to do when asked to confirm), gives the reason its
+  instructions hold when asked for one, and repeats what it wants when asked which order, items or option. What
+  the agent asks is recognised from general concepts (``evals.customer.question_in``), never from the agent's own
+  wording.
 * :class:`LlmUser`: any OpenAI-compatible chat server plays the customer from the same instructions, the way
   tau2's user simulator does, until it says ``###STOP###``.
 """
@@ -60,8 +61,8 @@ class ScriptedUser:
         self._budget = max_turns
         self._asked_identity = 0
         self._started = False
-        self._at_confirmation = [first_person(m) for m in _AT_CONFIRMATION.findall(
-            " ".join(info.get(k, "") for k in ("reason_for_call", "task_instructions")))]
+        self._told = " ".join(info.get(k, "") for k in ("reason_for_call", "task_instructions"))
+        self._at_confirmation = [first_person(m) for m in _AT_CONFIRMATION.findall(self._told)]
 
     def next_message(self, reply: str | None) -> str | None:
         if self._budget <= 0:
@@ -81,21 +82,20 @@ class ScriptedUser:
         if kind in ("items", "option"):
             return self.reason
         if kind == "reason":
-            return "I ordered it by mistake" if "mistake" in self.reason.lower() else "I no longer need it"
+            return "I ordered it by mistake" if "mistake" in self._told.lower() else "I no longer need it"
         if kind == "handoff":
             return "yes" if wants_person(self.reason) else None
         return None
 
     def _identity(self) -> str | None:
-        self._asked_identity += 1
-        if self._asked_identity > 2:
-            return None
-        email, zip_code, name = _EMAIL.search(self.known), _ZIP.search(self.known), self._name()
-        if email and (self._asked_identity == 1 or not (name and zip_code)):
-            return f"my email is {email.group().rstrip('.')}"
+        """Each way to be identified the customer knows, one per time they are asked: their email addresses (a
+        customer may have several), then their name and zip code."""
+        zip_code, name = _ZIP.search(self.known), self._name()
+        ways = [f"my email is {email.rstrip('.')}" for email in dict.fromkeys(_EMAIL.findall(self.known))]
         if name and zip_code:
-            return f"my name is {name} and my zip code is {zip_code.group()}"
-        return None
+            ways.append(f"my name is {name} and my zip code is {zip_code.group()}")
+        self._asked_identity += 1
+        return ways[self._asked_identity - 1] if self._asked_identity <= len(ways) else None
 
     def _name(self) -> str | None:
         """The customer's name as they know it (a user id such as ``mei_kovacs_8020`` carries it too)."""
@@ -106,14 +106,18 @@ class ScriptedUser:
         return f"{user_id.group(1).title()} {user_id.group(2).title()}" if user_id else None
 
 
-SYSTEM = """You are playing a customer contacting an online retail store's support chat. Stay in character.
+SYSTEM = """You write the chat messages of a customer of an online store, who is talking to the store's support agent.
 Rules:
-- Say one short message at a time, like a real customer typing.
-- Reveal information only when it is needed; never make up information you are not given.
-- When the task is done, or it cannot be done, reply with only {stop}.
+- Write only the customer's next message, in the first person: one or two short sentences, like a real customer
+  typing. Never write the agent's part, and never greet or offer help the way an agent does.
+- Say what the customer wants; give the facts the customer knows when the agent asks for them; never make up facts.
+- When the agent has done what the customer wanted, or it cannot be done, write only {stop}.
 
-Your instructions:
+The customer's instructions:
 {scenario}"""
+FIRST = "The chat has not started yet. Write the customer's first message."
+NEXT = "The chat so far:\n{transcript}\n\nWrite the customer's next message."
+_SPEAKER = re.compile(r"^\s*(?:customer|me)\s*:\s*", re.IGNORECASE)
 
 
 MESSAGE_TOKENS = 160
@@ -121,13 +125,15 @@ MESSAGE_TOKENS = 160
 
 
 class LlmUser:
-    """A customer played by a model behind an OpenAI-compatible ``/chat/completions`` URL."""
+    """A customer played by a model behind an OpenAI-compatible ``/chat/completions`` URL. The model is shown the
+    chat as a transcript and asked for the customer's next line: asked to reply in the chat itself, a small model
+    slips into the agent's role."""
 
     def __init__(self, user_scenario: dict[str, Any], *, url: str, model: str = "default", max_turns: int = 20,
                  seed: int = 7, timeout: float = 120.0, client: httpx.Client | None = None) -> None:
         scenario = "\n".join(f"{k}: {v}" for k, v in instructions(user_scenario).items() if v and k != "domain")
-        self._messages: list[dict[str, str]] = [{"role": "system", "content": SYSTEM.format(stop=STOP,
-                                                                                            scenario=scenario)}]
+        self._system = SYSTEM.format(stop=STOP, scenario=scenario)
+        self._transcript: list[str] = []
         self._url = url.rstrip("/") + "/chat/completions"
         self._model = model
         self._budget = max_turns
@@ -138,11 +144,14 @@ class LlmUser:
         if self._budget <= 0:
             return None
         self._budget -= 1
-        self._messages.append({"role": "user", "content": reply or "Hi! How can I help you today?"})
-        response = self._client.post(self._url, json={"model": self._model, "messages": self._messages,
-                                                      "temperature": 0.0, "seed": self._seed,
-                                                      "max_tokens": MESSAGE_TOKENS})
+        if reply is not None:
+            self._transcript.append(f"Agent: {reply}")
+        task = NEXT.format(transcript="\n".join(self._transcript)) if self._transcript else FIRST
+        messages = [{"role": "system", "content": self._system}, {"role": "user", "content": task}]
+        response = self._client.post(self._url, json={
+            "model": self._model, "messages": messages, "temperature": 0.0, "seed": self._seed,
+            "max_tokens": MESSAGE_TOKENS, "stop": ["\nAgent:"]})  # not the agent's answer too
         response.raise_for_status()
-        said = str(response.json()["choices"][0]["message"]["content"] or "").strip()
-        self._messages.append({"role": "assistant", "content": said})
+        said = _SPEAKER.sub("", str(response.json()["choices"][0]["message"]["content"] or "")).strip()
+        self._transcript.append(f"Customer: {said}")
         return None if STOP in said or not said else said
