@@ -285,9 +285,10 @@ _APOLOGY = re.compile(r"\b(sorry|apologi[sz]e)\b", re.IGNORECASE)
 
 
 def in_english(state: AgentState, message: str) -> str:
-    """``message`` (the newest customer message), or its English translation when it had one."""
-    newest = next((m for m in reversed(state["messages"]) if m.type == "human"), None)
-    return str(newest.additional_kwargs.get("english", message)) if newest is not None else message
+    """``message`` (one of the customer's messages, usually the newest), or its English translation when it had
+    one."""
+    said = next((m for m in reversed(state["messages"]) if m.type == "human" and str(m.content) == message), None)
+    return str(said.additional_kwargs.get("english", message)) if said is not None else message
 
 
 def acknowledgement(message: str) -> str:

@@ -170,11 +170,13 @@ def test_an_order_status_in_spanish_uses_the_fixed_wording(spoken: Callable[...,
 
 
 def test_a_short_message_in_another_language_is_read_in_english_too(spoken: Callable[..., Any]) -> None:
-    chat, translator = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"})], ["Did you ship my coffee maker yet?"])
+    english = "Have you sent your coffee?"  # the default model's translation, which the classifier reads as an attack
+    assert inspect_input(english).flag == "injection"
+    chat, translator = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"})], [english])
     text = text_of(chat.say("¿ya enviaron mi cafetera?"))  # four words: fewer than the input classifier reads
     assert text.startswith("El pedido #W4821002 está en preparación.")
     planned = str(chat.agent.deps.model.calls[0][-1].content)
-    assert "¿ya enviaron mi cafetera? (in English: Did you ship my coffee maker yet?)" in planned
+    assert f"¿ya enviaron mi cafetera? (in English: {english})" in planned
     translator.assert_all_used()
 
 
@@ -183,8 +185,8 @@ def test_a_word_or_two_in_another_language_is_not_sent_to_the_translator(spoken:
         "Where is my order #W4821002? I need it soon", "Yes"])
     chat.say("¿Dónde está mi pedido #W4821002? Lo necesito pronto")
     chat.say("sí")
-    read = [str(call[-1].content).split("\n", 1)[1] for call in translator.calls if call[0].content == TO_ENGLISH_SYSTEM]
-    assert read == ["¿Dónde está mi pedido #W4821002? Lo necesito pronto"]
+    read = [str(call[-1].content) for call in translator.calls if call[0].content == TO_ENGLISH_SYSTEM]
+    assert read == ["Translate into English:\n¿Dónde está mi pedido #W4821002? Lo necesito pronto"]
 
 
 def test_an_upset_customer_in_spanish_hears_the_acknowledgement_in_spanish(spoken: Callable[..., Any]) -> None:

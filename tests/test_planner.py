@@ -618,8 +618,34 @@ def test_a_change_the_orders_status_rules_out_says_what_can_be_done_instead(plan
     assert "only pending orders can have that done" in refused and "can be returned instead" in refused
     assert "return Wireless Earbuds from order #W4821001" in text_of(chat.say("ok then return the earbuds"))
     pending = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821003"}))
-    assert "it can be cancelled instead" in text_of(pending.say("i want to return order #W4821003"))
+    assert "it can be cancelled instead: shall I cancel it?" in text_of(pending.say("i want to return order #W4821003"))
     assert writes(chat) == writes(pending) == []
+
+
+def test_a_cancellation_asked_for_some_items_says_the_whole_order_is_cancelled(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003",
+                         "reason": "no longer needed"}))
+    said = text_of(chat.say("please cancel the water bottle in my pending order, i no longer need it"))
+    assert said.startswith("An order can only be cancelled as a whole: cancelling the Water Bottle cancels both items "
+                           "of order #W4821003. To confirm: I'll cancel order #W4821003")
+    assert writes(chat) == []
+
+
+def test_what_is_offered_instead_is_done_at_the_customers_yes_and_left_at_their_no(
+        planned: Callable[..., Chat]) -> None:
+    return_it = plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821003"})
+    declined = planned(return_it)
+    declined.say("i want to return order #W4821003")
+    assert "I've left order #W4821003 as it is" in text_of(declined.say("no"))
+    assert writes(declined) == [] and order(declined.deps.store, "#W4821003").status == "pending"
+
+    taken = planned(return_it)
+    taken.say("i want to return order #W4821003, i found it cheaper elsewhere")
+    assert "Why would you like to cancel order #W4821003" in text_of(taken.say("yes please"))
+    assert text_of(taken.say("i no longer need it")).startswith("To confirm: I'll cancel order #W4821003")
+    taken.say("yes")
+    assert writes(taken) == [("cancel_pending_order", "done")]
+    assert order(taken.deps.store, "#W4821003").status == "cancelled"
 
 
 def test_the_option_wanted_is_the_one_the_whole_message_fits_when_it_keeps_what_the_planner_read() -> None:

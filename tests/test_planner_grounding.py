@@ -234,11 +234,14 @@ def test_a_person_asked_for_in_so_many_words_however_misspelt(text: str, asks: b
 
 
 def test_another_kind_of_change_to_the_same_order_at_the_yes_replaces_the_task() -> None:
-    task = {"intent": "return_refund", "order_id": "#W1000001", "awaiting": "confirmation"}
+    task = {"intent": "return_refund", "order_id": "#W1000001", "awaiting": "confirmation",
+            "proposal": {"tool": "return_delivered_order_items", "arguments": {"order_id": "#W1000001"}}}
     exchange = {"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": "#W1000001",
                 "items": ["Wireless Earbuds"], "new_option": "white"}
     instead = check("hmm actually can i exchange the earbuds for white ones instead?", exchange, task=task)
     assert [c["cmd"] for c in instead] == ["drop", "write"]
+    offered = {**task, "proposal": None}  # offered instead of another request: the executor settles it
+    assert [c["cmd"] for c in check("can i exchange the earbuds for white ones?", exchange, task=offered)] == ["write"]
     also = check("and exchange the earbuds for white ones too", exchange, task=task)
     assert [c["cmd"] for c in also] == ["write"]  # another request: it waits in the queue
 
@@ -355,6 +358,9 @@ def test_a_change_asked_of_all_orders_is_one_change_per_order_it_applies_to() ->
     assert [c["order_id"] for c in cancels] == ["#W1000003", "#W1000004"]
     assert {c["reason"] for c in cancels} == {"no longer needed"}
     assert [c["items"] for c in planned if c.get("tool") == "return_delivered_order_items"] == [["T-Shirt"]]
+    also = [cancel, *({**cancel, "order_id": order_id} for order_id in ("#W1000001", "#W1000002", "#W1000004"))]
+    planned = grounded([COMMAND.validate_python(c) for c in also], "I want to cancel all pending orders.", orders, None)
+    assert [c["order_id"] for c in planned] == ["#W1000003", "#W1000004"]  # the planner's others are among them
     one = grounded([COMMAND.validate_python(cancel)], "cancel #W1000003, all the items in it are wrong", orders, None)
     assert [c["order_id"] for c in one] == ["#W1000003"]
 
@@ -431,3 +437,49 @@ def test_a_change_of_the_account_address_to_the_account_address_is_an_orders() -
     assert check("change my default address to Charlotte", account)[0]["tool"] == "modify_user_address"
     assert check("update the address on file to Charlotte", account)[0]["tool"] == "modify_user_address"
     assert check("send it to the one on file in Charlotte", account)[0]["tool"] == "modify_pending_order_address"
+
+
+def test_a_cancellation_of_items_in_several_pending_orders_cancels_each_of_them() -> None:
+    orders = [
+        {"order_id": "#W3000001", "status": "pending",
+         "items": [{"name": "Hiking Boots"}, {"name": "Wristwatch"}, {"name": "Mechanical Keyboard"}]},
+        {"order_id": "#W3000002", "status": "pending",
+         "items": [{"name": "Portable Charger"}, {"name": "Fleece Jacket"}, {"name": "Running Shoes"}]},
+        {"order_id": "#W3000003", "status": "pending", "items": [{"name": "Desk Lamp"}, {"name": "Wristwatch"}]},
+        {"order_id": "#W3000004", "status": "delivered", "items": [{"name": "Fleece Jacket"}]},
+    ]
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W3000001", "reason": "no longer needed"}
+
+    def read(text: str, *commands: dict[str, Any]) -> list[tuple[str, str]]:
+        planned = grounded([COMMAND.validate_python(c) for c in commands], text, orders, None)
+        return [(c["tool"], c["order_id"]) for c in planned if c["cmd"] == "write"]
+
+    said = ("I no longer need hiking boots, watch, keyboard, charger, jacket, and running shoes. If cancelling part "
+            "of the order is not possible, just cancel the whole order.")
+    assert read(said, cancel) == [("cancel_pending_order", "#W3000001"), ("cancel_pending_order", "#W3000002")]
+    # the other order with a watch holds nothing else named; an order named by number is the one meant
+    assert read("cancel the boots and the watch, i don't need them", cancel) == [("cancel_pending_order", "#W3000001")]
+    assert read("cancel #W3000001 with the boots and the charger", cancel) == [("cancel_pending_order", "#W3000001")]
+    swap = {"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W3000002", "items": ["Fleece Jacket"],
+            "new_option": "size L"}
+    assert read("cancel the boots order, and change the jacket to size L", cancel, swap) == [
+        ("cancel_pending_order", "#W3000001"), ("modify_pending_order_items", "#W3000002")]
+
+
+def test_a_message_in_another_language_is_checked_through_its_english_translation() -> None:
+    orders = [*ORDERS, {"order_id": "#W1000004", "status": "processed", "items": [{"name": "Coffee Maker"}]}]
+    orders[1] = {**orders[1], "items": [{"name": "Desk Lamp"}]}
+
+    def read(written: str, english: str, command: dict[str, Any]) -> list[dict[str, Any]]:
+        return grounded([COMMAND.validate_python(command)], written, orders, None, translation=english)
+
+    status = read("¿ya enviaron mi cafetera?", "Have you sent your coffee?", {"cmd": "lookup", "order_id": "#W1000003"})
+    assert status == [{"cmd": "lookup", "order_id": "#W1000004"}]  # the order holding what it names
+    ret = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001", "items": ["Wireless Earbuds"]}
+    kept = read("quiero devolver los auriculares", "I want to return the headphones", ret)
+    assert kept[0]["items"] == ["Wireless Earbuds"]  # read from the customer's own words: the translation's differ
+    address = {"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W1000003",
+               "address": "Calle Mayor 5, Springfield, IL 62701"}
+    moved = read("envíen el pedido a Calle Mayor 5, Springfield, IL 62701", "send the order to Main Street 5, "
+                 "Springfield, IL 62701", address)
+    assert moved[0]["address"] == "Calle Mayor 5, Springfield, IL 62701"  # copied from what the customer wrote

@@ -224,8 +224,14 @@ def _item_namer(text: str, typos: bool) -> Callable[[dict[str, Any]], bool]:
 def orders_holding(text: str, orders: Sequence[dict[str, Any]], *, typos: bool = True) -> list[dict[str, Any]]:
     """The orders holding an item that ``text`` names by name ("the coffee maker"; "the cofee maker" too unless
     ``typos`` is false)."""
+    return [o for o in orders if items_called(text, o["items"], typos=typos)]
+
+
+def items_called(text: str, items: Sequence[dict[str, Any]], *, typos: bool = True) -> list[dict[str, Any]]:
+    """The items that ``text`` names by their name (misspelt too when ``typos``), whatever else it says ("the
+    whole order")."""
     names = _item_namer(text, typos)
-    return [o for o in orders if any(names(i) for i in o["items"])]
+    return [i for i in items if names(i)]
 
 
 def orders_holding_most(text: str, orders: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

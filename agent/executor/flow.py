@@ -15,6 +15,7 @@ from agent.executor import extract, wording
 from agent.executor.address import US_ADDRESS, address_on_record, missing_parts, parse_address
 from tools.arguments import (
     has_asked,
+    items_called,
     items_listed_with,
     items_named,
     option_named,
@@ -169,8 +170,8 @@ def advance(task: Task, turn: Turn) -> Step:
     if task.details:  # verified before this step (``agent.nodes.identify``): what they said before counts now
         turn = turn.model_copy(update={"details": {**task.details, **turn.details}})
         task = task.model_copy(update={"details": {}})
-    if task.awaiting == "confirmation" and task.proposal is not None:
-        return _revised_or_confirmed(task, turn)
+    if task.awaiting == "confirmation":
+        return _revised_or_confirmed(task, turn) if task.proposal is not None else _offer_answered(task, turn)
     task = task.revised(turn.details)
     if task.intent in READ_INTENTS:
         return _read(task, turn)
@@ -359,8 +360,15 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
                                         "or was it ordered by mistake?",
                         f"I can cancel order {order_id} for one of two reasons: it's no longer needed, or it was "
                         "ordered by mistake. Which one fits?")
-        return _preview(task.model_copy(update={"reason": reason}), turn, "cancel_pending_order",
+        step = _preview(task.model_copy(update={"reason": reason}), turn, "cancel_pending_order",
                         {"order_id": order_id, "reason": reason})
+        named = items_called(task.request, order["items"])
+        if not named or len(named) == len(order["items"]) or step.task is None:
+            return step
+        count = "both" if len(order["items"]) == 2 else f"all {len(order['items'])}"
+        whole = (f"An order can only be cancelled as a whole: cancelling the {wording.join([i['name'] for i in named])}"
+                 f" cancels {count} items of order {order_id}.")
+        return step.model_copy(update={"say": f"{whole} {step.say}"})
     if task.intent == "change_address":
         address, task = _new_address(task, turn, order["address"])
         if address is None:
@@ -433,9 +441,37 @@ def _pay_with(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
                     changes=method["description"])
 
 
-INSTEAD = {("cancel_order", "delivered"): " Delivered items can be returned instead, if you'd like to send them back.",
-           ("return_refund", "pending"): " It hasn't shipped yet, so it can be cancelled instead."}
-"""What can be done instead with an order whose status does not allow what the customer asked (no dead end)."""
+INSTEAD = {
+    ("cancel_order", "delivered"): ("return_refund", "Its items can be returned instead: shall I start a return?"),
+    ("return_refund", "pending"): ("cancel_order", "It hasn't shipped yet, so it can be cancelled instead: shall I "
+                                                   "cancel it?"),
+}
+"""What the agent offers instead when an order's status does not allow what the customer asked (no dead end): the
+task to offer and the words of the offer."""
+
+
+def _instead(task: Task, order: dict[str, Any], why: str) -> Step:
+    """Refuse ``task`` on ``order`` with the reason, offering what its status allows instead when there is such a
+    thing: a task of that kind on the same order, waiting for the customer's yes (a task with no proposal)."""
+    offer = INSTEAD.get((task.intent, order["status"]))
+    if offer is None:
+        return Step(say=why, task=None, refused=task)
+    intent, words = offer
+    offered = Task(intent=intent, order_id=order["order_id"], item_ids=task.item_ids, request=task.request,
+                   awaiting="confirmation")
+    return Step(say=f"{why} {words} (yes/no)", task=offered, refused=task)
+
+
+def _offer_answered(task: Task, turn: Turn) -> Step:
+    """The customer's answer to what the agent offered instead: a yes, or a detail of it ("ok, return the
+    earbuds"), goes on with it; a no leaves the order as it is."""
+    answer = turn.answer or extract.confirmation(turn.text)
+    if answer == "no":
+        return Step(say=f"Okay, I've left order {task.order_id} as it is. Is there something else I can do?",
+                    task=None)
+    if answer is None and not turn.details:
+        return _confirmed(task, turn)  # asks for a yes or no once more, then offers a person
+    return _fill(task.revised(turn.details).model_copy(update={"awaiting": None, "tries": 0}), turn)
 
 
 def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
@@ -452,9 +488,8 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
         if status in result["data"]["status"]:
             return result["data"], Step(say="")
         if wanted in turn.order_ids or orders_holding(turn.about("items"), [result["data"]]):  # named: say why not
-            instead = INSTEAD.get((task.intent, result["data"]["status"]), "")
-            return None, Step(say=f"Order {wanted} is {result['data']['status']}, and only {status} orders can have "
-                                  f"that done.{instead}", task=None, refused=task)
+            return None, _instead(task, result["data"], f"Order {wanted} is {result['data']['status']}, and only "
+                                                        f"{status} orders can have that done.")
         task = task.model_copy(update={"order_id": None})  # the planner's guess: look among the eligible ones
     recent = turn.call("list_recent_orders", {"limit": 10})
     status = ORDER_STATUS_FOR[task.intent]

@@ -103,8 +103,9 @@ def input_rails(text: str, language: str,
     """The input rails on ``text``, and its English translation when it needed one. The input classifier and most
     input patterns are English: a message in another language gets the rules on its own words and every rail on
     its English translation (the original gets every rail when there is no translation or it is too long to
-    translate; a message too short to tell its language by, such as "sí", gets the rules alone)."""
-    words = len(text.split())
+    translate). The classifier reads only messages of at least its ``min_words`` as the customer wrote them, however
+    long their translation; a message too short to tell its language by, such as "sí", is not translated."""
+    classifier, words = load_rules().config.classifier, len(text.split())
     if language not in languages() or words < MIN_WORDS or words > TRANSLATED_MAX_WORDS:  # English, or nothing to
         # translate
         return inspect_input(text), None
@@ -112,7 +113,8 @@ def input_rails(text: str, language: str,
     if verdict.flag:
         return verdict, None
     english = to_english(translation_model(), text)
-    return inspect_input(text if english is None else english), english
+    classify = classifier is not None and words >= classifier.min_words
+    return inspect_input(text if english is None else english, classify=classify), english
 
 
 def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

@@ -19,7 +19,16 @@ from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
 from core.language import language_of
 from tools import TOOLS
-from tools.arguments import all_but, has_asked, items_named, options_asked, orders_holding, product_meant, said_in
+from tools.arguments import (
+    all_but,
+    has_asked,
+    items_called,
+    items_named,
+    options_asked,
+    orders_holding,
+    product_meant,
+    said_in,
+)
 
 WRITE_MIN_SIMILARITY = 0.2
 """Below this, one of several changes the planner read into a message is not about the message (the tool's
@@ -102,15 +111,17 @@ def _switches_order(command: dict[str, Any], text: str, orders: list[dict[str, A
     return wanted in extract_order_ids(text) or wanted in held or bool(_ANOTHER_ORDER.search(text))
 
 
-def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], english: bool,
-             task: dict[str, Any] | None) -> dict[str, Any]:
+def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], task: dict[str, Any] | None,
+             written: str, english: bool) -> dict[str, Any]:
+    """``command`` with each detail checked against the message (``text``, in English when it was translated;
+    ``written``: as the customer wrote it; ``english``: they wrote it in English)."""
     checked = dict(command)
     if not _switches_order(checked, text, orders, task):
         del checked["order_id"]
     if checked["cmd"] not in ("write", "correct", "lookup"):
         return checked
     for detail in COPIED_DETAILS:
-        if checked.get(detail) and not said_in(checked[detail], text):
+        if checked.get(detail) and not said_in(checked[detail], text) and not said_in(checked[detail], written):
             del checked[detail]
     if "order_id" in checked or checked["cmd"] != "correct":
         checked["order_id"] = _order_id(checked, text, orders)
@@ -119,7 +130,8 @@ def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], e
     held = [i for o in orders if o["order_id"] == checked.get("order_id") for i in o["items"]]
     if held and any(i != "all" and not items_named(i, held) for i in checked.get("items", [])):
         del checked["items"]  # read from another order: the executor reads them from the message
-    if english and checked.get("items"):  # in English the items must be ones the message names
+    if english and checked.get("items"):  # written in English, the items must be ones the message names (a
+        # translation may call the earbuds headphones)
         checked["items"] = [i["name"] for i in items_named(text, [{"name": n} for n in checked["items"]])]
     return checked
 
@@ -231,21 +243,46 @@ WHOLE_ORDER_CHANGES = ("cancel_pending_order", "modify_pending_order_address", "
 
 
 def _every_order(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A change of a whole order asked of all the customer's orders is one change per order it can apply to,
-    unless the message names the order by its number."""
+    """A change of a whole order asked of all the customer's orders is one change per order it can apply to
+    (the planner's other changes of that kind are among them), unless the message names the order by its number."""
     if not _EVERY_ORDER.search(text) or not orders:
         return planned
     named = set(extract_order_ids(text))
     expanded: list[dict[str, Any]] = []
     for command in planned:
-        if (command["cmd"] != "write" or command["tool"] not in WHOLE_ORDER_CHANGES
-                or command.get("order_id") in named or any(c.get("tool") == command["tool"] for c in expanded)):
+        if command["cmd"] != "write" or command["tool"] not in WHOLE_ORDER_CHANGES or command.get("order_id") in named:
             expanded.append(command)
+            continue
+        if any(c.get("tool") == command["tool"] and c.get("order_id") not in named for c in expanded):
             continue
         status = ORDER_STATUS_FOR[WRITE_INTENT[command["tool"]]]
         targets = [o["order_id"] for o in orders if status in o["status"]] or [command.get("order_id")]
         expanded.extend({**command, "order_id": order_id} if order_id else command for order_id in targets)
     return expanded
+
+
+def _orders_of_items_cancelled(planned: list[dict[str, Any]], text: str,
+                               orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A cancellation of items that lie in several pending orders ("I no longer need the boots, the watch and the
+    charger") is one per order holding them: a pending order holding an item the message names, that no planned
+    cancellation's order holds and no other planned change is about, is cancelled too (for the same reason).
+    Not when the message names an order by its number."""
+    cancels = [c for c in planned if c["cmd"] == "write" and c["tool"] == "cancel_pending_order" and c.get("order_id")]
+    if not cancels or extract_order_ids(text):
+        return planned
+    pending = [o for o in orders if "pending" in o["status"]]
+    elsewhere = " ".join(i for c in planned if c["cmd"] == "write" and c["tool"] != "cancel_pending_order"
+                         for i in c.get("items", []))
+    cancelled = {c["order_id"] for c in cancels}
+    covered = {i["name"] for o in pending if o["order_id"] in cancelled for i in items_called(text, o["items"])}
+    added = []
+    for order in pending:
+        named = {i["name"] for i in items_called(text, order["items"])} - covered
+        if order["order_id"] not in cancelled and named and not items_called(elsewhere, order["items"]):
+            added.append({**cancels[-1], "order_id": order["order_id"]})
+            covered |= named
+    at = planned.index(cancels[-1]) + 1
+    return [*planned[:at], *added, *planned[at:]]
 
 
 _REFUND = re.compile(r"\brefund\w*", re.IGNORECASE)
@@ -342,7 +379,7 @@ def _let_go(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | Non
 def _instead(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | None) -> list[dict[str, Any]]:
     """A change of another kind to the same order, asked on its own while the agent waits for a yes to the task
     in progress ("hmm, can I exchange them instead?"), replaces that task: it is dropped first."""
-    if (not task or task.get("awaiting") != "confirmation" or several_requests(text)
+    if (not task or task.get("awaiting") != "confirmation" or not task.get("proposal") or several_requests(text)
             or any(c["cmd"] in ("drop", "confirm") for c in planned)):
         return planned
     instead = next((i for i, c in enumerate(planned) if c["cmd"] == "write" and task.get("order_id")
@@ -546,14 +583,17 @@ def _named_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[st
 
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
              task: dict[str, Any] | None, intent: str | None = None,
-             products: Sequence[str] = ()) -> list[dict[str, Any]]:
+             products: Sequence[str] = (), translation: str | None = None) -> list[dict[str, Any]]:
     """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
     A bare yes or okay starts nothing new; a write of the task in progress corrects it; ``intent`` is the router's
-    reading of the message; ``products``: the names of what the store sells. Empty: nothing the planner read
+    reading of the message; ``products``: the names of what the store sells; ``translation``: the message in
+    English, which the checks read, when the customer wrote in another language. Empty: nothing the planner read
     holds up."""
-    english = language_of(text) == "en"
+    written, english = text, language_of(text) == "en"
+    text = translation or text
     planned = _shared_details(_lookups(
-        [_details(c.model_dump(exclude_none=True), text, orders, english, task) for c in commands], text, orders))
+        [_details(c.model_dump(exclude_none=True), text, orders, task, written, english) for c in commands], text,
+        orders))
     if extract.bare_acknowledgement(text):
         planned = [{k: v for k, v in c.items() if c["cmd"] != "correct" or k not in (*COPIED_DETAILS, "items")}
                    for c in planned if c["cmd"] != "write"] or [{"cmd": "correct"}]
@@ -563,7 +603,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
             command["cmd"] = "correct"
             del command["tool"]
     planned = _let_go(_instead(planned, text, task), text, task)
-    if english:  # the embedding model and the action words are English
+    if english or translation:  # the embedding model and the action words are English
         clauses = clauses_of(text)
         planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
                                          intent)
@@ -573,5 +613,6 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = _missed_new_address(_to_account_address(planned, text), clauses, text, task)
         planned = _other_orders(planned, text, orders)
     planned = _every_item(_every_order(_difference_paid(planned, text), text, orders), text, orders)
+    planned = _orders_of_items_cancelled(planned, text, orders)
     every = _as_status_allows(planned, text, orders)
     return _named_orders(_one_change_per_order(every, orders), text, orders)

@@ -24,6 +24,7 @@ from agent.nodes.understand import asks_for_a_person, last_customer_text, severa
 from agent.planner.floor import TOOL_FOR_INTENT, from_route
 from agent.planner.grounding import grounded
 from agent.planner.prompt import build_prompt, customer_context, next_turn_start
+from agent.replies import in_english
 from agent.state import AgentContext, AgentDeps, AgentState
 from core.errors import ModelError
 from tools import execute
@@ -110,8 +111,10 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], text: str, co
     except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
         log.warning("planner output unusable (%s): %s", type(exc).__name__, exc)
         return None, f"fallback: {type(exc).__name__}"
-    commands = _covered_after_all(grounded(planned.commands, text, orders or [], state.get("task"),
-                                           state.get("intent"), product_names(deps.store)), state, text)
+    english = in_english(state, text)
+    checked = grounded(planned.commands, text, orders or [], state.get("task"), state.get("intent"),
+                       product_names(deps.store), translation=english if english != text else None)
+    commands = _covered_after_all(checked, state, text)
     if not commands:
         log.warning("planner output not grounded in the message: %s", planned.commands)
         return None, "fallback: not grounded"
