@@ -26,7 +26,7 @@ from tools import desk, execute
 from tools.catalog import products
 from tools.policy import Policy, ToolPolicy
 from tools.store import Store
-from tools.store.models import Customer, Order
+from tools.store.models import Customer, Order, OrderItem
 
 LIAMS_ORDER = "#W3057002"
 """Liam Chen's delivered order (Running Shoes, Hoodie): never Olivia's to see or change."""
@@ -686,3 +686,22 @@ def test_an_address_being_written_out_is_never_swapped_for_one_on_record(planned
         session.get(Order, "#W4821003").address = son
     asked = text_of(chat.say("please change my address to 9 Elm St, Washington, 20002"))
     assert "I still need the state of the address" in asked and writes(chat) == []  # not the DC order's address
+
+
+def test_one_of_two_alike_items_is_asked_about_by_what_sets_them_apart(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821001",
+                         "items": ["Wireless Earbuds"]}), plan({"cmd": "correct"}))
+    with chat.deps.store.session() as session:
+        earbuds = next(i for i in session.get(Order, "#W4821001").items if i.name == "Wireless Earbuds")
+        second = {**earbuds.options, "color": "pink"}
+        session.add(OrderItem(order_id="#W4821001", position=7, item_id="9999999999", product_id=earbuds.product_id,
+                              name=earbuds.name, price=earbuds.price, options=second))
+        first_id = earbuds.item_id
+    asked = text_of(chat.say("i want to return the wireless earbuds from #W4821001, they hurt my ears"))
+    assert asked.startswith("Order #W4821001 holds more than one Wireless Earbuds: one ") and "pink" in asked
+    assert writes(chat) == []
+    proposal = text_of(chat.say("the pink one"))
+    assert proposal.startswith("To confirm: I'll return Wireless Earbuds from order #W4821001")
+    chat.say("yes")
+    returned = order(chat.deps.store, "#W4821001").extra["return_items"]
+    assert "9999999999" in returned and first_id not in returned

@@ -475,7 +475,8 @@ def test_a_message_in_another_language_is_checked_through_its_english_translatio
 
     status = read("¿ya enviaron mi cafetera?", "Have you sent your coffee?", {"cmd": "lookup", "order_id": "#W1000003"})
     assert status == [{"cmd": "lookup", "order_id": "#W1000004"}]  # the order holding what it names
-    ret = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001", "items": ["Wireless Earbuds"]}
+    ret = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001",
+           "items": ["Wireless Earbuds"]}
     kept = read("quiero devolver los auriculares", "I want to return the headphones", ret)
     assert kept[0]["items"] == ["Wireless Earbuds"]  # read from the customer's own words: the translation's differ
     address = {"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W1000003",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tools.arguments import (
+    alike_items_meant,
     items_listed_with,
     items_named,
     option_named,
@@ -263,3 +264,16 @@ def test_of_the_orders_holding_what_is_named_those_holding_most_of_it() -> None:
     assert [o["order_id"] for o in orders_holding_most(said, orders)] == ["#W1000001"]
     assert len(orders_holding_most("the backpack", orders)) == 2  # no more to tell them apart
     assert orders_holding_most("my coffee maker", orders) == []
+
+
+def test_of_alike_items_the_one_meant_is_told_by_its_options_or_asked_about() -> None:
+    robotic = {"item_id": "1", "name": "Vacuum Cleaner", "options": {"type": "robotic", "bag": "bagless"}}
+    purifier = {"item_id": "2", "name": "Air Purifier", "options": {"room size": "large"}}
+    canister = {"item_id": "3", "name": "Vacuum Cleaner", "options": {"type": "canister", "bag": "bagless"}}
+    items = [robotic, purifier, canister]
+    one_vacuum = "return an air purifier and a vacuum cleaner"
+    assert alike_items_meant(one_vacuum, items) == ([purifier], [[robotic, canister]])
+    assert alike_items_meant("return the robotic one", items) == ([robotic, purifier], [])
+    assert alike_items_meant("return both vacuum cleaners", items) == (items, [])
+    assert alike_items_meant("all of them", items) == (items, [])
+    assert alike_items_meant("the bagless one", items) == ([purifier], [[robotic, canister]])  # both are bagless

@@ -116,6 +116,29 @@ def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
     return _items_said(text, items)
 
 
+def alike_items_meant(text: str, items: Sequence[dict[str, Any]],
+                      ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+    """Of ``items`` (of one order, those a message names), the ones meant where several share a name and ``text``
+    asks for one of them ("return a vacuum cleaner", not "both vacuum cleaners"): the one whose options it names
+    ("the robotic one"). Returns the items meant and the groups of alike items ``text`` does not tell apart."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        groups.setdefault(item["name"], []).append(item)
+    said, meant, unclear = _said_words(text), [], []
+    for name, group in groups.items():
+        last = _WORD.findall(name.lower())[-1]
+        if len(group) == 1 or _ALL.search(text) or re.search(rf"\b{re.escape(last)}e?s\b", text.lower()):
+            meant.extend(group)
+            continue
+        shared = set.intersection(*(_words(_describe(i, "options")) for i in group))
+        picked = [i for i in group if _overlap(_words(_describe(i, "options")) - shared, said)]
+        if len(picked) == 1:
+            meant.extend(picked)
+        else:
+            unclear.append(group)
+    return [i for i in items if i in meant], unclear
+
+
 def all_but(text: str) -> bool:
     """The message asks for every item but some ("everything except a keyboard and a mouse")."""
     return bool(_ALL.search(text) and _EXCEPT.search(text))

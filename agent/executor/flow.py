@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from agent.executor import extract, wording
 from agent.executor.address import US_ADDRESS, address_on_record, missing_parts, parse_address
 from tools.arguments import (
+    alike_items_meant,
     has_asked,
     items_called,
     items_listed_with,
@@ -385,7 +386,13 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
         names = ", ".join(i["name"] for i in order["items"])
         return _ask(task, "items", f"Which items of order {order_id} do you mean: {names}? (or say \"all\")",
                     f"Please name the items you mean; order {order_id} has: {names}. You can also say \"all\".")
+    items, unclear = alike_items_meant(turn.text, items)
     task = task.model_copy(update={"item_ids": [i["item_id"] for i in items]})
+    if unclear:  # the alike items stay in the task for the answer to pick from
+        task = task.model_copy(update={"item_ids": [*task.item_ids, *(i["item_id"] for i in unclear[0])]})
+        name, kinds = unclear[0][0]["name"], " and ".join(f"one {_values(i['options'])}" for i in unclear[0])
+        return _ask(task, "items", f"Order {order_id} holds more than one {name}: {kinds}. Which one do you mean?",
+                    f"Please tell me which {name} you mean by what sets it apart: {kinds}, or say \"both\".")
     refund_to = order["payments"][0]["payment_method_id"] if order["payments"] else ""
     if task.intent == "return_refund":
         refund_to, why = _refund_destination(turn, refund_to)

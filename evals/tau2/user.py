@@ -110,8 +110,10 @@ SYSTEM = """You write the chat messages of a customer of an online store, who is
 Rules:
 - Write only the customer's next message, in the first person: one or two short sentences, like a real customer
   typing. Never write the agent's part, and never greet or offer help the way an agent does.
-- Say what the customer wants; give the facts the customer knows when the agent asks for them; never make up facts.
-- When the agent has done what the customer wanted, or it cannot be done, write only {stop}.
+- Say what the customer wants. When the agent asks for details (an email, a name and zip code, an order number, a
+  reason, a choice), the customer gives them right away from the instructions; never make up facts.
+- Once the agent has said that everything the customer wanted is done, or cannot be done, the customer's next
+  message is only {stop}.
 
 The customer's instructions:
 {scenario}"""
