@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 
 from agent.commands import Command
 from agent.nodes.understand import asks_for_a_person
+from agent.planner.clauses import asks_for
 from agent.planner.grounding import grounded
 from agent.planner.prompt import customer_context
 
@@ -484,3 +485,33 @@ def test_a_message_in_another_language_is_checked_through_its_english_translatio
     moved = read("envíen el pedido a Calle Mayor 5, Springfield, IL 62701", "send the order to Main Street 5, "
                  "Springfield, IL 62701", address)
     assert moved[0]["address"] == "Calle Mayor 5, Springfield, IL 62701"  # copied from what the customer wrote
+
+
+def test_an_item_change_asked_in_so_many_words_is_made_when_the_planner_only_looked_up() -> None:
+    shirt = {"name": "T-Shirt", "options": {"color": "blue", "size": "S"}}
+    orders = [
+        {"order_id": "#W4000001", "status": "pending",
+         "items": [shirt, {"name": "Espresso Machine", "options": {"pressure": "9 bar"}}]},
+        {"order_id": "#W4000002", "status": "pending",
+         "items": [{**shirt, "options": {"color": "black", "size": "XL"}}]},
+        {"order_id": "#W4000003", "status": "delivered", "items": [{"name": "Hoodie", "options": {"size": "M"}}]},
+    ]
+
+    def writes(text: str, *commands: dict[str, Any]) -> list[tuple[str, str | None, list[str]]]:
+        planned = grounded([COMMAND.validate_python(c) for c in commands], text, orders, None)
+        return [(c["tool"], c.get("order_id"), c.get("items", [])) for c in planned if c["cmd"] == "write"]
+
+    looked = [{"cmd": "lookup", "order_id": "#W4000001"}, {"cmd": "lookup", "order_id": "#W4000002"}]
+    said = ("I want to know exactly how many tshirt options are available right now and modify all my pending "
+            "tshirts to purple, s size, same v-neck, and prefer polyester.")
+    assert writes(said, *looked) == [("modify_pending_order_items", "#W4000001", ["T-Shirt"]),
+                                     ("modify_pending_order_items", "#W4000002", ["T-Shirt"])]
+    assert writes("please change my hoodie to size L", {"cmd": "lookup", "order_id": "#W4000003"}) == [
+        ("exchange_delivered_order_items", "#W4000003", ["Hoodie"])]
+    assert writes("change the address of my espresso machine order", looked[0]) == []  # not an item change
+    assert writes("can i change the tshirt in #W4000002 to blue?", looked[1]) == []  # a question about it
+
+
+def test_an_action_word_misspelt_is_read_but_not_another_word_alike_it() -> None:
+    assert asks_for("retun my backpak plz", "return") and asks_for("i want to exchnage it", "exchange")
+    assert not asks_for("change the address of my order", "exchange")  # as alike as a misspelling, another word

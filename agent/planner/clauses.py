@@ -26,6 +26,8 @@ _QUESTION = re.compile(r"^(can|could|would|will|is|are|was|were|do|does|did|has|
                        r"(want|like|need) to ask (about|which|what|if|whether|how|when|where|why))\b", re.IGNORECASE)
 _NEGATION = {"not", "no", "never", "dont", "don't", "didnt", "didn't", "wont", "won't", "cant", "can't", "cannot",
              "doesnt", "doesn't", "wouldnt", "wouldn't", "shouldnt", "shouldn't"}
+_NEAR_ACTIONS = {"change", "changes", "charge", "charges"}
+"""Words as alike to an action word as its misspellings, which are not it ("change" is not "exchange")."""
 _ACTION_NOUNS = {"label", "labels", "policy", "window", "request", "status", "fee", "fees", "process", "shipping",
                  "period", "number", "address", "button", "form"}
 """Words after "return" or "cancel" that make it a noun ("the return label never came"), not a request."""
@@ -49,7 +51,7 @@ def asks_for(clause: str, action: str) -> bool:
     no negation before it in the clause."""
     words = re.findall(r"[a-z']+", clause.lower().replace("\u2019", "'"))
     for index, word in enumerate(words):
-        verb = word == action or (alike(action, word) and not word.startswith(action))
+        verb = word == action or (alike(action, word) and not word.startswith(action) and word not in _NEAR_ACTIONS)
         follows = words[index + 1] if index + 1 < len(words) else ""
         before = words[index - 1] if index else "to"
         if verb and before in ("to", "please", "pls", "also", "or") and follows not in _ACTION_NOUNS:

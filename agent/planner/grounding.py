@@ -458,12 +458,36 @@ def _missed_changes(planned: list[dict[str, Any]], clauses: list[Clause], text: 
         order_id, items = _order_meant((clause, sentence, text), orders)
         named_items = {"items": [i["name"] for i in items]} if items and "items" in WRITE_DETAILS[tool] else {}
         changes.append({"cmd": "write", "tool": tool, **({"order_id": order_id} if order_id else {}), **named_items})
+    swap = _missed_swap(clauses, text, orders)
+    changes += [swap] if swap and not any(c["tool"] == swap["tool"] for c in changes) else []
     if not changes:
         return planned
     asked_about = {_order_meant((clause,), orders)[0] for clause, _, question in clauses if question}
     misread = [c for c in planned if c["cmd"] == "ask" or (
         c["cmd"] == "lookup" and c.get("order_id") in {w.get("order_id") for w in changes} - asked_about)]
     return [*(c for c in planned if c not in misread), *changes]
+
+
+_SWAP_VERBS = ("modify", "change", "switch", "swap", "upgrade")
+_NOT_AN_ITEM_CHANGE = re.compile(r"\b(address|ship|deliver|pay|payment|card|paypal|gift|password|email)\w*",
+                                 re.IGNORECASE)
+"""What a change of something other than an item is about ("change the address of the tshirt order")."""
+
+
+def _missed_swap(clauses: list[Clause], text: str, orders: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """An item change asked for in so many words ("modify all my pending tshirts to purple"): a clause that starts
+    with a verb of change and names items of the customer's orders, on the order it names, or on none when the
+    items are in several orders of the same status (code then asks, or makes it in each for "all")."""
+    for clause, sentence, question in clauses:
+        if question or _NOT_AN_ITEM_CHANGE.search(clause) or not any(asks_for(clause, v) for v in _SWAP_VERBS):
+            continue
+        order_id, items = _order_meant((clause, sentence, text), orders)
+        holding = [o for o in orders if o["order_id"] == order_id] or orders_holding(clause, orders)
+        statuses = {o["status"] for o in holding}
+        if len(statuses) == 1 and (tool := ITEM_SWAPS.get(statuses.pop())):
+            named = {"order_id": order_id, "items": [i["name"] for i in items]} if order_id and items else {}
+            return {"cmd": "write", "tool": tool, **named}
+    return None
 
 
 _SEND_ORDER = re.compile(r"\b(send|ship|deliver|redirect|forward)\b[^.?!]*\b(order|package|parcel)\b", re.IGNORECASE)
