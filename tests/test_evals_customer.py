@@ -43,7 +43,7 @@ PHRASINGS: dict[str | None, list[str]] = {
         "For security, please share the zip code on file along with your name.",
         "Could you confirm your email address?",
         "To look up your account I'll need the email you used when ordering.",
-        "Thanks. To verify your account I also need its zip code.",
+        "Thanks. To verify your account I also need your zip code.",
         "¿Me puedes dar el correo electrónico de tu cuenta?",
     ],
     "reason": [

@@ -70,9 +70,9 @@ def test_anonymous_customer_gets_no_order_data_before_verification(chat_with: Ch
 def test_an_email_alone_gets_asked_for_the_zip_code_then_verifies(chat_with: ChatWith) -> None:
     chat = chat_with(ScriptedChatModel(), None)
     asked = text_of(chat.say("where is my order #W4821002? my email is olivia.martin4821@example.com"))
-    assert "also need its zip code" in asked and "Coffee Maker" not in asked
+    assert "also need your zip code" in asked and "Coffee Maker" not in asked
     again = text_of(chat.say("why do you need that"))
-    assert "still need its zip code" in again  # not the same words twice
+    assert "still need your zip code" in again  # not the same words twice
     done = text_of(chat.say("ok it's 78789"))
     assert "you're verified" in done and "Coffee Maker" in done
 

@@ -629,6 +629,10 @@ def test_a_cancellation_asked_for_some_items_says_the_whole_order_is_cancelled(p
     assert said.startswith("An order can only be cancelled as a whole: cancelling the Water Bottle cancels both items "
                            "of order #W4821003. To confirm: I'll cancel order #W4821003")
     assert writes(chat) == []
+    both = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003",
+                         "reason": "no longer needed"}))
+    said = text_of(both.say("return the water bottle, and cancel my pending order, i no longer need it"))
+    assert said.startswith("To confirm: I'll cancel order #W4821003")  # the water bottle is the return's
 
 
 def test_what_is_offered_instead_is_done_at_the_customers_yes_and_left_at_their_no(

@@ -515,3 +515,16 @@ def test_an_item_change_asked_in_so_many_words_is_made_when_the_planner_only_loo
 def test_an_action_word_misspelt_is_read_but_not_another_word_alike_it() -> None:
     assert asks_for("retun my backpak plz", "return") and asks_for("i want to exchnage it", "exchange")
     assert not asks_for("change the address of my order", "exchange")  # as alike as a misspelling, another word
+
+
+def test_an_item_two_orders_hold_does_not_move_the_task_to_the_planners_pick_of_them() -> None:
+    orders = [{"order_id": "#W5000001", "status": "pending", "items": [{"name": "Hoodie"}, {"name": "Throw Blanket"}]},
+              {"order_id": "#W5000002", "status": "pending",
+               "items": [{"name": "Bluetooth Speaker"}, {"name": "Hoodie"}]}]
+    task = {"intent": "cancel_order", "awaiting": "order", "reason": "ordered by mistake"}
+    picked = {"cmd": "correct", "order_id": "#W5000001"}
+    [guess] = grounded([COMMAND.validate_python(picked)], "the hoodie one", orders, task)
+    assert "order_id" not in guess  # code asks again
+    [told] = grounded([COMMAND.validate_python({**picked, "order_id": "#W5000002"})], "the one with the speaker then",
+                      orders, task)
+    assert told["order_id"] == "#W5000002"

@@ -277,3 +277,4 @@ def test_of_alike_items_the_one_meant_is_told_by_its_options_or_asked_about() ->
     assert alike_items_meant("return both vacuum cleaners", items) == (items, [])
     assert alike_items_meant("all of them", items) == (items, [])
     assert alike_items_meant("the bagless one", items) == ([purifier], [[robotic, canister]])  # both are bagless
+    assert alike_items_meant("only the canister one, i'm keeping the robotic one", items) == ([purifier, canister], [])

@@ -116,15 +116,21 @@ def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, An
     return _items_said(text, items)
 
 
+_KEEPING = re.compile(r"\b(?:keep|keeping|not|except|but not|other than)\b[^.,;!?]*", re.IGNORECASE)
+"""What the customer leaves out ("only the black one, i'm keeping the white one")."""
+
+
 def alike_items_meant(text: str, items: Sequence[dict[str, Any]],
                       ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
     """Of ``items`` (of one order, those a message names), the ones meant where several share a name and ``text``
     asks for one of them ("return a vacuum cleaner", not "both vacuum cleaners"): the one whose options it names
-    ("the robotic one"). Returns the items meant and the groups of alike items ``text`` does not tell apart."""
+    ("the robotic one", not the one it keeps). Returns the items meant and the groups of alike items ``text`` does
+    not tell apart."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         groups.setdefault(item["name"], []).append(item)
-    said, meant, unclear = _said_words(text), [], []
+    kept = _said_words(" ".join(_KEEPING.findall(text)))
+    said, meant, unclear = _said_words(text) - kept, [], []
     for name, group in groups.items():
         last = _WORD.findall(name.lower())[-1]
         if len(group) == 1 or _ALL.search(text) or re.search(rf"\b{re.escape(last)}e?s\b", text.lower()):

@@ -5,6 +5,7 @@ failed try at the same thing hands the conversation to a person."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -215,7 +216,7 @@ VERIFICATIONS: dict[VerificationMethod, tuple[str, tuple[str, ...]]] = {
     "email": ("verify_customer_by_email", ("email",)),
 }
 """Each way to verify: its tool and the facts it needs."""
-FACT_WORDS = {"email": "the email address on your account", "zip": "its zip code", "name": "your full name"}
+FACT_WORDS = {"email": "the email address on your account", "zip": "your zip code", "name": "your full name"}
 
 
 def identity_facts(text: str) -> dict[str, Any]:
@@ -239,7 +240,7 @@ def identity_call(facts: dict[str, Any], verify_with: list[VerificationMethod]) 
 
 
 def _still_needed(facts: dict[str, Any], verify_with: list[VerificationMethod]) -> str:
-    """The facts the customer has yet to give for each way they have started on, in words ("its zip code";
+    """The facts the customer has yet to give for each way they have started on, in words ("your zip code";
     "the email address on your account, or your full name"); empty when they have started on none."""
     started = [needs for needs in (VERIFICATIONS[method][1] for method in verify_with)
                if any(facts.get(fact) for fact in needs)]
@@ -352,6 +353,10 @@ def _ask_address(task: Task, question: str, again: str) -> Step:
     return _ask(task, "address", question, again)
 
 
+_TO_CANCEL = re.compile(r"\bcancel\w*\b[^.,;!?]*", re.IGNORECASE)
+"""What the customer asks to cancel: the words after "cancel" up to the end of the clause."""
+
+
 def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     order_id = order["order_id"]
     if task.intent == "cancel_order":
@@ -363,7 +368,7 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
                         "ordered by mistake. Which one fits?")
         step = _preview(task.model_copy(update={"reason": reason}), turn, "cancel_pending_order",
                         {"order_id": order_id, "reason": reason})
-        named = items_called(task.request, order["items"])
+        named = items_called(" ".join(_TO_CANCEL.findall(task.request)), order["items"])
         if not named or len(named) == len(order["items"]) or step.task is None:
             return step
         count = "both" if len(order["items"]) == 2 else f"all {len(order['items'])}"
@@ -381,12 +386,14 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
                         {"order_id": order_id, **address})
     if task.intent == "change_payment":
         return _pay_with(task, turn, order)
-    items = _items(task, turn, order)
+    items = task_items = _items(task, turn, order)
     if not items:
         names = ", ".join(i["name"] for i in order["items"])
         return _ask(task, "items", f"Which items of order {order_id} do you mean: {names}? (or say \"all\")",
                     f"Please name the items you mean; order {order_id} has: {names}. You can also say \"all\".")
     items, unclear = alike_items_meant(turn.text, items)
+    if task.awaiting == "confirmation":  # a correction of the proposal narrows its items, or leaves them
+        items, unclear = [i for i in task_items if i in items or any(i in group for group in unclear)], []
     task = task.model_copy(update={"item_ids": [i["item_id"] for i in items]})
     if unclear:  # the alike items stay in the task for the answer to pick from
         task = task.model_copy(update={"item_ids": [*task.item_ids, *(i["item_id"] for i in unclear[0])]})

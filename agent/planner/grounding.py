@@ -100,15 +100,16 @@ _ANOTHER_ORDER = re.compile(r"\b(other|another|different|wrong|second|first)\s+(
 
 def _switches_order(command: dict[str, Any], text: str, orders: list[dict[str, Any]],
                     task: dict[str, Any] | None) -> bool:
-    """A correction that moves the task in progress to another order says so: by the order's number, an item in
-    it, or in so many words ("no, the other one")."""
+    """A correction that moves the task in progress to another order says so: by the order's number, an item only
+    it holds (of two orders with a hoodie, "the hoodie one" picks neither: code asks), or in so many words ("no, the
+    other one")."""
     wanted = command.get("order_id")
     same_task = task and (command["cmd"] == "correct" or (
         command["cmd"] == "write" and WRITE_INTENT[command["tool"]] == task["intent"]))
     if not same_task or not wanted or wanted == task.get("order_id"):
         return True
     held = {o["order_id"] for o in orders_holding(text, orders)}
-    return wanted in extract_order_ids(text) or wanted in held or bool(_ANOTHER_ORDER.search(text))
+    return wanted in extract_order_ids(text) or held == {wanted} or bool(_ANOTHER_ORDER.search(text))
 
 
 def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], task: dict[str, Any] | None,
