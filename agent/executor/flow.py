@@ -366,15 +366,8 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
                                         "or was it ordered by mistake?",
                         f"I can cancel order {order_id} for one of two reasons: it's no longer needed, or it was "
                         "ordered by mistake. Which one fits?")
-        step = _preview(task.model_copy(update={"reason": reason}), turn, "cancel_pending_order",
-                        {"order_id": order_id, "reason": reason})
-        named = items_called(" ".join(_TO_CANCEL.findall(task.request)), order["items"])
-        if not named or len(named) == len(order["items"]) or step.task is None:
-            return step
-        count = "both" if len(order["items"]) == 2 else f"all {len(order['items'])}"
-        whole = (f"An order can only be cancelled as a whole: cancelling the {wording.join([i['name'] for i in named])}"
-                 f" cancels {count} items of order {order_id}.")
-        return step.model_copy(update={"say": f"{whole} {step.say}"})
+        return _whole_order(task, order, _preview(task.model_copy(update={"reason": reason}), turn,
+                                                  "cancel_pending_order", {"order_id": order_id, "reason": reason}))
     if task.intent == "change_address":
         address, task = _new_address(task, turn, order["address"])
         if address is None:
@@ -386,20 +379,15 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
                         {"order_id": order_id, **address})
     if task.intent == "change_payment":
         return _pay_with(task, turn, order)
-    items = task_items = _items(task, turn, order)
+    items = _items(task, turn, order)
     if not items:
         names = ", ".join(i["name"] for i in order["items"])
         return _ask(task, "items", f"Which items of order {order_id} do you mean: {names}? (or say \"all\")",
                     f"Please name the items you mean; order {order_id} has: {names}. You can also say \"all\".")
-    items, unclear = alike_items_meant(turn.text, items)
-    if task.awaiting == "confirmation":  # a correction of the proposal narrows its items, or leaves them
-        items, unclear = [i for i in task_items if i in items or any(i in group for group in unclear)], []
+    items, which = _alike_told_apart(task, turn, items, order_id)
+    if which is not None:
+        return which
     task = task.model_copy(update={"item_ids": [i["item_id"] for i in items]})
-    if unclear:  # the alike items stay in the task for the answer to pick from
-        task = task.model_copy(update={"item_ids": [*task.item_ids, *(i["item_id"] for i in unclear[0])]})
-        name, kinds = unclear[0][0]["name"], " and ".join(f"one {_values(i['options'])}" for i in unclear[0])
-        return _ask(task, "items", f"Order {order_id} holds more than one {name}: {kinds}. Which one do you mean?",
-                    f"Please tell me which {name} you mean by what sets it apart: {kinds}, or say \"both\".")
     refund_to = order["payments"][0]["payment_method_id"] if order["payments"] else ""
     if task.intent == "return_refund":
         refund_to, why = _refund_destination(turn, refund_to)
@@ -416,6 +404,34 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
                     {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
                      "payment_method_id": named["payment_method_id"] if named else refund_to}, changes=ask.say,
                     pay_with=named["description"] if named else "")
+
+
+def _whole_order(task: Task, order: dict[str, Any], step: Step) -> Step:
+    """The cancellation's proposal, first saying that the whole order goes when the customer asked to cancel some of
+    its items ("cancel the garden hose")."""
+    named = items_called(" ".join(_TO_CANCEL.findall(task.request)), order["items"])
+    if not named or len(named) == len(order["items"]) or step.task is None:
+        return step
+    count = "both" if len(order["items"]) == 2 else f"all {len(order['items'])}"
+    whole = (f"An order can only be cancelled as a whole: cancelling the {wording.join([i['name'] for i in named])} "
+             f"cancels {count} items of order {order['order_id']}.")
+    return step.model_copy(update={"say": f"{whole} {step.say}"})
+
+
+def _alike_told_apart(task: Task, turn: Turn, items: list[dict[str, Any]],
+                      order_id: str) -> tuple[list[dict[str, Any]], Step | None]:
+    """The items meant where several alike ones are named (:func:`tools.arguments.alike_items_meant`), or the
+    question which one, the alike items kept in the task for the answer to pick from. A correction of a proposal
+    narrows its items or leaves them."""
+    meant, unclear = alike_items_meant(turn.text, items)
+    if task.awaiting == "confirmation":
+        return [i for i in items if i in meant or any(i in group for group in unclear)], None
+    if not unclear:
+        return meant, None
+    task = task.model_copy(update={"item_ids": [i["item_id"] for group in [meant, unclear[0]] for i in group]})
+    name, kinds = unclear[0][0]["name"], " and ".join(f"one {_values(i['options'])}" for i in unclear[0])
+    return meant, _ask(task, "items", f"Order {order_id} holds more than one {name}: {kinds}. Which one do you mean?",
+                       f"Please tell me which {name} you mean by what sets it apart: {kinds}, or say \"both\".")
 
 
 def _method_named(turn: Turn, original: str) -> dict[str, Any] | None:
