@@ -70,6 +70,11 @@ class Task(BaseModel):
     proposal: dict[str, Any] | None = None
     """The previewed tool call awaiting the customer's yes: ``{"tool", "arguments", "outcome"}``."""
 
+    @property
+    def offered(self) -> bool:
+        """The agent offered this task instead of one the order's status ruled out, and waits for a yes."""
+        return self.awaiting == "confirmation" and self.proposal is None
+
     def elsewhere(self) -> Task:
         """This task started again for another order, with what the customer said that is not about the order:
         the reason, the new address, the payment method, the option wanted."""
@@ -173,7 +178,7 @@ def advance(task: Task, turn: Turn) -> Step:
         turn = turn.model_copy(update={"details": {**task.details, **turn.details}})
         task = task.model_copy(update={"details": {}})
     if task.awaiting == "confirmation":
-        return _revised_or_confirmed(task, turn) if task.proposal is not None else _offer_answered(task, turn)
+        return _offer_answered(task, turn) if task.offered else _revised_or_confirmed(task, turn)
     task = task.revised(turn.details)
     if task.intent in READ_INTENTS:
         return _read(task, turn)

@@ -157,7 +157,7 @@ class _Execution:
             self._ask(command["about"])
 
     def _write(self, command: dict[str, Any]) -> None:
-        if self.confirmable and self.task is not None and self.task.proposal is None:  # the customer answers what
+        if self.confirmable and self.task is not None and self.task.offered:  # the customer answers what
             offered, self.task = self.task, None  # the agent offered instead with a request: of its kind, taken up
             if WRITE_INTENT[command["tool"]] == offered.intent:
                 self.step(offered, command)
@@ -219,8 +219,8 @@ class _Execution:
         self.says.append(describe(result, refund_days=refund_days, options=options))
 
     def _continue(self, command: dict[str, Any]) -> None:
-        if (self.task is not None and self.task.proposal is None and self.task.awaiting == "confirmation"
-                and command["cmd"] == "correct" and command.get("order_id") not in (None, self.task.order_id)):
+        if (self.task is not None and self.task.offered and command["cmd"] == "correct"
+                and command.get("order_id") not in (None, self.task.order_id)):
             self.task = None  # another order than the one of the offer made instead: the refused request, there
         if self.task is None:
             if command["cmd"] == "correct" and command.get("order_id") and self.refused_before is not None:
