@@ -136,6 +136,20 @@ def test_an_option_asked_for_relative_to_the_one_the_customer_has() -> None:
     assert option_named("a bigger glass one, the most expensive", BOTTLES, BOTTLE)["item_id"] == "b1"  # stays glass
 
 
+def test_an_option_asked_for_at_its_end_of_the_range() -> None:
+    camera = {"resolution": "24MP", "zoom": "3x", "storage": "SD card"}
+    cameras = [{"item_id": f"c{i}", "options": dict(zip(camera, values, strict=True)), "available": available}
+               for i, (values, available) in enumerate([(("30MP", "5x", "SD card"), True),
+                                                        (("30MP", "10x", "SD card"), True),
+                                                        (("24MP", "10x", "SD card"), False),
+                                                        (("20MP", "3x", "SD card"), True)])]
+    assert option_named("one with the maximum zoom capacity", cameras, camera)["item_id"] == "c1"  # c2 sold out
+    assert option_named("the lowest resolution please", cameras, camera)["item_id"] == "c3"
+    assert option_named("the largest one", BOTTLES, BOTTLE)["item_id"] == "b2"
+    assert option_named("the smallest glass one", BOTTLES, BOTTLE)["item_id"] == "b3"
+    assert option_named("the most colorful one", BOTTLES, BOTTLE) is None  # no option is about colour order
+
+
 def test_several_fitting_options_are_all_offered_and_only_those() -> None:
     lamp = {"brightness": "high", "power source": "USB"}
     lamps = [{"item_id": f"l{i}", "options": {"brightness": b, "power source": p}, "available": True, "price": 10}

@@ -320,13 +320,16 @@ def _names(key: str, value: Any, said: set[str], without: set[str], sizes: set[s
     return bool(words & others) or any(w[:2] == o[:2] and alike(w, o, OPTION_TYPO_RATIO) for w in words for o in others)
 
 
+_Score = tuple[int, int, int, tuple[float, ...], float, int]
+
+
 def _ranked(text: str, variants: Iterable[dict[str, Any]],
-            current: dict[str, Any]) -> list[tuple[tuple[int, int, int, float, int], dict[str, Any]]]:
+            current: dict[str, Any]) -> list[tuple[_Score, dict[str, Any]]]:
     """The available variants that grant the message's relative wishes ("bigger", "the same size"), best first:
     the most option values named (without those turned down: "the black ones, not white", and those ranked),
     then the fewest named values given up ("a shorter bamboo one" stays bamboo), then the customer's order of
-    preference ("battery > USB > AC"), then the price asked for ("the cheapest"), then the fewest other
-    changes."""
+    preference ("battery > USB > AC"), then the ends asked for ("the maximum zoom"), then the price asked for
+    ("the cheapest"), then the fewest other changes."""
     wish = wishes(text, current)
     ranked_words = set().union(*wish.preferred)
     said = _option_words(text) - _option_words(" ".join(_TURNED_DOWN.findall(text))) - ranked_words
@@ -339,7 +342,7 @@ def _ranked(text: str, variants: Iterable[dict[str, Any]],
         wanted = {k: v for k, v in variant["options"].items() if current.get(k) != v}
         named = sum(_names(k, v, said, without, sizes) for k, v in wanted.items())
         given_up = sum(_names(k, current[k], said, without, sizes) for k in wanted if k in current)
-        scored.append(((named, -given_up, -wish.preference(variant["options"]),
+        scored.append(((named, -given_up, -wish.preference(variant["options"]), wish.extremity(variant["options"]),
                         wish.price * float(variant.get("price", 0)), -len(wanted)), variant))
     return sorted(scored, key=lambda pair: pair[0], reverse=True) if (wish or any(s[0][0] for s in scored)) else []
 

@@ -27,6 +27,17 @@ _CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest[ -]price[d]?|cheaper
 _DEAREST = re.compile(r"\b(most expensive|priciest|highest[ -]price[d]?|pricier|more expensive)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(k\b)?")
 """A leading number, "k" for thousands ("4K" is more than "1080p")."""
+_EXTREMES = {"maximum": 1, "max": 1, "maximal": 1, "highest": 1, "most": 1, "greatest": 1, "minimum": -1, "min": -1,
+             "minimal": -1, "lowest": -1, "least": -1, "fewest": -1}
+_EXTREME_ADJECTIVES: dict[str, tuple[int, tuple[str, ...]]] = {
+    "biggest": (1, _SIZE_WORDS), "largest": (1, _SIZE_WORDS), "smallest": (-1, _SIZE_WORDS),
+    "longest": (1, ("length", "height")), "shortest": (-1, ("length", "height")), "tallest": (1, ("height",)),
+    "brightest": (1, ("bright",)), "dimmest": (-1, ("bright",)), "thickest": (1, ("thick",)),
+    "thinnest": (-1, ("thick",)), "heaviest": (1, ("weight",)), "lightest": (-1, ("weight",)),
+    "easiest": (-1, ("difficulty", "level")), "hardest": (1, ("difficulty", "level"))}
+"""Superlatives: the end of an option's values they ask for, and the options they are about when no noun follows."""
+_SUPERLATIVE = re.compile(
+    rf"\b(?:({'|'.join(_EXTREMES)})\s+([a-z]+)|({'|'.join(_EXTREME_ADJECTIVES)})(?:\s+([a-z]+))?)", re.IGNORECASE)
 _NOT_OPTIONS = {"one", "ones", "but", "with", "item", "thing", "product", "kind", "as", "the"}
 _PHRASE = r"[a-z0-9][a-z0-9-]*(?:\s+[a-z0-9][a-z0-9-]*)?"
 _RANKED_CHOICES = re.compile(rf"{_PHRASE}(?:\s*>\s*{_PHRASE})+", re.IGNORECASE)
@@ -57,13 +68,20 @@ class Wishes:
     """(option, direction): the option must be larger (1) or smaller (-1) than the current one."""
     kept: set[str] = field(default_factory=set)
     """Options that must stay as they are."""
+    extremes: list[tuple[str, int]] = field(default_factory=list)
+    """(option, end): the option should be the largest (1) or the smallest (-1) there is ("the maximum zoom")."""
     price: int = 0
     """1: the most expensive that fits; -1: the cheapest; 0: no wish."""
     preferred: list[set[str]] = field(default_factory=list)
     """Choices in the customer's order of preference, best first, each as its words."""
 
     def __bool__(self) -> bool:
-        return bool(self.moves or self.price or self.preferred)
+        return bool(self.moves or self.extremes or self.price or self.preferred)
+
+    def extremity(self, options: dict[str, Any]) -> tuple[float, ...]:
+        """How far toward the ends asked for a variant's options are (larger is better; unranked values last)."""
+        ranks = ((rank(options.get(key)), end) for key, end in self.extremes)
+        return tuple(float("-inf") if value is None else value * end for value, end in ranks)
 
     def preference(self, options: dict[str, Any]) -> int:
         """How far down the customer's preferences a variant's best choice is (0: their first choice; as many
@@ -112,6 +130,13 @@ def wishes(text: str, current: dict[str, Any]) -> Wishes:
         keys = _keys_about(about, current) if about else []
         if len(keys) == 1:
             found.moves.append((keys[0], direction))
+    for word, noun, adjective, following in _SUPERLATIVE.findall(text):
+        end, about = (_EXTREMES[word.lower()], (noun.lower().rstrip("s"),)) if word else (
+            _EXTREME_ADJECTIVES[adjective.lower()])
+        if adjective and following and _keys_about((following.lower().rstrip("s"),), current):
+            about = (following.lower().rstrip("s"),)
+        if len(keys := _keys_about(about, current)) == 1:
+            found.extremes.append((keys[0], end))
     for said in _SAME.findall(text):
         words = [w.rstrip("s") for w in said.lower().split() if w not in _NOT_OPTIONS]
         for key, value in current.items():
