@@ -588,6 +588,26 @@ def test_items_narrowed_at_the_yes_keep_the_options_already_settled(planned: Cal
     assert writes(chat) == []
 
 
+def test_items_added_at_the_yes_join_the_proposal(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": LIAMS_ORDER,
+                         "items": ["Hoodie"]}),
+                   plan({"cmd": "correct", "items": ["Running Shoes"]}), customer_id="liam_chen_3057")
+    assert "return Hoodie from order" in text_of(chat.say("i want to return the hoodie"))
+    both = text_of(chat.say("wait, don't say yes yet, I also want to return the running shoes"))
+    assert "Running Shoes" in both and "Hoodie" in both and "Shall I go ahead?" in both
+    assert writes(chat) == []
+
+
+def test_the_payment_named_for_a_difference_holds_when_the_option_is_corrected(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": LIAMS_ORDER,
+                         "items": ["Hoodie"], "new_option": "size XL"}),
+                   plan({"cmd": "correct", "new_option": "size L"}), customer_id="liam_chen_3057")
+    said = text_of(chat.say("exchange my hoodie for size XL and use my gift card for any difference"))
+    assert "through your gift card" in said
+    corrected = text_of(chat.say("actually make it size L"))
+    assert "Hoodie (L" in corrected and "through your gift card" in corrected and "Shall I go ahead?" in corrected
+
+
 def test_a_return_is_refunded_where_the_customer_asks_when_the_policy_allows_it(planned: Callable[..., Chat]) -> None:
     to_gift_card = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": LIAMS_ORDER,
                                  "items": ["Hoodie"]}), customer_id="liam_chen_3057")

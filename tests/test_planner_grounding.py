@@ -528,3 +528,17 @@ def test_an_item_two_orders_hold_does_not_move_the_task_to_the_planners_pick_of_
     [told] = grounded([COMMAND.validate_python({**picked, "order_id": "#W5000002"})], "the one with the speaker then",
                       orders, task)
     assert told["order_id"] == "#W5000002"
+
+
+def test_a_change_asked_for_beside_the_planners_change_is_not_lost() -> None:
+    cancel_bottle = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003"}
+    return_earbuds = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001",
+                      "items": ["Wireless Earbuds"]}
+    assert check("cancel my water bottle order. I also want to return the earbuds I received", cancel_bottle) == [
+        {**cancel_bottle, "items": []}, return_earbuds]
+    for already in ("return the earbuds and the t-shirt", "return the earbuds. If it's free, cancel the bottle too",
+                    "return the earbuds. I don't want to cancel the water bottle"):
+        assert check(already, return_earbuds) == [return_earbuds]  # the same order; a condition; turned down
+    unplaced = {"cmd": "write", "tool": "return_delivered_order_items", "items": ["Wireless Earbuds"]}
+    assert check("return the earbuds, also cancel the water bottle", unplaced) == [
+        return_earbuds, {**cancel_bottle, "items": ["Water Bottle"]}]

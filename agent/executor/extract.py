@@ -82,6 +82,14 @@ def street(text: str) -> str | None:
     return found.group().rstrip(".") if found else None
 
 
+_ADDING = re.compile(r"\b(also|too|as well|in addition|additionally|plus)\b", re.IGNORECASE)
+
+
+def adds(text: str) -> bool:
+    """The message adds to what was said before ("I also want to return the smart watch"), not instead of it."""
+    return bool(_ADDING.search(text))
+
+
 def cancel_reason(text: str) -> str | None:
     """One of the policy's cancellation reasons, if the message states one."""
     return next((reason for reason, pattern in _REASONS.items() if pattern.search(text)), None)

@@ -187,8 +187,9 @@ def advance(task: Task, turn: Turn) -> Step:
 
 def _revised_or_confirmed(task: Task, turn: Turn) -> Step:
     """At the customer's yes or no: a detail that changes the proposal makes a new one to confirm; details
-    that change nothing (the planner restating the request) leave the answer to the question asked. A new
-    street line alone ("no, it's 21 Oak Street") corrects the proposed address."""
+    that change nothing (the planner restating the request) leave the answer to the question asked. Items the
+    customer adds ("also the smart watch") join the proposal's. A new street line alone ("no, it's 21 Oak Street")
+    corrects the proposed address."""
     proposed = (task.proposal or {}).get("arguments", {})
     if "address1" in proposed and (line := extract.street(turn.text)) and not US_ADDRESS.search(turn.text):
         address = {k: proposed[k] for k in ("address1", "address2", "city", "state", "zip", "country") if k in proposed}
@@ -198,10 +199,19 @@ def _revised_or_confirmed(task: Task, turn: Turn) -> Step:
             return step
     if turn.details:
         revised = task.revised(turn.details).model_copy(update={"proposal": None})
+        if task.item_ids and revised.order_id == task.order_id and extract.adds(turn.text):
+            revised = revised.model_copy(update={"item_ids": _items_added(task, turn)})
         step = _fill(_swap_kind(revised, turn), turn)
         if step.task is None or step.task.proposal != task.proposal:
             return step
     return _confirmed(task, turn)
+
+
+def _items_added(task: Task, turn: Turn) -> list[str]:
+    """The proposal's items with those of its order the customer adds ("I also want to return the smart watch")."""
+    found = turn.call("get_order_details", {"order_id": task.order_id}, preview=True)
+    named = turn.items(found["data"]["items"]) if found["outcome"] == "done" else []
+    return list(dict.fromkeys([*task.item_ids, *(i["item_id"] for i in named)]))
 
 
 def _swap_kind(task: Task, turn: Turn) -> Task:
@@ -395,7 +405,9 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     task = task.model_copy(update={"item_ids": [i["item_id"] for i in items]})
     refund_to = order["payments"][0]["payment_method_id"] if order["payments"] else ""
     if task.intent == "return_refund":
-        refund_to, why = _refund_destination(turn, refund_to)
+        original = refund_to
+        refund_to, why = _refund_destination(task, turn, original)
+        task = task.model_copy(update={"payment_method_id": refund_to if refund_to != original else None})
         step = _preview(task, turn, "return_delivered_order_items",
                         {"order_id": order_id, "item_ids": task.item_ids, "payment_method_id": refund_to})
         return step.model_copy(update={"say": f"{why} {step.say}"}) if why else step
@@ -404,8 +416,10 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
         return ask
     tool = "modify_pending_order_items" if task.intent == "modify_items" else "exchange_delivered_order_items"
     chosen = {**task.options_chosen, **dict(zip(task.item_ids, new_ids, strict=True))}
-    named = _method_named(turn, refund_to)  # the price difference goes through it (the tool checks a gift card)
-    return _preview(task.model_copy(update={"new_item_ids": new_ids, "options_chosen": chosen}), turn, tool,
+    named = _method_named(task, turn, refund_to)  # the price difference goes through it (the tool checks a gift card)
+    update = {"new_item_ids": new_ids, "options_chosen": chosen,
+              "payment_method_id": named["payment_method_id"] if named else None}
+    return _preview(task.model_copy(update=update), turn, tool,
                     {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
                      "payment_method_id": named["payment_method_id"] if named else refund_to}, changes=ask.say,
                     pay_with=named["description"] if named else "")
@@ -439,17 +453,19 @@ def _alike_told_apart(task: Task, turn: Turn, items: list[dict[str, Any]],
                        f"Please tell me which {name} you mean by what sets it apart: {kinds}, or say \"both\".")
 
 
-def _method_named(turn: Turn, original: str) -> dict[str, Any] | None:
-    """The payment method, other than ``original``, that the customer names for the money of this change."""
+def _method_named(task: Task, turn: Turn, original: str) -> dict[str, Any] | None:
+    """The payment method, other than ``original``, that the customer names for the money of this change, now or
+    before (a correction of the items keeps the gift card named for the difference)."""
     methods = turn.call("get_user_details", {}, preview=True)["data"]["payment_methods"]
-    named = payment_named(turn.about("payment"), methods)
+    named = payment_named(turn.about("payment"), methods) or next(
+        (m for m in methods if m["payment_method_id"] == task.payment_method_id), None)
     return named if named and named["payment_method_id"] != original else None
 
 
-def _refund_destination(turn: Turn, original: str) -> tuple[str, str]:
+def _refund_destination(task: Task, turn: Turn, original: str) -> tuple[str, str]:
     """Where a return's refund goes: the payment method the customer names if refunds may go there (the original
     one or a gift card), else the original one, with the reason when they named another."""
-    named = _method_named(turn, original)
+    named = _method_named(task, turn, original)
     if named is None or named["source"] == "gift_card":
         return (named or {}).get("payment_method_id", original), ""
     return original, (f"Refunds go back to the original payment method or to a gift card, so the refund can't go to "

@@ -449,7 +449,11 @@ def _missed_changes(planned: list[dict[str, Any]], clauses: list[Clause], text: 
     or a question is started all the same, on the order the clause names, instead of looking that order up; an
     order asked about is looked up."""
     planned = _missed_lookups(planned, clauses, orders)
-    if (task and task.get("awaiting")) or any(c["cmd"] not in _READS for c in planned):
+    if task and task.get("awaiting"):
+        return planned
+    if any(c["cmd"] == "write" for c in planned):
+        return _changes_left_out(planned, clauses, orders)
+    if any(c["cmd"] not in _READS for c in planned):
         return planned
     changes: list[dict[str, Any]] = []
     for clause, sentence, question in clauses:
@@ -467,6 +471,34 @@ def _missed_changes(planned: list[dict[str, Any]], clauses: list[Clause], text: 
     misread = [c for c in planned if c["cmd"] == "ask" or (
         c["cmd"] == "lookup" and c.get("order_id") in {w.get("order_id") for w in changes} - asked_about)]
     return [*(c for c in planned if c not in misread), *changes]
+
+
+_CONDITION = re.compile(r"(if|unless|in case|when)\b", re.IGNORECASE)
+"""A sentence that makes a wish depend on something ("If the tablet is returned, also cancel the charger")."""
+
+
+def _changes_left_out(planned: list[dict[str, Any]], clauses: list[Clause],
+                      orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A change asked for in so many words beside the planner's changes ("..., also I want to exchange the garden
+    hose I received") that none of them is about is made too: on the one order of the status it needs that holds
+    the items the clause names, when no planned change is about that order. Not a wish that depends on something
+    (the planner may have weighed it)."""
+    about = {c.get("order_id") for c in planned if c["cmd"] == "write"}
+    if None in about:  # a change whose order code still has to find may be about those items
+        return planned
+    added = []
+    for clause, sentence, question in clauses:
+        conditional = _CONDITION.match(sentence.strip())
+        tool = None if question or conditional else next(
+            (t for t, a in ACTION_WORDS.items() if asks_for(clause, a)), None)
+        if tool is None:
+            continue
+        status = ORDER_STATUS_FOR[WRITE_INTENT[tool]]
+        order_id, items = _order_meant((clause,), [o for o in orders if status in o["status"]])
+        if order_id and items and order_id not in about:
+            added.append({"cmd": "write", "tool": tool, "order_id": order_id, "items": [i["name"] for i in items]})
+            about.add(order_id)
+    return [*planned, *added]
 
 
 _SWAP_VERBS = ("modify", "change", "switch", "swap", "upgrade")
