@@ -15,7 +15,7 @@ import pytest
 from langchain_core.messages import BaseMessage
 from pydantic import Field
 
-from agent.executor.address import missing_parts
+from agent.executor.address import missing_parts, state_of_zip
 from agent.executor.flow import _option_meant
 from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
@@ -426,20 +426,28 @@ def test_a_street_line_at_the_yes_corrects_the_proposed_address(planned: Callabl
 
 
 def test_an_address_given_without_its_state_is_asked_only_for_the_state(planned: Callable[..., Chat]) -> None:
-    extracted = json.dumps({"address1": "101 Highway", "address2": "", "city": "New York", "state": "NY",
-                            "zip": "10001"})
+    assert state_of_zip("76165") is None  # a zip code the zip code data does not know: its state is unknown
+    extracted = json.dumps({"address1": "101 Highway", "address2": "", "city": "Fort Worth", "state": "TX",
+                            "zip": "76165"})
     # the model reads a state into the first message too; code drops it: the customer never wrote one
     chat = planned(plan({"cmd": "write", "tool": "modify_user_address"}), extracted, plan({"cmd": "correct"}),
                    extracted)
-    asked = text_of(chat.say("please change my address to 101 Highway, New York, 10001"))
+    asked = text_of(chat.say("please change my address to 101 Highway, Fort Worth, 76165"))
     assert "I still need the state of the address" in asked and writes(chat) == []
-    proposal = text_of(chat.say("NY"))
-    assert "101 Highway, New York, NY 10001" in proposal and "(yes/no)" in proposal
+    proposal = text_of(chat.say("TX"))
+    assert "101 Highway, Fort Worth, TX 76165" in proposal and "(yes/no)" in proposal
+
+
+def test_an_address_without_its_state_takes_the_state_its_zip_code_lies_in(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "modify_user_address"}))
+    proposal = text_of(chat.say("please change my address to 101 Highway, New York, 10001"))
+    assert "101 Highway, New York, NY 10001" in proposal and "(yes/no)" in proposal and writes(chat) == []
 
 
 @pytest.mark.parametrize(("said", "missing"), [
-    ("101 Highway, New York, 10001", ["state"]), ("21 Oak Street, Portland, OR", ["zip code"]),
-    ("Portland, OR 97201", ["street and number"]), ("I moved", []), ("12 Main St, Springfield, IL 62701", []),
+    ("101 Highway, Fort Worth, 76165", ["state"]), ("101 Highway, New York, 10001", []),
+    ("21 Oak Street, Portland, OR", ["zip code"]), ("Portland, OR 97201", ["street and number"]), ("I moved", []),
+    ("12 Main St, Springfield, IL 62701", []), ("Springfield, 62701", ["street and number"]),
 ])
 def test_the_parts_an_address_lacks(said: str, missing: list[str]) -> None:
     assert missing_parts(said) == missing

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import zipcodes
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
@@ -32,11 +33,31 @@ STATES = frozenset({
 _STATE_CODE = re.compile(r"(?:^|[\s,])([A-Z]{2})\b")
 
 
+def state_of_zip(zip_code: str) -> str | None:
+    """The state a US zip code lies in (the ``zipcodes`` package's data, offline); None for one it doesn't know."""
+    states = {found["state"] for found in zipcodes.matching(zip_code)}
+    return states.pop() if len(states) == 1 else None
+
+
+def _state_code(text: str) -> str | None:
+    return next((c for c in _STATE_CODE.findall(text) if c in STATES), None)
+
+
+def with_state(text: str) -> str:
+    """``text`` with the state its zip code lies in, when it gives a zip code and no state ("101 Highway, New York,
+    10001" is in NY): a zip code lies in one state, so this asks the customer nothing they have not said."""
+    zip_code = extract.zip_code(text)
+    if not zip_code or _state_code(text) or not (state := state_of_zip(zip_code)):
+        return text
+    return re.sub(rf"(?<!\d){zip_code}(?!\d)", f"{state} {zip_code}", text, count=1)
+
+
 def missing_parts(text: str) -> list[str]:
     """The parts of a postal address that ``text`` visibly lacks, when it has started on one (a street line or a
-    zip code): "state", "zip code", "street and number". Empty when it gives none of them, or all."""
-    parts = {"street and number": extract.street(text), "zip code": extract.zip_code(text),
-             "state": next((c for c in _STATE_CODE.findall(text) if c in STATES), None)}
+    zip code): "state", "zip code", "street and number". Empty when it gives none of them, or all. A zip code
+    gives its state."""
+    text = with_state(text)
+    parts = {"street and number": extract.street(text), "zip code": extract.zip_code(text), "state": _state_code(text)}
     if not parts["street and number"] and not parts["zip code"]:
         return []
     return [name for name, found in parts.items() if not found]
@@ -64,7 +85,9 @@ def _stated_in(slots: AddressSlots, text: str) -> bool:
 
 
 def parse_address(text: str, model: BaseChatModel) -> dict[str, str] | None:
-    """The address in ``text`` in the store's shape, or None when there is no complete one."""
+    """The address in ``text`` in the store's shape, or None when there is no complete one (the state may be left
+    to the zip code)."""
+    text = with_state(text)
     found = US_ADDRESS.search(text)
     if found:
         return _as_address(found.groupdict())
