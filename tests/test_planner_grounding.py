@@ -542,3 +542,16 @@ def test_a_change_asked_for_beside_the_planners_change_is_not_lost() -> None:
     unplaced = {"cmd": "write", "tool": "return_delivered_order_items", "items": ["Wireless Earbuds"]}
     assert check("return the earbuds, also cancel the water bottle", unplaced) == [
         return_earbuds, {**cancel_bottle, "items": ["Water Bottle"]}]
+
+
+def test_the_account_address_and_the_orders_asked_for_together_are_both_changed() -> None:
+    account = {"cmd": "write", "tool": "modify_user_address", "address": "Washington DC"}
+    assert check("modify all my pending order address to the Washington DC address, along with my user default "
+                 "address", account) == [{**account, "items": []}, {
+                     "cmd": "write", "tool": "modify_pending_order_address", "address": "Washington DC",
+                     "order_id": "#W1000003"}]
+    orders = {"cmd": "write", "tool": "modify_pending_order_address"}
+    assert check("please correct all order addresses and my user address", orders) == [
+        {**orders, "items": [], "order_id": "#W1000003"}, {"cmd": "write", "tool": "modify_user_address"}]
+    for one in ("change my order address to my default address", "update my default address to 1 Main St"):
+        assert [c["tool"] for c in check(one, orders)] == ["modify_pending_order_address"]

@@ -554,6 +554,28 @@ def _to_account_address(planned: list[dict[str, Any]], text: str) -> list[dict[s
             for c in planned]
 
 
+_ORDERS_ADDRESS = re.compile(r"\border'?s?\s+address(?:es)?\b|\baddress(?:es)?\s+(?:of|on|for)\s+"
+                             r"(?:(?:all|each|every)\s+)?(?:of\s+)?(?:my\s+|the\s+)?(?:\w+\s+)?orders?\b",
+                             re.IGNORECASE)
+"""An order's address as what is changed ("all my pending order addresses", "the address of my order")."""
+_ACCOUNTS_ADDRESS = re.compile(r"\b(?:user|default|account'?s?|profile)\s+(?:default\s+)?address\b", re.IGNORECASE)
+"""The account's address as what is changed ("my user default address")."""
+
+
+def _both_addresses(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """A message that asks to change both the account's address and its orders' ("correct all order addresses and
+    my user address") changes both, to the same address, when the planner planned one of the two."""
+    tools = {c.get("tool") for c in planned if c["cmd"] == "write"}
+    wanted = {"modify_pending_order_address": _ORDERS_ADDRESS.search(text),
+              "modify_user_address": _ACCOUNTS_ADDRESS.search(text) and not _TO_ACCOUNT_ADDRESS.search(text)}
+    if not all(wanted.values()) or len(tools & set(wanted)) != 1:
+        return planned
+    known = next(c for c in planned if c.get("tool") in wanted)
+    missing = next(tool for tool in wanted if tool not in tools)
+    address = {"address": known["address"]} if known.get("address") else {}
+    return [*planned, {"cmd": "write", "tool": missing, **address}]
+
+
 _PRODUCT_QUESTION = re.compile(rf"\b({extract.OPTION_WORDS}|in stock|available|availability|sold out|prices?|cost|"
                                r"how much|come in|sell)\b", re.IGNORECASE)
 """A question about what the store sells."""
@@ -668,6 +690,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = _missed_changes(_swaps_unasked(planned, text), clauses, text, orders, task)
         planned = _missed_questions(planned, clauses, orders)
         planned = _missed_new_address(_to_account_address(planned, text), clauses, text, task)
+        planned = _both_addresses(planned, text)
         planned = _other_orders(planned, text, orders)
     planned = _every_item(_every_order(_difference_paid(planned, text), text, orders), text, orders)
     planned = _orders_of_items_cancelled(planned, text, orders)
