@@ -11,6 +11,7 @@ from tools.arguments import (
     option_named,
     options_asked,
     options_fitting,
+    order_by_price,
     orders_holding,
     orders_holding_most,
     payment_named,
@@ -292,3 +293,15 @@ def test_of_alike_items_the_one_meant_is_told_by_its_options_or_asked_about() ->
     assert alike_items_meant("all of them", items) == (items, [])
     assert alike_items_meant("the bagless one", items) == ([purifier], [[robotic, canister]])  # both are bagless
     assert alike_items_meant("only the canister one, i'm keeping the robotic one", items) == ([purifier, canister], [])
+
+
+def test_of_two_orders_holding_the_item_the_more_or_less_expensive_ones_is_meant() -> None:
+    orders = [{"order_id": "#W1", "items": [{"name": "Tablet", "price": 1018.68}, {"name": "Pet Bed", "price": 40}]},
+              {"order_id": "#W2", "items": [{"name": "Tablet", "price": 903.95}]},
+              {"order_id": "#W3", "items": [{"name": "Pet Bed", "price": 99}]}]
+    holding = orders[:2]
+    assert order_by_price("return the more expensive tablet", holding)["order_id"] == "#W1"
+    assert order_by_price("I only need one tablet, return the cheaper one", holding)["order_id"] == "#W2"
+    assert order_by_price("return my tablet", holding) is None  # asks for neither: code asks which
+    same = [orders[0], {**orders[1], "items": [{"name": "Tablet", "price": 1018.68}]}]
+    assert order_by_price("return the pricier tablet", same) is None

@@ -272,6 +272,18 @@ def orders_holding_most(text: str, orders: Sequence[dict[str, Any]]) -> list[dic
     return [o for o in orders if most and kinds[o["order_id"]] == most]
 
 
+def order_by_price(text: str, orders: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Of several orders holding the item ``text`` names, the one whose such item is the more (or less) expensive
+    that ``text`` asks for ("return the more expensive one" of two tablets); None when it asks for neither, or two
+    cost the same."""
+    toward = wishes(text, {}).price
+    if not toward or len(orders) < 2:
+        return None
+    priced = sorted(((toward * max(float(i["price"]) for i in items_called(text, o["items"])), o["order_id"], o)
+                     for o in orders if items_called(text, o["items"])), key=lambda pair: pair[0], reverse=True)
+    return priced[0][2] if len(priced) > 1 and priced[0][0] != priced[1][0] else None
+
+
 _GENERIC_PAYMENT = {"card", "ending", "balance"}
 
 

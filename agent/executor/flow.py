@@ -23,6 +23,7 @@ from tools.arguments import (
     option_named,
     options_asked,
     options_fitting,
+    order_by_price,
     orders_holding,
     orders_holding_most,
     payment_named,
@@ -548,6 +549,8 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
     holding = orders_holding(turn.about("items"), eligible)
     if len(holding) > 1:  # "the desk lamp and the backpack": the order holding both, not those with a backpack
         holding = orders_holding_most(f"{task.request} {turn.text}", holding) or holding
+    if len(holding) > 1 and task.intent == "return_refund":  # "return the more expensive one" (not a new option's)
+        holding = [chosen] if (chosen := order_by_price(f"{task.request} {turn.text}", holding)) else holding
     if len(holding) == 1 or len(eligible) == 1:
         return (holding or eligible)[0], Step(say="")
     if holding:
