@@ -599,10 +599,13 @@ def test_items_narrowed_at_the_yes_keep_the_options_already_settled(planned: Cal
 def test_items_added_at_the_yes_join_the_proposal(planned: Callable[..., Chat]) -> None:
     chat = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": LIAMS_ORDER,
                          "items": ["Hoodie"]}),
-                   plan({"cmd": "correct", "items": ["Running Shoes"]}), customer_id="liam_chen_3057")
+                   plan({"cmd": "correct", "items": ["Running Shoes"]}),
+                   plan({"cmd": "correct", "items": ["Hoodie"]}), customer_id="liam_chen_3057")
     assert "return Hoodie from order" in text_of(chat.say("i want to return the hoodie"))
     both = text_of(chat.say("wait, don't say yes yet, I also want to return the running shoes"))
     assert "Running Shoes" in both and "Hoodie" in both and "Shall I go ahead?" in both
+    again = text_of(chat.say("do not say yes yet, I also want to return the hoodie"))  # in it already: not a no
+    assert "already part of it" in again and "Running Shoes" in again and "Shall I go ahead?" in again
     assert writes(chat) == []
 
 

@@ -555,3 +555,10 @@ def test_the_account_address_and_the_orders_asked_for_together_are_both_changed(
         {**orders, "items": [], "order_id": "#W1000003"}, {"cmd": "write", "tool": "modify_user_address"}]
     for one in ("change my order address to my default address", "update my default address to 1 Main St"):
         assert [c["tool"] for c in check(one, orders)] == ["modify_pending_order_address"]
+
+
+def test_a_change_read_beside_a_correction_must_be_about_the_message() -> None:
+    awaiting = {"intent": "return_refund", "order_id": "#W1000001", "awaiting": "confirmation"}
+    correct = {"cmd": "correct", "items": ["Wireless Earbuds"]}
+    assert check("do not say yes immediately, because I also want to return the earbuds", correct,
+                 {"cmd": "write", "tool": "request_password_reset"}, task=awaiting) == [{**correct, "cmd": "correct"}]

@@ -151,6 +151,17 @@ def test_an_option_asked_for_at_its_end_of_the_range() -> None:
     assert option_named("the most colorful one", BOTTLES, BOTTLE) is None  # no option is about colour order
 
 
+def test_an_option_moved_by_an_amount_must_have_that_value() -> None:
+    puzzle = {"pieces": "1500", "theme": "animals", "difficulty level": "intermediate"}
+    puzzles = [{"item_id": f"p{i}", "options": dict(zip(puzzle, values, strict=True)), "available": True}
+               for i, values in enumerate([("500", "art", "intermediate"), ("1000", "fantasy", "intermediate"),
+                                           ("1000", "animals", "beginner")])]
+    said = "a fancier theme, with 500 pieces less, but the same difficulty level"
+    assert option_named(said, puzzles, puzzle)["item_id"] == "p1"  # 1000 pieces, not the 500 it says
+    assert option_named("one with 200 pieces less", puzzles, puzzle) is None  # no 1300-piece puzzle
+    assert option_named("250ml bigger please", BOTTLES, BOTTLE)["item_id"] == "b1"
+
+
 def test_several_fitting_options_are_all_offered_and_only_those() -> None:
     lamp = {"brightness": "high", "power source": "USB"}
     lamps = [{"item_id": f"l{i}", "options": {"brightness": b, "power source": p}, "available": True, "price": 10}

@@ -344,7 +344,7 @@ def _ranked(text: str, variants: Iterable[dict[str, Any]],
     ("the cheapest"), then the fewest other changes."""
     wish = wishes(text, current)
     ranked_words = set().union(*wish.preferred)
-    said = _option_words(text) - _option_words(" ".join(_TURNED_DOWN.findall(text))) - ranked_words
+    said = _option_words(text) - _option_words(" ".join(_TURNED_DOWN.findall(text))) - ranked_words - wish.amount_words
     without = {w.lower() for w in _WITHOUT.findall(text)}
     sizes = _sizes_said(text)
     scored = []

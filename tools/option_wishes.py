@@ -22,6 +22,8 @@ _ADJECTIVES: dict[str, tuple[int, tuple[str, ...]]] = {
     "thinner": (-1, ("thick",)), "heavier": (1, ("weight",)), "higher": (1, ()), "lower": (-1, ())}
 """Comparatives: the way they move an option, and the options they are about when no noun follows."""
 _COMPARATIVE = re.compile(rf"\b(?:(more|less)\s+([a-z]+)|({'|'.join(_ADJECTIVES)})(?:\s+([a-z]+))?)", re.IGNORECASE)
+_BY_AMOUNT = re.compile(rf"\b(\d+(?:\.\d+)?)\s*([a-z]+)?\s+(less|fewer|more|{'|'.join(_ADJECTIVES)})\b", re.IGNORECASE)
+"""An option moved by an amount ("500 pieces less", "2 inches longer")."""
 _SAME = re.compile(r"\bsame\s+([a-z0-9-]+(?:\s+[a-z0-9-]+)?)", re.IGNORECASE)
 _CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest[ -]price[d]?|cheaper)\b", re.IGNORECASE)
 _DEAREST = re.compile(r"\b(most expensive|priciest|highest[ -]price[d]?|pricier|more expensive)\b", re.IGNORECASE)
@@ -68,6 +70,10 @@ class Wishes:
     """(option, direction): the option must be larger (1) or smaller (-1) than the current one."""
     kept: set[str] = field(default_factory=set)
     """Options that must stay as they are."""
+    targets: dict[str, float] = field(default_factory=dict)
+    """Options moved by an amount: the value they must have ("500 pieces less" than 1500: 1000)."""
+    amount_words: set[str] = field(default_factory=set)
+    """The words that state those amounts ("500"): not option values the customer names."""
     extremes: list[tuple[str, int]] = field(default_factory=list)
     """(option, end): the option should be the largest (1) or the smallest (-1) there is ("the maximum zoom")."""
     price: int = 0
@@ -76,7 +82,7 @@ class Wishes:
     """Choices in the customer's order of preference, best first, each as its words."""
 
     def __bool__(self) -> bool:
-        return bool(self.moves or self.extremes or self.price or self.preferred)
+        return bool(self.moves or self.targets or self.extremes or self.price or self.preferred)
 
     def extremity(self, options: dict[str, Any]) -> tuple[float, ...]:
         """How far toward the ends asked for a variant's options are (larger is better; unranked values last)."""
@@ -92,6 +98,8 @@ class Wishes:
     def allow(self, options: dict[str, Any], current: dict[str, Any]) -> bool:
         """Whether a variant with these options grants every wish."""
         if any(options.get(key) != current.get(key) for key in self.kept):
+            return False
+        if any(rank(options.get(key)) != value for key, value in self.targets.items()):
             return False
         for key, direction in self.moves:
             now, then = rank(current.get(key)), rank(options.get(key))
@@ -116,6 +124,29 @@ def preferences(text: str) -> list[set[str]]:
     return [words for chain in chains for phrase in chain if (words := _choices(phrase))]
 
 
+def _by_amounts(text: str, current: dict[str, Any], found: Wishes) -> None:
+    """Options moved by an amount ("500 pieces less"), each the value it must then have."""
+    for amount, noun, way in _BY_AMOUNT.findall(text):
+        direction, about = (1 if way.lower() == "more" else -1, ()) if way.lower() in ("less", "fewer", "more") else (
+            _ADJECTIVES[way.lower()])
+        keys = _keys_about((noun.lower().rstrip("s"),), current) if noun else []
+        keys = keys or (_keys_about(about, current) if about else [])
+        if len(keys) == 1 and (now := rank(current[keys[0]])) is not None:
+            found.targets[keys[0]] = now + direction * float(amount)
+            found.amount_words.add(amount)
+
+
+def _superlatives(text: str, current: dict[str, Any], found: Wishes) -> None:
+    """Options asked for at an end of their range ("the maximum zoom", "the largest one")."""
+    for word, noun, adjective, following in _SUPERLATIVE.findall(text):
+        end, about = (_EXTREMES[word.lower()], (noun.lower().rstrip("s"),)) if word else (
+            _EXTREME_ADJECTIVES[adjective.lower()])
+        if adjective and following and _keys_about((following.lower().rstrip("s"),), current):
+            about = (following.lower().rstrip("s"),)
+        if len(keys := _keys_about(about, current)) == 1:
+            found.extremes.append((keys[0], end))
+
+
 def wishes(text: str, current: dict[str, Any]) -> Wishes:
     """The relative wishes ``text`` states about an item with options ``current``."""
     found = Wishes(price=1 if _DEAREST.search(text) else -1 if _CHEAPEST.search(text) else 0,
@@ -130,13 +161,8 @@ def wishes(text: str, current: dict[str, Any]) -> Wishes:
         keys = _keys_about(about, current) if about else []
         if len(keys) == 1:
             found.moves.append((keys[0], direction))
-    for word, noun, adjective, following in _SUPERLATIVE.findall(text):
-        end, about = (_EXTREMES[word.lower()], (noun.lower().rstrip("s"),)) if word else (
-            _EXTREME_ADJECTIVES[adjective.lower()])
-        if adjective and following and _keys_about((following.lower().rstrip("s"),), current):
-            about = (following.lower().rstrip("s"),)
-        if len(keys := _keys_about(about, current)) == 1:
-            found.extremes.append((keys[0], end))
+    _by_amounts(text, current, found)
+    _superlatives(text, current, found)
     for said in _SAME.findall(text):
         words = [w.rstrip("s") for w in said.lower().split() if w not in _NOT_OPTIONS]
         for key, value in current.items():

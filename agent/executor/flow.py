@@ -200,11 +200,14 @@ def _revised_or_confirmed(task: Task, turn: Turn) -> Step:
             return step
     if turn.details:
         revised = task.revised(turn.details).model_copy(update={"proposal": None})
-        if task.item_ids and revised.order_id == task.order_id and extract.adds(turn.text):
+        adding = bool(task.item_ids) and revised.order_id == task.order_id and extract.adds(turn.text)
+        if adding:
             revised = revised.model_copy(update={"item_ids": _items_added(task, turn)})
         step = _fill(_swap_kind(revised, turn), turn)
         if step.task is None or step.task.proposal != task.proposal:
             return step
+        if adding:  # "don't say yes yet, I also want to return the smart watch": not a no
+            return step.model_copy(update={"say": f"That's already part of it. {step.say}"})
     return _confirmed(task, turn)
 
 

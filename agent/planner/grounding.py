@@ -149,14 +149,16 @@ def _answers_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[st
 
 
 def _writes_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    """Without changes unrelated to the message, when the planner read several into it."""
+    """Without changes unrelated to the message, when the planner read several into it, or one beside a
+    correction of the task in progress (which is what the message is about)."""
     writes = [c for c in planned if c["cmd"] == "write"]
-    if len(writes) < 2:
+    corrects = any(c["cmd"] == "correct" for c in planned)
+    if len(writes) + corrects < 2:
         return planned
     vectors = get_embedder().embed([text, *(TOOLS[c["tool"]].description for c in writes)])
     related = {id(c) for c, v in zip(writes, vectors[1:], strict=True)
                if float(v @ vectors[0]) >= WRITE_MIN_SIMILARITY}
-    return [c for c in planned if c["cmd"] != "write" or id(c) in related] if related else planned
+    return [c for c in planned if c["cmd"] != "write" or id(c) in related] if related or corrects else planned
 
 
 def _lookups(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
