@@ -714,13 +714,16 @@ def test_an_address_on_the_customers_records_is_used_when_they_refer_to_it(plann
 
 def test_an_address_being_written_out_is_never_swapped_for_one_on_record(planned: Callable[..., Chat]) -> None:
     son = {"address1": "5 K St", "address2": "", "city": "Washington", "state": "DC", "country": "USA", "zip": "20001"}
-    extracted = json.dumps({"address1": "9 Elm St", "address2": "", "city": "Washington", "state": "DC",
-                            "zip": "20002"})
-    chat = planned(plan({"cmd": "write", "tool": "modify_user_address"}), extracted)
+    chat = planned(plan({"cmd": "write", "tool": "modify_user_address"}))
     with chat.deps.store.session() as session:
         session.get(Order, "#W4821003").address = son
-    asked = text_of(chat.say("please change my address to 9 Elm St, Washington, 20002"))
-    assert "I still need the state of the address" in asked and writes(chat) == []  # not the DC order's address
+    proposal = text_of(chat.say("please change my address to 9 Elm St, Washington, 20002"))  # DC: its zip code's
+    assert "change the address on your account to 9 Elm St, Washington, DC 20002" in proposal  # not the order's
+    extracted = json.dumps({"address1": "9 Elm St", "address2": "", "city": "Washington", "state": "DC",
+                            "zip": "99999"})
+    unknown = planned(plan({"cmd": "write", "tool": "modify_user_address"}), extracted, deps=chat.deps)
+    asked = text_of(unknown.say("please change my address to 9 Elm St, Washington, 99999"))  # a zip code not known
+    assert "I still need the state of the address" in asked and writes(chat) == writes(unknown) == []
 
 
 def test_one_of_two_alike_items_is_asked_about_by_what_sets_them_apart(planned: Callable[..., Chat]) -> None:
