@@ -151,6 +151,17 @@ def test_an_option_asked_for_at_its_end_of_the_range() -> None:
     assert option_named("the most colorful one", BOTTLES, BOTTLE) is None  # no option is about colour order
 
 
+def test_an_option_whose_new_value_asked_for_is_sold_out_is_not_swapped_for_another() -> None:
+    shelf = {"material": "glass", "color": "white", "height": "5 ft"}
+    shelves = [{"item_id": item_id, "options": dict(zip(shelf, values, strict=True)), "available": available}
+               for item_id, values, available in [("g4", ("glass", "white", "4 ft"), False),
+                                                  ("g6", ("glass", "white", "6 ft"), True),
+                                                  ("w4", ("wood", "white", "4 ft"), True)]]
+    assert option_named("4 foot but with the same material and color", shelves, shelf) is None  # not 6 ft
+    assert option_named("4 foot, same color, in wood", shelves, shelf)["item_id"] == "w4"
+    assert option_named("a taller one, same material and color", shelves, shelf)["item_id"] == "g6"
+
+
 def test_an_option_moved_by_an_amount_must_have_that_value() -> None:
     puzzle = {"pieces": "1500", "theme": "animals", "difficulty level": "intermediate"}
     puzzles = [{"item_id": f"p{i}", "options": dict(zip(puzzle, values, strict=True)), "available": True}

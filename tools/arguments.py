@@ -10,7 +10,7 @@ from difflib import SequenceMatcher
 from itertools import pairwise
 from typing import Any
 
-from tools.option_wishes import LETTER_SIZES, wishes
+from tools.option_wishes import LETTER_SIZES, outright, wishes
 
 _ALL = re.compile(r"\b(all|everything|both|whole order|entire order|every item|all of it)\b"
                   r"(?!\s+(?:of\s+)?(?:my\s+|the\s+|your\s+)?(?:[a-z]+\s+)?orders?\b)", re.IGNORECASE)
@@ -361,7 +361,8 @@ def _ranked(text: str, variants: Iterable[dict[str, Any]],
 
 def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> dict[str, Any] | None:
     """The available variant that ``text`` names by its item id, else the one that best fits what it asks for (see
-    :func:`_ranked`); None when nothing is asked for or two fit equally well."""
+    :func:`_ranked`); None when nothing is asked for, two fit equally well, or the best lacks the new value the
+    customer asked an option to take ("4 foot, same material and colour" when that one is sold out)."""
     variants = list(variants)
     ids = set(_ITEM_ID.findall(text))
     by_id = [v for v in variants if v["item_id"] in ids and v["available"] and v["options"] != current]
@@ -370,7 +371,10 @@ def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[st
     scored = _ranked(text, variants, current)
     if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
-    return scored[0][1]
+    best = scored[0][1]["options"]
+    asked = options_asked(outright(text), variants)
+    changed = {key: values for key, values in asked.items() if current.get(key) not in values}
+    return scored[0][1] if has_asked(best, changed) else None
 
 
 def options_fitting(text: str, variants: Iterable[dict[str, Any]], current: dict[str, Any]) -> list[dict[str, Any]]:

@@ -24,7 +24,9 @@ _ADJECTIVES: dict[str, tuple[int, tuple[str, ...]]] = {
 _COMPARATIVE = re.compile(rf"\b(?:(more|less)\s+([a-z]+)|({'|'.join(_ADJECTIVES)})(?:\s+([a-z]+))?)", re.IGNORECASE)
 _BY_AMOUNT = re.compile(rf"\b(\d+(?:\.\d+)?)\s*([a-z]+)?\s+(less|fewer|more|{'|'.join(_ADJECTIVES)})\b", re.IGNORECASE)
 """An option moved by an amount ("500 pieces less", "2 inches longer")."""
-_SAME = re.compile(r"\bsame\s+([a-z0-9-]+(?:\s+[a-z0-9-]+)?)", re.IGNORECASE)
+_SAME = re.compile(r"\bsame\s+([a-z0-9-]+(?:\s+(?!and\b)[a-z0-9-]+)?"
+                   r"(?:\s*(?:,|and|&)\s*[a-z0-9-]+(?:\s+[a-z0-9-]+)?)*)", re.IGNORECASE)
+"""Options kept as they are ("the same size", "the same material and color")."""
 _CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest[ -]price[d]?|cheaper)\b", re.IGNORECASE)
 _DEAREST = re.compile(r"\b(most expensive|priciest|highest[ -]price[d]?|pricier|more expensive)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(k\b)?")
@@ -40,7 +42,7 @@ _EXTREME_ADJECTIVES: dict[str, tuple[int, tuple[str, ...]]] = {
 """Superlatives: the end of an option's values they ask for, and the options they are about when no noun follows."""
 _SUPERLATIVE = re.compile(
     rf"\b(?:({'|'.join(_EXTREMES)})\s+([a-z]+)|({'|'.join(_EXTREME_ADJECTIVES)})(?:\s+([a-z]+))?)", re.IGNORECASE)
-_NOT_OPTIONS = {"one", "ones", "but", "with", "item", "thing", "product", "kind", "as", "the"}
+_NOT_OPTIONS = {"one", "ones", "but", "with", "item", "thing", "product", "kind", "as", "the", "and", "&", ","}
 _PHRASE = r"[a-z0-9][a-z0-9-]*(?:\s+[a-z0-9][a-z0-9-]*)?"
 _RANKED_CHOICES = re.compile(rf"{_PHRASE}(?:\s*>\s*{_PHRASE})+", re.IGNORECASE)
 """Choices in order of preference, best first ("prefer battery > USB > AC")."""
@@ -134,6 +136,14 @@ def _by_amounts(text: str, current: dict[str, Any], found: Wishes) -> None:
         if len(keys) == 1 and (now := rank(current[keys[0]])) is not None:
             found.targets[keys[0]] = now + direction * float(amount)
             found.amount_words.add(amount)
+
+
+def outright(text: str) -> str:
+    """``text`` without what names no value outright: amounts options move by ("500 pieces less" is no 500-piece
+    option) and choices ranked ("prefer AC over battery" does not ask for a battery)."""
+    for relative in (_BY_AMOUNT, _RANKED_CHOICES, _PREFER_OVER):
+        text = relative.sub(" ", text)
+    return text
 
 
 def _superlatives(text: str, current: dict[str, Any], found: Wishes) -> None:
