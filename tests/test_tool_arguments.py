@@ -103,6 +103,10 @@ def test_a_payment_method_is_named_by_kind_brand_or_last_four() -> None:
     assert named == {"my visa": "visa", "the card ending in 9876": "amex", "use the gift card": "gift",
                      "paypal pls": "paypal", "my credit card": None, "another card": None,
                      "pay the difference with my Giftcard": "gift"}
+    preferred = "I would be angry but prefer gift card payment. If that is not possible, I would use the credit card"
+    assert payment_named(preferred, methods)["payment_method_id"] == "gift"
+    assert payment_named("to paypal, not the gift card", methods)["payment_method_id"] == "paypal"
+    assert payment_named("paypal or the gift card, either is fine", methods) is None
 
 
 def test_common_words_are_not_taken_for_misspelt_names() -> None:

@@ -294,10 +294,19 @@ def _payment_words(method: dict[str, Any]) -> set[str]:
     return {joined} | {w for w in words if w not in _GENERIC_PAYMENT and (not w.isdigit() or len(w) == 4)}
 
 
+_PREFERRED = re.compile(r"\bprefer\w*\s+((?:[a-z0-9]+\s*){1,4})", re.IGNORECASE)
+"""What the customer prefers ("I would prefer gift card payment")."""
+
+
 def payment_named(text: str, methods: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The one payment method (``PaymentMethodView`` data) that ``text`` names, or None."""
-    said = _option_words(text)
-    named = [m for m in methods if _overlap(_payment_words(m), said)]
+    """The one payment method (``PaymentMethodView`` data) that ``text`` names, or of several the one it prefers
+    ("prefer gift card payment; if that is not possible, the credit card") or does not turn down; else None."""
+    named = [m for m in methods if _overlap(_payment_words(m), _option_words(text))]
+    if len(named) > 1:
+        preferred = _option_words(" ".join(_PREFERRED.findall(text)))
+        turned_down = _option_words(" ".join(_TURNED_DOWN.findall(text)))
+        named = [m for m in named if _overlap(_payment_words(m), preferred)] or [
+            m for m in named if not _overlap(_payment_words(m), turned_down)]
     return named[0] if len(named) == 1 else None
 
 
