@@ -539,6 +539,12 @@ def test_a_change_asked_for_beside_the_planners_change_is_not_lost() -> None:
     for already in ("return the earbuds and the t-shirt", "return the earbuds. If it's free, cancel the bottle too",
                     "return the earbuds. I don't want to cancel the water bottle"):
         assert check(already, return_earbuds) == [return_earbuds]  # the same order; a condition; turned down
+    address = {"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W1000003",
+               "address": "12 Main St, Springfield, IL 62701"}
+    assert check("send my water bottle order to 12 Main St, Springfield, IL 62701. I also want to adjust the water "
+                 "bottle to be blue", address)[1:] == [{
+                     "cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W1000003",
+                     "items": ["Water Bottle"], "new_option": "want to adjust the water bottle to be blue"}]
     unplaced = {"cmd": "write", "tool": "return_delivered_order_items", "items": ["Wireless Earbuds"]}
     assert check("return the earbuds, also cancel the water bottle", unplaced) == [
         return_earbuds, {**cancel_bottle, "items": ["Water Bottle"]}]

@@ -482,28 +482,45 @@ _CONDITION = re.compile(r"(if|unless|in case|when)\b", re.IGNORECASE)
 def _changes_left_out(planned: list[dict[str, Any]], clauses: list[Clause],
                       orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A change asked for in so many words beside the planner's changes ("..., also I want to exchange the garden
-    hose I received") that none of them is about is made too: on the one order of the status it needs that holds
-    the items the clause names, when no planned change is about that order. Not a wish that depends on something
-    (the planner may have weighed it)."""
-    about = {c.get("order_id") for c in planned if c["cmd"] == "write"}
-    if None in about:  # a change whose order code still has to find may be about those items
+    hose I received", "I also want to adjust the desk lamp to be black") that none of them is about is made too:
+    on the one order of the status it needs that holds the items the clause names, when no planned change of that
+    kind is about that order. Not a wish that depends on something (the planner may have weighed it)."""
+    about = {(c.get("order_id"), _kind(c["tool"])) for c in planned if c["cmd"] == "write"}
+    if any(order_id is None for order_id, _ in about):  # a change whose order code has yet to find may be these
         return planned
     added = []
     for clause, sentence, question in clauses:
-        conditional = _CONDITION.match(sentence.strip())
-        tool = None if question or conditional else next(
-            (t for t, a in ACTION_WORDS.items() if asks_for(clause, a)), None)
-        if tool is None:
+        if question or _CONDITION.match(sentence.strip()):
             continue
-        status = ORDER_STATUS_FOR[WRITE_INTENT[tool]]
-        order_id, items = _order_meant((clause,), [o for o in orders if status in o["status"]])
-        if order_id and items and order_id not in about:
-            added.append({"cmd": "write", "tool": tool, "order_id": order_id, "items": [i["name"] for i in items]})
-            about.add(order_id)
+        tool, order_id, items = _change_asked(clause, orders)
+        if tool and order_id and items and (order_id, _kind(tool)) not in about:
+            swap = {"new_option": clause} if tool in ITEM_SWAPS.values() else {}
+            added.append({"cmd": "write", "tool": tool, "order_id": order_id, "items": [i["name"] for i in items],
+                          **swap})
+            about.add((order_id, _kind(tool)))
     return [*planned, *added]
 
 
-_SWAP_VERBS = ("modify", "change", "switch", "swap", "upgrade")
+def _kind(tool: str) -> str:
+    """Changes of one order's items are of one kind: an order is changed once (tau2's rule, and ours)."""
+    return "items" if tool in ITEM_CHANGES else tool
+
+
+def _change_asked(clause: str, orders: list[dict[str, Any]]) -> tuple[str | None, str | None, list[dict[str, Any]]]:
+    """The write a clause asks for in so many words (a cancellation, a return or an exchange, or an item changed),
+    with the one order of the status it needs holding the items it names, and those items."""
+    tool = next((t for t, a in ACTION_WORDS.items() if asks_for(clause, a)), None)
+    if tool is not None:
+        status = ORDER_STATUS_FOR[WRITE_INTENT[tool]]
+        return (tool, *_order_meant((clause,), [o for o in orders if status in o["status"]]))
+    if _NOT_AN_ITEM_CHANGE.search(clause) or not any(asks_for(clause, v) for v in _SWAP_VERBS):
+        return None, None, []
+    order_id, items = _order_meant((clause,), [o for o in orders if o["status"] in ITEM_SWAPS])
+    status = next((o["status"] for o in orders if o["order_id"] == order_id), "")
+    return ITEM_SWAPS.get(status), order_id, items
+
+
+_SWAP_VERBS = ("modify", "change", "switch", "swap", "upgrade", "adjust")
 _NOT_AN_ITEM_CHANGE = re.compile(r"\b(address|ship|deliver|pay|payment|card|paypal|gift|password|email)\w*",
                                  re.IGNORECASE)
 """What a change of something other than an item is about ("change the address of the tshirt order")."""
@@ -683,7 +700,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         if command["cmd"] == "write" and WRITE_INTENT[command["tool"]] == awaited:
             command["cmd"] = "correct"
             del command["tool"]
-    planned = _let_go(_instead(planned, text, task), text, task)
+    planned = _difference_paid(_let_go(_instead(planned, text, task), text, task), text)
     if english or translation:  # the embedding model and the action words are English
         clauses = clauses_of(text)
         planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
@@ -694,7 +711,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = _missed_new_address(_to_account_address(planned, text), clauses, text, task)
         planned = _both_addresses(planned, text)
         planned = _other_orders(planned, text, orders)
-    planned = _every_item(_every_order(_difference_paid(planned, text), text, orders), text, orders)
+    planned = _every_item(_every_order(planned, text, orders), text, orders)
     planned = _orders_of_items_cancelled(planned, text, orders)
     every = _as_status_allows(planned, text, orders)
     return _named_orders(_one_change_per_order(every, orders), text, orders)
