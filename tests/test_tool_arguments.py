@@ -166,6 +166,17 @@ def test_an_option_whose_new_value_asked_for_is_sold_out_is_not_swapped_for_anot
     assert option_named("a taller one, same material and color", shelves, shelf)["item_id"] == "g6"
 
 
+def test_a_value_with_a_number_is_named_by_its_number_not_by_its_unit() -> None:
+    laptop = {"screen size": "15-inch", "processor": "i5", "ram": "32GB", "storage": "256GB SSD"}
+    laptops = [{"item_id": item_id, "options": dict(zip(laptop, values, strict=True)), "available": True}
+               for item_id, values in [("17", ("17-inch", "i7", "32GB", "1TB SSD")),
+                                       ("8gb", ("15-inch", "i7", "8GB", "1TB SSD")),
+                                       ("32gb", ("15-inch", "i7", "32GB", "1TB SSD"))]]
+    said = "exchange it to i7 processor, 8GB, 1TB SSD. If you ask which laptop, it is 15-inch, 32GB"
+    assert option_named(said, laptops, laptop)["item_id"] == "8gb"  # "inch" and "GB" name no size or memory
+    assert option_named("an i7 with 1TB SSD, not the 17-inch", laptops, laptop)["item_id"] == "32gb"
+
+
 def test_an_option_moved_by_an_amount_must_have_that_value() -> None:
     puzzle = {"pieces": "1500", "theme": "animals", "difficulty level": "intermediate"}
     puzzles = [{"item_id": f"p{i}", "options": dict(zip(puzzle, values, strict=True)), "available": True}

@@ -330,11 +330,38 @@ def _sizes_said(text: str) -> set[str]:
     return said | {LETTER_SIZES[w] for w in said if w in LETTER_SIZES}
 
 
-def _names(key: str, value: Any, said: set[str], without: set[str], sizes: set[str]) -> bool:
+def _asked_outright(text: str) -> str:
+    """``text`` without what asks for no value: amounts, ranked choices (:func:`outright`) and values turned down."""
+    return _TURNED_DOWN.sub(" ", outright(text))
+
+
+def _shared_words(variants: Sequence[dict[str, Any]]) -> dict[str, set[str]]:
+    """By option, the words every one of its values has ("inch" of "13-inch" and "15-inch"): they name none."""
+    values: dict[str, set[str]] = {}
+    for variant in variants:
+        for key, value in variant["options"].items():
+            values.setdefault(key, set()).add(str(value))
+    return {key: set.intersection(*(set(_phrase(v).split()) for v in found)) if len(found) > 1 else set()
+            for key, found in values.items()}
+
+
+def _number_named(value: str, shared: set[str], phrase: str) -> bool:
+    """Whether a value with a number ("15-inch", "1TB SSD") is said in ``phrase`` (:func:`_phrase`): its words but
+    those every value of its option has ("1 tb"), with its unit when only the number would be left ("15 inch")."""
+    words = _phrase(value).split()
+    core = [w for w in words if w not in shared]
+    return f" {' '.join(words if all(w.isdigit() for w in core) else core)} " in phrase
+
+
+def _names(key: str, value: Any, said: set[str], without: set[str], sizes: set[str],
+           numbers: tuple[set[str], str] = (set(), "")) -> bool:
     """Whether the customer's words name this option value (a "none" value by "no <option>": "no backlight";
-    a word given as a size names only a size)."""
+    a word given as a size names only a size; a value with a number by its number and unit, ``numbers``: the
+    option's shared words and the message as a phrase)."""
     if str(value).lower() in _NONE:
         return bool(_option_words(key) & without)
+    if numbers[1] and any(c.isdigit() for c in str(value)):
+        return _number_named(str(value), *numbers)
     if "size" in key.lower():
         return bool(_option_words(str(value)) & (said | sizes))
     words, others = _option_words(str(value)), said - sizes
@@ -356,13 +383,16 @@ def _ranked(text: str, variants: Iterable[dict[str, Any]],
     said = _option_words(text) - _option_words(" ".join(_TURNED_DOWN.findall(text))) - ranked_words - wish.amount_words
     without = {w.lower() for w in _WITHOUT.findall(text)}
     sizes = _sizes_said(text)
+    variants = list(variants)
+    shared, phrase = _shared_words(variants), _phrase(_asked_outright(text))
     scored = []
     for variant in variants:
         if not variant["available"] or variant["options"] == current or not wish.allow(variant["options"], current):
             continue
         wanted = {k: v for k, v in variant["options"].items() if current.get(k) != v}
-        named = sum(_names(k, v, said, without, sizes) for k, v in wanted.items())
-        given_up = sum(_names(k, current[k], said, without, sizes) for k in wanted if k in current)
+        named = sum(_names(k, v, said, without, sizes, (shared[k], phrase)) for k, v in wanted.items())
+        given_up = sum(_names(k, current[k], said, without, sizes, (shared.get(k, set()), phrase))
+                       for k in wanted if k in current)
         scored.append(((named, -given_up, -wish.preference(variant["options"]), wish.extremity(variant["options"]),
                         wish.price * float(variant.get("price", 0)), -len(wanted)), variant))
     return sorted(scored, key=lambda pair: pair[0], reverse=True) if (wish or any(s[0][0] for s in scored)) else []
@@ -381,7 +411,7 @@ def option_named(text: str, variants: Iterable[dict[str, Any]], current: dict[st
     if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
     best = scored[0][1]["options"]
-    asked = options_asked(outright(text), variants)
+    asked = options_asked(_asked_outright(text), variants)
     changed = {key: values for key, values in asked.items() if current.get(key) not in values}
     return scored[0][1] if has_asked(best, changed) else None
 
