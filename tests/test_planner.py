@@ -26,7 +26,7 @@ from tools import desk, execute
 from tools.catalog import products
 from tools.policy import Policy, ToolPolicy
 from tools.store import Store
-from tools.store.models import Customer, Order, OrderItem
+from tools.store.models import Customer, Order, OrderItem, Product
 
 LIAMS_ORDER = "#W3057002"
 """Liam Chen's delivered order (Running Shoes, Hoodie): never Olivia's to see or change."""
@@ -724,6 +724,20 @@ def test_an_address_being_written_out_is_never_swapped_for_one_on_record(planned
     unknown = planned(plan({"cmd": "write", "tool": "modify_user_address"}), extracted, deps=chat.deps)
     asked = text_of(unknown.say("please change my address to 9 Elm St, Washington, 99999"))  # a zip code not known
     assert "I still need the state of the address" in asked and writes(chat) == writes(unknown) == []
+
+
+def test_an_option_like_the_one_the_customer_already_has_is_that_ones(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W4821003",
+                         "items": ["T-Shirt"]}))
+    with chat.deps.store.session() as session:
+        shirt = next(i for i in session.get(Order, "#W4821003").items if i.name == "T-Shirt")
+        other = next(v for v in session.get(Product, shirt.product_id).variants
+                     if v.available and v.options != shirt.options)
+        session.add(OrderItem(order_id="#W4821001", position=7, item_id=other.item_id, product_id=shirt.product_id,
+                              name=shirt.name, price=other.price, options=other.options))
+        wanted = ", ".join(str(v) for v in other.options.values())
+    said = text_of(chat.say("change the t-shirt in my pending order to the same type as the one I already received"))
+    assert f"for T-Shirt ({wanted})" in said and "Shall I go ahead?" in said and writes(chat) == []
 
 
 def test_one_of_two_alike_items_is_asked_about_by_what_sets_them_apart(planned: Callable[..., Chat]) -> None:

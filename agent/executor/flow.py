@@ -586,7 +586,8 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
         product = turn.call("get_product_details", {"product_id": item["product_id"]})["data"]
         settled = next((v for v in product["variants"]
                         if v["available"] and v["item_id"] == task.options_chosen.get(item["item_id"])), None)
-        option = settled or _option_meant(said, f"{task.option_said} {turn.text}", product["variants"], item)
+        option = settled or _like_one_owned(f"{task.request} {turn.text}", turn, item, product["variants"]) or (
+            _option_meant(said, f"{task.option_said} {turn.text}", product["variants"], item))
         if option is None:
             fitting = options_fitting(f"{task.option_said} {turn.text}", product["variants"], item["options"])
             choices = "; ".join(_values(variant["options"]) for variant in fitting)[:400]
@@ -597,6 +598,26 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
         chosen.append(option["item_id"])
         changes.append(f"{item['name']} ({_values(item['options'])}) for {item['name']} ({_values(option['options'])})")
     return chosen, Step(say=wording.join(changes))
+
+
+_LIKE_ONE_OWNED = re.compile(r"\bsame\b[^.;!?]*?\bas\s+(?:the\s+one|mine|the\s+\w+|my\s+\w+)[^.;!?]*?\b(?:received|"
+                             r"have|got|bought|own|already)\b", re.IGNORECASE)
+"""An option asked to be like an item the customer has ("the same type as the one I already received")."""
+
+
+def _like_one_owned(text: str, turn: Turn, item: dict[str, Any],
+                    variants: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The available variant with the options of the one other item of the same product in the customer's orders,
+    when the sentence naming ``item`` asks for the same as the one they have."""
+    if not any(_LIKE_ONE_OWNED.search(s) and items_called(s, [item]) for s in re.split(r"(?<=[.;!?])\s+", text)):
+        return None
+    orders = turn.call("list_recent_orders", {"limit": 20}, preview=True)["data"].get("orders", [])
+    owned = {tuple(sorted(i["options"].items())) for o in orders for i in o["items"]
+             if i["product_id"] == item["product_id"] and i["options"] != item["options"]}
+    if len(owned) != 1:
+        return None
+    options = dict(owned.pop())
+    return next((v for v in variants if v["available"] and v["options"] == options), None)
 
 
 def _option_meant(read: str, words: str, variants: list[dict[str, Any]], item: dict[str, Any]) -> dict[str, Any] | None:
