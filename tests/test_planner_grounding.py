@@ -568,3 +568,13 @@ def test_a_change_read_beside_a_correction_must_be_about_the_message() -> None:
     correct = {"cmd": "correct", "items": ["Wireless Earbuds"]}
     assert check("do not say yes immediately, because I also want to return the earbuds", correct,
                  {"cmd": "write", "tool": "request_password_reset"}, task=awaiting) == [{**correct, "cmd": "correct"}]
+
+
+def test_an_item_removed_from_a_pending_order_is_a_cancellation_not_a_swap() -> None:
+    swap = {"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W1000003", "items": ["Water Bottle"]}
+    [removal] = check("I ordered a water bottle by mistake, please remove it from my pending order", swap)
+    assert removal["tool"] == "cancel_pending_order" and removal["order_id"] == "#W1000003"
+    [kept] = check("can you remove the water bottle from my order?", swap)  # a question: the planner's reading
+    assert kept["tool"] == "modify_pending_order_items"
+    [swapped] = check("change the water bottle to a blue one", {**swap, "new_option": "blue"})
+    assert swapped["tool"] == "modify_pending_order_items"

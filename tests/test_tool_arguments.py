@@ -330,6 +330,9 @@ def test_of_alike_items_the_one_meant_is_told_by_its_options_or_asked_about() ->
     assert alike_items_meant("all of them", items) == (items, [])
     assert alike_items_meant("the bagless one", items) == ([purifier], [[robotic, canister]])  # both are bagless
     assert alike_items_meant("only the canister one, i'm keeping the robotic one", items) == ([purifier, canister], [])
+    priced = [{**robotic, "price": 600.0}, purifier, {**canister, "price": 300.0}]
+    assert alike_items_meant("return the vacuum that is more expensive", priced) == ([priced[0], purifier], [])
+    assert alike_items_meant("the cheaper vacuum cleaner", priced) == ([purifier, priced[2]], [])
 
 
 def test_of_two_orders_holding_the_item_the_more_or_less_expensive_ones_is_meant() -> None:

@@ -124,8 +124,8 @@ def alike_items_meant(text: str, items: Sequence[dict[str, Any]],
                       ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
     """Of ``items`` (of one order, those a message names), the ones meant where several share a name and ``text``
     asks for one of them ("return a vacuum cleaner", not "both vacuum cleaners"): the one whose options it names
-    ("the robotic one", not the one it keeps). Returns the items meant and the groups of alike items ``text`` does
-    not tell apart."""
+    ("the robotic one", not the one it keeps), or the more (less) expensive one it asks for. Returns the items
+    meant and the groups of alike items ``text`` does not tell apart."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         groups.setdefault(item["name"], []).append(item)
@@ -138,6 +138,8 @@ def alike_items_meant(text: str, items: Sequence[dict[str, Any]],
             continue
         shared = set.intersection(*(_words(_describe(i, "options")) for i in group))
         picked = [i for i in group if _overlap(_words(_describe(i, "options")) - shared, said)]
+        if len(picked) != 1 and (toward := wishes(text, {}).price):  # "the more expensive one"
+            picked = _at_price_end([i for i in group if "price" in i], lambda i: float(i["price"]), toward)
         if len(picked) == 1:
             meant.extend(picked)
         else:
@@ -277,11 +279,17 @@ def order_by_price(text: str, orders: Sequence[dict[str, Any]]) -> dict[str, Any
     that ``text`` asks for ("return the more expensive one" of two tablets); None when it asks for neither, or two
     cost the same."""
     toward = wishes(text, {}).price
-    if not toward or len(orders) < 2:
+    holding = [o for o in orders if items_called(text, o["items"])]
+    if not toward or len(holding) < 2:
         return None
-    priced = sorted(((toward * max(float(i["price"]) for i in items_called(text, o["items"])), o["order_id"], o)
-                     for o in orders if items_called(text, o["items"])), key=lambda pair: pair[0], reverse=True)
-    return priced[0][2] if len(priced) > 1 and priced[0][0] != priced[1][0] else None
+    end = _at_price_end(holding, lambda o: max(float(i["price"]) for i in items_called(text, o["items"])), toward)
+    return end[0] if len(end) == 1 else None
+
+
+def _at_price_end(candidates: Sequence[Any], price: Callable[[Any], float], toward: int) -> list[Any]:
+    """The candidates at the end of their prices asked for: the most expensive (``toward`` 1) or the cheapest."""
+    best = max((toward * price(c) for c in candidates), default=None)
+    return [c for c in candidates if toward * price(c) == best]
 
 
 _GENERIC_PAYMENT = {"card", "ending", "balance"}

@@ -316,6 +316,18 @@ def _as_status_allows(planned: list[dict[str, Any]], text: str, orders: list[dic
     return kept
 
 
+def _removals(planned: list[dict[str, Any]], clauses: list[Clause]) -> list[dict[str, Any]]:
+    """An item to be removed from a pending order ("remove the fleece jacket from my pending order") is no item
+    changed for another option: it is a cancellation (of the whole order, which the proposal says first)."""
+    removing = [sentence for clause, sentence, question in clauses if not question and asks_for(clause, "remove")]
+    if not removing:
+        return planned
+    return [{**{k: v for k, v in c.items() if k != "new_option"}, "tool": "cancel_pending_order"}
+            if c["cmd"] == "write" and c["tool"] == "modify_pending_order_items" and not c.get("new_option")
+            and any(items_named(sentence, [{"name": i} for i in c.get("items", [])]) for sentence in removing) else c
+            for c in planned]
+
+
 _DIFFERENCE = re.compile(r"\b(?:price\s+)?difference\b", re.IGNORECASE)
 """Money a swap leaves over or owes ("any price difference should go to a gift card")."""
 
@@ -706,7 +718,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
                                          intent)
         planned = _missed_product_questions(_products_said(planned, text, products), clauses, products)
-        planned = _missed_changes(_swaps_unasked(planned, text), clauses, text, orders, task)
+        planned = _missed_changes(_removals(_swaps_unasked(planned, text), clauses), clauses, text, orders, task)
         planned = _missed_questions(planned, clauses, orders)
         planned = _missed_new_address(_to_account_address(planned, text), clauses, text, task)
         planned = _both_addresses(planned, text)
