@@ -545,6 +545,11 @@ def test_a_change_asked_for_beside_the_planners_change_is_not_lost() -> None:
                  "bottle to be blue", address)[1:] == [{
                      "cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W1000003",
                      "items": ["Water Bottle"], "new_option": "want to adjust the water bottle to be blue"}]
+    for asked in ("I also want to exchange the water bottle for a blue one",
+                  "also change my pending order item to blue"):
+        [added] = check(f"send my water bottle order to 12 Main St, Springfield, IL 62701. {asked}", address)[1:]
+        assert (added["tool"], added["order_id"], added["items"]) == (
+            "modify_pending_order_items", "#W1000003", ["Water Bottle"])  # the pending order's kind of swap
     unplaced = {"cmd": "write", "tool": "return_delivered_order_items", "items": ["Wireless Earbuds"]}
     assert check("return the earbuds, also cancel the water bottle", unplaced) == [
         return_earbuds, {**cancel_bottle, "items": ["Water Bottle"]}]

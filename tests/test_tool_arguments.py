@@ -213,6 +213,13 @@ def test_higher_resolution_orders_4k_above_1080p() -> None:
     assert option_named("one with a higher resolution", cameras, camera)["item_id"] == "c4"
 
 
+def test_an_item_named_as_what_another_came_with_is_not_meant() -> None:
+    items = [{"name": "Backpack"}, {"name": "Vacuum Cleaner"}]
+    assert items_named("return the backpack I received with the vacuum cleaner", items) == items[:1]
+    assert items_named("return the vacuum cleaner that came with the backpack", items) == items[1:]
+    assert items_named("return the backpack and the vacuum cleaner", items) == items
+
+
 def test_items_listed_together_are_one_request() -> None:
     items = [{"name": "Vacuum Cleaner"}, {"name": "Headphones"}, {"name": "Smart Watch"}, {"name": "Desk Lamp"},
              {"name": "Smart Thermostat"}]  # "smart" names two items: part of the listed name all the same

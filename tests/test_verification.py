@@ -147,3 +147,12 @@ def test_the_agent_asks_for_what_each_started_way_still_needs(chat_with: Callabl
     asked = text_of(chat.say("the zip is 78789"))
     assert "need the email address on your account, or your full name" in asked
     assert "you're verified" in text_of(chat.say("my name is Olivia Martin"))
+
+
+def test_a_way_using_facts_just_given_is_tried_before_details_that_failed() -> None:
+    tau2: list[VerificationMethod] = ["email", "name_zip"]
+    facts = {"email": "wrong@example.com", "name": ("Olivia", "Martin"), "zip": "78789"}
+    assert identity_call(facts, tau2, ["name", "zip"]) == (  # the email already matched no account
+        "verify_customer_by_name_zip", {"zip": "78789", "first_name": "Olivia", "last_name": "Martin"})
+    assert identity_call(facts, tau2, ["email"])[0] == "verify_customer_by_email"
+    assert identity_call(facts, tau2)[0] == "verify_customer_by_email"  # nothing new: the policy's order

@@ -106,14 +106,22 @@ def _describe(candidate: dict[str, Any], key: str) -> str:
     return " ".join(str(v) for v in value.values()) if isinstance(value, dict) else str(value)
 
 
+_ALONGSIDE = re.compile(r"\b(?:received|bought|ordered|got|came|arrived|shipped|purchased)\s+(?:together\s+)?"
+                        r"(?:with|alongside)\s+(?:the\s+|my\s+|a\s+|an\s+)?[a-z-]+(?:\s+[a-z-]+)?", re.IGNORECASE)
+"""What another item came with ("... I received with the vacuum cleaner"): it points to the order, not an item."""
+
+
 def items_named(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The items (of one order) whose names ``text`` mentions; all of them for "all"/"both", but those it leaves
     out ("everything except the coffee maker"). An item named only by words that name another item more fully is
-    not meant ("the smart thermostat" is not the Smart Watch)."""
+    not meant ("the smart thermostat" is not the Smart Watch), nor one named as what another came with ("the
+    backpack I received with the vacuum cleaner")."""
     if _ALL.search(text):
         left_out = _EXCEPT.search(text)
         return [i for i in items if not left_out or i not in _items_said(left_out.group(1), items)]
-    return _items_said(text, items)
+    named = _items_said(text, items)
+    alongside = _items_said(" ".join(m.group(0) for m in _ALONGSIDE.finditer(text)), items)
+    return [i for i in named if i not in alongside] if len(named) > len(alongside) else named
 
 
 _KEEPING = re.compile(r"\b(?:keep|keeping|not|except|but not|other than)\b[^.,;!?]*", re.IGNORECASE)

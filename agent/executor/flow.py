@@ -6,7 +6,7 @@ failed try at the same thing hands the conversation to a person."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
@@ -246,9 +246,12 @@ def identity_facts(text: str) -> dict[str, Any]:
     return {fact: value for fact, value in found.items() if value}
 
 
-def identity_call(facts: dict[str, Any], verify_with: list[VerificationMethod]) -> tuple[str, dict[str, str]] | None:
-    """The verification tool call of the first way in ``verify_with`` that ``facts`` complete, or None."""
-    for method in verify_with:
+def identity_call(facts: dict[str, Any], verify_with: list[VerificationMethod],
+                  fresh: Collection[str] = ()) -> tuple[str, dict[str, str]] | None:
+    """The verification tool call of the first way in ``verify_with`` that ``facts`` complete, or None; ways that
+    use a ``fresh`` fact (said in this message) first: a name and zip code given after an email that matched no
+    account are tried, not that email again."""
+    for method in sorted(verify_with, key=lambda m: not set(VERIFICATIONS[m][1]) & set(fresh)):
         tool, needs = VERIFICATIONS[method]
         if all(facts.get(fact) for fact in needs):
             arguments = {fact: facts[fact] for fact in needs if fact != "name"}
@@ -287,7 +290,7 @@ def not_verified(result: dict[str, Any]) -> str:
 def _verify(task: Task, turn: Turn) -> Step:
     said = identity_facts(turn.text)
     facts = {**task.identity_facts, **said}
-    call = identity_call(facts, turn.verify_with) if said else None  # details already tried are not tried again
+    call = identity_call(facts, turn.verify_with, said) if said else None  # not details already tried again
     if call is None:
         task = task.model_copy(update={"details": {**task.details, **turn.details}, "identity_facts": facts})
         missing = _still_needed(facts, turn.verify_with)

@@ -22,7 +22,7 @@ def identify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     said = identity_facts(last_customer_text(state))
     task = state.get("task") or {}
     earlier = task.get("identity_facts", {}) if task.get("awaiting") == "identity" else {}
-    call = identity_call({**earlier, **said}, runtime.context.deps.policy.identity.verify_with) if said else None
+    call = identity_call({**earlier, **said}, runtime.context.deps.policy.identity.verify_with, said) if said else None
     if call is None:
         return {}
     result = run_tool(runtime, *call, customer_id=None)

@@ -1,6 +1,7 @@
 """The planner's commands checked against what the customer actually wrote: a small model fills in details the
 customer never gave (a reason, the whole order's items, an order from its prompt's examples), and code, not
-the model, decides what was said. What fails a check is dropped, and the executor asks for it."""
+the model, decides what was said. What fails a check is dropped, and the executor asks for it; what the plan left
+out of the message is added (`missed.py`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,24 @@ from typing import Any
 
 from agent.commands import WRITE_INTENT, Command
 from agent.executor import extract
-from agent.executor.address import US_ADDRESS
 from agent.executor.flow import ORDER_STATUS_FOR
 from agent.nodes.understand import extract_order_ids, several_requests
 from agent.planner.clauses import ACTION_WORDS, Clause, asks_a_change, asks_for, clauses_of
 from agent.planner.floor import from_route
+from agent.planner.missed import (
+    ABOUT_THEIR_ORDERS,
+    ITEM_CHANGES,
+    ITEM_SWAPS,
+    NAMED_BY_ITEM,
+    STATUS,
+    SWAP_WORDS,
+    both_addresses,
+    missed_changes,
+    missed_new_address,
+    order_meant,
+    swaps_unasked,
+    to_account_address,
+)
 from agent.planner.prompt import WRITE_DETAILS
 from core.embeddings import get_embedder
 from core.language import language_of
@@ -91,7 +105,7 @@ def _order_asked_for(command: dict[str, Any], text: str, orders: list[dict[str, 
     words, or None."""
     action = ACTION_WORDS.get(command.get("tool", ""))
     asking = next((c for c in clauses_of(text) if action and not c.question and asks_for(c.text, action)), None)
-    return _order_meant((asking.text, asking.sentence), orders)[0] if asking else None
+    return order_meant((asking.text, asking.sentence), orders)[0] if asking else None
 
 
 _ANOTHER_ORDER = re.compile(r"\b(other|another|different|wrong|second|first)\s+(?:[a-z]+\s+)?(order|one)\b",
@@ -185,8 +199,7 @@ def _shared_details(planned: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return planned
 
 
-ITEM_SWAPS = {"pending": "modify_pending_order_items", "delivered": "exchange_delivered_order_items"}
-"""Swapping items for other options: a change of a pending order, an exchange of a delivered one."""
+
 
 
 def _of_account(command: dict[str, Any]) -> bool:
@@ -336,7 +349,7 @@ def _difference_paid(planned: list[dict[str, Any]], text: str) -> list[dict[str,
     """A payment change in a message that asks to swap items and says where the price difference goes ("change
     the desk lamp for the cheapest one; any price difference should go to a gift card") is that swap, paid through
     the method named, unless the swap is planned already."""
-    if not _DIFFERENCE.search(text) or not _SWAP_WORDS.search(_DIFFERENCE.sub("", text)) or any(
+    if not _DIFFERENCE.search(text) or not SWAP_WORDS.search(_DIFFERENCE.sub("", text)) or any(
             c.get("tool") in ITEM_SWAPS.values() for c in planned):
         return planned
     return [{**c, "tool": "modify_pending_order_items"} if c.get("tool") == "modify_pending_order_payment" else c
@@ -346,7 +359,7 @@ def _difference_paid(planned: list[dict[str, Any]], text: str) -> list[dict[str,
 _ALL_OF = re.compile(r"\b(?:all|every|each)\b(?:\s+of)?((?:(?!\b(?:to|into|for|with|instead|and)\b)[^.,;!?])+)",
                      re.IGNORECASE)
 """Every item of a kind ("modify all my pending small tshirts to purple"): the words up to what it becomes."""
-ITEM_CHANGES = ("modify_pending_order_items", "return_delivered_order_items", "exchange_delivered_order_items")
+
 
 
 def _every_item(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -402,216 +415,10 @@ def _instead(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | No
     return planned if instead is None else [*planned[:instead], {"cmd": "drop"}, *planned[instead:]]
 
 
-_READS = ("lookup", "answer", "product", "chat", "ask")
-
-
-def _order_meant(parts: tuple[str, ...], orders: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
-    """The one order the first of ``parts`` to name any (the clause, its sentence, the message) names by number or
-    by item, with the items it names; None if it names several or none."""
-    for part in parts:
-        holding = orders_holding(part, orders)
-        named = extract_order_ids(part) or [o["order_id"] for o in holding]
-        if named:
-            items = items_named(part, holding[0]["items"]) if [o["order_id"] for o in holding] == named[:1] else []
-            return (named[0], items) if len(named) == 1 else (None, [])
-    return None, []
-
-
-_STATUS = re.compile(r"\b(where|shipped|ship|arrive|arriving|arrived|delivered|status|track|tracking)\b", re.I)
-"""A question about where an order is."""
-
-
-def _asks_what_they_ordered(clause: str) -> bool:
-    """The clause asks what the items of an order of theirs are, and for no change to them."""
-    return (extract.asks_item_details(clause) and bool(_ABOUT_THEIR_ORDERS.search(clause))
-            and not _SWAP_WORDS.search(clause) and not asks_a_change(clause))
-
-
-def _missed_lookups(planned: list[dict[str, Any]], clauses: list[Clause],
-                    orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Questions about where an order is ("also, has the coffee maker shipped?") or what its items are ("which two
-    t-shirts did I order?") that the planner did not look up: the one order each names is looked up (what its
-    items are: each order holding them, up to :data:`NAMED_BY_ITEM`)."""
-    looked_up = {c.get("order_id") for c in planned if c["cmd"] == "lookup"}
-    missed = []
-    for clause, _, question in clauses:
-        if question and _STATUS.search(clause) and (order_id := _order_meant((clause,), orders)[0]):
-            missed.append(order_id)
-        elif question and _asks_what_they_ordered(clause) and not any(c["cmd"] == "product" for c in planned):
-            holding = [o["order_id"] for o in orders_holding(clause, orders, typos=False)]
-            missed += holding if len(holding) <= NAMED_BY_ITEM else []
-    missed = [order_id for order_id in missed if order_id not in looked_up]
-    return [*planned, *({"cmd": "lookup", "order_id": order_id} for order_id in dict.fromkeys(missed))]
-
-
-_SWAP_WORDS = re.compile(r"\b(chang\w*|modif\w*|swap\w*|switch\w*|exchang\w*|replac\w*|instead|differen\w*|"
-                         r"upgrad\w*|downgrad\w*|convert\w*|rather|prefer\w*)\b", re.IGNORECASE)
-"""Words that ask for one option of an item instead of another."""
-
-
-def _swaps_unasked(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    """Without item swaps that say neither which items nor what for, in a message that asks for no swap (the
-    planner read "which two t-shirts did I order?" beside a cancellation as a change of the t-shirts)."""
-    return [c for c in planned if not (c["cmd"] == "write" and c["tool"] in ITEM_SWAPS.values()
-                                       and not c.get("items") and not c.get("new_option")
-                                       and not _SWAP_WORDS.search(text))]
-
-
-def _missed_changes(planned: list[dict[str, Any]], clauses: list[Clause], text: str, orders: list[dict[str, Any]],
-                    task: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """A change the customer asks for in so many words ("retun my backpak plz") that the planner read as a look-up
-    or a question is started all the same, on the order the clause names, instead of looking that order up; an
-    order asked about is looked up."""
-    planned = _missed_lookups(planned, clauses, orders)
-    if task and task.get("awaiting"):
-        return planned
-    if any(c["cmd"] == "write" for c in planned):
-        return _changes_left_out(planned, clauses, orders)
-    if any(c["cmd"] not in _READS for c in planned):
-        return planned
-    changes: list[dict[str, Any]] = []
-    for clause, sentence, question in clauses:
-        tool = None if question else next((t for t, a in ACTION_WORDS.items() if asks_for(clause, a)), None)
-        if tool is None or any(c["tool"] == tool for c in changes):
-            continue
-        order_id, items = _order_meant((clause, sentence, text), orders)
-        named_items = {"items": [i["name"] for i in items]} if items and "items" in WRITE_DETAILS[tool] else {}
-        changes.append({"cmd": "write", "tool": tool, **({"order_id": order_id} if order_id else {}), **named_items})
-    swap = _missed_swap(clauses, text, orders)
-    changes += [swap] if swap and not any(c["tool"] == swap["tool"] for c in changes) else []
-    if not changes:
-        return planned
-    asked_about = {_order_meant((clause,), orders)[0] for clause, _, question in clauses if question}
-    misread = [c for c in planned if c["cmd"] == "ask" or (
-        c["cmd"] == "lookup" and c.get("order_id") in {w.get("order_id") for w in changes} - asked_about)]
-    return [*(c for c in planned if c not in misread), *changes]
-
-
-_CONDITION = re.compile(r"(if|unless|in case|when)\b", re.IGNORECASE)
-"""A sentence that makes a wish depend on something ("If the tablet is returned, also cancel the charger")."""
-
-
-def _changes_left_out(planned: list[dict[str, Any]], clauses: list[Clause],
-                      orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A change asked for in so many words beside the planner's changes ("..., also I want to exchange the garden
-    hose I received", "I also want to adjust the desk lamp to be black") that none of them is about is made too:
-    on the one order of the status it needs that holds the items the clause names, when no planned change of that
-    kind is about that order. Not a wish that depends on something (the planner may have weighed it)."""
-    about = {(c.get("order_id"), _kind(c["tool"])) for c in planned if c["cmd"] == "write"}
-    if any(order_id is None for order_id, _ in about):  # a change whose order code has yet to find may be these
-        return planned
-    added = []
-    for clause, sentence, question in clauses:
-        if question or _CONDITION.match(sentence.strip()):
-            continue
-        tool, order_id, items = _change_asked(clause, orders)
-        if tool and order_id and items and (order_id, _kind(tool)) not in about:
-            swap = {"new_option": clause} if tool in ITEM_SWAPS.values() else {}
-            added.append({"cmd": "write", "tool": tool, "order_id": order_id, "items": [i["name"] for i in items],
-                          **swap})
-            about.add((order_id, _kind(tool)))
-    return [*planned, *added]
-
-
-def _kind(tool: str) -> str:
-    """Changes of one order's items are of one kind: an order is changed once (tau2's rule, and ours)."""
-    return "items" if tool in ITEM_CHANGES else tool
-
-
-def _change_asked(clause: str, orders: list[dict[str, Any]]) -> tuple[str | None, str | None, list[dict[str, Any]]]:
-    """The write a clause asks for in so many words (a cancellation, a return or an exchange, or an item changed),
-    with the one order of the status it needs holding the items it names, and those items."""
-    tool = next((t for t, a in ACTION_WORDS.items() if asks_for(clause, a)), None)
-    if tool is not None:
-        status = ORDER_STATUS_FOR[WRITE_INTENT[tool]]
-        return (tool, *_order_meant((clause,), [o for o in orders if status in o["status"]]))
-    if _NOT_AN_ITEM_CHANGE.search(clause) or not any(asks_for(clause, v) for v in _SWAP_VERBS):
-        return None, None, []
-    order_id, items = _order_meant((clause,), [o for o in orders if o["status"] in ITEM_SWAPS])
-    status = next((o["status"] for o in orders if o["order_id"] == order_id), "")
-    return ITEM_SWAPS.get(status), order_id, items
-
-
-_SWAP_VERBS = ("modify", "change", "switch", "swap", "upgrade", "adjust")
-_NOT_AN_ITEM_CHANGE = re.compile(r"\b(address|ship|deliver|pay|payment|card|paypal|gift|password|email)\w*",
-                                 re.IGNORECASE)
-"""What a change of something other than an item is about ("change the address of the tshirt order")."""
-
-
-def _missed_swap(clauses: list[Clause], text: str, orders: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """An item change asked for in so many words ("modify all my pending tshirts to purple"): a clause that starts
-    with a verb of change and names items of the customer's orders, on the order it names, or on none when the
-    items are in several orders of the same status (code then asks, or makes it in each for "all")."""
-    for clause, sentence, question in clauses:
-        if question or _NOT_AN_ITEM_CHANGE.search(clause) or not any(asks_for(clause, v) for v in _SWAP_VERBS):
-            continue
-        order_id, items = _order_meant((clause, sentence, text), orders)
-        holding = [o for o in orders if o["order_id"] == order_id] or orders_holding(clause, orders)
-        statuses = {o["status"] for o in holding}
-        if len(statuses) == 1 and (tool := ITEM_SWAPS.get(statuses.pop())):
-            named = {"order_id": order_id, "items": [i["name"] for i in items]} if order_id and items else {}
-            return {"cmd": "write", "tool": tool, **named}
-    return None
-
-
-_SEND_ORDER = re.compile(r"\b(send|ship|deliver|redirect|forward)\b[^.?!]*\b(order|package|parcel)\b", re.IGNORECASE)
-"""An order sent somewhere in so many words ("send my other pending order to ...")."""
-
-
-def _missed_new_address(planned: list[dict[str, Any]], clauses: list[Clause], text: str, task: dict[str, Any] | None,
-                        ) -> list[dict[str, Any]]:
-    """An order the message asks to send to the address it gives, which the planner did not plan (it planned the
-    account's address, or read a question about addresses), is sent there: code picks the pending order, or
-    asks which."""
-    address, send = US_ADDRESS.search(text), _SEND_ORDER.search(text)
-    asked = send and any(question and send.group(0) in sentence for _, sentence, question in clauses)
-    if (not address or not send or asked or (task and task.get("awaiting"))
-            or any(c.get("tool") == "modify_pending_order_address" or c["cmd"] == "correct" for c in planned)):
-        return planned
-    return [*planned, {"cmd": "write", "tool": "modify_pending_order_address", "address": address.group(0)}]
-
-
-_TO_ACCOUNT_ADDRESS = re.compile(r"\bto\s+(?:my|the)\s+(?:\w+\s+)?(?:(?:default|usual|account'?s?)\s+address|"
-                                 r"(?:address|one)\s+on\s+file)\b", re.IGNORECASE)
-"""The account's address as where something should go ("change it to my default address")."""
-
-
-def _to_account_address(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    """A change of the account's address to the account's address is none: the message asks to send an order
-    there ("it went to my son's, change it to my default address instead")."""
-    if not _TO_ACCOUNT_ADDRESS.search(text):
-        return planned
-    return [{**c, "tool": "modify_pending_order_address"} if c.get("tool") == "modify_user_address" else c
-            for c in planned]
-
-
-_ORDERS_ADDRESS = re.compile(r"\border'?s?\s+address(?:es)?\b|\baddress(?:es)?\s+(?:of|on|for)\s+"
-                             r"(?:(?:all|each|every)\s+)?(?:of\s+)?(?:my\s+|the\s+)?(?:\w+\s+)?orders?\b",
-                             re.IGNORECASE)
-"""An order's address as what is changed ("all my pending order addresses", "the address of my order")."""
-_ACCOUNTS_ADDRESS = re.compile(r"\b(?:user|default|account'?s?|profile)\s+(?:default\s+)?address\b", re.IGNORECASE)
-"""The account's address as what is changed ("my user default address")."""
-
-
-def _both_addresses(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    """A message that asks to change both the account's address and its orders' ("correct all order addresses and
-    my user address") changes both, to the same address, when the planner planned one of the two."""
-    tools = {c.get("tool") for c in planned if c["cmd"] == "write"}
-    wanted = {"modify_pending_order_address": _ORDERS_ADDRESS.search(text),
-              "modify_user_address": _ACCOUNTS_ADDRESS.search(text) and not _TO_ACCOUNT_ADDRESS.search(text)}
-    if not all(wanted.values()) or len(tools & set(wanted)) != 1:
-        return planned
-    known = next(c for c in planned if c.get("tool") in wanted)
-    missing = next(tool for tool in wanted if tool not in tools)
-    address = {"address": known["address"]} if known.get("address") else {}
-    return [*planned, {"cmd": "write", "tool": missing, **address}]
-
-
 _PRODUCT_QUESTION = re.compile(rf"\b({extract.OPTION_WORDS}|in stock|available|availability|sold out|prices?|cost|"
                                r"how much|come in|sell)\b", re.IGNORECASE)
 """A question about what the store sells."""
-_ABOUT_THEIR_ORDERS = re.compile(r"\b(my|order\w*|bought|purchased|return\w*|cancel\w*|exchang\w*|refund\w*|"
-                                 r"ship\w*|deliver\w*|arriv\w*|track\w*)\b", re.IGNORECASE)
+
 
 
 def _products_said(planned: list[dict[str, Any]], text: str, products: Sequence[str]) -> list[dict[str, Any]]:
@@ -628,7 +435,7 @@ def _missed_product_questions(planned: list[dict[str, Any]], clauses: list[Claus
     if any(c["cmd"] == "product" for c in planned):
         return planned
     asked = [name for clause, _, question in clauses
-             if question and _PRODUCT_QUESTION.search(clause) and not _ABOUT_THEIR_ORDERS.search(clause)
+             if question and _PRODUCT_QUESTION.search(clause) and not ABOUT_THEIR_ORDERS.search(clause)
              and (name := product_meant(clause, "", products))]
     if not asked:
         return planned
@@ -652,7 +459,7 @@ def _missed_questions(planned: list[dict[str, Any]], clauses: list[Clause],
         return planned
     asked = [clause for clause, sentence, question in clauses
              if question and sentence.rstrip().endswith("?") and len(clause.split()) >= _MIN_QUESTION_WORDS
-             and _ASKS_WHAT.match(clause) and not _STATUS.search(clause) and not asks_a_change(clause)
+             and _ASKS_WHAT.match(clause) and not STATUS.search(clause) and not asks_a_change(clause)
              and not extract_order_ids(clause) and not orders_holding(clause, orders, typos=False)]
     return [*planned, *({"cmd": "answer", "question": question} for question in asked[:1])]
 
@@ -670,8 +477,7 @@ def _answers_nothing_asked(planned: list[dict[str, Any]], clauses: list[Clause],
     return from_route(intent, text, [])
 
 
-NAMED_BY_ITEM = 2
-"""Orders an item the customer names may point to and still be looked up unasked (more: the name is too vague)."""
+
 
 
 def _named_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -718,10 +524,10 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
                                          intent)
         planned = _missed_product_questions(_products_said(planned, text, products), clauses, products)
-        planned = _missed_changes(_removals(_swaps_unasked(planned, text), clauses), clauses, text, orders, task)
+        planned = missed_changes(_removals(swaps_unasked(planned, text), clauses), clauses, text, orders, task)
         planned = _missed_questions(planned, clauses, orders)
-        planned = _missed_new_address(_to_account_address(planned, text), clauses, text, task)
-        planned = _both_addresses(planned, text)
+        planned = missed_new_address(to_account_address(planned, text), clauses, text, task)
+        planned = both_addresses(planned, text)
         planned = _other_orders(planned, text, orders)
     planned = _every_item(_every_order(planned, text, orders), text, orders)
     planned = _orders_of_items_cancelled(planned, text, orders)
