@@ -53,6 +53,7 @@ class Task(BaseModel):
     reason: str | None = None
     address: dict[str, str] | None = None
     payment_method_id: str | None = None
+    """The method a payment change moves to, or the one the customer named for a refund or a price difference."""
     awaiting: str | None = None
     """What the agent asked for last: identity, order, items, options, reason, address or confirmation."""
     details: dict[str, Any] = {}
