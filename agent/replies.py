@@ -76,6 +76,7 @@ def describe_order(order: dict[str, Any], *, refund_days: int, options: bool = F
             count=item_count(len(order["items"])), items=join([_item(i, options) for i in order["items"]]),
             total=order["total"], placed=_day(order["placed_at"])),
     ]
+    parts.extend(_changing(order, r))
     for t in order["tracking"]:
         if order["shipped_at"]:
             parts.append(r["order_shipped"].format(
@@ -84,6 +85,24 @@ def describe_order(order: dict[str, Any], *, refund_days: int, options: bool = F
     if order["delivered_at"]:
         parts.append(r["order_delivered"].format(delivered=_day(order["delivered_at"])))
     return " ".join(parts)
+
+
+def _changing(order: dict[str, Any], r: dict[str, Any]) -> list[str]:
+    """The items of ``order`` being returned (their refund, and what the items kept come to) or exchanged."""
+    said = []
+    for key, template in (("return_items", "order_returning"), ("exchange_items", "order_exchanging")):
+        left, changing = list(order["items"]), []
+        for item_id in (order.get("details") or {}).get(key) or []:
+            if found := next((i for i in left if i["item_id"] == item_id), None):
+                left.remove(found)
+                changing.append(found)
+        if not changing:
+            continue
+        said.append(r[template].format(items=join([str(i["name"]) for i in changing]),
+                                       amount=f"{sum(float(i['price']) for i in changing):.2f}"))
+        if key == "return_items" and left:
+            said.append(r["order_kept"].format(kept=f"{sum(float(i['price']) for i in left):.2f}"))
+    return said
 
 
 def describe_orders(orders: list[dict[str, Any]]) -> str:

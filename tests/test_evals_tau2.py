@@ -61,6 +61,19 @@ def test_the_scripted_customer_speaks_from_the_scenario_only() -> None:
     assert user.next_message("Done: order #W2378156 is now exchange requested.") is None
 
 
+def test_the_scripted_customer_asks_what_it_wants_to_know_before_it_leaves() -> None:
+    user = ScriptedUser({"instructions": {
+        "reason_for_call": "You want to return the lamp, and you want to know the total refund amount. If the agent "
+                           "asks about the reason, you want to know the policy. After the return is complete, ask "
+                           "the agent about the total you paid for the remaining items. Ask the agent to hurry.",
+        "known_info": "You are Yusuf Rossi in zip code 19122."}})
+    user.next_message(None)
+    assert user.next_message("To confirm: I'll return ... Shall I go ahead? (yes/no)") == "yes"
+    done = "Done: the return for order #W2378156 is started."
+    assert [user.next_message(done) for _ in range(3)] == [
+        "Can you tell me the total refund amount?", "Can you tell me the total I paid for the remaining items?", None]
+
+
 def test_first_person_and_user_ids() -> None:
     assert first_person("You want your refund, then tell the agent you are done.") == (
         "I want my refund, then tell you I am done.")

@@ -56,6 +56,22 @@ def test_an_order_without_a_date_is_told_without_one() -> None:
     assert "unknown" not in describe_order(undated, refund_days=5) + describe_orders([undated])
 
 
+def test_items_being_returned_or_exchanged_are_told_with_the_refund_and_what_is_kept() -> None:
+    items = [{**ITEM, "item_id": "1", "name": "Air Purifier", "price": "500.00"},
+             {**ITEM, "item_id": "2", "name": "Vacuum Cleaner", "price": "126.04"},
+             {**ITEM, "item_id": "3", "name": "Desk Lamp", "price": "97.65"}]
+    returning = {**order("return requested"), "items": items, "total": "723.69",
+                 "details": {"return_items": ["1", "2"], "return_payment_method_id": "paypal_1"}}
+    text = describe_order(returning, refund_days=5)
+    assert ("Being returned: Air Purifier and Vacuum Cleaner (refund $626.04). The items you keep come to $97.65."
+            in text)
+    everything = {**returning, "details": {"return_items": ["1", "2", "3"]}}
+    assert "Being returned: Air Purifier, Vacuum Cleaner and Desk Lamp (refund $723.69)." in describe_order(
+        everything, refund_days=5) and "keep" not in describe_order(everything, refund_days=5)
+    exchanging = {**returning, "status": "exchange requested", "details": {"exchange_items": ["3"]}}
+    assert "Being exchanged: Desk Lamp." in describe_order(exchanging, refund_days=5)
+
+
 @pytest.mark.parametrize(("message", "said"), [
     ("This is ridiculous, my order #W4821002 still hasn't arrived!", "I'm sorry your order is taking this long."),
     ("WHERE IS MY PACKAGE, I'VE BEEN WAITING FOR WEEKS", "I'm sorry your order is taking this long."),

@@ -666,6 +666,18 @@ def test_a_cancellation_asked_for_some_items_says_the_whole_order_is_cancelled(p
     assert said.startswith("To confirm: I'll cancel order #W4821003")  # the water bottle is the return's
 
 
+def test_a_cancellation_of_only_some_items_is_not_proposed_for_the_whole_order(planned: Callable[..., Chat]) -> None:
+    cancel = plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003",
+                   "reason": "no longer needed"})
+    for message in ("cancel the water bottle (and only the water bottle) in my pending order, i no longer need it",
+                    "I ONLY want to cancel the water bottle from my pending order, not the rest"):
+        chat = planned(cancel)
+        said = text_of(chat.say(message))
+        assert "So I can't cancel just the Water Bottle, and I've left the order as it is" in said, message
+        assert "Shall I go ahead?" not in said and writes(chat) == []
+        assert order(chat.deps.store, "#W4821003").status == "pending"
+
+
 def test_what_is_offered_instead_is_done_at_the_customers_yes_and_left_at_their_no(
         planned: Callable[..., Chat]) -> None:
     return_it = plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821003"})

@@ -38,6 +38,15 @@ def test_an_order_named_by_number_is_looked_up_when_no_command_is_about_it() -> 
     assert check("yes, #W1000003", {"cmd": "confirm", "yes": True}) == [{"cmd": "confirm", "yes": True}]
 
 
+def test_the_order_just_talked_about_is_looked_up_when_the_customer_refers_back_to_it() -> None:
+    answer = {"cmd": "answer", "question": "How much did I pay?"}
+    asked = "and how much did I pay for the items left in that order?"
+    assert grounded([COMMAND.validate_python(answer)], asked, ORDERS, None, talked_about="#W1000001") == [
+        {"cmd": "lookup", "order_id": "#W1000001"}, answer]
+    assert grounded([COMMAND.validate_python(answer)], "how much do orders cost to ship?", ORDERS, None,
+                    talked_about="#W1000001") == [answer]  # no reference back: nothing looked up
+
+
 def test_a_reason_the_customer_never_gave_is_dropped() -> None:
     said = check("cancel order #W1000003", {"cmd": "write", "tool": "cancel_pending_order",
                                             "order_id": "#W1000003", "reason": "ordered by mistake"})

@@ -378,11 +378,20 @@ def _ask_address(task: Task, question: str, again: str) -> Step:
 
 _TO_CANCEL = re.compile(r"\bcancel\w*\b[^.,;!?]*", re.IGNORECASE)
 """What the customer asks to cancel: the words after "cancel" up to the end of the clause."""
+_ONLY_THESE = re.compile(r"\bonly\b[^.,;!?]*\bcancel|"
+                         r"\bcancel\w*\b[^.,;!?]*\b(?:only|just (?:the|that|this|one|a|my))\b", re.IGNORECASE)
+"""The customer wants the items they name cancelled and nothing else ("cancel the skateboard (and only the
+skateboard)", "I ONLY want to cancel that hose", "if I cannot cancel just the air purifier")."""
 
 
 def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     order_id = order["order_id"]
     if task.intent == "cancel_order":
+        part = _items_to_cancel(task, order)
+        if part and _ONLY_THESE.search(task.request):
+            return Step(say=f"{_cancels_whole(part, order)} So I can't cancel just the "
+                            f"{wording.join([i['name'] for i in part])}, and I've left the order as it is. If you'd "
+                            "like the whole order cancelled, just say so.", task=None)
         reason = task.reason or turn.reason()
         if reason is None:
             return _ask(task, "reason", f"Why would you like to cancel order {order_id}: is it no longer needed, "
@@ -433,16 +442,25 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
                     pay_with=named["description"] if named else "")
 
 
+def _items_to_cancel(task: Task, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items of ``order`` the customer asked to cancel, when they are not all of its items (else none)."""
+    named = items_called(" ".join(_TO_CANCEL.findall(task.request)), order["items"])
+    return named if len(named) < len(order["items"]) else []
+
+
+def _cancels_whole(part: list[dict[str, Any]], order: dict[str, Any]) -> str:
+    count = "both" if len(order["items"]) == 2 else f"all {len(order['items'])}"
+    return (f"An order can only be cancelled as a whole: cancelling the {wording.join([i['name'] for i in part])} "
+            f"cancels {count} items of order {order['order_id']}.")
+
+
 def _whole_order(task: Task, order: dict[str, Any], step: Step) -> Step:
     """The cancellation's proposal, first saying that the whole order goes when the customer asked to cancel some of
     its items ("cancel the garden hose")."""
-    named = items_called(" ".join(_TO_CANCEL.findall(task.request)), order["items"])
-    if not named or len(named) == len(order["items"]) or step.task is None:
+    part = _items_to_cancel(task, order)
+    if not part or step.task is None:
         return step
-    count = "both" if len(order["items"]) == 2 else f"all {len(order['items'])}"
-    whole = (f"An order can only be cancelled as a whole: cancelling the {wording.join([i['name'] for i in named])} "
-             f"cancels {count} items of order {order['order_id']}.")
-    return step.model_copy(update={"say": f"{whole} {step.say}"})
+    return step.model_copy(update={"say": f"{_cancels_whole(part, order)} {step.say}"})
 
 
 def _alike_told_apart(task: Task, turn: Turn, items: list[dict[str, Any]],

@@ -480,17 +480,24 @@ def _answers_nothing_asked(planned: list[dict[str, Any]], clauses: list[Clause],
 
 
 
-def _named_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """An order of theirs the customer names, by its number or by an item in it, is never passed over: one no
-    command is about is looked up first ("my order #W... still hasn't arrived!" or "the toothbrush doesn't even
-    turn on" read as a help-center question gets its status too). Not while a task goes on (an answer to the
-    agent's question), nor by item beside a change (the change names its order, or asks which one) or a question
-    about a product (the catalogue's, not their order)."""
+_BACK_REFERENCE = re.compile(r"\b(?:the same|that|this) order\b", re.IGNORECASE)
+
+
+def _named_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]],
+                  talked_about: str | None) -> list[dict[str, Any]]:
+    """An order of theirs the customer names, by its number, by an item in it or as the one just talked about
+    (``talked_about``: "the same order", "that order"), is never passed over: one no command is about is looked up
+    first ("my order #W... still hasn't arrived!" or "the toothbrush doesn't even turn on" read as a help-center
+    question gets its status too). Not while a task goes on (an answer to the agent's question), nor by item or
+    reference beside a change (the change names its order, or asks which one) or a question about a product (the
+    catalogue's, not their order)."""
     if any(c["cmd"] in ("confirm", "correct") for c in planned):
         return planned
     theirs = {o["order_id"] for o in orders}
     writes = any(c["cmd"] in ("write", "product") for c in planned)
     by_item = [] if writes else [o["order_id"] for o in orders_holding(text, orders, typos=False)]  # not guessed
+    if not writes and not by_item and talked_about and _BACK_REFERENCE.search(text):
+        by_item = [talked_about]
     named = [*extract_order_ids(text), *(by_item if len(by_item) <= NAMED_BY_ITEM else [])]
     covered = {c.get("order_id") for c in planned}
     missed = [i for i in dict.fromkeys(named) if i in theirs and i not in covered]
@@ -499,12 +506,13 @@ def _named_orders(planned: list[dict[str, Any]], text: str, orders: list[dict[st
 
 def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
              task: dict[str, Any] | None, intent: str | None = None,
-             products: Sequence[str] = (), translation: str | None = None) -> list[dict[str, Any]]:
+             products: Sequence[str] = (), translation: str | None = None,
+             talked_about: str | None = None) -> list[dict[str, Any]]:
     """The planner's ``commands`` as data, each detail checked against ``text`` and the customer's ``orders``.
     A bare yes or okay starts nothing new; a write of the task in progress corrects it; ``intent`` is the router's
     reading of the message; ``products``: the names of what the store sells; ``translation``: the message in
-    English, which the checks read, when the customer wrote in another language. Empty: nothing the planner read
-    holds up."""
+    English, which the checks read, when the customer wrote in another language; ``talked_about``: the order the
+    agent's last reply was about. Empty: nothing the planner read holds up."""
     written, english = text, language_of(text) == "en"
     text = translation or text
     planned = _shared_details(_lookups(
@@ -532,4 +540,4 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
     planned = _every_item(_every_order(planned, text, orders), text, orders)
     planned = _orders_of_items_cancelled(planned, text, orders)
     every = _as_status_allows(planned, text, orders)
-    return _named_orders(_one_change_per_order(every, orders), text, orders)
+    return _named_orders(_one_change_per_order(every, orders), text, orders, talked_about)

@@ -20,7 +20,7 @@ from agent.events import Thinking
 from agent.executor import extract
 from agent.executor.address import US_ADDRESS
 from agent.executor.flow import verified
-from agent.nodes.understand import asks_for_a_person, last_customer_text, several_requests
+from agent.nodes.understand import asks_for_a_person, extract_order_ids, last_customer_text, several_requests
 from agent.planner.floor import TOOL_FOR_INTENT, from_route
 from agent.planner.grounding import grounded
 from agent.planner.prompt import build_prompt, customer_context, next_turn_start
@@ -101,6 +101,13 @@ def _covered_after_all(commands: list[dict[str, Any]], state: AgentState, text: 
     return from_route(intent, text, state.get("order_ids", [])) if not_covered and covered else commands
 
 
+def _order_talked_about(messages: list[BaseMessage]) -> str | None:
+    """The order the agent's last reply named last ("Done: the return for order #W... is started.")."""
+    last = next((m for m in reversed(messages) if m.type == "ai"), None)
+    named = extract_order_ids(str(last.content)) if last is not None else []
+    return named[-1] if named else None
+
+
 def _model_plan(state: AgentState, runtime: Runtime[AgentContext], text: str, context: str,
                 orders: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]] | None, str]:
     """The model's commands and the path taken (``planner`` or ``fallback: why``)."""
@@ -113,7 +120,8 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], text: str, co
         return None, f"fallback: {type(exc).__name__}"
     english = in_english(state, text)
     checked = grounded(planned.commands, text, orders or [], state.get("task"), state.get("intent"),
-                       product_names(deps.store), translation=english if english != text else None)
+                       product_names(deps.store), translation=english if english != text else None,
+                       talked_about=_order_talked_about(state["messages"]))
     commands = _covered_after_all(checked, state, text)
     if not commands:
         log.warning("planner output not grounded in the message: %s", planned.commands)

@@ -3,7 +3,8 @@
 * :class:`ScriptedUser` (default, offline): states the reason for the call in the first person, gives the
   identity facts it knows when asked to verify (another of them each time it is asked again), says yes to
   confirmations (or, the first time, what the scenario says to do when asked to confirm), gives the reason its
-  instructions hold when asked for one, and repeats what it wants when asked which order, items or option. What
+  instructions hold when asked for one, repeats what it wants when asked which order, items or option, and before
+  it leaves asks what the scenario says it wants to know (unconditional wishes only), one question a turn. What
   the agent asks is recognised from general concepts (``evals.customer.question_in``), never from the agent's own
   wording.
 * :class:`LlmUser`: any OpenAI-compatible chat server plays the customer from the same instructions, the way
@@ -29,6 +30,12 @@ _ORDER = re.compile(r"#?W\d{7}")
 _AT_CONFIRMATION = re.compile(r"\b(?:if|when)\s+the agent asks\b[^,.]*\bconfirm\w*\b[^,.]*,\s*([^.]+)", re.IGNORECASE)
 """What the scenario says to do when the agent asks for a yes ("If the agent asks for confirmation, only exchange
 the desk lamp.")."""
+_WANTS_TO_KNOW = re.compile(r"\b(?:wants? to know|asks? the agent(?: explicitly)?"
+                            r"(?= (?:about|how|what|which|whether|if)\b))\s+(?:about\s+)?(.+?)"
+                            r"(?:,\s*and (?=I\b|you\b|return|cancel|exchange|modify|change)|[.!?]*$)", re.IGNORECASE)
+"""Something the scenario says the customer wants to know ("Finally, you want to know the total refund amount.",
+"ask the agent about the total amount you paid for the remaining items")."""
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _PERSON = [(re.compile(p), r) for p, r in (
     (r"\bYou are\b", "I am"), (r"\byou are\b", "I am"), (r"\bYou're\b", "I'm"), (r"\byou're\b", "I'm"),
     (r"\bYou have\b", "I have"), (r"\byou have\b", "I have"), (r"\bYour\b", "My"), (r"\byour\b", "my"),
@@ -63,6 +70,8 @@ class ScriptedUser:
         self._started = False
         self._told = " ".join(info.get(k, "") for k in ("reason_for_call", "task_instructions"))
         self._at_confirmation = [first_person(m) for m in _AT_CONFIRMATION.findall(self._told)]
+        self._to_ask = [f"Can you tell me {first_person(found.group(1))}?" for sentence in _SENTENCE.split(self._told)
+                        if not sentence.lower().startswith("if ") and (found := _WANTS_TO_KNOW.search(sentence))]
 
     def next_message(self, reply: str | None) -> str | None:
         if self._budget <= 0:
@@ -85,7 +94,7 @@ class ScriptedUser:
             return "I ordered it by mistake" if "mistake" in self._told.lower() else "I no longer need it"
         if kind == "handoff":
             return "yes" if wants_person(self.reason) else None
-        return None
+        return self._to_ask.pop(0) if kind is None and self._to_ask else None
 
     def _identity(self) -> str | None:
         """Each way to be identified the customer knows, one per time they are asked: their email addresses (a
