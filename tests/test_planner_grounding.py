@@ -47,6 +47,20 @@ def test_the_order_just_talked_about_is_looked_up_when_the_customer_refers_back_
                     talked_about="#W1000001") == [answer]  # no reference back: nothing looked up
 
 
+def test_items_to_return_that_lie_in_several_delivered_orders_are_one_return_per_order() -> None:
+    orders = [*ORDERS, {"order_id": "#W1000004", "status": "delivered", "items": [{"name": "Skateboard"}]},
+              {"order_id": "#W1000005", "status": "delivered", "items": [{"name": "Pet Bed"}, {"name": "T-Shirt"}]}]
+    planned = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000004",
+               "items": ["Skateboard"]}
+    said = grounded([COMMAND.validate_python(planned)], "I want to return the skateboard, earbuds, and bed, and "
+                    "cancel the water bottle", orders, None)
+    assert [(c["order_id"], c["items"]) for c in said if c["cmd"] == "write"] == [
+        ("#W1000004", ["Skateboard"]), ("#W1000003", ["Water Bottle"]), ("#W1000001", ["Wireless Earbuds"]),
+        ("#W1000005", ["Pet Bed"])]  # the water bottle's is a cancellation, asked in the same sentence
+    both = grounded([COMMAND.validate_python(planned)], "I want to return the skateboard and the t-shirt", orders, None)
+    assert [c["order_id"] for c in both if c["cmd"] == "write"] == ["#W1000004"]  # two orders hold a t-shirt: asked
+
+
 def test_a_reason_the_customer_never_gave_is_dropped() -> None:
     said = check("cancel order #W1000003", {"cmd": "write", "tool": "cancel_pending_order",
                                             "order_id": "#W1000003", "reason": "ordered by mistake"})

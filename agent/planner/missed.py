@@ -15,7 +15,7 @@ from agent.executor.flow import ORDER_STATUS_FOR
 from agent.nodes.understand import extract_order_ids
 from agent.planner.clauses import ACTION_WORDS, Clause, asks_a_change, asks_for
 from agent.planner.prompt import WRITE_DETAILS
-from tools.arguments import items_named, orders_holding
+from tools.arguments import items_called, items_named, orders_holding
 
 ITEM_SWAPS = {"pending": "modify_pending_order_items", "delivered": "exchange_delivered_order_items"}
 """Swapping items for other options: a change of a pending order, an exchange of a delivered one."""
@@ -94,7 +94,8 @@ def missed_changes(planned: list[dict[str, Any]], clauses: list[Clause], text: s
     if task and task.get("awaiting"):
         return planned
     if any(c["cmd"] == "write" for c in planned):
-        return _changes_left_out(planned, clauses, orders)
+        planned = _changes_left_out(planned, clauses, orders)
+        return planned if extract_order_ids(text) else _returns_left_out(planned, clauses, orders)
     if any(c["cmd"] not in _READS for c in planned):
         return planned
     changes: list[dict[str, Any]] = []
@@ -138,6 +139,36 @@ def _changes_left_out(planned: list[dict[str, Any]], clauses: list[Clause],
             added.append({"cmd": "write", "tool": tool, "order_id": order_id, "items": [i["name"] for i in items],
                           **swap})
             about.add((order_id, _kind(tool)))
+    return [*planned, *added]
+
+
+_RETURN = re.compile(r"\breturn\w*", re.IGNORECASE)
+_OTHER_CHANGE = re.compile(r"\b(?:cancel|exchang|modif|chang|swap|switch|replac|keep)\w*", re.IGNORECASE)
+
+
+def _returns_left_out(planned: list[dict[str, Any]], clauses: list[Clause],
+                      orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A return of items that lie in several delivered orders ("I want to return the skateboard, garden hose,
+    backpack, keyboard, and bed") is one return per order: the items a sentence asks to return (up to another
+    change it asks for) that are in a delivered order no planned change is about are returned from it too, each
+    item held by one delivered order only (of two, code cannot tell which is meant). Not a wish that depends on
+    something, nor beside an order named by its number."""
+    returns = [c for c in planned if c["cmd"] == "write" and c["tool"] == "return_delivered_order_items"]
+    about = {c.get("order_id") for c in planned if c["cmd"] == "write"}
+    if not returns or None in about:
+        return planned
+    delivered = [o for o in orders if "delivered" in o["status"]]
+    asking = dict.fromkeys(sentence for clause, sentence, question in clauses
+                           if not question and asks_for(clause, "return") and not _CONDITION.match(sentence.strip()))
+    added = []
+    for sentence in asking:
+        asked = _OTHER_CHANGE.split(_RETURN.split(sentence, maxsplit=1)[-1], maxsplit=1)[0]
+        held = {o["order_id"]: {i["name"] for i in items_called(asked, o["items"])} for o in delivered}
+        for order_id, names in held.items():
+            alone = sorted(n for n in names if not any(n in other for o, other in held.items() if o != order_id))
+            if alone and order_id not in about:
+                added.append({**returns[-1], "order_id": order_id, "items": alone})
+                about.add(order_id)
     return [*planned, *added]
 
 
