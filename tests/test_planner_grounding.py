@@ -573,6 +573,8 @@ def test_a_change_asked_for_beside_the_planners_change_is_not_lost() -> None:
         [added] = check(f"send my water bottle order to 12 Main St, Springfield, IL 62701. {asked}", address)[1:]
         assert (added["tool"], added["order_id"], added["items"]) == (
             "modify_pending_order_items", "#W1000003", ["Water Bottle"])  # the pending order's kind of swap
+    assert check("return the earbuds. Finally, cancel order #W1000003 because I ordered it by mistake",
+                 return_earbuds) == [return_earbuds, {**cancel_bottle, "items": []}]  # named by its number
     unplaced = {"cmd": "write", "tool": "return_delivered_order_items", "items": ["Wireless Earbuds"]}
     assert check("return the earbuds, also cancel the water bottle", unplaced) == [
         return_earbuds, {**cancel_bottle, "items": ["Water Bottle"]}]

@@ -164,6 +164,18 @@ def test_an_option_whose_new_value_asked_for_is_sold_out_is_not_swapped_for_anot
     assert option_named("4 foot but with the same material and color", shelves, shelf) is None  # not 6 ft
     assert option_named("4 foot, same color, in wood", shelves, shelf)["item_id"] == "w4"
     assert option_named("a taller one, same material and color", shelves, shelf)["item_id"] == "g6"
+    assert option_named("keep the material and color but make it taller", shelves, shelf)["item_id"] == "g6"
+    assert option_named("keeping its color, a 4 foot one", shelves, shelf)["item_id"] == "w4"
+
+
+def test_a_value_told_apart_by_a_letter_is_named_by_all_its_words() -> None:
+    kit = {"skin tone": "light", "brand": "Brand B"}
+    kits = [{"item_id": item_id, "options": dict(zip(kit, values, strict=True)), "available": True}
+            for item_id, values in [("a", ("dark", "Brand A")), ("c", ("dark", "Brand C")), ("b", ("dark", "Brand B"))]]
+    assert option_named("from {'skin tone': 'light', 'brand': 'Brand B'} to {'skin tone': 'dark', 'brand': 'Brand A'}",
+                        kits, kit)["item_id"] == "a"
+    assert option_named("a dark one from brand c", kits, kit)["item_id"] == "c"
+    assert option_named("a dark one", kits, kit)["item_id"] == "b"  # no brand asked: the fewest changes
 
 
 def test_a_value_with_a_number_is_named_by_its_number_not_by_its_unit() -> None:

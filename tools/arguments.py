@@ -372,12 +372,16 @@ def _number_named(value: str, shared: set[str], phrase: str) -> bool:
 def _names(key: str, value: Any, said: set[str], without: set[str], sizes: set[str],
            numbers: tuple[set[str], str] = (set(), "")) -> bool:
     """Whether the customer's words name this option value (a "none" value by "no <option>": "no backlight";
-    a word given as a size names only a size; a value with a number by its number and unit, ``numbers``: the
-    option's shared words and the message as a phrase)."""
+    a word given as a size names only a size; a value with a number by its number and unit, and one told apart
+    from the others by a letter ("Brand A") by all its words, ``numbers``: the option's shared words and the
+    message as a phrase)."""
     if str(value).lower() in _NONE:
         return bool(_option_words(key) & without)
     if numbers[1] and any(c.isdigit() for c in str(value)):
         return _number_named(str(value), *numbers)
+    core = set(_phrase(str(value)).split()) - numbers[0]
+    if numbers[1] and core and all(len(w) == 1 for w in core):  # "Brand A" is named as such, never by "a" or "brand"
+        return _phrase(str(value)) in numbers[1]
     if "size" in key.lower():
         return bool(_option_words(str(value)) & (said | sizes))
     words, others = _option_words(str(value)), said - sizes

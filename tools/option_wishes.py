@@ -24,9 +24,9 @@ _ADJECTIVES: dict[str, tuple[int, tuple[str, ...]]] = {
 _COMPARATIVE = re.compile(rf"\b(?:(more|less)\s+([a-z]+)|({'|'.join(_ADJECTIVES)})(?:\s+([a-z]+))?)", re.IGNORECASE)
 _BY_AMOUNT = re.compile(rf"\b(\d+(?:\.\d+)?)\s*([a-z]+)?\s+(less|fewer|more|{'|'.join(_ADJECTIVES)})\b", re.IGNORECASE)
 """An option moved by an amount ("500 pieces less", "2 inches longer")."""
-_SAME = re.compile(r"\bsame\s+([a-z0-9-]+(?:\s+(?!and\b)[a-z0-9-]+)?"
+_SAME = re.compile(r"\b(?:same|keep(?:ing)?\s+(?:the|its|my))\s+([a-z0-9-]+(?:\s+(?!and\b)[a-z0-9-]+)?"
                    r"(?:\s*(?:,|and|&)\s*[a-z0-9-]+(?:\s+[a-z0-9-]+)?)*)", re.IGNORECASE)
-"""Options kept as they are ("the same size", "the same material and color")."""
+"""Options kept as they are ("the same size", "the same material and color", "keep the capacity and type")."""
 _CHEAPEST = re.compile(r"\b(cheapest|least expensive|lowest[ -]price[d]?|cheaper)\b", re.IGNORECASE)
 _DEAREST = re.compile(r"\b(most expensive|priciest|highest[ -]price[d]?|pricier|more expensive)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)(k\b)?")

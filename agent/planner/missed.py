@@ -124,8 +124,8 @@ def _changes_left_out(planned: list[dict[str, Any]], clauses: list[Clause],
                       orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A change asked for in so many words beside the planner's changes ("..., also I want to exchange the garden
     hose I received", "I also want to adjust the desk lamp to be black") that none of them is about is made too:
-    on the one order of the status it needs that holds the items the clause names, when no planned change of that
-    kind is about that order. Not a wish that depends on something (the planner may have weighed it)."""
+    on the one order of the status it needs that the clause names (by its number, or by the items it holds), when
+    no planned change of that kind is about that order. Not a wish that depends on something (the planner may have weighed it)."""
     about = {(c.get("order_id"), _kind(c["tool"])) for c in planned if c["cmd"] == "write"}
     if any(order_id is None for order_id, _ in about):  # a change whose order code has yet to find may be these
         return planned
@@ -134,7 +134,8 @@ def _changes_left_out(planned: list[dict[str, Any]], clauses: list[Clause],
         if question or _CONDITION.match(sentence.strip()):
             continue
         tool, order_id, items = _change_asked(clause, orders)
-        if tool and order_id and items and (order_id, _kind(tool)) not in about:
+        named = items or order_id in extract_order_ids(clause)
+        if tool and order_id and named and (order_id, _kind(tool)) not in about:
             swap = {"new_option": clause} if tool in ITEM_SWAPS.values() else {}
             added.append({"cmd": "write", "tool": tool, "order_id": order_id, "items": [i["name"] for i in items],
                           **swap})
