@@ -631,6 +631,27 @@ def test_a_return_is_refunded_where_the_customer_asks_when_the_policy_allows_it(
     assert writes(to_gift_card) == writes(elsewhere) == []
 
 
+def test_an_item_no_option_fits_is_left_out_when_the_customer_said_what_to_do_then(
+        planned: Callable[..., Chat]) -> None:
+    shoes = plan({"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": LIAMS_ORDER,
+                  "items": ["Running Shoes"]})
+    asked = planned(shoes, customer_id="liam_chen_3057")
+    assert "Which option would you like instead of your Running Shoes" in text_of(asked.say(
+        "exchange my running shoes for a purple pair"))  # no word on what to do then: asked
+    alone = planned(shoes, customer_id="liam_chen_3057")
+    said = text_of(alone.say("exchange my running shoes for a purple pair; if there are none, never mind"))
+    assert "I've left your Running Shoes as it is" in said and "Shall I go ahead?" not in said
+    assert writes(asked) == writes(alone) == []
+    chat = planned(plan({"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": LIAMS_ORDER,
+                         "items": ["Hoodie", "Running Shoes"]}), customer_id="liam_chen_3057")
+    said = text_of(chat.say("exchange my hoodie for size XL and my running shoes for a purple pair. If there are no "
+                            "purple running shoes, just exchange the hoodie."))
+    assert said.startswith("No Running Shoes option fits what you asked, so I've left your Running Shoes as it is.")
+    assert "for Hoodie (XL" in said and "Shall I go ahead?" in said
+    text_of(chat.say("yes"))
+    assert writes(chat) == [("exchange_delivered_order_items", "done")]
+
+
 def test_a_price_difference_goes_through_the_payment_method_named(planned: Callable[..., Chat]) -> None:
     chat = planned(plan({"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": LIAMS_ORDER,
                          "items": ["Hoodie"], "new_option": "size XL"}), customer_id="liam_chen_3057")

@@ -176,6 +176,9 @@ def test_a_value_told_apart_by_a_letter_is_named_by_all_its_words() -> None:
                         kits, kit)["item_id"] == "a"
     assert option_named("a dark one from brand c", kits, kit)["item_id"] == "c"
     assert option_named("a dark one", kits, kit)["item_id"] == "b"  # no brand asked: the fewest changes
+    helmet = {"size": "S", "color": "red"}
+    helmets = [{"item_id": size, "options": {"size": size, "color": "red"}, "available": True} for size in "SML"]
+    assert option_named("a medium sized red one", helmets, helmet)["item_id"] == "M"  # a letter alone: as before
 
 
 def test_a_value_with_a_number_is_named_by_its_number_not_by_its_unit() -> None:

@@ -379,9 +379,10 @@ def _names(key: str, value: Any, said: set[str], without: set[str], sizes: set[s
         return bool(_option_words(key) & without)
     if numbers[1] and any(c.isdigit() for c in str(value)):
         return _number_named(str(value), *numbers)
-    core = set(_phrase(str(value)).split()) - numbers[0]
-    if numbers[1] and core and all(len(w) == 1 for w in core):  # "Brand A" is named as such, never by "a" or "brand"
-        return _phrase(str(value)) in numbers[1]
+    words = set(_phrase(str(value)).split())
+    core = words - numbers[0]
+    if numbers[1] and core != words and all(len(w) == 1 for w in core):  # "Brand A" is named as such, never by "a"
+        return _phrase(str(value)) in numbers[1]  # or "brand" (but "M" by "medium")
     if "size" in key.lower():
         return bool(_option_words(str(value)) & (said | sizes))
     words, others = _option_words(str(value)), said - sizes

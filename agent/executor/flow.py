@@ -428,18 +428,21 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
         step = _preview(task, turn, "return_delivered_order_items",
                         {"order_id": order_id, "item_ids": task.item_ids, "payment_method_id": refund_to})
         return step.model_copy(update={"say": f"{why} {step.say}"}) if why else step
-    new_ids, ask = _new_options(task, turn, items)
-    if new_ids is None:
+    swaps, ask, left_out = _new_options(task, turn, items)
+    if swaps is None:
         return ask
+    if not swaps:
+        return Step(say=f"{left_out} Is there something else I can do?", task=None)
     tool = "modify_pending_order_items" if task.intent == "modify_items" else "exchange_delivered_order_items"
-    chosen = {**task.options_chosen, **dict(zip(task.item_ids, new_ids, strict=True))}
+    item_ids, new_ids = [old for old, _ in swaps], [new for _, new in swaps]
     named = _method_named(task, turn, refund_to)  # the price difference goes through it (the tool checks a gift card)
-    update = {"new_item_ids": new_ids, "options_chosen": chosen,
+    update = {"item_ids": item_ids, "new_item_ids": new_ids, "options_chosen": {**task.options_chosen, **dict(swaps)},
               "payment_method_id": named["payment_method_id"] if named else None}
-    return _preview(task.model_copy(update=update), turn, tool,
-                    {"order_id": order_id, "item_ids": task.item_ids, "new_item_ids": new_ids,
+    step = _preview(task.model_copy(update=update), turn, tool,
+                    {"order_id": order_id, "item_ids": item_ids, "new_item_ids": new_ids,
                      "payment_method_id": named["payment_method_id"] if named else refund_to}, changes=ask.say,
                     pay_with=named["description"] if named else "")
+    return step.model_copy(update={"say": f"{left_out} {step.say}"}) if left_out else step
 
 
 def _items_to_cancel(task: Task, order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -598,10 +601,24 @@ def _items(task: Task, turn: Turn, order: dict[str, Any]) -> list[dict[str, Any]
     return turn.items(order["items"])
 
 
-def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[list[str] | None, Step]:
-    """The option each item becomes, and the swaps in words (``Step.say``); or the question to ask."""
-    chosen: list[str] = []
+_IF_NONE = re.compile(r"^\s*(?:if|in case)\b[^.;!?]*\b(?:no|not|n't|none|unavailable)\b", re.IGNORECASE)
+"""A sentence saying what to do when no option fits ("If there is no keyboard that is clicky, RGB backlight, full size,
+I'd rather only exchange the thermostat")."""
+
+
+def _fallback_said(text: str, item: dict[str, Any]) -> bool:
+    """Whether the customer said what to do with ``item`` if no option fits what they asked."""
+    return any(_IF_NONE.match(s) and items_called(s, [item]) for s in re.split(r"(?<=[.;!?])\s+", text))
+
+
+def _new_options(task: Task, turn: Turn,
+                 items: list[dict[str, Any]]) -> tuple[list[tuple[str, str]] | None, Step, str]:
+    """The option each item becomes (item id, new item id), the swaps in words (``Step.say``) and what was left
+    out; or the question to ask. An item no option fits is left out when the customer said what to do then ("If
+    there is no keyboard that is clicky, ..., I'd rather only exchange the thermostat")."""
+    chosen: list[tuple[str, str]] = []
     changes: list[str] = []
+    left_out: list[str] = []
     said = f"{task.option_said} {turn.about('new_option')}".strip()
     task = task.model_copy(update={"option_said": said[-300:]})
     for item in items:
@@ -610,16 +627,19 @@ def _new_options(task: Task, turn: Turn, items: list[dict[str, Any]]) -> tuple[l
                         if v["available"] and v["item_id"] == task.options_chosen.get(item["item_id"])), None)
         option = settled or _like_one_owned(f"{task.request} {turn.text}", turn, item, product["variants"]) or (
             _option_meant(said, f"{task.option_said} {turn.text}", product["variants"], item))
+        if option is None and _fallback_said(f"{task.request} {turn.text}", item):
+            left_out.append(f"No {item['name']} option fits what you asked, so I've left your {item['name']} as it is.")
+            continue
         if option is None:
             fitting = options_fitting(f"{task.option_said} {turn.text}", product["variants"], item["options"])
             choices = "; ".join(_values(variant["options"]) for variant in fitting)[:400]
             return None, _ask(task, "options", f"Which option would you like instead of your {item['name']} "
                                                f"({', '.join(str(v) for v in item['options'].values())})? "
                                                f"Available: {choices}.",
-                              f"Please pick one of the options available for your {item['name']}: {choices}.")
-        chosen.append(option["item_id"])
+                              f"Please pick one of the options available for your {item['name']}: {choices}."), ""
+        chosen.append((item["item_id"], option["item_id"]))
         changes.append(f"{item['name']} ({_values(item['options'])}) for {item['name']} ({_values(option['options'])})")
-    return chosen, Step(say=wording.join(changes))
+    return chosen, Step(say=wording.join(changes) if changes else ""), " ".join(left_out)
 
 
 _LIKE_ONE_OWNED = re.compile(r"\bsame\b[^.;!?]*?\bas\s+(?:the\s+one|mine|the\s+\w+|my\s+\w+)[^.;!?]*?\b(?:received|"

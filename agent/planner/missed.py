@@ -125,7 +125,8 @@ def _changes_left_out(planned: list[dict[str, Any]], clauses: list[Clause],
     """A change asked for in so many words beside the planner's changes ("..., also I want to exchange the garden
     hose I received", "I also want to adjust the desk lamp to be black") that none of them is about is made too:
     on the one order of the status it needs that the clause names (by its number, or by the items it holds), when
-    no planned change of that kind is about that order. Not a wish that depends on something (the planner may have weighed it)."""
+    no planned change of that kind is about that order. Not a wish that depends on something (the planner may
+    have weighed it)."""
     about = {(c.get("order_id"), _kind(c["tool"])) for c in planned if c["cmd"] == "write"}
     if any(order_id is None for order_id, _ in about):  # a change whose order code has yet to find may be these
         return planned
