@@ -56,6 +56,12 @@ def test_an_order_without_a_date_is_told_without_one() -> None:
     assert "unknown" not in describe_order(undated, refund_days=5) + describe_orders([undated])
 
 
+def test_a_shipment_with_no_date_on_record_is_told_with_its_tracking_number() -> None:
+    shipped = {**order("delivered"), "tracking": [{"carrier": "UPS", "tracking_id": "840887978435", "last_event": None,
+                                                   "last_event_at": None}]}
+    assert "Its shipment with UPS has tracking number 840887978435." in describe_order(shipped, refund_days=5)
+
+
 def test_items_being_returned_or_exchanged_are_told_with_the_refund_and_what_is_kept() -> None:
     items = [{**ITEM, "item_id": "1", "name": "Air Purifier", "price": "500.00"},
              {**ITEM, "item_id": "2", "name": "Vacuum Cleaner", "price": "126.04"},

@@ -61,6 +61,18 @@ def test_items_to_return_that_lie_in_several_delivered_orders_are_one_return_per
     assert [c["order_id"] for c in both if c["cmd"] == "write"] == ["#W1000004"]  # two orders hold a t-shirt: asked
 
 
+def test_an_order_named_by_its_status_is_the_one_order_of_that_status() -> None:
+    orders = [*ORDERS, {"order_id": "#W1000004", "status": "cancelled", "items": [{"name": "Desk Lamp"}]}]
+    move = {"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W1000001",
+            "address": "12 Main St, Springfield, IL 62701"}
+    said = "return the earbuds. Also send my pending order to 12 Main St, Springfield, IL 62701"
+    assert grounded([COMMAND.validate_python(move)], said, orders, None)[0]["order_id"] == "#W1000003"
+    tracking = grounded([], "I want to get the tracking number of my cancelled order.", orders, None)
+    assert tracking == [{"cmd": "lookup", "order_id": "#W1000004"}]  # asked, though not as a question
+    two_pending = [*orders, {"order_id": "#W1000005", "status": "pending", "items": [{"name": "Hoodie"}]}]
+    assert grounded([COMMAND.validate_python(move)], said, two_pending, None)[0]["order_id"] == "#W1000001"
+
+
 def test_a_reason_the_customer_never_gave_is_dropped() -> None:
     said = check("cancel order #W1000003", {"cmd": "write", "tool": "cancel_pending_order",
                                             "order_id": "#W1000003", "reason": "ordered by mistake"})

@@ -26,6 +26,7 @@ from agent.planner.missed import (
     missed_changes,
     missed_new_address,
     order_meant,
+    order_of_status,
     swaps_unasked,
     to_account_address,
 )
@@ -58,7 +59,7 @@ def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) 
     """The order the command is about (:func:`_order_read`), or, when that order's status does not allow the
     change and the message names no order by number, the planner's order if it allows it, else the one order that
     allows it and holds what the message names ("return the watch I have received" beside a pending order holding
-    a wristwatch)."""
+    a wristwatch), or the one it names by its status ("my pending order")."""
     read = _order_read(command, text, orders)
     status = ORDER_STATUS_FOR.get(WRITE_INTENT.get(command.get("tool", ""), ""))
 
@@ -73,7 +74,10 @@ def _order_id(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) 
     if holds_items and allows(command.get("order_id")):  # the message's item is another request's ("cancel my
         return str(command["order_id"])  # pending order and return the earbuds"): the planner's order can have it
     allowing = orders_holding(text, [o for o in orders if status in o["status"]])
-    return str(allowing[0]["order_id"]) if len(allowing) == 1 else read
+    if len(allowing) == 1:
+        return str(allowing[0]["order_id"])
+    by_status = order_of_status(text, orders)  # "my pending order"
+    return by_status if by_status and allows(by_status) else read
 
 
 def _order_read(command: dict[str, Any], text: str, orders: list[dict[str, Any]]) -> str | None:

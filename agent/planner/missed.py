@@ -34,19 +34,34 @@ _READS = ("lookup", "answer", "product", "chat", "ask")
 
 
 def order_meant(parts: tuple[str, ...], orders: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
-    """The one order the first of ``parts`` to name any (the clause, its sentence, the message) names by number or
-    by item, with the items it names; None if it names several or none."""
+    """The one order the first of ``parts`` to name any (the clause, its sentence, the message) names by number, by
+    item or by its status ("my cancelled order", when one is), with the items it names; None if it names several or
+    none."""
     for part in parts:
         holding = orders_holding(part, orders)
         named = extract_order_ids(part) or [o["order_id"] for o in holding]
         if named:
             items = items_named(part, holding[0]["items"]) if [o["order_id"] for o in holding] == named[:1] else []
             return (named[0], items) if len(named) == 1 else (None, [])
+        if by_status := order_of_status(part, orders):
+            return by_status, []
     return None, []
+
+
+_MY_ORDER_OF_STATUS = re.compile(r"\bmy\s+(pending|cancell?ed|delivered|processed)\s+order\b(?!s)", re.IGNORECASE)
+
+
+def order_of_status(text: str, orders: list[dict[str, Any]]) -> str | None:
+    """The order ``text`` names by its status ("my pending order"), when the customer has one order of that status."""
+    said = _MY_ORDER_OF_STATUS.search(text)
+    status = said.group(1).lower().replace("canceled", "cancelled") if said else None
+    of_status = [o["order_id"] for o in orders if status and o["status"].split(" (")[0] == status]
+    return of_status[0] if len(of_status) == 1 else None
 
 
 STATUS = re.compile(r"\b(where|shipped|ship|arrive|arriving|arrived|delivered|status|track|tracking)\b", re.I)
 """A question about where an order is."""
+_TRACKING_NUMBER = re.compile(r"\btracking\s+(?:number|no|id|code|info\w*|details)\b", re.IGNORECASE)
 
 
 def _asks_what_they_ordered(clause: str) -> bool:
@@ -57,13 +72,15 @@ def _asks_what_they_ordered(clause: str) -> bool:
 
 def _missed_lookups(planned: list[dict[str, Any]], clauses: list[Clause],
                     orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Questions about where an order is ("also, has the coffee maker shipped?") or what its items are ("which two
-    t-shirts did I order?") that the planner did not look up: the one order each names is looked up (what its
-    items are: each order holding them, up to :data:`NAMED_BY_ITEM`)."""
+    """Questions about where an order is ("also, has the coffee maker shipped?", "I want the tracking number of my
+    cancelled order") or what its items are ("which two t-shirts did I order?") that the planner did not look up:
+    the one order each names is looked up (what its items are: each order holding them, up to
+    :data:`NAMED_BY_ITEM`)."""
     looked_up = {c.get("order_id") for c in planned if c["cmd"] == "lookup"}
     missed = []
     for clause, _, question in clauses:
-        if question and STATUS.search(clause) and (order_id := order_meant((clause,), orders)[0]):
+        asked = question or _TRACKING_NUMBER.search(clause)  # "I want the tracking number of ...": asked all the same
+        if asked and STATUS.search(clause) and (order_id := order_meant((clause,), orders)[0]):
             missed.append(order_id)
         elif question and _asks_what_they_ordered(clause) and not any(c["cmd"] == "product" for c in planned):
             holding = [o["order_id"] for o in orders_holding(clause, orders, typos=False)]
@@ -134,7 +151,7 @@ def _changes_left_out(planned: list[dict[str, Any]], clauses: list[Clause],
     for clause, sentence, question in clauses:
         if question or _CONDITION.match(sentence.strip()):
             continue
-        tool, order_id, items = _change_asked(clause, orders)
+        tool, order_id, items = _change_asked(clause, orders, sentence)
         named = items or order_id in extract_order_ids(clause)
         if tool and order_id and named and (order_id, _kind(tool)) not in about:
             swap = {"new_option": clause} if tool in ITEM_SWAPS.values() else {}
@@ -179,7 +196,8 @@ def _kind(tool: str) -> str:
     return "items" if tool in ITEM_CHANGES else tool
 
 
-def _change_asked(clause: str, orders: list[dict[str, Any]]) -> tuple[str | None, str | None, list[dict[str, Any]]]:
+def _change_asked(clause: str, orders: list[dict[str, Any]],
+                  sentence: str = "") -> tuple[str | None, str | None, list[dict[str, Any]]]:
     """The write a clause asks for in so many words (a cancellation or a return, or an item changed: "exchange",
     "modify", "change" ...), with the one order of the status it needs holding the items it names, and those items.
     An item change takes the kind the order's status allows; "my pending order" is the customer's one pending
@@ -193,14 +211,17 @@ def _change_asked(clause: str, orders: list[dict[str, Any]]) -> tuple[str | None
     swappable = [o for o in orders if o["status"] in ITEM_SWAPS]
     order_id, items = order_meant((clause,), swappable)
     pending = [o for o in swappable if o["status"] == "pending"]
-    if order_id is None and _PENDING_ORDER.search(clause) and len(pending) == 1 and len(pending[0]["items"]) == 1:
+    said = _PENDING_ORDER.search(clause) or (_ITS.search(clause) and _PENDING_ORDER.search(sentence))
+    if not items and said and len(pending) == 1 and len(pending[0]["items"]) == 1:
         order_id, items = pending[0]["order_id"], pending[0]["items"]
     status = next((o["status"] for o in orders if o["order_id"] == order_id), "")
     return ITEM_SWAPS.get(status), order_id, items
 
 
 _PENDING_ORDER = re.compile(r"\bmy\s+pending\s+order\b", re.IGNORECASE)
-"""The customer's one pending order, named so ("change my pending order item to red")."""
+"""The customer's one pending order, named so ("change my pending order item to red"), or in the clause's sentence
+when the clause says "its" ("change my pending order address ..., and change its item color to red")."""
+_ITS = re.compile(r"\bits\b", re.IGNORECASE)
 _SWAP_VERBS = ("modify", "change", "switch", "swap", "upgrade", "adjust")
 _NOT_AN_ITEM_CHANGE = re.compile(r"\b(address|ship|deliver|pay|payment|card|paypal|gift|password|email)\w*",
                                  re.IGNORECASE)
