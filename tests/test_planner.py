@@ -652,6 +652,18 @@ def test_an_item_no_option_fits_is_left_out_when_the_customer_said_what_to_do_th
     assert writes(chat) == [("exchange_delivered_order_items", "done")]
 
 
+def test_the_customers_own_fallback_is_offered_when_no_option_fits(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W4821003",
+                         "items": ["Water Bottle"]}))
+    said = text_of(chat.say("change the water bottle in my pending order to a purple one. If it is not available, "
+                            "cancel the whole order, I ordered it by mistake."))
+    assert said.startswith("No Water Bottle option fits what you asked, so I've left your Water Bottle as it is. You "
+                           "said that in that case you'd like me to cancel order #W4821003: shall I? (yes/no)")
+    assert "To confirm: I'll cancel order #W4821003" in text_of(chat.say("yes"))
+    text_of(chat.say("yes"))
+    assert writes(chat) == [("cancel_pending_order", "done")]
+
+
 def test_a_price_difference_goes_through_the_payment_method_named(planned: Callable[..., Chat]) -> None:
     chat = planned(plan({"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": LIAMS_ORDER,
                          "items": ["Hoodie"], "new_option": "size XL"}), customer_id="liam_chen_3057")

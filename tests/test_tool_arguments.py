@@ -285,6 +285,10 @@ def test_all_orders_is_not_all_items() -> None:
     assert names("cancel both orders and return the boots") == ["Hiking Boots"]
     assert names("return everything in my order") == names("return all of it") == names("both") == [
         "Hiking Boots", "Smart Watch", "T-Shirt"]
+    assert names("return all items") == names("I want to return all things ordered.") == names("return them all") == [
+        "Hiking Boots", "Smart Watch", "T-Shirt"]
+    assert names("return all t-shirts and watches I received in different orders") == ["Smart Watch", "T-Shirt"]
+    assert names("that's all i needed, thanks") == []
 
 
 def test_items_left_out_of_all_are_not_meant() -> None:

@@ -12,9 +12,12 @@ from typing import Any
 
 from tools.option_wishes import LETTER_SIZES, outright, wishes
 
-_ALL = re.compile(r"\b(all|everything|both|whole order|entire order|every item|all of it)\b"
+_ALL = re.compile(r"\b(?:all(?=\s*(?:$|[.,;:!?)]|(?:of|in|from|ordered|back|together)\b|(?:(?:the|my|these|those|"
+                  r"\d+|two|three|four|five)\s+)?(?:items?|things|stuff|products|purchases)\b))|"
+                  r"everything|both|whole order|entire order|every item)\b"
                   r"(?!\s+(?:of\s+)?(?:my\s+|the\s+|your\s+)?(?:[a-z]+\s+)?orders?\b)", re.IGNORECASE)
-"""Every item of the order ("return all of it", "both"), not every order ("cancel all pending orders")."""
+"""Every item of the order ("return all of it", "all items", "both"), not every order ("cancel all pending
+orders") nor every one of some items ("all bookshelves and jigsaw puzzles")."""
 _EXCEPT = re.compile(r"\b(?:except(?:\s+for)?|other than|apart from|excluding|all but|everything but|but not)\b"
                      r"([^.;!?]*)", re.IGNORECASE)
 """The items left out of "all" ("everything except the coffee machine")."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from agent.executor import extract, wording
 from agent.executor.address import US_ADDRESS, address_on_record, missing_parts, parse_address
+from agent.planner.clauses import asks_for
 from tools.arguments import (
     alike_items_meant,
     has_asked,
@@ -432,7 +433,11 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     if swaps is None:
         return ask
     if not swaps:
-        return Step(say=f"{left_out} Is there something else I can do?", task=None)
+        said = f"{task.request} {turn.text}"
+        fallbacks = (_fallback_said(said, item) for item in items)
+        offer = next((o for sentence in fallbacks if sentence and (o := _fallback_offer(sentence, said, order,
+                                                                                          left_out))), None)
+        return offer or Step(say=f"{left_out} Is there something else I can do?", task=None)
     tool = "modify_pending_order_items" if task.intent == "modify_items" else "exchange_delivered_order_items"
     item_ids, new_ids = [old for old, _ in swaps], [new for _, new in swaps]
     named = _method_named(task, turn, refund_to)  # the price difference goes through it (the tool checks a gift card)
@@ -606,9 +611,35 @@ _IF_NONE = re.compile(r"^\s*(?:if|in case)\b[^.;!?]*\b(?:no|not|n't|none|unavail
 I'd rather only exchange the thermostat")."""
 
 
-def _fallback_said(text: str, item: dict[str, Any]) -> bool:
-    """Whether the customer said what to do with ``item`` if no option fits what they asked."""
-    return any(_IF_NONE.match(s) and items_called(s, [item]) for s in re.split(r"(?<=[.;!?])\s+", text))
+_BACK = re.compile(r"\b(?:it|it's|that|this|they|those)\b", re.IGNORECASE)
+
+
+def _fallback_said(text: str, item: dict[str, Any]) -> str | None:
+    """The sentence in which the customer said what to do with ``item`` if no option fits what they asked: one
+    naming it, or referring back to it ("I want the bookshelf in 4 foot. If it is not available, ...")."""
+    sentences = re.split(r"(?<=[.;!?])\s+", text)
+    return next((s for index, s in enumerate(sentences) if _IF_NONE.match(s) and (items_called(s, [item]) or (
+        index and _BACK.search(s) and items_called(sentences[index - 1], [item])))), None)
+
+
+FALLBACK_CHANGES = {"cancel": ("cancel_order", "pending"), "return": ("return_refund", "delivered")}
+"""What a customer may ask to be done when no option fits ("If it is not available, cancel the whole order"): the
+task, and the order status it needs."""
+
+
+def _fallback_offer(sentence: str, said: str, order: dict[str, Any], left_out: str) -> Step | None:
+    """The change the customer's ``sentence`` asks for when no option fits, offered for their yes (the item they
+    wanted changed is left as it is), with the cancellation reason they gave (in all they ``said``)."""
+    then = sentence.split(",", 1)[-1]
+    action = next((a for a, (_, status) in FALLBACK_CHANGES.items()
+                   if asks_for(then, a) and order["status"] == status), None)
+    if action is None:
+        return None
+    offered = Task(intent=FALLBACK_CHANGES[action][0], order_id=order["order_id"], request=then.strip(),
+                   reason=extract.cancel_reason(said) if action == "cancel" else None, awaiting="confirmation")
+    verb = "cancel order" if action == "cancel" else "return the items of order"
+    return Step(say=f"{left_out} You said that in that case you'd like me to {verb} {order['order_id']}: shall I? "
+                    "(yes/no)", task=offered)
 
 
 def _new_options(task: Task, turn: Turn,
@@ -627,7 +658,7 @@ def _new_options(task: Task, turn: Turn,
                         if v["available"] and v["item_id"] == task.options_chosen.get(item["item_id"])), None)
         option = settled or _like_one_owned(f"{task.request} {turn.text}", turn, item, product["variants"]) or (
             _option_meant(said, f"{task.option_said} {turn.text}", product["variants"], item))
-        if option is None and _fallback_said(f"{task.request} {turn.text}", item):
+        if option is None and _fallback_said(f"{task.request} {turn.text}", item) is not None:
             left_out.append(f"No {item['name']} option fits what you asked, so I've left your {item['name']} as it is.")
             continue
         if option is None:
