@@ -201,6 +201,12 @@ def test_an_option_moved_by_an_amount_must_have_that_value() -> None:
     assert option_named(said, puzzles, puzzle)["item_id"] == "p1"  # 1000 pieces, not the 500 it says
     assert option_named("one with 200 pieces less", puzzles, puzzle) is None  # no 1300-piece puzzle
     assert option_named("250ml bigger please", BOTTLES, BOTTLE)["item_id"] == "b1"
+    small = {"pieces": "500", "theme": "art", "difficulty level": "intermediate"}
+    bigger = [{"item_id": f"q{i}", "options": dict(zip(small, values, strict=True)), "available": True}
+              for i, values in enumerate([("1500", "art", "intermediate"), ("1500", "animals", "intermediate"),
+                                          ("1500", "animals", "beginner"), ("2000", "animals", "intermediate")])]
+    said = "I want the same difficulty, but 1000 more pieces, and I prefer animal than art theme if both are available"
+    assert option_named(said, bigger, small)["item_id"] == "q1"  # 1500 pieces, intermediate, animals preferred
 
 
 def test_several_fitting_options_are_all_offered_and_only_those() -> None:

@@ -24,6 +24,8 @@ _ADJECTIVES: dict[str, tuple[int, tuple[str, ...]]] = {
 _COMPARATIVE = re.compile(rf"\b(?:(more|less)\s+([a-z]+)|({'|'.join(_ADJECTIVES)})(?:\s+([a-z]+))?)", re.IGNORECASE)
 _BY_AMOUNT = re.compile(rf"\b(\d+(?:\.\d+)?)\s*([a-z]+)?\s+(less|fewer|more|{'|'.join(_ADJECTIVES)})\b", re.IGNORECASE)
 """An option moved by an amount ("500 pieces less", "2 inches longer")."""
+_BY_AMOUNT_BEFORE = re.compile(r"\b(\d+(?:\.\d+)?)\s+(less|fewer|more)\s+([a-z]+)", re.IGNORECASE)
+"""The same, the noun after ("1000 more pieces")."""
 _SAME = re.compile(r"\b(?:same|keep(?:ing)?\s+(?:the|its|my))\s+([a-z0-9-]+(?:\s+(?!and\b)[a-z0-9-]+)?"
                    r"(?:\s*(?:,|and|&)\s*[a-z0-9-]+(?:\s+[a-z0-9-]+)?)*)", re.IGNORECASE)
 """Options kept as they are ("the same size", "the same material and color", "keep the capacity and type")."""
@@ -46,9 +48,9 @@ _NOT_OPTIONS = {"one", "ones", "but", "with", "item", "thing", "product", "kind"
 _PHRASE = r"[a-z0-9][a-z0-9-]*(?:\s+[a-z0-9][a-z0-9-]*)?"
 _RANKED_CHOICES = re.compile(rf"{_PHRASE}(?:\s*>\s*{_PHRASE})+", re.IGNORECASE)
 """Choices in order of preference, best first ("prefer battery > USB > AC")."""
-_PREFER_OVER = re.compile(rf"\bprefer\w*\s+(?:an?\s+|the\s+)?({_PHRASE})\s+(?:over|to)\s+(?:an?\s+|the\s+)?({_PHRASE})",
-                          re.IGNORECASE)
-"""Two choices, the first preferred ("prefer AC over battery")."""
+_PREFER_OVER = re.compile(rf"\bprefer\w*\s+(?:an?\s+|the\s+)?({_PHRASE})\s+(?:over|to|(?:rather\s+)?than)\s+"
+                          rf"(?:an?\s+|the\s+)?({_PHRASE})", re.IGNORECASE)
+"""Two choices, the first preferred ("prefer AC over battery", "prefer animal than art theme")."""
 _NOT_CHOICES = {"prefer", "preferably", "i", "a", "an", "the", "then", "else", "or"}
 
 
@@ -94,8 +96,9 @@ class Wishes:
     def preference(self, options: dict[str, Any]) -> int:
         """How far down the customer's preferences a variant's best choice is (0: their first choice; as many
         as they named: none of them)."""
-        values = {w for value in options.values() for w in re.findall(r"[a-z0-9]+", str(value).lower())}
-        return next((place for place, words in enumerate(self.preferred) if words <= values), len(self.preferred))
+        values = {w.rstrip("s") for value in options.values() for w in re.findall(r"[a-z0-9]+", str(value).lower())}
+        return next((place for place, words in enumerate(self.preferred) if {w.rstrip("s") for w in words} <= values),
+                    len(self.preferred))
 
     def allow(self, options: dict[str, Any], current: dict[str, Any]) -> bool:
         """Whether a variant with these options grants every wish."""
@@ -128,7 +131,8 @@ def preferences(text: str) -> list[set[str]]:
 
 def _by_amounts(text: str, current: dict[str, Any], found: Wishes) -> None:
     """Options moved by an amount ("500 pieces less"), each the value it must then have."""
-    for amount, noun, way in _BY_AMOUNT.findall(text):
+    before = [(amount, noun, way) for amount, way, noun in _BY_AMOUNT_BEFORE.findall(text)]
+    for amount, noun, way in [*_BY_AMOUNT.findall(text), *before]:
         direction, about = (1 if way.lower() == "more" else -1, ()) if way.lower() in ("less", "fewer", "more") else (
             _ADJECTIVES[way.lower()])
         keys = _keys_about((noun.lower().rstrip("s"),), current) if noun else []
@@ -141,7 +145,7 @@ def _by_amounts(text: str, current: dict[str, Any], found: Wishes) -> None:
 def outright(text: str) -> str:
     """``text`` without what names no value outright: amounts options move by ("500 pieces less" is no 500-piece
     option) and choices ranked ("prefer AC over battery" does not ask for a battery)."""
-    for relative in (_BY_AMOUNT, _RANKED_CHOICES, _PREFER_OVER):
+    for relative in (_BY_AMOUNT, _BY_AMOUNT_BEFORE, _RANKED_CHOICES, _PREFER_OVER):
         text = relative.sub(" ", text)
     return text
 
@@ -174,7 +178,7 @@ def wishes(text: str, current: dict[str, Any]) -> Wishes:
     _by_amounts(text, current, found)
     _superlatives(text, current, found)
     for said in _SAME.findall(text):
-        words = [w.rstrip("s") for w in said.lower().split() if w not in _NOT_OPTIONS]
+        words = [w.rstrip("s") for w in re.findall(r"[a-z0-9-]+", said.lower()) if w not in _NOT_OPTIONS]
         for key, value in current.items():
             key_words = {k.rstrip("s") for k in key.lower().split()}
             if set(words) & key_words or f" {value} ".lower() in f" {said} ".lower():
