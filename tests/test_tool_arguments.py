@@ -50,6 +50,9 @@ def test_an_item_named_by_its_item_id() -> None:
     items = [{"name": "Mechanical Keyboard", "item_id": "1656367028"},
              {"name": "Running Shoes", "item_id": "4107812777"}]
     assert items_named("change item ID 1656367028 to item ID 1421289881", items) == items[:1]
+    in_order = [{"name": "Mechanical Keyboard", "item_id": "1340995114", "product_id": "1656367028"},
+                {"name": "Running Shoes", "item_id": "9791469541", "product_id": "6938111410"}]
+    assert items_named("change item ID 1656367028 to item ID 1421289881", in_order) == in_order[:1]  # its product's
 
 
 def test_an_option_named_by_its_item_id() -> None:
@@ -365,6 +368,12 @@ def test_of_alike_items_the_one_meant_is_told_by_its_options_or_asked_about() ->
     priced = [{**robotic, "price": 600.0}, purifier, {**canister, "price": 300.0}]
     assert alike_items_meant("return the vacuum that is more expensive", priced) == ([priced[0], purifier], [])
     assert alike_items_meant("the cheaper vacuum cleaner", priced) == ([purifier, priced[2]], [])
+    elsewhere = "return the cheaper speaker. Also change the vacuum to a canister one"  # price is the speaker's
+    assert alike_items_meant(elsewhere, priced) == ([purifier], [[priced[0], priced[2]]])
+    small = {"item_id": "4", "name": "Laptop", "options": {"screen size": "13-inch", "color": "silver"}}
+    large = {"item_id": "5", "name": "Laptop", "options": {"screen size": "17-inch", "color": "black"}}
+    said = "I want to modify the 17-inch laptop to the 13-inch version. I also want all available 13-inch options"
+    assert alike_items_meant(said, [small, large]) == ([large], [])  # as it is, not what it becomes
 
 
 def test_of_two_orders_holding_the_item_the_more_or_less_expensive_ones_is_meant() -> None:

@@ -131,6 +131,21 @@ _KEEPING = re.compile(r"\b(?:keep|keeping|not|except|but not|other than)\b[^.,;!
 """What the customer leaves out ("only the black one, i'm keeping the white one")."""
 
 
+_BECOMES = re.compile(r"\b(?:to|into|for|instead)\b.*", re.IGNORECASE)
+"""What an item is to become ("... the 17-inch laptop to the 13-inch version"): not how it is now."""
+
+
+def _about_item(text: str, name: str) -> str:
+    """What ``text`` says of the item called ``name`` as it is now: the sentences naming it (by any word of its
+    name), each up to what it asks the item to become (all of ``text`` when no sentence names it)."""
+    words = "|".join(re.escape(w) for w in _WORD.findall(name.lower()))
+    about = []
+    for sentence in re.split(r"(?<=[.;!?])\s+", text):
+        if found := re.search(rf"\b(?:{words})\w*", sentence, re.IGNORECASE):
+            about.append(sentence[:found.end()] + _BECOMES.sub("", sentence[found.end():]))
+    return " ".join(about) or text
+
+
 def alike_items_meant(text: str, items: Sequence[dict[str, Any]],
                       ) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
     """Of ``items`` (of one order, those a message names), the ones meant where several share a name and ``text``
@@ -140,16 +155,20 @@ def alike_items_meant(text: str, items: Sequence[dict[str, Any]],
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         groups.setdefault(item["name"], []).append(item)
-    kept = _said_words(" ".join(_KEEPING.findall(text)))
-    said, meant, unclear = _said_words(text) - kept, [], []
+    meant, unclear = [], []
     for name, group in groups.items():
         last = _WORD.findall(name.lower())[-1]
         if len(group) == 1 or _ALL.search(text) or re.search(rf"\b{re.escape(last)}e?s\b", text.lower()):
             meant.extend(group)
             continue
+        about = _about_item(text, name)
+        said = _said_words(about) - _said_words(" ".join(_KEEPING.findall(about)))
         shared = set.intersection(*(_words(_describe(i, "options")) for i in group))
-        picked = [i for i in group if _overlap(_words(_describe(i, "options")) - shared, said)]
-        if len(picked) != 1 and (toward := wishes(text, {}).price):  # "the more expensive one"
+        phrase = _phrase(about)
+        numbered = [i for i in group if any(any(c.isdigit() for c in str(v)) and _phrase(str(v)) in phrase and not all(
+            other["options"].get(k) == v for other in group) for k, v in i["options"].items())]  # "the 17-inch one"
+        picked = numbered or [i for i in group if _overlap(_words(_describe(i, "options")) - shared, said)]
+        if len(picked) != 1 and (toward := wishes(about, {}).price):  # "the more expensive one"
             picked = _at_price_end([i for i in group if "price" in i], lambda i: float(i["price"]), toward)
         if len(picked) == 1:
             meant.extend(picked)
@@ -165,8 +184,9 @@ def all_but(text: str) -> bool:
 
 def _items_said(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = set(_ITEM_ID.findall(text))
-    if by_id := [i for i in items if i.get("item_id") in ids]:
-        return by_id  # "change item ID 1656367028 to ...": the item the customer copied from their order
+    if by_id := [i for i in items if i.get("item_id") in ids] or [i for i in items if i.get("product_id") in ids]:
+        return by_id  # "change item ID 1340995114 to ...": the item the customer copied from their order (or its
+        # product's id, taken for the item's)
     said = _said_words(text)
     matched = [(i, _matched(_name_words(_describe(i, "name")), said)) for i in items]
     return [i for i, words in matched if words and not any(words < other for _, other in matched)]
