@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from agent.executor import extract, wording
 from agent.executor.address import US_ADDRESS, address_on_record, missing_parts, parse_address
-from agent.planner.clauses import asks_for
+from agent.executor.fallback import fallback_change, fallback_sentence
 from tools.arguments import (
     alike_items_meant,
     has_asked,
@@ -434,7 +434,7 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
         return ask
     if not swaps:
         said = f"{task.request} {turn.text}"
-        fallbacks = (_fallback_said(said, item) for item in items)
+        fallbacks = (fallback_sentence(said, item) for item in items)
         offer = next((o for sentence in fallbacks if sentence and (o := _fallback_offer(sentence, said, order,
                                                                                           left_out))), None)
         return offer or Step(say=f"{left_out} Is there something else I can do?", task=None)
@@ -606,36 +606,14 @@ def _items(task: Task, turn: Turn, order: dict[str, Any]) -> list[dict[str, Any]
     return turn.items(order["items"])
 
 
-_IF_NONE = re.compile(r"^\s*(?:if|in case)\b[^.;!?]*\b(?:no|not|n't|none|unavailable)\b", re.IGNORECASE)
-"""A sentence saying what to do when no option fits ("If there is no keyboard that is clicky, RGB backlight, full size,
-I'd rather only exchange the thermostat")."""
-
-
-_BACK = re.compile(r"\b(?:it|it's|that|this|they|those)\b", re.IGNORECASE)
-
-
-def _fallback_said(text: str, item: dict[str, Any]) -> str | None:
-    """The sentence in which the customer said what to do with ``item`` if no option fits what they asked: one
-    naming it, or referring back to it ("I want the bookshelf in 4 foot. If it is not available, ...")."""
-    sentences = re.split(r"(?<=[.;!?])\s+", text)
-    return next((s for index, s in enumerate(sentences) if _IF_NONE.match(s) and (items_called(s, [item]) or (
-        index and _BACK.search(s) and items_called(sentences[index - 1], [item])))), None)
-
-
-FALLBACK_CHANGES = {"cancel": ("cancel_order", "pending"), "return": ("return_refund", "delivered")}
-"""What a customer may ask to be done when no option fits ("If it is not available, cancel the whole order"): the
-task, and the order status it needs."""
-
-
 def _fallback_offer(sentence: str, said: str, order: dict[str, Any], left_out: str) -> Step | None:
-    """The change the customer's ``sentence`` asks for when no option fits, offered for their yes (the item they
-    wanted changed is left as it is), with the cancellation reason they gave (in all they ``said``)."""
-    then = sentence.split(",", 1)[-1]
-    action = next((a for a, (_, status) in FALLBACK_CHANGES.items()
-                   if asks_for(then, a) and order["status"] == status), None)
-    if action is None:
+    """The change the customer's fallback ``sentence`` asks for when no option fits, offered for their yes (the item
+    they wanted changed is left as it is), with the cancellation reason they gave (in all they ``said``)."""
+    change = fallback_change(sentence, order["status"])
+    if change is None:
         return None
-    offered = Task(intent=FALLBACK_CHANGES[action][0], order_id=order["order_id"], request=then.strip(),
+    action, intent = change
+    offered = Task(intent=intent, order_id=order["order_id"], request=sentence.split(",", 1)[-1].strip(),
                    reason=extract.cancel_reason(said) if action == "cancel" else None, awaiting="confirmation")
     verb = "cancel order" if action == "cancel" else "return the items of order"
     return Step(say=f"{left_out} You said that in that case you'd like me to {verb} {order['order_id']}: shall I? "
@@ -658,7 +636,7 @@ def _new_options(task: Task, turn: Turn,
                         if v["available"] and v["item_id"] == task.options_chosen.get(item["item_id"])), None)
         option = settled or _like_one_owned(f"{task.request} {turn.text}", turn, item, product["variants"]) or (
             _option_meant(said, f"{task.option_said} {turn.text}", product["variants"], item))
-        if option is None and _fallback_said(f"{task.request} {turn.text}", item) is not None:
+        if option is None and fallback_sentence(f"{task.request} {turn.text}", item) is not None:
             left_out.append(f"No {item['name']} option fits what you asked, so I've left your {item['name']} as it is.")
             continue
         if option is None:
