@@ -389,7 +389,7 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
     order_id = order["order_id"]
     if task.intent == "cancel_order":
         part = _items_to_cancel(task, order)
-        if part and _ONLY_THESE.search(task.request):
+        if part and (_ONLY_THESE.search(task.request) or _keeps_another(task.request, order, part)):
             return Step(say=f"{_cancels_whole(part, order)} So I can't cancel just the "
                             f"{wording.join([i['name'] for i in part])}, and I've left the order as it is. If you'd "
                             "like the whole order cancelled, just say so.", task=None)
@@ -454,6 +454,14 @@ def _items_to_cancel(task: Task, order: dict[str, Any]) -> list[dict[str, Any]]:
     """The items of ``order`` the customer asked to cancel, when they are not all of its items (else none)."""
     named = items_called(" ".join(_TO_CANCEL.findall(task.request)), order["items"])
     return named if len(named) < len(order["items"]) else []
+
+
+_KEEP = re.compile(r"\bkeep\w*\b([^.;!?]*)", re.IGNORECASE)
+
+
+def _keeps_another(request: str, order: dict[str, Any], part: list[dict[str, Any]]) -> bool:
+    """The customer keeps another item of the order they cancel items of ("cancel the boots and keep the kettle")."""
+    return any(i not in part for kept in _KEEP.findall(request) for i in items_called(kept, order["items"]))
 
 
 def _cancels_whole(part: list[dict[str, Any]], order: dict[str, Any]) -> str:
