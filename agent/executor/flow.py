@@ -452,7 +452,9 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
 
 def _items_to_cancel(task: Task, order: dict[str, Any]) -> list[dict[str, Any]]:
     """The items of ``order`` the customer asked to cancel, when they are not all of its items (else none)."""
-    named = items_called(" ".join(_TO_CANCEL.findall(task.request)), order["items"])
+    asked = (re.split(r"\bkeep", cancel, maxsplit=1, flags=re.IGNORECASE)[0]  # "cancel the boot and keep the kettle"
+             for cancel in _TO_CANCEL.findall(task.request))
+    named = items_called(" ".join(asked), order["items"])
     return named if len(named) < len(order["items"]) else []
 
 
