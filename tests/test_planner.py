@@ -683,7 +683,10 @@ def test_a_change_the_orders_status_rules_out_says_what_can_be_done_instead(plan
     assert "return Wireless Earbuds from order #W4821001" in text_of(chat.say("ok then return the earbuds"))
     pending = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821003"}))
     assert "it can be cancelled instead: shall I cancel it?" in text_of(pending.say("i want to return order #W4821003"))
-    assert writes(chat) == writes(pending) == []
+    one_item = planned(plan({"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W4821003"}))
+    said = text_of(one_item.say("i want to return the water bottle of order #W4821003 and keep the t-shirt"))
+    assert "It could only be cancelled as a whole, all 2 items." in said and "(yes/no)" not in said
+    assert writes(chat) == writes(pending) == writes(one_item) == []
 
 
 def test_a_cancellation_asked_for_some_items_says_the_whole_order_is_cancelled(planned: Callable[..., Chat]) -> None:

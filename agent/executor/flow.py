@@ -452,13 +452,16 @@ def _fill_order_task(task: Task, turn: Turn, order: dict[str, Any]) -> Step:
 
 def _items_to_cancel(task: Task, order: dict[str, Any]) -> list[dict[str, Any]]:
     """The items of ``order`` the customer asked to cancel, when they are not all of its items (else none)."""
-    asked = (re.split(r"\bkeep", cancel, maxsplit=1, flags=re.IGNORECASE)[0]  # "cancel the boot and keep the kettle"
-             for cancel in _TO_CANCEL.findall(task.request))
-    named = items_called(" ".join(asked), order["items"])
+    named = items_called(" ".join(_not_kept(cancel) for cancel in _TO_CANCEL.findall(task.request)), order["items"])
     return named if len(named) < len(order["items"]) else []
 
 
 _KEEP = re.compile(r"\bkeep\w*\b([^.;!?]*)", re.IGNORECASE)
+
+
+def _not_kept(text: str) -> str:
+    """``text`` up to what the customer keeps ("cancel the boot and keep the kettle": "cancel the boot and")."""
+    return re.split(r"\bkeep", text, maxsplit=1, flags=re.IGNORECASE)[0]
 
 
 def _keeps_another(request: str, order: dict[str, Any], part: list[dict[str, Any]]) -> bool:
@@ -547,8 +550,14 @@ task to offer and the words of the offer."""
 
 def _instead(task: Task, order: dict[str, Any], why: str) -> Step:
     """Refuse ``task`` on ``order`` with the reason, offering what its status allows instead when there is such a
-    thing: a task of that kind on the same order, waiting for the customer's yes (a task with no proposal)."""
+    thing: a task of that kind on the same order, waiting for the customer's yes (a task with no proposal). Not a
+    cancellation of the whole order when the customer asked about some of its items, or keeps some."""
     offer = INSTEAD.get((task.intent, order["status"]))
+    named = items_called(_not_kept(task.request), order["items"])
+    some = 0 < len(named) < len(order["items"]) or _keeps_another(task.request, order, named)
+    if offer is not None and offer[0] == "cancel_order" and some:  # not the whole order they would cancel
+        return Step(say=f"{why} It could only be cancelled as a whole, all {len(order['items'])} items.", task=None,
+                    refused=task)
     if offer is None:
         return Step(say=why, task=None, refused=task)
     intent, words = offer
