@@ -299,6 +299,13 @@ def test_a_pending_orders_item_changes_to_another_option(planned: Callable[..., 
     assert writes(chat) == [("modify_pending_order_items", "done")]
 
 
+def test_the_receipt_of_an_item_change_names_the_payment_method_chosen(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W4821003",
+                         "items": ["T-Shirt"], "new_option": "size L"}))
+    assert "with your Visa" in text_of(chat.say("the tshirt in size L please, any difference on my visa card"))
+    assert "$3.31 more is charged to your Visa" in text_of(chat.say("yes"))
+
+
 def test_a_restated_request_at_the_question_is_not_met_with_the_same_question(planned: Callable[..., Chat]) -> None:
     cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003"}
     chat = planned(plan(cancel), plan(cancel))

@@ -728,7 +728,7 @@ def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any], *, ch
         return Step(say=result["message"], task=None, refused=task)
     action = (wording.proposal(tool, result["arguments"], result["data"], changes=changes, pay_with=pay_with)
               if result["outcome"] == "done" else "")
-    proposal = {"tool": tool, "arguments": result["arguments"], "outcome": result["outcome"]}
+    proposal = {"tool": tool, "arguments": result["arguments"], "outcome": result["outcome"], "pay_with": pay_with}
     confirm = task.model_copy(update={"awaiting": "confirmation", "proposal": proposal, "tries": 0})
     if result["outcome"] == "needs_approval":
         return Step(say=f"{result['message']} Shall I send it to them for approval? (yes/no)", task=confirm)
@@ -747,7 +747,8 @@ def _confirmed(task: Task, turn: Turn) -> Step:
     proposal = task.proposal or {}
     result = turn.call(proposal["tool"], proposal["arguments"])
     if result["outcome"] == "done":
-        return Step(say=wording.receipt(proposal["tool"], result["data"], turn.refund_days), task=None)
+        return Step(say=wording.receipt(proposal["tool"], result["data"], turn.refund_days,
+                                        pay_with=proposal.get("pay_with", "")), task=None)
     if result["outcome"] == "needs_approval":
         return Step(say="I've sent your request to our team for approval.", task=None, needs_person=True)
     return Step(say=result["message"], task=None)

@@ -74,8 +74,9 @@ def refunded(tool: str, data: dict[str, Any]) -> float:
     return float(data["refund_amount"]) if tool == "return_delivered_order_items" else 0.0
 
 
-def receipt(tool: str, data: dict[str, Any], refund_days: int) -> str:
-    """What was done, in the store's own words."""
+def receipt(tool: str, data: dict[str, Any], refund_days: int, *, pay_with: str = "") -> str:
+    """What was done, in the store's own words (``pay_with``: the payment method the customer chose for a price
+    difference)."""
     if tool == "cancel_pending_order":
         amount = refunded(tool, data)
         refund = f" The refund of {money(amount)} goes to the original payment method." if amount else ""
@@ -90,7 +91,7 @@ def receipt(tool: str, data: dict[str, Any], refund_days: int) -> str:
         return (f"Done: order {data['order_id']} is now {data['status']}. We'll email you how to send the old "
                 "items back.")
     if tool == "modify_pending_order_items":
-        return f"Done: order {data['order_id']} is now {data['status']}; {price_difference(data, done=True)}."
+        return f"Done: order {data['order_id']} is now {data['status']}; {price_difference(data, pay_with, done=True)}."
     if tool == "modify_pending_order_payment":
         return (f"Done: order {data['order_id']} is paid with the new payment method, and the payment before is "
                 "refunded.")
