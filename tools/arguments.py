@@ -184,12 +184,12 @@ def all_but(text: str) -> bool:
 
 def _items_said(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ids = set(_ITEM_ID.findall(text))
-    if by_id := [i for i in items if i.get("item_id") in ids] or [i for i in items if i.get("product_id") in ids]:
-        return by_id  # "change item ID 1340995114 to ...": the item the customer copied from their order (or its
-        # product's id, taken for the item's)
+    if by_id := [i for i in items if i.get("item_id") in ids]:
+        return by_id  # "change item ID 1340995114 to ...": the item the customer copied from their order
     said = _said_words(text)
     matched = [(i, _matched(_name_words(_describe(i, "name")), said)) for i in items]
-    return [i for i, words in matched if words and not any(words < other for _, other in matched)]
+    by_name = [i for i, words in matched if words and not any(words < other for _, other in matched)]
+    return [i for i in items if i in by_name or i.get("product_id") in ids]  # a product's id taken for its item's
 
 
 def product_meant(text: str, hint: str, names: Sequence[str]) -> str | None:

@@ -735,6 +735,12 @@ def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any], *, ch
     return Step(say=f"To confirm: I'll {action}. Shall I go ahead? (yes/no)", task=confirm)
 
 
+def _method_now(turn: Turn, method_id: str) -> str:
+    """A payment method's description as it is now (a gift card's balance after it paid a difference)."""
+    methods = turn.call("get_user_details", {}, preview=True)["data"]["payment_methods"]
+    return next((m["description"] for m in methods if m["payment_method_id"] == method_id), "")
+
+
 def _confirmed(task: Task, turn: Turn) -> Step:
     answer = turn.answer or extract.confirmation(turn.text)
     if answer is None:
@@ -747,8 +753,9 @@ def _confirmed(task: Task, turn: Turn) -> Step:
     proposal = task.proposal or {}
     result = turn.call(proposal["tool"], proposal["arguments"])
     if result["outcome"] == "done":
-        return Step(say=wording.receipt(proposal["tool"], result["data"], turn.refund_days,
-                                        pay_with=proposal.get("pay_with", "")), task=None)
+        paid_with = _method_now(turn, proposal["arguments"]["payment_method_id"]) if proposal.get("pay_with") else ""
+        return Step(say=wording.receipt(proposal["tool"], result["data"], turn.refund_days, pay_with=paid_with),
+                    task=None)
     if result["outcome"] == "needs_approval":
         return Step(say="I've sent your request to our team for approval.", task=None, needs_person=True)
     return Step(say=result["message"], task=None)
