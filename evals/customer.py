@@ -192,6 +192,8 @@ _ORDER = _rx(
 """Asking which order the customer means."""
 
 _WHICH_ONE = re.compile(r"\bwhich (?:one|ones)\b", re.IGNORECASE)
+_MORE_HELP = re.compile(r"\b(?:anything|something) else\b", re.IGNORECASE)
+"""An offer of more help ("Is there anything else I can do?"): it asks for nothing."""
 _CONTENT = (("reason", _REASON), ("address", _ADDRESS), ("option", _OPTION), ("items", _ITEMS), ("order", _ORDER))
 
 
@@ -223,6 +225,8 @@ def _sentence_before(sentence: str, reply: str) -> str:
 
 def _sentence_kind(sentence: str, reply: str) -> str | None:
     """What one question sentence asks for."""
+    if _MORE_HELP.search(sentence):
+        return None
     if _YES_NO.search(sentence):
         return "confirm"
     wh = _wh_target(sentence)

@@ -138,6 +138,8 @@ def test_only_the_asking_sentences_count() -> None:
     receipt = "Done: order #W4821003 will ship to 12 Oak St, Portland, OR 97201. Refunds take 5 business days."
     assert question_in(receipt) is None
     assert question_in(f"{receipt} Anything else?") is None
+    left = "No Hiking Boots option fits what you asked, so I've left your Hiking Boots as it is."
+    assert question_in(f"{left} Is there something else I can do?") is None  # more help offered: nothing asked
     assert question_text("Order #W1 is pending.  Which ITEMS do you mean?") == "which items do you mean"
     # a yes/no question asks about the sentence before it: two different proposals are two questions
     assert question_text("Order #W1 is pending.  Shall I CANCEL it?") == "order #w1 is pending. shall i cancel it"
