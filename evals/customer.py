@@ -199,8 +199,8 @@ _CONTENT = (("reason", _REASON), ("address", _ADDRESS), ("option", _OPTION), ("i
 
 def question_sentences(reply: str) -> list[str]:
     """The sentences of ``reply`` that ask the customer something: a question mark, an explicit yes/no format,
-    or a request ("Please tell me ...", "I'll need ...")."""
-    parts = [p.strip() for p in _SENTENCE.split(reply or "") if p and p.strip()]
+    or a request ("Please tell me ...", "I'll need ..."); not an offer of more help."""
+    parts = [p.strip() for p in _SENTENCE.split(reply or "") if p and p.strip() and not _MORE_HELP.search(p)]
     return [p for p in parts if "?" in p or "¿" in p or _YES_NO.search(p) or _REQUEST.search(p)
             or _INTERROGATIVE.search(p)]
 
@@ -225,8 +225,6 @@ def _sentence_before(sentence: str, reply: str) -> str:
 
 def _sentence_kind(sentence: str, reply: str) -> str | None:
     """What one question sentence asks for."""
-    if _MORE_HELP.search(sentence):
-        return None
     if _YES_NO.search(sentence):
         return "confirm"
     wh = _wh_target(sentence)

@@ -73,6 +73,16 @@ def test_an_order_named_by_its_status_is_the_one_order_of_that_status() -> None:
     assert grounded([COMMAND.validate_python(move)], said, two_pending, None)[0]["order_id"] == "#W1000001"
 
 
+def test_a_return_asked_of_all_orders_returns_each_delivered_one_but_what_is_excepted() -> None:
+    orders = [*ORDERS, {"order_id": "#W1000004", "status": "delivered", "items": [{"name": "Hiking Boots"}]}]
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003", "reason": "no longer needed"}
+    said = grounded([COMMAND.validate_python(cancel)], "I no longer need them: cancel or return all possible "
+                    "orders, except the boots that I love", orders, None)
+    assert [(c["tool"], c["order_id"], c.get("items")) for c in said if c["cmd"] == "write"] == [
+        ("cancel_pending_order", "#W1000003", []),
+        ("return_delivered_order_items", "#W1000001", ["Wireless Earbuds", "T-Shirt"])]  # the boots' order kept
+
+
 def test_a_reason_the_customer_never_gave_is_dropped() -> None:
     said = check("cancel order #W1000003", {"cmd": "write", "tool": "cancel_pending_order",
                                             "order_id": "#W1000003", "reason": "ordered by mistake"})

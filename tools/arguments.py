@@ -177,6 +177,11 @@ def alike_items_meant(text: str, items: Sequence[dict[str, Any]],
     return [i for i in items if i in meant], unclear
 
 
+def items_excepted(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items ``text`` leaves out of what it asks for ("..., except the boots that I really love")."""
+    return [i for i in items if any(i in _items_said(left_out, items) for left_out in _EXCEPT.findall(text))]
+
+
 def all_but(text: str) -> bool:
     """The message asks for every item but some ("everything except a keyboard and a mouse")."""
     return bool(_ALL.search(text) and _EXCEPT.search(text))

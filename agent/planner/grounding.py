@@ -38,6 +38,7 @@ from tools.arguments import (
     all_but,
     has_asked,
     items_called,
+    items_excepted,
     items_named,
     options_asked,
     orders_holding,
@@ -264,7 +265,8 @@ WHOLE_ORDER_CHANGES = ("cancel_pending_order", "modify_pending_order_address", "
 
 def _every_order(planned: list[dict[str, Any]], text: str, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A change of a whole order asked of all the customer's orders is one change per order it can apply to
-    (the planner's other changes of that kind are among them), unless the message names the order by its number."""
+    (the planner's other changes of that kind are among them), unless the message names the order by its number;
+    a return asked of all of them too."""
     if not _EVERY_ORDER.search(text) or not orders:
         return planned
     named = set(extract_order_ids(text))
@@ -278,7 +280,23 @@ def _every_order(planned: list[dict[str, Any]], text: str, orders: list[dict[str
         status = ORDER_STATUS_FOR[WRITE_INTENT[command["tool"]]]
         targets = [o["order_id"] for o in orders if status in o["status"]] or [command.get("order_id")]
         expanded.extend({**command, "order_id": order_id} if order_id else command for order_id in targets)
-    return expanded
+    return [*expanded, *_every_order_returned(expanded, text, orders)]
+
+
+def _every_order_returned(planned: list[dict[str, Any]], text: str,
+                          orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A return asked of all the customer's orders ("cancel or return all possible orders") is a return of each
+    delivered order no change is about, of every item the message does not except ("except the boots")."""
+    if not any(asks_for(clause.text, "return") for clause in clauses_of(text)) or extract_order_ids(text):
+        return []
+    about = {c.get("order_id") for c in planned if c["cmd"] == "write"}
+    returns = []
+    for order in orders:
+        kept = items_excepted(text, order["items"])
+        if "delivered" in order["status"] and order["order_id"] not in about and len(kept) < len(order["items"]):
+            returns.append({"cmd": "write", "tool": "return_delivered_order_items", "order_id": order["order_id"],
+                            "items": [i["name"] for i in order["items"] if i not in kept]})
+    return returns
 
 
 def _orders_of_items_cancelled(planned: list[dict[str, Any]], text: str,
