@@ -618,8 +618,12 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
 
 
 def _items(task: Task, turn: Turn, order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The task's items, in the order the customer named them; else the order's one item, or those the customer
+    means."""
     if task.item_ids:
-        return [i for i in order["items"] if i["item_id"] in task.item_ids]
+        left = list(order["items"])  # two alike items share an item id: each is taken once
+        return [left.pop(left.index(i)) for item_id in task.item_ids
+                if (i := next((i for i in left if i["item_id"] == item_id), None)) is not None]
     if len(order["items"]) == 1:
         return list(order["items"])
     return turn.items(order["items"])
