@@ -82,12 +82,16 @@ def describe_order(order: dict[str, Any], *, refund_days: int, options: bool = F
             parts.append(r["order_shipped"].format(
                 shipped=_day(order["shipped_at"]), carrier=t["carrier"] or "our carrier", tracking_id=t["tracking_id"],
                 last_event=t["last_event"] or "none yet", last_event_at=_day(t["last_event_at"])))
-        else:  # a shipment with no date on record
+        elif order["status"].split(" (")[0] not in _NOT_SHIPPED:  # a shipment with no date on record
             parts.append(r["order_tracking"].format(carrier=t["carrier"] or "our carrier",
                                                     tracking_id=t["tracking_id"]))
     if order["delivered_at"]:
         parts.append(r["order_delivered"].format(delivered=_day(order["delivered_at"])))
     return " ".join(parts)
+
+
+_NOT_SHIPPED = ("pending", "processed")
+"""Statuses whose tracking number (a label printed ahead) is not said: nothing has shipped."""
 
 
 def _changing(order: dict[str, Any], r: dict[str, Any]) -> list[str]:

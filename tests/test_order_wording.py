@@ -60,6 +60,8 @@ def test_a_shipment_with_no_date_on_record_is_told_with_its_tracking_number() ->
     shipped = {**order("delivered"), "tracking": [{"carrier": "UPS", "tracking_id": "840887978435", "last_event": None,
                                                    "last_event_at": None}]}
     assert "Its shipment with UPS has tracking number 840887978435." in describe_order(shipped, refund_days=5)
+    packing = {**shipped, "status": "processed"}
+    assert "tracking" not in describe_order(packing, refund_days=5)  # a label printed ahead: nothing has shipped
 
 
 def test_items_being_returned_or_exchanged_are_told_with_the_refund_and_what_is_kept() -> None:
