@@ -135,12 +135,20 @@ _BECOMES = re.compile(r"\b(?:to|into|for|instead)\b.*", re.IGNORECASE)
 """What an item is to become ("... the 17-inch laptop to the 13-inch version"): not how it is now."""
 
 
+_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split into sentences (at ".", ";", "!" and "?")."""
+    return _SENTENCE_END.split(text)
+
+
 def _about_item(text: str, name: str) -> str:
     """What ``text`` says of the item called ``name`` as it is now: the sentences naming it (by any word of its
     name), each up to what it asks the item to become (all of ``text`` when no sentence names it)."""
     words = "|".join(re.escape(w) for w in _WORD.findall(name.lower()))
     about = []
-    for sentence in re.split(r"(?<=[.;!?])\s+", text):
+    for sentence in sentences(text):
         if found := re.search(rf"\b(?:{words})\w*", sentence, re.IGNORECASE):
             about.append(sentence[:found.end()] + _BECOMES.sub("", sentence[found.end():]))
     return " ".join(about) or text

@@ -8,13 +8,12 @@ import re
 from typing import Any
 
 from agent.planner.clauses import asks_for
-from tools.arguments import items_called
+from tools.arguments import items_called, sentences
 
 _IF_NONE = re.compile(r"^\s*(?:if|in case)\b[^.;!?]*\b(?:no|not|n't|none|unavailable)\b", re.IGNORECASE)
 """A sentence saying what to do when no option fits."""
 _BACK = re.compile(r"\b(?:it|it's|that|this|they|those)\b", re.IGNORECASE)
 """Words referring back to the item the sentence before named ("If it is not available, ...")."""
-_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+")
 
 FALLBACK_CHANGES = {"cancel": ("cancel_order", "pending"), "return": ("return_refund", "delivered")}
 """The changes a customer may ask for then: their task, and the order status it needs."""
@@ -23,9 +22,9 @@ FALLBACK_CHANGES = {"cancel": ("cancel_order", "pending"), "return": ("return_re
 def fallback_sentence(text: str, item: dict[str, Any]) -> str | None:
     """The sentence in which the customer said what to do with ``item`` if no option fits what they asked: one
     naming it, or referring back to it ("I want the bookshelf in 4 foot. If it is not available, ...")."""
-    sentences = _SENTENCE_END.split(text)
-    return next((s for index, s in enumerate(sentences) if _IF_NONE.match(s) and (items_called(s, [item]) or (
-        index and _BACK.search(s) and items_called(sentences[index - 1], [item])))), None)
+    said = sentences(text)
+    return next((s for index, s in enumerate(said) if _IF_NONE.match(s) and (items_called(s, [item]) or (
+        index and _BACK.search(s) and items_called(said[index - 1], [item])))), None)
 
 
 def fallback_change(sentence: str, status: str) -> tuple[str, str] | None:

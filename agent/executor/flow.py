@@ -28,6 +28,7 @@ from tools.arguments import (
     orders_holding,
     orders_holding_most,
     payment_named,
+    sentences,
 )
 from tools.customers import verification_request
 from tools.policy import VerificationMethod
@@ -683,7 +684,7 @@ def _like_one_owned(text: str, turn: Turn, item: dict[str, Any],
                     variants: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The available variant with the options of the one other item of the same product in the customer's orders,
     when the sentence naming ``item`` asks for the same as the one they have."""
-    if not any(_LIKE_ONE_OWNED.search(s) and items_called(s, [item]) for s in re.split(r"(?<=[.;!?])\s+", text)):
+    if not any(_LIKE_ONE_OWNED.search(s) and items_called(s, [item]) for s in sentences(text)):
         return None
     orders = turn.call("list_recent_orders", {"limit": 20}, preview=True)["data"].get("orders", [])
     owned = {tuple(sorted(i["options"].items())) for o in orders for i in o["items"]
