@@ -8,7 +8,7 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from agent.llm.llama_cpp import ChatLlamaCpp, check_gguf
-from agent.llm.models import DEFAULT_MODEL, model_path
+from agent.llm.models import DEFAULT_MODEL, PROMPT_STATES_DIR, model_path
 from agent.llm.openai_server import ChatOpenAIServer
 from core.errors import ModelError
 from core.settings import Settings
@@ -43,4 +43,5 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
         max_tokens=settings.max_tokens,
         temperature=settings.temperature,
         seed=settings.seed,
+        state_dir=PROMPT_STATES_DIR,
     ).load()

@@ -17,6 +17,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from llama_cpp import llama_chat_format
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
+from agent.llm import prompt_states
 from agent.llm.grammar_sampling import GrammarFirstLlama
 from agent.llm.messages import openai_messages
 from agent.llm.structured import grammar_safe, parse_structured
@@ -74,6 +75,8 @@ class ChatLlamaCpp(BaseChatModel):
     temperature: float = 0.2
     seed: int = 7
     repeat_penalty: float = 1.15
+    state_dir: Path | None = None
+    """Where :meth:`prefill` with ``keep`` saves the state of the prompt start it evaluates (None: nowhere)."""
 
     _llama: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)
@@ -111,12 +114,14 @@ class ChatLlamaCpp(BaseChatModel):
             verbose=False,
         )
 
-    def prefill(self, messages: list[BaseMessage], *, until: str) -> int:
+    def prefill(self, messages: list[BaseMessage], *, until: str, keep: bool = False) -> int:
         """Evaluate the prompt ``messages`` make, up to the first ``until`` in it, if the model is idle: a later
         call whose prompt starts the same then evaluates only what follows. Returns the tokens evaluated (0 when
-        the model was busy, ``until`` is not in the prompt, that start is already in the KV state or too long)."""
+        the model was busy, ``until`` is not in the prompt, that start is already in the KV state or too long).
+        With ``keep`` (a start every process evaluates the same), wait for the model, and load that start's state
+        from ``state_dir`` where an earlier process saved it, or save it there (:mod:`agent.llm.prompt_states`)."""
         llama = self.load()._llama
-        if self._formatter is None or not self._lock.acquire(blocking=False):
+        if self._formatter is None or not self._lock.acquire(blocking=keep):
             return 0
         try:
             chat = self._formatter(messages=openai_messages(messages))
@@ -128,8 +133,14 @@ class ChatLlamaCpp(BaseChatModel):
                            if a != b), min(llama.n_tokens, len(tokens)))
             if cached == len(tokens) or len(tokens) >= llama.n_ctx():
                 return 0
-            llama.draft_model, llama.n_tokens = None, cached
-            llama.eval(tokens[cached:])
+            kept = keep and self.state_dir and prompt_states.state_file(self.state_dir, self.model_path, tokens)
+            llama.draft_model = None
+            if kept and prompt_states.load(llama, kept, tokens):
+                return 0
+            llama.n_tokens = min(cached, llama.n_tokens)
+            llama.eval(tokens[llama.n_tokens:])
+            if kept:
+                prompt_states.save(llama, kept, tokens)
             return len(tokens) - cached
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"prefill failed: {exc}") from exc

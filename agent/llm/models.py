@@ -25,6 +25,8 @@ from core.settings import ModelName, Settings
 DEFAULT_MODEL: ModelName = Settings.model_fields["model"].default
 MODELS_DIR = Path(__file__).resolve().parents[2] / "data" / "models"
 """Where assembled models go: the checkout's ``data/models`` (git-ignored), whatever the working folder."""
+PROMPT_STATES_DIR = MODELS_DIR / "prompt-states"
+"""Saved KV states of the prompt start every process evaluates the same (:mod:`agent.llm.prompt_states`)."""
 
 
 class PartedModel(BaseModel):

@@ -51,8 +51,13 @@ def system_text() -> str:
 
 
 def warm_up(model: BaseChatModel) -> None:
-    """Evaluate the fixed prompt start once at load, so the first customer does not wait for it."""
-    model.invoke([SystemMessage(system_text()), HumanMessage("Job: PLAN. Customer: hi")], max_tokens=1)
+    """Evaluate the fixed prompt start once at load, so the first customer does not wait for it; an in-process
+    model loads it from the state an earlier process saved (:meth:`agent.llm.llama_cpp.ChatLlamaCpp.prefill`)."""
+    prefill = getattr(model, "prefill", None)
+    if callable(prefill):
+        prefill([SystemMessage(system_text()), HumanMessage(NEXT_MESSAGE)], until=NEXT_MESSAGE, keep=True)
+    else:
+        model.invoke([SystemMessage(system_text()), HumanMessage("Job: PLAN. Customer: hi")], max_tokens=1)
 
 
 def describe_orders(orders: list[dict[str, Any]]) -> str:

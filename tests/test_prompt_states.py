@@ -1,0 +1,83 @@
+"""A prompt start kept on disk: the next process loads it instead of evaluating it, and answers the same; a
+damaged file or an unwritable folder costs the evaluation, never a wrong answer. On the bundled 135M model."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from agent.llm import ChatLlamaCpp
+from agent.llm.models import model_path
+
+pytestmark = pytest.mark.model
+
+UNTIL = "(their next message)"
+INSTRUCTIONS = "You are the support assistant of a small shop. Answer in one short sentence. " * 6
+
+
+def _model(state_dir: Path) -> ChatLlamaCpp:
+    return ChatLlamaCpp(model_path=model_path("smollm2-135m"), n_ctx=1024, state_dir=state_dir).load()
+
+
+def _start(instructions: str = INSTRUCTIONS) -> list:
+    return [SystemMessage(instructions), HumanMessage(UNTIL)]
+
+
+def _answer(model: ChatLlamaCpp) -> str:
+    prompt = [SystemMessage(INSTRUCTIONS), HumanMessage("where is my parcel?")]
+    return str(model.invoke(prompt, max_tokens=12, temperature=0.0).content)
+
+
+@pytest.fixture(scope="module")
+def cold_answer(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The answer with nothing kept: the prompt evaluated from its first token."""
+    return _answer(_model(tmp_path_factory.mktemp("unused")))
+
+
+def test_the_next_process_loads_the_kept_start_and_answers_the_same(tmp_path: Path, cold_answer: str) -> None:
+    first = _model(tmp_path)
+    assert first.prefill(_start(), until=UNTIL, keep=True) > 0
+    [kept] = tmp_path.glob("*.kv")
+    assert _answer(first) == cold_answer
+    second = _model(tmp_path)
+    assert second.prefill(_start(), until=UNTIL, keep=True) == 0  # loaded, not evaluated
+    assert _answer(second) == cold_answer
+    assert list(tmp_path.glob("*.kv")) == [kept]
+
+
+def test_a_damaged_state_file_is_evaluated_again_and_replaced(tmp_path: Path, cold_answer: str,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    _model(tmp_path).prefill(_start(), until=UNTIL, keep=True)
+    [kept] = tmp_path.glob("*.kv")
+    whole = kept.read_bytes()
+    for damage in (whole[: len(whole) // 2], b"not a state file", b""):
+        kept.write_bytes(damage)
+        model = _model(tmp_path)
+        with caplog.at_level(logging.WARNING):
+            assert model.prefill(_start(), until=UNTIL, keep=True) > 0
+        assert _answer(model) == cold_answer
+        assert kept.read_bytes() == whole
+    assert "does not load" in caplog.text
+
+
+def test_another_prompt_start_replaces_the_older_state(tmp_path: Path) -> None:
+    model = _model(tmp_path)
+    model.prefill(_start(), until=UNTIL, keep=True)
+    [older] = tmp_path.glob("*.kv")
+    _model(tmp_path).prefill(_start("Reply in French. " * 20), until=UNTIL, keep=True)
+    [newer] = tmp_path.glob("*.kv")
+    assert newer != older
+
+
+def test_an_unwritable_folder_is_logged_and_the_model_still_answers(tmp_path: Path, cold_answer: str,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    model = _model(not_a_folder)
+    with caplog.at_level(logging.WARNING):
+        assert model.prefill(_start(), until=UNTIL, keep=True) > 0
+    assert "could not save the prompt state" in caplog.text
+    assert _answer(model) == cold_answer
