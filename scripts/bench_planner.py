@@ -4,7 +4,7 @@ the planner's fallbacks. Runs eval scenarios in-process on the configured model 
 read the message (the plan), time to the first event and to the first text, p50 and p95. Planned turns are
 split into the first planned turn of a conversation (its customer context not yet evaluated) and later ones.
 
-    .venv/bin/python scripts/bench_planner.py [SUITE ...] [--limit N] [--model GGUF] [--no-drafting]
+    .venv/bin/python scripts/bench_planner.py [SUITE ...] [--limit N] [--model GGUF] [--draft-tokens N]
         [--pause S] [--no-prepare]
     .venv/bin/python scripts/bench_planner.py --report reports/mine     (the turns of an eval run's report)
 
@@ -41,11 +41,12 @@ def main(
     limit: Annotated[int, typer.Option(help="Scenarios at most (0: all).")] = 0,
     model: Annotated[Path | None, typer.Option(help="GGUF to run instead of the configured model.")] = None,
     report: Annotated[Path | None, typer.Option(help="Read the turns of this eval report instead of running.")] = None,
-    drafting: Annotated[bool, typer.Option(help="Check guessed plan tokens in batches (speculative decoding).")] = True,
+    draft_tokens: Annotated[int, typer.Option(help="Plan tokens guessed and checked in one batch with the next "
+                                              "(speculative decoding; 0: none).")] = GrammarFirstLlama.draft_tokens,
     pause: Annotated[float, typer.Option(help="Seconds a customer reads each reply before writing again.")] = 0.0,
     prepare: Annotated[bool, typer.Option(help="Prepare the next planning prompt during the pause.")] = True,
 ) -> None:
-    GrammarFirstLlama.drafting = drafting
+    GrammarFirstLlama.draft_tokens = draft_tokens
     if report is not None:
         results = load(report).results
     else:

@@ -99,7 +99,7 @@ def test_drafted_tokens_are_checked_and_change_nothing(
     drafted = structured.invoke(PROMPT)
     with_drafts = len(steps)
     steps.clear()
-    monkeypatch.setattr(GrammarFirstLlama, "drafting", False)
+    monkeypatch.setattr(GrammarFirstLlama, "draft_tokens", 0)
     assert structured.invoke(PROMPT) == drafted
     assert with_drafts < len(steps)
     assert all(size == 1 for size in steps[1:])  # no drafts: one token a step after the prompt

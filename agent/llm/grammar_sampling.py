@@ -58,7 +58,7 @@ class CopyDrafter:
     that followed its latest occurrence are the draft. Plans copy a lot: keys and command names from the
     examples, order ids and item names from the customer's context."""
 
-    def __init__(self, *, max_ngram: int = 6, min_ngram: int = 2, max_draft: int = 8) -> None:
+    def __init__(self, *, max_ngram: int = 6, min_ngram: int = 2, max_draft: int = 3) -> None:
         self.max_ngram = max_ngram
         self.min_ngram = min_ngram
         self.max_draft = max_draft
@@ -81,17 +81,20 @@ class CopyDrafter:
 class GrammarFirstLlama(Llama):
     """A :class:`Llama` whose greedy grammar-constrained completions use :class:`GreedyGrammarSampler`, and check
     a :class:`CopyDrafter`'s guesses in the same batch as the next token (speculative decoding: the output is the
-    same, token for token; a plan takes about a third less time here). Only the drafted positions get logits, so
-    evaluating the prompt costs what it did (llama-cpp-python's own drafting computes them for every prompt
-    token, which made it slower here)."""
+    same, token for token). Only the drafted positions get logits, so evaluating the prompt costs what it did
+    (llama-cpp-python's own drafting computes them for every prompt token, which made it slower here)."""
 
-    drafting: bool = True
+    draft_tokens: int = 3
+    """Tokens guessed at a time (0: none). Each guessed position costs its logits over Qwen's 152k-token
+    vocabulary and attention over a 2,000-token prompt: here a batch of 4 costs about 1.8 single steps and a
+    batch of 9 about 4, and a plan's guesses hold for only a few tokens, so short drafts decode plans fastest
+    (``scripts/bench_planner.py --draft-tokens N``)."""
 
     def _init_sampler(self, **params: Any) -> Any:
         grammar = params.get("grammar")
         plain = params.get("logits_processor") is None and params.get("repeat_penalty", 1.0) == 1.0
         greedy_grammar = grammar is not None and params.get("temp") == 0.0 and plain
-        self.draft_model = CopyDrafter() if greedy_grammar and self.drafting else None
+        self.draft_model = CopyDrafter(max_draft=self.draft_tokens) if greedy_grammar and self.draft_tokens else None
         if greedy_grammar:
             return GreedyGrammarSampler(self, grammar)
         return super()._init_sampler(**params)

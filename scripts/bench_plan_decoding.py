@@ -1,0 +1,69 @@
+"""How long the default model takes to decode six later-turn plans (their prompts already evaluated), by how many
+tokens are guessed at a time (speculative decoding, :class:`agent.llm.grammar_sampling.GrammarFirstLlama`).
+Each plan is planned once to evaluate its prompt, then timed; the best of ``--rounds`` rounds is kept.
+
+    .venv/bin/python scripts/bench_plan_decoding.py [--draft-tokens 0 --draft-tokens 3 ...] [--rounds 2]
+
+Run it with nothing else loading the machine: the timings are the point."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from agent.commands import Plan
+from agent.llm import build_chat_model
+from agent.llm.grammar_sampling import GrammarFirstLlama
+from agent.planner.prompt import build_prompt, customer_context, warm_up
+from core.settings import Settings
+
+ORDERS = [
+    {"order_id": "#W4821001", "status": "delivered", "items": [
+        {"name": "Wireless Earbuds", "options": {"color": "black"}},
+        {"name": "Running Shoes", "options": {"size": "9", "color": "white"}}]},
+    {"order_id": "#W4821002", "status": "processed", "items": [
+        {"name": "Coffee Maker", "options": {"capacity": "12 cups"}}]},
+    {"order_id": "#W4821003", "status": "pending", "items": [
+        {"name": "Desk Lamp", "options": {"finish": "brass"}}, {"name": "Hoodie", "options": {"size": "L"}}]},
+    {"order_id": "#W4821004", "status": "delivered", "items": [
+        {"name": "Water Bottle", "options": {"size": "750 ml"}}]},
+]
+EARLIER: list[BaseMessage] = [
+    HumanMessage("hi, where is my coffee maker? it was supposed to be here by now"),
+    AIMessage("Order #W4821002 is processed: it has not shipped yet. Shall I cancel order #W4821003 (Desk Lamp, "
+              "Hoodie)? (yes/no)"),
+]
+NEXT_MESSAGES = ["ok. can i also return the earbuds, they crackle", "cancel the lamp order pls, bought by mistake",
+                 "yes please", "ok", "and where is my water bottle",
+                 "no. where are my shoes and how long do refunds take"]
+
+
+def main(
+    draft_tokens: Annotated[list[int] | None, typer.Option(help="Tokens guessed at a time (0: none).")] = None,
+    rounds: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    sizes = draft_tokens or [0, 3, 8]
+    model = build_chat_model(Settings(_env_file=None))  # type: ignore[call-arg]
+    warm_up(model)
+    planner = model.with_structured_output(Plan)
+    prompts = [build_prompt(context=customer_context(orders=ORDERS, messages=[*EARLIER, HumanMessage(text)]),
+                            task=None) for text in NEXT_MESSAGES]
+    best: dict[int, list[float]] = {size: [float("inf")] * len(prompts) for size in sizes}
+    for _ in range(rounds):
+        for size in sizes:
+            GrammarFirstLlama.draft_tokens = size
+            for index, prompt in enumerate(prompts):
+                planner.invoke(prompt)  # the prompt evaluated: what follows is the plan's decoding
+                started = time.perf_counter()
+                planner.invoke(prompt)
+                best[size][index] = min(best[size][index], time.perf_counter() - started)
+    for size, seconds in best.items():
+        typer.echo(f"guessing {size} tokens: {sum(seconds):.1f} s for {len(seconds)} plans "
+                   f"({', '.join(f'{s:.2f}' for s in seconds)})")
+
+
+if __name__ == "__main__":
+    typer.run(main)
