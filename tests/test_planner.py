@@ -415,6 +415,18 @@ def test_a_correction_read_into_the_message_that_proposes_changes_nothing(planne
     assert "Shall I go ahead? (yes/no)" in text and "didn't catch that" not in text and writes(chat) == []
 
 
+def test_an_answer_to_the_proposal_that_settles_nothing_gets_the_whole_proposal_again(
+    planned: Callable[..., Chat],
+) -> None:
+    """Not "shall I go ahead with it?": a yes to that could confirm the change the customer was correcting."""
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003",
+                         "reason": "ordered it by mistake"}), plan({"cmd": "correct", "order_id": "#W4821003"}))
+    proposal = text_of(chat.say("cancel #W4821003, ordered it by mistake"))
+    again = text_of(chat.say("hmm, and the other thing i said?"))
+    assert again == f"Sorry, I didn't catch that. {proposal}" and "cancel order #W4821003" in again
+    assert writes(chat) == []
+
+
 def test_a_reason_given_up_front_is_kept_while_the_order_is_asked_for(planned: Callable[..., Chat]) -> None:
     chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "reason": "ordered it by mistake"}),
                    customer_id="mia_muller_1659")  # two pending orders
