@@ -325,7 +325,7 @@ def model_comparison(url: str, folder: Path, secret: str, args: argparse.Namespa
 
     headers = customer_headers(secret)
     wording = {"answer_style": "model", "planner": "router"}
-    model_server = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+    model_server = [sys.executable, "-m", "agent.llm.model_server", "--model", str(model), "--host", "127.0.0.1",
                     "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2), "--interrupt_requests", "False",
                     "--verbose", "False"]
     results = {}

@@ -77,8 +77,9 @@ as_postgres "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U support support 2>/
 start "$LOGS/chroma.log" "$BIN/chroma" run --path "$CLUSTER_DIR/chroma" --host 127.0.0.1 --port "$CHROMA_PORT"
 wait_for chroma "http://127.0.0.1:$CHROMA_PORT/api/v2/heartbeat" "$LOGS/chroma.log"
 
-# The model, once, for every API process; an answer streaming while another request waits is not cut short.
-start "$LOGS/model.log" "$BIN/python" -m llama_cpp.server --model "$MODEL" --model_alias qwen2.5-coder-1.5b \
+# The model, once, for every API process (llama-cpp-python's server holding the planner's prompt start before it
+# listens); an answer streaming while another request waits is not cut short.
+start "$LOGS/model.log" "$BIN/python" -m agent.llm.model_server --model "$MODEL" --model_alias qwen2.5-coder-1.5b \
   --host 127.0.0.1 --port "$MODEL_PORT" --n_ctx 4096 --interrupt_requests False
 wait_for "model server" "http://127.0.0.1:$MODEL_PORT/v1/models" "$LOGS/model.log"
 

@@ -1,5 +1,6 @@
-"""The default model behind a real inference server: llama-cpp-python's own (``python -m llama_cpp.server``, its
-``[server]`` extra) started on loopback, reached with ``SUPPORT_LLM_BACKEND=openai``. The planner plans through it,
+"""The default model behind a real inference server: llama-cpp-python's own (its ``[server]`` extra, started as
+``python -m agent.llm.model_server``, which holds the planner's prompt start before it listens) on loopback,
+reached with ``SUPPORT_LLM_BACKEND=openai``. The planner plans through it,
 help-center answers stream from it, a whole turn runs over the HTTP API against it, and two API processes on one
 PostgreSQL share it. Behind a fault-injecting proxy (:mod:`tests.fake_model_server`) it stops mid-answer, is
 slower than the agent's deadline, or answers garbage: the customer gets the quoted reply each time, the model
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +27,6 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from agent.llm import ChatOpenAIServer, build_chat_model
 from agent.llm.models import DEFAULT_MODEL, model_path
-from agent.planner.prompt import warm_up
 from agent.state import AgentDeps
 from core.settings import Settings
 from tests.cluster import cluster, follow, in_background, new_conversation, say
@@ -38,13 +39,14 @@ from tests.test_planner_model import FIRST_MESSAGES, commands_for
 from tests.test_telemetry import samples, total
 from tools.store import Store
 
-pytestmark = [pytest.mark.bigmodel, pytest.mark.timeout(900)]  # the first test pays the server's first prompt
+pytestmark = [pytest.mark.bigmodel, pytest.mark.timeout(900)]  # the first test may pay the server's prompt start
 
 SERVER_TIMEOUT = 180.0
 """The deadline of one call here: this 2-core machine decodes a plan at a few tokens a second when busy."""
-FIRST_PROMPT_TIMEOUT = 600.0
-"""The deadline of the warm-up: the first prompt (the fixed instructions and tool catalogue, about 2,000 tokens;
-later prompts reuse it) takes about 20 s here when idle, and 150 s and more while other work loads the CPUs."""
+START_TIMEOUT = 600.0
+"""The deadline of the server's start: where no process saved the planner's prompt start yet (the fixed
+instructions and tool catalogue, about 2,000 tokens), it evaluates it, 40 s here when idle and 150 s and more while
+other work loads the CPUs."""
 
 
 def _model_file() -> Path:
@@ -61,20 +63,22 @@ def _model_file() -> Path:
 
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``python -m llama_cpp.server`` with the default model on a free loopback port, until the module ends."""
+    """``python -m agent.llm.model_server`` with the default model on a free loopback port, until the module
+    ends."""
     port, log = free_port(), tmp_path_factory.mktemp("model_server") / "server.log"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(_model_file()), "--host", "127.0.0.1",
+    command = [sys.executable, "-m", "agent.llm.model_server", "--model", str(_model_file()), "--host", "127.0.0.1",
                "--port", str(port), "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2),
                "--interrupt_requests", "False", "--verbose", "False"]
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_TIMEOUT
         while not _answers(url):
             assert process.poll() is None, f"the model server stopped: {log.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "the model server did not start within 60 s"
+            assert time.monotonic() < deadline, f"the model server did not start within {START_TIMEOUT} s"
             time.sleep(0.2)
+        assert re.search(r"the planner's prompt start: (loaded|evaluated)", log.read_text()), log.read_text()
         yield url
     finally:
         process.terminate()
@@ -100,8 +104,7 @@ def settings_for(world_settings: Settings, server_url: str) -> Settings:
 
 @pytest.fixture(scope="module")
 def server_model(settings_for: Settings) -> ChatOpenAIServer:
-    """The model behind the server, its prompt start evaluated once (the server keeps it for later prompts)."""
-    warm_up(build_chat_model(settings_for.model_copy(update={"openai_timeout_seconds": FIRST_PROMPT_TIMEOUT})))
+    """The model behind the server."""
     model = build_chat_model(settings_for)
     assert isinstance(model, ChatOpenAIServer)
     return model

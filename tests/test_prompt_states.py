@@ -6,10 +6,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import llama_cpp
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from agent.llm import ChatLlamaCpp
+from agent.llm.messages import openai_messages
+from agent.llm.model_server import prepare_start
 from agent.llm.models import model_path
 
 pytestmark = pytest.mark.model
@@ -81,3 +84,21 @@ def test_an_unwritable_folder_is_logged_and_the_model_still_answers(tmp_path: Pa
         assert model.prefill(_start(), until=UNTIL, keep=True) > 0
     assert "could not save the prompt state" in caplog.text
     assert _answer(model) == cold_answer
+
+
+def test_the_model_server_starts_with_a_prompt_start_its_chat_completions_then_reuse(tmp_path: Path) -> None:
+    """``python -m agent.llm.model_server``'s preparation on the model as llama-cpp-python's server opens it: the
+    first start evaluates and saves, the next loads, and a prompt with that start sent as a chat completion
+    evaluates only what follows it."""
+    path = model_path("smollm2-135m")
+    first = llama_cpp.Llama(model_path=str(path), n_ctx=1024, verbose=False)
+    assert prepare_start(first, path, tmp_path, _start(), UNTIL) == "evaluated"
+    server = llama_cpp.Llama(model_path=str(path), n_ctx=1024, verbose=False)
+    assert prepare_start(server, path, tmp_path, _start(), UNTIL) == "loaded"
+    start = server.n_tokens
+    evaluated: list[int] = []
+    evaluate = server.eval
+    server.eval = lambda tokens: (evaluated.append(len(tokens)), evaluate(tokens))  # type: ignore[method-assign]
+    prompt = [SystemMessage(INSTRUCTIONS), HumanMessage(f"{UNTIL}: where is my parcel?")]
+    server.create_chat_completion(messages=openai_messages(prompt), max_tokens=1, temperature=0.0)
+    assert 0 < sum(evaluated) < 20 < start, (start, evaluated)

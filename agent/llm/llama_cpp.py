@@ -49,7 +49,7 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _chat_formatter(llama: Any) -> llama_chat_format.Jinja2ChatFormatter | None:
+def chat_formatter(llama: Any) -> llama_chat_format.Jinja2ChatFormatter | None:
     """The GGUF's own chat template as llama-cpp-python formats chat completions with it (None without one)."""
     template = llama.metadata.get("tokenizer.chat_template")
     if template is None:
@@ -60,6 +60,17 @@ def _chat_formatter(llama: Any) -> llama_chat_format.Jinja2ChatFormatter | None:
 
     return llama_chat_format.Jinja2ChatFormatter(template=template, eos_token=text(llama.token_eos()),
                                                  bos_token=text(llama.token_bos()), stop_token_ids=[llama.token_eos()])
+
+
+def start_tokens(llama: Any, formatter: llama_chat_format.Jinja2ChatFormatter, messages: list[BaseMessage],
+                 until: str) -> list[int] | None:
+    """The tokens of the chat prompt ``messages`` make, up to the first ``until`` in it (None: not in it), as
+    llama-cpp-python's chat completions tokenize that prompt."""
+    chat = formatter(messages=openai_messages(messages))
+    if until not in chat.prompt:
+        return None
+    start = chat.prompt.split(until, 1)[0]
+    return llama.tokenize(start.encode("utf-8"), add_bos=not chat.added_special, special=True)
 
 
 class ChatLlamaCpp(BaseChatModel):
@@ -95,7 +106,7 @@ class ChatLlamaCpp(BaseChatModel):
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"could not load model {self.model_path}: {exc}") from exc
         self._llama = llama
-        self._formatter = _chat_formatter(llama)
+        self._formatter = chat_formatter(llama)
         return self
 
     def _open_llama(self) -> Any:
@@ -124,11 +135,9 @@ class ChatLlamaCpp(BaseChatModel):
         if self._formatter is None or not self._lock.acquire(blocking=keep):
             return 0
         try:
-            chat = self._formatter(messages=openai_messages(messages))
-            if until not in chat.prompt:
+            tokens = start_tokens(llama, self._formatter, messages, until)
+            if tokens is None:
                 return 0
-            start = chat.prompt.split(until, 1)[0]
-            tokens = llama.tokenize(start.encode("utf-8"), add_bos=not chat.added_special, special=True)
             cached = next((i for i, (a, b) in enumerate(zip(llama.input_ids[:llama.n_tokens], tokens, strict=False))
                            if a != b), min(llama.n_tokens, len(tokens)))
             if cached == len(tokens) or len(tokens) >= llama.n_ctx():

@@ -50,12 +50,17 @@ def system_text() -> str:
     return prompt_text("planner.md").format(catalog=catalog())
 
 
+def fixed_start() -> list[BaseMessage]:
+    """The messages whose prompt, up to :data:`NEXT_MESSAGE`, starts every prompt the model gets."""
+    return [SystemMessage(system_text()), HumanMessage(NEXT_MESSAGE)]
+
+
 def warm_up(model: BaseChatModel) -> None:
     """Evaluate the fixed prompt start once at load, so the first customer does not wait for it; an in-process
     model loads it from the state an earlier process saved (:meth:`agent.llm.llama_cpp.ChatLlamaCpp.prefill`)."""
     prefill = getattr(model, "prefill", None)
     if callable(prefill):
-        prefill([SystemMessage(system_text()), HumanMessage(NEXT_MESSAGE)], until=NEXT_MESSAGE, keep=True)
+        prefill(fixed_start(), until=NEXT_MESSAGE, keep=True)
     else:
         model.invoke([SystemMessage(system_text()), HumanMessage("Job: PLAN. Customer: hi")], max_tokens=1)
 
