@@ -102,3 +102,19 @@ def test_the_model_server_starts_with_a_prompt_start_its_chat_completions_then_r
     prompt = [SystemMessage(INSTRUCTIONS), HumanMessage(f"{UNTIL}: where is my parcel?")]
     server.create_chat_completion(messages=openai_messages(prompt), max_tokens=1, temperature=0.0)
     assert 0 < sum(evaluated) < 20 < start, (start, evaluated)
+
+
+def test_a_prompt_of_another_kind_in_between_costs_loading_the_kept_start_not_evaluating_it(
+    tmp_path: Path, cold_answer: str,
+) -> None:
+    model = _model(tmp_path)
+    model.prefill(_start(), until=UNTIL, keep=True)
+    llama = model.load()._llama
+    kept = llama.n_tokens
+    model.invoke([SystemMessage("Read the street address out of the message."), HumanMessage("12 Oak St")],
+                 max_tokens=4)
+    evaluated: list[int] = []
+    evaluate = llama.eval
+    llama.eval = lambda tokens: (evaluated.append(len(tokens)), evaluate(tokens))
+    assert _answer(model) == cold_answer
+    assert 0 < evaluated[0] < 20 < kept, (kept, evaluated)  # the prompt's own tokens after the loaded start

@@ -20,7 +20,7 @@ from llama_cpp.server.cli import add_args_from_model, parse_model_from_args
 from llama_cpp.server.settings import ModelSettings, ServerSettings, Settings
 
 from agent.llm import prompt_states
-from agent.llm.llama_cpp import chat_formatter, start_tokens
+from agent.llm.llama_cpp import chat_formatter, prompt_start
 from agent.llm.models import PROMPT_STATES_DIR
 from agent.planner.prompt import NEXT_MESSAGE, fixed_start
 
@@ -32,9 +32,10 @@ def prepare_start(llama: Any, model_path: Path, folder: Path, messages: list[Bas
     it, in the KV cache of ``llama``: ``"loaded"`` from ``folder``, ``"evaluated"`` (and saved there), or
     ``"skipped"`` for a model without a chat template."""
     formatter = chat_formatter(llama)
-    tokens = start_tokens(llama, formatter, messages, until) if formatter else None
-    if not tokens:
+    start = prompt_start(llama, formatter, messages, until) if formatter else None
+    if not start:
         return "skipped"
+    tokens = start[1]
     path = prompt_states.state_file(folder, model_path, tokens)
     if prompt_states.load(llama, path, tokens):
         return "loaded"
