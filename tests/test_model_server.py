@@ -1,8 +1,7 @@
 """The default model behind a real inference server: llama-cpp-python's own (its ``[server]`` extra, started as
 ``python -m agent.llm.model_server``, which holds the planner's prompt start before it listens) on loopback,
-reached with ``SUPPORT_LLM_BACKEND=openai``. The planner plans through it,
-help-center answers stream from it, a whole turn runs over the HTTP API against it, and two API processes on one
-PostgreSQL share it. Behind a fault-injecting proxy (:mod:`tests.fake_model_server`) it stops mid-answer, is
+reached with ``SUPPORT_LLM_BACKEND=openai``. The planner plans through it, help-center answers stream from it, and
+two API processes on one PostgreSQL share it, each running a whole turn over the HTTP API against it. Behind a fault-injecting proxy (:mod:`tests.fake_model_server`) it stops mid-answer, is
 slower than the agent's deadline, or answers garbage: the customer gets the quoted reply each time, the model
 calls done without counted in ``support_model_fallbacks_total``."""
 
@@ -32,8 +31,8 @@ from core.settings import Settings
 from tests.cluster import cluster, follow, in_background, new_conversation, say
 from tests.conftest import SHOWCASE, Chat, text_of
 from tests.fake_model_server import FakeModelServer, Reply, fake_model_server
-from tests.live_server import auth, free_port, serve, settings_on_private_store
-from tests.sse import read_events, reply_text
+from tests.live_server import free_port
+from tests.sse import reply_text
 from tests.test_llm_openai import fallbacks, model_turn, quoted_reply
 from tests.test_planner_model import FIRST_MESSAGES, commands_for
 from tests.test_telemetry import samples, total
@@ -111,7 +110,8 @@ def server_model(settings_for: Settings) -> ChatOpenAIServer:
 
 
 PLANNED = [case for case in FIRST_MESSAGES if case[0] in ("i want to send back the earbuds", "are you a bot?")]
-"""First messages of the real-model planner test (a third, a look-up, is the turn over the HTTP API below)."""
+"""First messages of the real-model planner test (a third, a look-up, is a turn over the HTTP API in the test of
+two API processes below)."""
 
 
 def test_the_planner_plans_through_the_server(world: AgentDeps, server_model: ChatOpenAIServer,
@@ -146,22 +146,6 @@ def test_a_help_center_answer_streams_from_the_server(world: AgentDeps, server_m
     assert "error" not in [e.type for e in events]
     assert list(tokens.pieces.values()) and min(tokens.pieces.values()) >= 5, tokens.pieces
     assert text_of(events).strip()
-
-
-def test_a_turn_over_the_http_api(settings_for: Settings, world_settings: Settings, server_model: ChatOpenAIServer,
-                                  tmp_path: Path) -> None:
-    """The service started with ``SUPPORT_LLM_BACKEND=openai`` pointed at the server plans and answers a turn."""
-    settings = settings_on_private_store(world_settings, tmp_path).model_copy(update={
-        "llm_backend": "openai", "openai_base_url": settings_for.openai_base_url,
-        "openai_timeout_seconds": SERVER_TIMEOUT, "chroma_path": private_chroma(world_settings, tmp_path)})
-    with serve(settings) as base:
-        headers = auth(settings, "customer", SHOWCASE)
-        with httpx.stream("POST", f"{base}/v1/chat", json={"message": "wheres my coffe maker??"}, headers=headers,
-                          timeout=2 * SERVER_TIMEOUT) as response:
-            events = read_events(response)
-    types = [e["type"] for e in events]
-    assert "error" not in types and "thinking" in types and types[-1] == "done"
-    assert "#W4821002" in reply_text(events)
 
 
 # --- faults between the agent and the real server --------------------------------------------------------------
