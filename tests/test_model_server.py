@@ -1,9 +1,10 @@
 """The default model behind a real inference server: llama-cpp-python's own (its ``[server]`` extra, started as
 ``python -m agent.llm.model_server``, which holds the planner's prompt start before it listens) on loopback,
 reached with ``SUPPORT_LLM_BACKEND=openai``. The planner plans through it, help-center answers stream from it, and
-two API processes on one PostgreSQL share it, each running a whole turn over the HTTP API against it. Behind a fault-injecting proxy (:mod:`tests.fake_model_server`) it stops mid-answer, is
-slower than the agent's deadline, or answers garbage: the customer gets the quoted reply each time, the model
-calls done without counted in ``support_model_fallbacks_total``."""
+two API processes on one PostgreSQL share it, each running a whole turn over the HTTP API against it. Behind a
+fault-injecting proxy (:mod:`tests.fake_model_server`) it stops mid-answer, is slower than the agent's deadline, or
+answers garbage: the customer gets the quoted reply each time, the model calls done without counted in
+``support_model_fallbacks_total``."""
 
 from __future__ import annotations
 
