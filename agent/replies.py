@@ -42,6 +42,9 @@ class ReplyPlan(BaseModel):
     """When set, the model writes the reply from this prompt."""
     complete: Callable[[str], bool] | None = None
     """Whether the model's whole reply still says what it must (a reworded reply dropping a fact is replaced)."""
+    amend: Callable[[str], str] | None = None
+    """Writes into the model's whole reply, before the rails read it, facts it left out that code can place (an
+    order's number after its first mention)."""
     fallback: Callable[[], str] | None = None
     """Makes the safe text used when the reply fails a rail (only then: choosing quotable sentences takes longer
     than the model needs for its first token)."""
@@ -252,14 +255,17 @@ def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items
                  as_written: str) -> ReplyPlan:
     """The model rewords this turn's facts (``said``, written by code from the tool results) for the customer; every
     sentence must keep to them (numbers and ids, and each order's status, items and counts), and the reply must
-    still give each order's status, else ``as_written`` is said (the facts, after any acknowledgement)."""
+    still give each order's status and number (code writes in a number it left out) and name the items the
+    customer named, else ``as_written`` is said (the facts, after any acknowledgement)."""
     upset = state.get("sentiment", "neutral") != "neutral"
     job = prompt_text("reply.md").format(facts=said, question=question,
                                          tone=prompt_text("reply_upset.md") if upset else "")
-    facts = OrderFacts.of(state.get("tool_results") or [], facts=said, vocabulary=items)
+    facts = OrderFacts.of(state.get("tool_results") or [], facts=said, vocabulary=items,
+                          message=in_english(state, question))
     return ReplyPlan(
         prompt=_model_prompt(state, job),
         complete=facts.answered_by,
+        amend=facts.numbered,
         fallback=lambda: as_written,
         grounding=Grounding(facts=said, receipts=receipts_from(state.get("done_calls", [])), order_facts=facts),
         ask=ask,

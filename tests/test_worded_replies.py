@@ -75,12 +75,31 @@ def test_a_sentence_keeps_to_the_facts(facts: OrderFacts, sentence: str, kind: s
     assert facts.wrong(sentence) == kind
 
 
-def test_a_reply_must_still_give_each_orders_status_and_name_it() -> None:
-    assert PROCESSED.answered_by("The Coffee Maker is still being processed.")
+def test_a_reply_must_still_give_each_orders_status_and_number_and_the_items_named() -> None:
+    assert PROCESSED.answered_by("The Coffee Maker (order #W4821002) is still being processed.")
     assert PROCESSED.answered_by("Order W4821002 is being packed.")
+    assert not PROCESSED.answered_by("The Coffee Maker is still being processed.")  # which order?
     assert not PROCESSED.answered_by("I'm sorry, but I can't help with that.")
     assert not PROCESSED.answered_by("Order #W4821002 is on the list.")
     assert DELIVERED.answered_by("Order #W4821001 was delivered on Nov 28.")
+    asked = OrderFacts.of(looked_up("#W4821001", "delivered", "Wireless Earbuds", "Smart Watch"), facts="",
+                          vocabulary=CATALOG, message="did my earbuds arrive?")
+    assert asked.answered_by("Your earbuds from order #W4821001 were delivered.")
+    assert not asked.answered_by("Order #W4821001 was delivered.")  # not the earbuds they asked about
+
+
+@pytest.mark.parametrize(("reply", "numbered"), [
+    ("The coffee makers are being packed.", "The coffee makers (order #W4821002) are being packed."),
+    ("Your Coffee Maker is being packed; the maker ships soon.",
+     "Your Coffee Maker (order #W4821002) is being packed; the maker ships soon."),
+    ("Your order hasn't shipped yet.", "Your order #W4821002 hasn't shipped yet."),
+    ("Your Coffee Maker order is being packed.", "Your Coffee Maker order #W4821002 is being packed."),
+    ("Order #W4821002 is being packed.", "Order #W4821002 is being packed."),
+    ("It is being packed.", "It is being packed."),  # nowhere to say it: the reply is not complete
+])
+def test_an_order_number_the_reply_left_out_is_written_after_the_orders_first_mention(reply: str,
+                                                                                     numbered: str) -> None:
+    assert PROCESSED.numbered(reply) == numbered
 
 
 @pytest.fixture
@@ -131,6 +150,12 @@ def test_a_wrong_fact_never_reaches_the_customer(worded: AgentDeps, wrong: str, 
     assert wrong not in delivered(events)
     assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == [rule]
     assert text_of(events) == facts_of(worded)  # the facts as code wrote them
+
+
+def test_a_worded_reply_without_the_order_number_gets_it_written_in(worded: AgentDeps) -> None:
+    events, _ = ask(worded, "Your Coffee Maker hasn't shipped yet: we're picking and packing it.")
+    assert text_of(events) == "Your Coffee Maker (order #W4821002) hasn't shipped yet: we're picking and packing it."
+    assert not any(isinstance(e, ReplyReplaced) for e in events)
 
 
 def test_what_the_customer_claims_is_no_fact(worded: AgentDeps) -> None:

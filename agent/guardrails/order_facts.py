@@ -51,6 +51,7 @@ _COUNT = re.compile(r"\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(item
                     re.IGNORECASE)
 """A count of items or orders, in digits or words ("2 items", "two items"): a number the facts give elsewhere (a
 "2" in "Dec 2") is still no count of them. Durations in words are the number check's."""
+_THE_ORDER = re.compile(r"\b(?:your|the|this) order\b(?! #)", re.IGNORECASE)
 _COMMON_HEADS = frozenset({"card", "set", "kit", "pack", "case", "box", "bag", "order", "item"})
 """Last words of product names that a reply uses for other things ("back to your card")."""
 
@@ -113,17 +114,23 @@ class OrderFacts(BaseModel):
     """How every item a reply could name wrongly may be named (the store's products)."""
     days: frozenset[str]
     """Day words the facts use (lower case)."""
+    asked: tuple[frozenset[str], ...] = ()
+    """How each item the customer named may be named (:func:`item_terms`): the reply names it too."""
 
     @classmethod
-    def of(cls, results: Iterable[dict[str, Any]], *, facts: str, vocabulary: Iterable[str]) -> OrderFacts:
-        """The facts of this turn's tool ``results``, said by code as ``facts``; ``vocabulary``: product names."""
+    def of(cls, results: Iterable[dict[str, Any]], *, facts: str, vocabulary: Iterable[str],
+           message: str = "") -> OrderFacts:
+        """The facts of this turn's tool ``results``, said by code as ``facts``; ``vocabulary``: product names;
+        ``message``: the customer's, in English."""
         views = list(order_views(results))
         names = {v["order_id"].lstrip("#").upper(): [i["name"] for i in v.get("items", [])] for v in views}
+        named = {item_terms([n]) for ns in names.values() for n in ns}
         return cls(statuses={v["order_id"].lstrip("#").upper(): _status_of(v["status"]) for v in views},
                    items={order: item_terms(n) for order, n in names.items()},
                    item_counts=frozenset(len(n) for n in names.values()),
                    vocabulary=item_terms([*vocabulary, *(n for ns in names.values() for n in ns)]),
-                   days=frozenset(m.lower() for m in _DAYS.findall(facts)))
+                   days=frozenset(m.lower() for m in _DAYS.findall(facts)),
+                   asked=tuple(sorted((t for t in named if terms_in(message, t)), key=sorted)))
 
     def _true(self, status: str) -> bool:
         """Whether ``status`` holds for one of the orders, now or on its way to where it is."""
@@ -131,13 +138,29 @@ class OrderFacts(BaseModel):
                    for now in self.statuses.values())
 
     def answered_by(self, reply: str) -> bool:
-        """``reply`` still says what the facts answer: each order's status, and each order (one order may be named
-        by its item instead: "your coffee maker")."""
+        """``reply`` still says what the facts answer: each order's status and number, and the items the customer
+        named."""
         said = {s for s, negated in status_claims(reply) if not negated}
         ids = {m.lstrip("#").upper() for m in ORDER_ID.findall(reply)}
-        named = ids >= set(self.statuses) or (
-            len(self.items) == 1 and bool(terms_in(reply, next(iter(self.items.values())))))
-        return named and said >= set(self.statuses.values())
+        items = all(terms_in(reply, terms) for terms in self.asked)
+        return ids >= set(self.statuses) and items and said >= set(self.statuses.values())
+
+    def numbered(self, reply: str) -> str:
+        """``reply`` with the number of each order it leaves out written after the order's first mention: one of
+        its items ("the smart watch (order #W3057001)"), else, in a reply about one order, "your order"."""
+        ids = {m.lstrip("#").upper() for m in ORDER_ID.findall(reply)}
+        for order, terms in self.items.items():
+            if order in ids:
+                continue
+            names = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) or "(?!)"
+            item = re.search(rf"(?<![\w-])(?:{names})s?(?![\w-])( order\b)?", reply, re.IGNORECASE)
+            if item and item.group(1):  # "your coffee maker order #W4821002"
+                reply = f"{reply[:item.end()]} #{order}{reply[item.end():]}"
+            elif item:
+                reply = f"{reply[:item.end()]} (order #{order}){reply[item.end():]}"
+            elif len(self.items) == 1 and (mention := _THE_ORDER.search(reply)):
+                reply = f"{reply[:mention.end()]} #{order}{reply[mention.end():]}"
+        return reply
 
     def wrong(self, sentence: str) -> FactKind | None:
         """The kind of fact ``sentence`` gets wrong, or None: a status no order is in (or denying one it is in),

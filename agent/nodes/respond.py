@@ -39,8 +39,11 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         try:
             stream = deps.model.stream(plan.prompt, stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
             chunks = itertools.chain([" "] if writer.released else [], (str(c.content) for c in stream))
-            streamed = writer.stream(chunks) if plan.complete is None else writer.stream_whole(
-                chunks, complete=plan.complete)
+            if plan.complete is None:
+                streamed = writer.stream(chunks)
+            else:  # held until whole anyway
+                whole = "".join(chunks)
+                streamed = writer.stream_whole([plan.amend(whole) if plan.amend else whole], complete=plan.complete)
             passed = streamed and writer.released != writer_prefix
         except ModelError:
             count_fallback("answer")
