@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, cast, get_args
+from typing import Any, cast
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ConfigDict
 
-from agent.commands import WriteTool
 from agent.executor.wording import join, money
 from agent.guardrails import Grounding, check_input, check_sentence
 from agent.guardrails.evidence import Evidence
@@ -240,9 +239,11 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
     )
 
 
-WORDED_TOOLS = frozenset({"get_order_details", *get_args(WriteTool)})
-"""Tools whose results the model may reword: one order read, and the changes (a list of orders, a handoff or
-anything else is said as written)."""
+WORDED_TOOLS = frozenset({"get_order_details"})
+"""Tools whose results the model may reword: one order read. A change's receipt, the answer to the customer's yes,
+is said as written: at once (the model would take seconds to word it), with every amount as the policy computed
+it, and translated by hand into each language (model-worded receipts translated by the model failed their checks
+and came back in English). A list of orders, a handoff or anything else is said as written too."""
 
 
 def _wordable(state: AgentState) -> bool:

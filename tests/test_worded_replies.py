@@ -18,6 +18,7 @@ from agent.replies import describe
 from agent.state import AgentDeps
 from tests.conftest import Chat, text_of
 from tools import execute
+from tools.store import Store
 
 FACTS = ("Order #W4821002 is processed. It hasn't shipped yet: we're picking and packing it, so it can no longer be "
          "cancelled or changed. It has 1 item: Coffee Maker, total $114.22, placed Dec 1, 2026.")
@@ -195,3 +196,13 @@ def test_lists_and_handoffs_are_said_as_written(worded: AgentDeps, message: str)
 def test_templates_need_no_model(world: AgentDeps) -> None:
     events, model = ask(dataclasses.replace(world, reply_style="template"), "unused")
     assert text_of(events) == facts_of(world) and model.calls == []
+
+
+def test_a_changes_receipt_is_said_as_written(worded: AgentDeps, fresh_store: Store) -> None:
+    """The answer to the customer's yes comes at once, its amounts as the policy computed them."""
+    model = ScriptedChatModel()
+    chat = Chat(dataclasses.replace(worded, model=model, store=fresh_store), "olivia_martin_4821")
+    assert "(yes/no)" in text_of(chat.say("please cancel order #W4821003, i ordered it by mistake"))
+    before = len(model.calls)
+    assert text_of(chat.say("yes")).startswith("Done: order #W4821003 is cancelled.")
+    assert len(model.calls) == before
