@@ -95,6 +95,8 @@ def test_a_reply_must_still_give_each_orders_status_and_number_and_the_items_nam
      "Your Coffee Maker (order #W4821002) is being packed; the maker ships soon."),
     ("Your order hasn't shipped yet.", "Your order #W4821002 hasn't shipped yet."),
     ("Your Coffee Maker order is being packed.", "Your Coffee Maker order #W4821002 is being packed."),
+    ("The Coffee Maker (black, 4 cups) is being packed.",
+     "The Coffee Maker (black, 4 cups; order #W4821002) is being packed."),
     ("Order #W4821002 is being packed.", "Order #W4821002 is being packed."),
     ("It is being packed.", "It is being packed."),  # nowhere to say it: the reply is not complete
 ])

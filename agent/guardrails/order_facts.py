@@ -153,9 +153,12 @@ class OrderFacts(BaseModel):
             if order in ids:
                 continue
             names = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) or "(?!)"
-            item = re.search(rf"(?<![\w-])(?:{names})s?(?![\w-])( order\b)?", reply, re.IGNORECASE)
+            item = re.search(rf"(?<![\w-])(?:{names})s?(?![\w-])(?:( order\b)| \(([^()]*)\))?", reply,
+                             re.IGNORECASE)
             if item and item.group(1):  # "your coffee maker order #W4821002"
                 reply = f"{reply[:item.end()]} #{order}{reply[item.end():]}"
+            elif item and item.group(2):  # "the coffee maker (black, 4 cups; order #W4821002)"
+                reply = f"{reply[:item.end() - 1]}; order #{order}){reply[item.end():]}"
             elif item:
                 reply = f"{reply[:item.end()]} (order #{order}){reply[item.end():]}"
             elif len(self.items) == 1 and (mention := _THE_ORDER.search(reply)):
