@@ -185,16 +185,17 @@ def judge(attack: Attack, text: str, found: dict[str, Detector], *, rails: RuleS
           passages: list[dict[str, Any]] | None = None, order: OrderReply | None = None) -> Reply:
     """Run ``text``'s sentences through the output rails (``rails``: default :func:`guarding_the_prompt`; with
     ``passages``, the evidence rail against them too; with ``order``, its fact checks, and the reply goes whole
-    or not at all), then the detectors."""
-    sentences = split_sentences(text)
+    or not at all, with the order's number written in where the model left it out), then the detectors."""
     plan = order.plan(attack) if order is not None else None
+    said = plan.amend(text) if plan is not None and plan.amend is not None else text
+    sentences = split_sentences(said)
     grounding = (plan.grounding if plan is not None else Grounding(facts=attack.text) if passages is None
                  else answer_grounding(passages, attack.text) if passages else Grounding(trusted=True))
     rails = rails or guarding_the_prompt()
     rules = [inspect_sentence(s, grounding, rules=rails).rule for s in sentences]
     blocked_at = next((i for i, rule in enumerate(rules) if rule), len(sentences))
     blocked_by = rules[blocked_at] if blocked_at < len(sentences) else None
-    if plan is not None and plan.complete is not None and blocked_by is None and not plan.complete(text):
+    if plan is not None and plan.complete is not None and blocked_by is None and not plan.complete(said):
         blocked_by = "dropped_fact"
     if plan is not None and blocked_by:  # an order reply reaches the customer whole or not at all
         blocked_at = 0
