@@ -20,6 +20,7 @@ from agent.executor.flow import _option_meant
 from agent.llm.fake import ScriptedChatModel
 from agent.state import AgentDeps
 from core.errors import ModelError
+from evals.evaluators import repeated_question
 from tests.conftest import Chat, text_of
 from tests.test_dialogue import OLIVIA, order, writes
 from tools import desk, execute
@@ -423,8 +424,10 @@ def test_an_answer_to_the_proposal_that_settles_nothing_gets_the_whole_proposal_
                          "reason": "ordered it by mistake"}), plan({"cmd": "correct", "order_id": "#W4821003"}))
     proposal = text_of(chat.say("cancel #W4821003, ordered it by mistake"))
     again = text_of(chat.say("hmm, and the other thing i said?"))
-    assert again == f"Sorry, I didn't catch that. {proposal}" and "cancel order #W4821003" in again
-    assert writes(chat) == []
+    action = proposal.removeprefix("To confirm: I'll ").removesuffix(". Shall I go ahead? (yes/no)")
+    assert again == f"Sorry, I didn't catch that. Should I {action}? Please answer yes or no."
+    assert "cancel order #W4821003" in again and writes(chat) == []
+    assert repeated_question([proposal, again]) is None  # asked again, in other words
 
 
 def test_a_reason_given_up_front_is_kept_while_the_order_is_asked_for(planned: Callable[..., Chat]) -> None:

@@ -733,12 +733,12 @@ def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any], *, ch
         return Step(say=result["message"], task=None, refused=task)
     action = (wording.proposal(tool, result["arguments"], result["data"], changes=changes, pay_with=pay_with)
               if result["outcome"] == "done" else "")
-    question = (f"{result['message']} Shall I send it to them for approval? (yes/no)"
-                if result["outcome"] == "needs_approval" else f"To confirm: I'll {action}. Shall I go ahead? (yes/no)")
     proposal = {"tool": tool, "arguments": result["arguments"], "outcome": result["outcome"], "pay_with": pay_with,
-                "question": question}
+                "action": action or "send your request to our team for approval"}
     confirm = task.model_copy(update={"awaiting": "confirmation", "proposal": proposal, "tries": 0})
-    return Step(say=question, task=confirm)
+    if result["outcome"] == "needs_approval":
+        return Step(say=f"{result['message']} Shall I send it to them for approval? (yes/no)", task=confirm)
+    return Step(say=f"To confirm: I'll {action}. Shall I go ahead? (yes/no)", task=confirm)
 
 
 def _method_now(turn: Turn, method_id: str) -> str:
@@ -749,14 +749,15 @@ def _method_now(turn: Turn, method_id: str) -> str:
 
 def _confirmed(task: Task, turn: Turn) -> Step:
     """The customer's answer to the proposal: a yes runs it, a no drops it, and anything else gets the proposal
-    again in full (a yes to "go ahead with it?" could confirm what the customer was correcting), then a person."""
+    asked again in other words, in full (a yes to "go ahead with it?" could confirm what the customer was
+    correcting), then a person."""
     answer = turn.answer or extract.confirmation(turn.text)
     proposal = task.proposal or {}
     if answer is None:
         if task.tries >= 1:
             return Step(say=GIVE_UP, task=None, hand_off="conversation is going in circles")
-        question = proposal.get("question", "Shall I go ahead with it? (yes/no)")  # proposals saved before it was kept
-        return Step(say=f"Sorry, I didn't catch that. {question}",
+        action = proposal.get("action", "go ahead with it")  # proposals saved before it was kept
+        return Step(say=f"Sorry, I didn't catch that. Should I {action}? Please answer yes or no.",
                     task=task.model_copy(update={"tries": task.tries + 1}))
     if answer == "no":
         return Step(say="Okay, I haven't changed anything. Is there something else I can do?", task=None)
