@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import llama_cpp
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
-from llama_cpp import Llama
+from llama_cpp import Llama, LlamaGrammar
+from llama_cpp._internals import LlamaBatch, LlamaContext
 from pydantic import BaseModel, Field
 
-from agent.llm import ChatLlamaCpp, build_chat_model
+from agent.llm import ChatLlamaCpp, build_chat_model, grammar_sampling
 from agent.llm.grammar_sampling import GrammarFirstLlama, GreedyGrammarSampler
+from agent.llm.structured import grammar_safe
 from core.errors import ModelError
 from tests.conftest import make_settings
 
@@ -62,10 +65,31 @@ def test_the_default_model_with_another_chat_template_works_unchanged(default_mo
     _streams_and_decides(default_model)
 
 
+def _decoded(model: ChatLlamaCpp, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[int]]:
+    """The raw JSON ``model`` writes for :data:`PROMPT` under :class:`Decision`'s grammar, and the size of each
+    batch the model evaluated after the prompt (one per model step)."""
+    batches: list[int] = []
+    decode = LlamaContext.decode
+
+    def counted(self: LlamaContext, batch: LlamaBatch) -> None:
+        batches.append(batch.n_tokens())
+        decode(self, batch)
+
+    schema = {"type": "json_object", "schema": grammar_safe(Decision.model_json_schema())}
+    bound = model.bind(response_format=schema, temperature=0.0, repeat_penalty=1.0)
+    bound.invoke(PROMPT)  # the prompt evaluated: what is counted next is the decoding
+    with monkeypatch.context() as spying:
+        spying.setattr(LlamaContext, "decode", counted)
+        text = str(bound.invoke(PROMPT).content)
+    return text, batches
+
+
 @pytest.mark.model
 def test_grammar_first_sampling_picks_what_the_whole_vocabulary_grammar_picks(
     bundled_model: ChatLlamaCpp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """With nothing written for the model (no forced text, no guesses, the grammar's optional spaces kept), each
+    token is the one llama.cpp's own sampler chain picks."""
     checked: list[bool] = []
     allows = GreedyGrammarSampler._allows
 
@@ -74,32 +98,43 @@ def test_grammar_first_sampling_picks_what_the_whole_vocabulary_grammar_picks(
         return checked[-1]
 
     monkeypatch.setattr(GreedyGrammarSampler, "_allows", spy)
-    structured = bundled_model.with_structured_output(Decision)
-    fast = structured.invoke(PROMPT)
+    monkeypatch.setattr(GreedyGrammarSampler, "forced", lambda self, limit=0: [])
+    monkeypatch.setattr(grammar_sampling, "compact", lambda gbnf: gbnf)
+    monkeypatch.setattr(GrammarFirstLlama, "draft_tokens", 0)
+    ours, _ = _decoded(bundled_model, monkeypatch)
     assert True in checked and False in checked  # both ways were taken: the model's own token, and the fallback
     monkeypatch.setattr(GrammarFirstLlama, "_init_sampler", Llama._init_sampler)  # llama.cpp's sampler chain
-    bundled_model.load()._llama.draft_model = None
-    assert structured.invoke(PROMPT) == fast
+    assert _decoded(bundled_model, monkeypatch)[0] == ours
 
 
 @pytest.mark.model
-def test_drafted_tokens_are_checked_and_change_nothing(
+def test_forced_text_and_checked_guesses_take_a_fraction_of_the_model_steps(
     bundled_model: ChatLlamaCpp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Copied guesses (the order id is in the prompt) are checked in one batch: fewer model steps, same output."""
-    steps: list[int] = []
-    evaluate = GrammarFirstLlama.eval
+    """Keys and punctuation are written without the model and the order id copied from the prompt is checked in
+    one batch: a third of llama.cpp's steps or fewer, for schema-valid JSON without spaces."""
+    ours, steps = _decoded(bundled_model, monkeypatch)
+    monkeypatch.setattr(GrammarFirstLlama, "_init_sampler", Llama._init_sampler)
+    _, their_steps = _decoded(bundled_model, monkeypatch)
+    assert Decision.model_validate_json(ours) and " " not in ours
+    assert '"order_id":"#W4821002"' in ours  # copied from the prompt
+    assert all(size == 1 for size in their_steps)
+    assert 3 * len(steps) <= len(their_steps) and any(size > 1 for size in steps)
 
-    def counted(self: GrammarFirstLlama, tokens: list[int]) -> None:
-        steps.append(len(tokens))
-        evaluate(self, tokens)
 
-    monkeypatch.setattr(GrammarFirstLlama, "eval", counted)
-    structured = bundled_model.with_structured_output(Decision)
-    drafted = structured.invoke(PROMPT)
-    with_drafts = len(steps)
-    steps.clear()
-    monkeypatch.setattr(GrammarFirstLlama, "draft_tokens", 0)
-    assert structured.invoke(PROMPT) == drafted
-    assert with_drafts < len(steps)
-    assert all(size == 1 for size in steps[1:])  # no drafts: one token a step after the prompt
+@pytest.mark.model
+def test_forced_text_leaves_the_model_a_token_it_would_join(bundled_model: ChatLlamaCpp) -> None:
+    """Between two tool names that share a start, the grammar forces the shared part; its last token is left to
+    the model when the next character would join it, so the model writes the name's end as it tokenizes it."""
+    llama = bundled_model.load()._llama
+    grammar = LlamaGrammar.from_string('root ::= "modify_pending_order_items" | "modify_pending_order_address"',
+                                       verbose=False)
+    sampler = GreedyGrammarSampler(llama, grammar)
+    for token in llama.tokenize(b"modify", add_bos=False):
+        llama_cpp.llama_sampler_accept(sampler._grammar, token)
+    forced = llama.detokenize(sampler.forced()).decode()
+    assert "_pending_order_".startswith(forced) and len(forced) >= len("_pending")
+    for end in ("items", "address"):  # the forced tokens are how the whole name tokenizes
+        whole = llama.tokenize(f"_pending_order_{end}".encode(), add_bos=False)
+        assert llama.detokenize(whole[:len(llama.tokenize(forced.encode(), add_bos=False))]).decode() == forced
+    assert sampler.forced() == []  # a choice comes next

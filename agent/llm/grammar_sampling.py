@@ -1,13 +1,22 @@
-"""Greedy decoding under a grammar that checks the model's own choice first. llama.cpp's grammar sampler scores
-the whole vocabulary at every token (152k tokens with Qwen: about 17 ms a token on this 2-core machine, a fifth
-of the decode time); the model's best token is almost always one the grammar allows, so it is checked alone,
-and the whole vocabulary is scored only when it is not (what llama.cpp's own common sampler does). The tokens
-chosen are exactly those of greedy decoding with the grammar applied first."""
+"""Greedy decoding under a grammar in as few model steps as the grammar allows.
+
+- The model's own best token is checked against the grammar first: llama.cpp's grammar sampler scores the whole
+  vocabulary at every token (152k tokens with Qwen: about 17 ms a token on this 2-core machine), and the best
+  token is almost always one the grammar allows; the whole vocabulary is scored only when it is not (what
+  llama.cpp's own common sampler does).
+- Text the grammar leaves no choice about (keys, punctuation, the rest of a name once the model has told it apart)
+  is written without asking the model: its tokens are evaluated in one batch, as prompt tokens are (about 9 ms a
+  token here, against 40 to 65 ms a decoding step). The JSON has no optional whitespace (the prompts' examples
+  have none), so most of its structure is forced.
+- Where the model chooses, the next few tokens are guessed from the prompt (order ids, item names) and checked in
+  one batch with the next one (speculative decoding): a guess is kept only where the model picks it too."""
 
 from __future__ import annotations
 
 import ctypes
 import math
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import llama_cpp
@@ -15,16 +24,38 @@ import numpy as np
 from llama_cpp import Llama, LlamaGrammar
 from llama_cpp._internals import LlamaContext, LlamaTokenDataArray
 
+_SPACE_RULE = re.compile(r"^space ::= .*$", re.MULTILINE)
+_CHARS = [chr(code) for code in range(32, 127)] + ["\n", "\t"]
+FORCED_CHARS = 64
+"""Characters written without the model at a time, at most."""
+
+
+def compact(gbnf: str) -> str:
+    """``gbnf`` (llama-cpp-python's JSON-schema grammar) without the optional space after punctuation."""
+    return _SPACE_RULE.sub('space ::= ""', gbnf)
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
 
 class GreedyGrammarSampler:
     """Stands in for llama-cpp-python's sampler chain for one greedy, grammar-constrained completion."""
 
     def __init__(self, llama: Llama, grammar: LlamaGrammar) -> None:
+        self._llama = llama
         self._n_vocab = llama.n_vocab()
         self._grammar = llama_cpp.llama_sampler_init_grammar(
-            llama._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8"))
+            llama._model.vocab, compact(grammar._grammar).encode("utf-8"), grammar._root.encode("utf-8"))
         self._one = LlamaTokenDataArray(n_vocab=1)
         self._all = LlamaTokenDataArray(n_vocab=self._n_vocab)
+        singles = {c: tokens[0] for c in _CHARS if len(tokens := self._tokenize(c)) == 1}
+        self._char_token = singles
+        self._probe_ids = np.array([*singles.values(), llama.token_eos()], dtype=np.intc)
+        self._probe = LlamaTokenDataArray(n_vocab=len(self._probe_ids))
+
+    def _tokenize(self, text: str) -> list[int]:
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 
     def _allows(self, token: int, logit: float) -> bool:
         self._one.copy_logits(np.array([logit], dtype=np.single))
@@ -43,6 +74,37 @@ class GreedyGrammarSampler:
         llama_cpp.llama_sampler_accept(self._grammar, token)
         return token
 
+    def _next_chars(self, grammar: Any) -> list[str] | None:
+        """The characters ``grammar`` allows next, or None where it may also end."""
+        probe = self._probe
+        probe.candidates_data.id[:] = self._probe_ids
+        probe.candidates_data.logit[:] = 0.0
+        probe.candidates.size, probe.candidates.sorted = len(self._probe_ids), False
+        llama_cpp.llama_sampler_apply(grammar, ctypes.byref(probe.candidates))
+        allowed = ~np.isinf(probe.candidates_data.logit)
+        return None if allowed[-1] else [c for c, ok in zip(self._char_token, allowed[:-1], strict=True) if ok]
+
+    def forced(self, limit: int = FORCED_CHARS) -> list[int]:
+        """The tokens of the text the grammar allows alone from here (``limit`` characters at most), accepted into
+        it. The last one is left to the model when a character that may follow would join it ("_" before
+        "items": the model writes "_items")."""
+        probe = llama_cpp.llama_sampler_clone(self._grammar)
+        text, following = "", None
+        try:
+            while len(text) < limit:
+                following = self._next_chars(probe)
+                if following is None or len(following) != 1:
+                    break
+                llama_cpp.llama_sampler_accept(probe, self._char_token[following[0]])
+                text += following[0]
+        finally:
+            llama_cpp.llama_sampler_free(probe)
+        tokens = self._tokenize(text) if text else []
+        keep = min((_common_prefix(tokens, self._tokenize(text + c)) for c in following or []), default=len(tokens))
+        for token in tokens[:keep]:
+            llama_cpp.llama_sampler_accept(self._grammar, token)
+        return tokens[:keep]
+
     def close(self) -> None:
         if self._grammar is not None:
             llama_cpp.llama_sampler_free(self._grammar)
@@ -55,62 +117,88 @@ class GreedyGrammarSampler:
 class CopyDrafter:
     """Guesses the next tokens of structured output from what the prompt already holds: the longest recent
     n-gram ending the text so far (``min_ngram`` to ``max_ngram`` tokens) is found earlier in it, and the tokens
-    that followed its latest occurrence are the draft. Plans copy a lot: keys and command names from the
-    examples, order ids and item names from the customer's context."""
+    that followed its latest occurrence are the draft. Plans copy order ids and item names from the customer's
+    context."""
 
-    def __init__(self, *, max_ngram: int = 6, min_ngram: int = 2, max_draft: int = 8) -> None:
+    def __init__(self, *, max_draft: int, max_ngram: int = 6, min_ngram: int = 2) -> None:
         self.max_ngram = max_ngram
         self.min_ngram = min_ngram
         self.max_draft = max_draft
-        self.drafted = 0
-        """How many tokens the last call drafted (their logits are needed to check them)."""
 
-    def __call__(self, input_ids: np.ndarray, /, **_: Any) -> np.ndarray:
-        self.drafted = 0
+    def __call__(self, input_ids: np.ndarray) -> list[int]:
         for size in range(min(self.max_ngram, len(input_ids) - 1), self.min_ngram - 1, -1):
             windows = np.lib.stride_tricks.sliding_window_view(input_ids[:-1], size)
             found = np.flatnonzero(np.all(windows == input_ids[-size:], axis=1))
             if len(found):
                 start = int(found[-1]) + size
-                draft = input_ids[start:start + self.max_draft]
-                self.drafted = len(draft)
-                return draft
-        return input_ids[:0]
+                return [int(t) for t in input_ids[start:start + self.max_draft]]
+        return []
 
 
 class GrammarFirstLlama(Llama):
-    """A :class:`Llama` whose greedy grammar-constrained completions use :class:`GreedyGrammarSampler`, and check
-    a :class:`CopyDrafter`'s guesses in the same batch as the next token (speculative decoding: the output is the
-    same, token for token). Only the drafted positions get logits, so evaluating the prompt costs what it did
-    (llama-cpp-python's own drafting computes them for every prompt token, which made it slower here)."""
+    """A :class:`Llama` whose greedy grammar-constrained completions use :class:`GreedyGrammarSampler`, write
+    forced text without the model and check a :class:`CopyDrafter`'s guesses in one batch with the next token.
+    Only the guessed positions get logits, so evaluating the prompt costs what it did."""
 
-    draft_tokens: int = 8
+    draft_tokens: int = 3
     """Tokens guessed at a time (0: none). Each guessed position costs its logits over Qwen's 152k-token
-    vocabulary and attention over a 2,000-token prompt: here a batch of 4 costs about 1.8 single steps and a
-    batch of 9 about 4, so 3 decode plans about a fifth faster (``scripts/bench_plan_decoding.py``). It stays 8
-    until the suites pass with 3: batches of another size round the logits differently, and with 3 one
-    understanding case's correction was planned otherwise (184/185)."""
+    vocabulary and attention over a 2,000-token prompt, and guesses rarely hold longer: six later-turn plans decode
+    in 7.1 s guessing 3, 8.0 s guessing 2 or 4, 9.0 s with no guesses, and 14.7 s with llama.cpp's sampler chain,
+    the same plans (``scripts/bench_plan_decoding.py``)."""
 
     def _init_sampler(self, **params: Any) -> Any:
         grammar = params.get("grammar")
         plain = params.get("logits_processor") is None and params.get("repeat_penalty", 1.0) == 1.0
-        greedy_grammar = grammar is not None and params.get("temp") == 0.0 and plain
-        self.draft_model = CopyDrafter(max_draft=self.draft_tokens) if greedy_grammar and self.draft_tokens else None
-        if greedy_grammar:
+        if grammar is not None and params.get("temp") == 0.0 and plain:
             return GreedyGrammarSampler(self, grammar)
         return super()._init_sampler(**params)
 
-    def eval(self, tokens: Any) -> None:
-        """Evaluate ``tokens``: after a draft (the sampled token and the drafted ones), with logits for each."""
-        drafter = self.draft_model
-        checked = 1 + drafter.drafted if isinstance(drafter, CopyDrafter) else 1
-        if checked == 1 or len(tokens) != checked:
-            super().eval(tokens)
+    def generate(self, tokens: Any, *args: Any, **kwargs: Any) -> Iterator[int]:  # type: ignore[override]
+        """llama-cpp-python's generator (it evaluates the prompt, reusing the KV cache, and samples the first
+        token); a greedy grammar-constrained completion goes on in :meth:`_under_grammar`. Nothing is sent in:
+        llama-cpp-python's completions only iterate."""
+        inner = super().generate(tokens, *args, **kwargs)
+        first = next(inner, None)
+        if first is None:
             return
-        drafter.drafted = 0
+        if not isinstance(self._sampler, GreedyGrammarSampler):
+            yield first
+            yield from inner
+            return
+        inner.close()
+        yield from self._under_grammar(self._sampler, first)
+
+    def _under_grammar(self, sampler: GreedyGrammarSampler, token: int) -> Iterator[int]:
+        """From the sampled ``token`` on (not evaluated yet): forced text in one batch with it, else the drafted
+        guesses checked in one batch with it, each kept while the model picks it too."""
+        drafter = CopyDrafter(max_draft=self.draft_tokens)
+        while True:
+            yield token
+            if llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
+                return
+            room = self._n_ctx - self.n_tokens - 2
+            forced = sampler.forced(min(FORCED_CHARS, room))[:room]
+            if forced:
+                yield from forced
+                self.eval([token, *forced])
+                token = sampler.sample(self._ctx)
+                continue
+            draft = drafter(np.append(self.input_ids[:self.n_tokens], token))[:room] if self.draft_tokens else []
+            self._evaluate([token, *draft], every_logit=bool(draft))
+            kept = 0
+            while kept < len(draft) and (token := sampler.sample(self._ctx, kept)) == draft[kept]:
+                kept += 1
+            if kept == len(draft):
+                token = sampler.sample(self._ctx, len(draft))
+            yield from draft[:kept]
+            self.n_tokens -= len(draft) - kept
+            self._ctx.kv_cache_seq_rm(-1, self.n_tokens, -1)
+
+    def _evaluate(self, tokens: list[int], *, every_logit: bool) -> None:
+        """Evaluate ``tokens`` in one batch, with logits for each of them or only the last."""
         self._ctx.kv_cache_seq_rm(-1, self.n_tokens, -1)
-        self._batch.set_batch(batch=tokens, n_past=self.n_tokens, logits_all=True)
+        self._batch.set_batch(batch=tokens, n_past=self.n_tokens, logits_all=every_logit)
         self._ctx.decode(self._batch)
-        self.input_ids[self.n_tokens:self.n_tokens + checked] = tokens
-        self.n_tokens += checked
+        self.input_ids[self.n_tokens:self.n_tokens + len(tokens)] = tokens
+        self.n_tokens += len(tokens)
         self._requires_eval = False

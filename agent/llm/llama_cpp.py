@@ -184,7 +184,6 @@ class ChatLlamaCpp(BaseChatModel):
         kept = self._kept
         if kept is None or not prompt.startswith(kept.text) or _cached(llama, kept.tokens) == len(kept.tokens):
             return
-        llama.draft_model = None
         prompt_states.load(llama, kept.path, kept.tokens)
 
     @property
