@@ -57,7 +57,7 @@ class MessageCompleted(BaseEvent):
 
 
 class Thinking(BaseEvent):
-    """The agent is reading the message (the planner runs); the reply follows."""
+    """The agent is reading the message with the model (it translates or plans it); the reply follows."""
 
     type: Literal["thinking"] = "thinking"
 

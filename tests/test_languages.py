@@ -8,11 +8,14 @@ import asyncio
 import dataclasses
 import json
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import yaml
+from langchain_core.messages import BaseMessage
+from pydantic import Field
 
 from agent.guardrails import Grounding, inspect_input
 from agent.llm.fake import ScriptedChatModel
@@ -167,6 +170,37 @@ def test_an_order_status_in_spanish_uses_the_fixed_wording(spoken: Callable[...,
     assert shown == text and stored.startswith("Order #W4821002 is processed.")  # the planner reads English on
     assert asyncio.run(chat.agent.transcript(chat.conversation_id))[-1]["content"] == text  # as the customer saw it
     translator.assert_all_used()
+
+
+class _Waiting(ScriptedChatModel):
+    """Answers only once ``ready`` is set (5 s at most), noting whether it was."""
+
+    ready: threading.Event = Field(default_factory=threading.Event)
+    waited: list[bool] = Field(default_factory=list)
+
+    def _next(self, messages: list[BaseMessage]) -> Any:
+        self.waited.append(self.ready.wait(timeout=5))
+        return super()._next(messages)
+
+
+def test_the_customer_hears_the_agent_is_reading_before_the_translation(spoken: Callable[..., Any]) -> None:
+    """A translation takes seconds with the real model: the customer gets the turn's first event (``thinking``)
+    before the translator is asked, and the planner does not say it again."""
+    chat, _ = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"})], [])
+    translator = _Waiting(steps=["Where is my order #W4821002?"])
+    chat.agent.deps = dataclasses.replace(chat.agent.deps, translation_model=lambda: translator)
+
+    async def turn() -> list[Any]:
+        events = []
+        async for event in chat.agent.turn(chat.conversation_id, chat.customer_id, "¿Dónde está mi pedido #W4821002?"):
+            translator.ready.set()
+            events.append(event)
+        return events
+
+    events = asyncio.run(turn())
+    assert translator.waited == [True]  # the customer had an event before the translation began
+    assert events[0].type == "thinking" and [e.type for e in events].count("thinking") == 1
+    assert "El pedido #W4821002" in text_of(events)
 
 
 def test_a_short_message_in_another_language_is_read_in_english_too(spoken: Callable[..., Any]) -> None:

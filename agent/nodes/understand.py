@@ -8,9 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.escalation import after_looking_up, before_answering
+from agent.events import Thinking
 from agent.executor import extract
 from agent.guardrails import InputVerdict, inspect_input
 from agent.guardrails.rules import load_rules
@@ -117,6 +119,18 @@ def input_rails(text: str, language: str,
     return inspect_input(text if english is None else english, classify=classify), english
 
 
+def _announced(translation_model: Callable[[], BaseChatModel | None]) -> Callable[[], BaseChatModel | None]:
+    """``translation_model``, fetched once the customer has been told the agent is reading: a translation takes
+    seconds, and every turn sends its first event at once (the planner does not announce a translated message
+    again)."""
+
+    def model() -> BaseChatModel | None:
+        get_stream_writer()(Thinking())
+        return translation_model()
+
+    return model
+
+
 def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Check the newest customer message (input rails, escalation triggers) and take the router's reading of it,
     which the planner starts from."""
@@ -134,7 +148,7 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
         intent = "unknown"  # details the agent asked for ("jane@example.com 78789") ask for nobody
     sentiment = sentiment_of(text)
     language = _reply_language(text, state, runtime.context.deps)
-    rails, english = input_rails(text, language, runtime.context.deps.translation_model)
+    rails, english = input_rails(text, language, _announced(runtime.context.deps.translation_model))
     count_rail_hits("input", rails)
     if sentiment == "neutral" and upset_in(text, language):  # in its own words: a translation may soften them
         sentiment = "negative"

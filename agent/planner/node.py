@@ -166,7 +166,8 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     commands = None if request else fast_path(state, text, lambda: orders() or [])
     path, context = "fast", ""
     if commands is None and runtime.context.deps.planner == "model":
-        get_stream_writer()(Thinking())
+        if in_english(state, text) == text:  # a translated message was announced as its translation began
+            get_stream_writer()(Thinking())
         context = customer_context(orders=orders(), messages=messages)
         commands, path = _model_plan(state, runtime, text, context, orders())
     if commands is not None and request:  # the changes and look-ups it asked for are made with its own words; its
