@@ -78,7 +78,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             assert process.poll() is None, f"the model server stopped: {log.read_text()[-2000:]}"
             assert time.monotonic() < deadline, f"the model server did not start within {START_TIMEOUT} s"
             time.sleep(0.2)
-        assert re.search(r"the planner's prompt start: (loaded|evaluated)", log.read_text()), log.read_text()
+        started = r"the planner's prompt start: (loaded|evaluated); plans decoded by GrammarFirstLlama"
+        assert re.search(started, log.read_text()), log.read_text()
         yield url
     finally:
         process.terminate()

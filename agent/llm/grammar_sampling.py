@@ -99,7 +99,9 @@ class GreedyGrammarSampler:
                 text += following[0]
         finally:
             llama_cpp.llama_sampler_free(probe)
-        tokens = self._tokenize(text) if text else []
+        if not text:
+            return []
+        tokens = self._tokenize(text)
         keep = min((_common_prefix(tokens, self._tokenize(text + c)) for c in following or []), default=len(tokens))
         for token in tokens[:keep]:
             llama_cpp.llama_sampler_accept(self._grammar, token)
@@ -166,13 +168,17 @@ class GrammarFirstLlama(Llama):
             yield from inner
             return
         inner.close()
-        yield from self._under_grammar(self._sampler, first)
+        yield from self._under_grammar(self._sampler, first, kwargs.get("stopping_criteria"))
 
-    def _under_grammar(self, sampler: GreedyGrammarSampler, token: int) -> Iterator[int]:
+    def _under_grammar(self, sampler: GreedyGrammarSampler, token: int, stop: Any) -> Iterator[int]:
         """From the sampled ``token`` on (not evaluated yet): forced text in one batch with it, else the drafted
-        guesses checked in one batch with it, each kept while the model picks it too."""
+        guesses checked in one batch with it, each kept while the model picks it too. ``stop`` (a chat format's
+        stop at its end-of-turn tokens) is asked before each sampled token as llama-cpp-python asks it: about the
+        tokens evaluated so far."""
         drafter = CopyDrafter(max_draft=self.draft_tokens)
         while True:
+            if stop is not None and stop(self.input_ids[:self.n_tokens], self._scores[-1, :]):
+                return
             yield token
             if llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
                 return
