@@ -90,7 +90,7 @@ def test_staff_tokens_cannot_chat_as_a_customer(world_settings: Settings) -> Non
         assert httpx.post(f"{base}/v1/chat", json={"message": "hi"}, headers=staff).status_code == 403
 
 
-@pytest.mark.model
+@pytest.mark.bigmodel  # the process starts on the default model
 def test_terminal_chat_streams_a_reply(world_settings: Settings) -> None:
     env = {**os.environ, "SUPPORT_DATA_DIR": str(world_settings.data_dir)}
     done = subprocess.run([sys.executable, "-m", "agent", "chat", "--customer", SHOWCASE], cwd=ROOT, env=env,
