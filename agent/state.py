@@ -33,6 +33,8 @@ class AgentState(TypedDict, total=False):
     sentiment: str
     input_flag: str | None
     """Input rule the message tripped; no tool runs in a flagged turn."""
+    thinking_sent: bool
+    """The customer was told the agent is reading (``thinking``): it is sent once a turn."""
     identity: dict[str, Any] | None
     """The verification the message's own facts got before planning (``agent.nodes.identify``)."""
     commands: list[dict[str, Any]]
@@ -98,6 +100,7 @@ TURN_RESET: dict[str, Any] = {
     "order_ids": [],
     "sentiment": "neutral",
     "input_flag": None,
+    "thinking_sent": False,
     "identity": None,
     "commands": [],
     "plan_path": "",

@@ -32,6 +32,7 @@ from agent.translation import (
     sentences,
     upset_in,
 )
+from core.errors import ModelError
 from core.guardrails_config import bundled_guardrails
 from core.language import OTHER, reply_language
 from tests.conftest import Chat, text_of
@@ -201,6 +202,15 @@ def test_the_customer_hears_the_agent_is_reading_before_the_translation(spoken: 
     assert translator.waited == [True]  # the customer had an event before the translation began
     assert events[0].type == "thinking" and [e.type for e in events].count("thinking") == 1
     assert "El pedido #W4821002" in text_of(events)
+
+
+def test_a_failed_translation_is_announced_once(spoken: Callable[..., Any]) -> None:
+    """The translator fails: the planner reads the message as written, and the customer is told once that the
+    agent is reading."""
+    chat, translator = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"})], [ModelError("translator down")])
+    events = chat.say("¿Dónde está mi pedido #W4821002? Lo necesito pronto")
+    assert [e.type for e in events].count("thinking") == 1 and events[0].type == "thinking"
+    translator.assert_all_used()
 
 
 def test_a_short_message_in_another_language_is_read_in_english_too(spoken: Callable[..., Any]) -> None:

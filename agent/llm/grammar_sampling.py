@@ -89,12 +89,9 @@ class GreedyGrammarSampler:
         it. The last one is left to the model when a character that may follow would join it ("_" before
         "items": the model writes "_items")."""
         probe = llama_cpp.llama_sampler_clone(self._grammar)
-        text, following = "", None
+        text = ""
         try:
-            while len(text) < limit:
-                following = self._next_chars(probe)
-                if following is None or len(following) != 1:
-                    break
+            while (following := self._next_chars(probe)) is not None and len(following) == 1 and len(text) < limit:
                 llama_cpp.llama_sampler_accept(probe, self._char_token[following[0]])
                 text += following[0]
         finally:
@@ -182,8 +179,8 @@ class GrammarFirstLlama(Llama):
             yield token
             if llama_cpp.llama_vocab_is_eog(self._model.vocab, token):
                 return
-            room = self._n_ctx - self.n_tokens - 2
-            forced = sampler.forced(min(FORCED_CHARS, room))[:room]
+            room = max(0, self._n_ctx - self.n_tokens - 1)  # for the tokens evaluated with this one
+            forced = sampler.forced(min(FORCED_CHARS, room))  # no more tokens than characters
             if forced:
                 yield from forced
                 self.eval([token, *forced])
@@ -197,8 +194,10 @@ class GrammarFirstLlama(Llama):
             if kept == len(draft):
                 token = sampler.sample(self._ctx, len(draft))
             yield from draft[:kept]
-            self.n_tokens -= len(draft) - kept
-            self._ctx.kv_cache_seq_rm(-1, self.n_tokens, -1)
+            if kept < len(draft):  # the context's last logits are a rejected guess's
+                self.n_tokens -= len(draft) - kept
+                self._ctx.kv_cache_seq_rm(-1, self.n_tokens, -1)
+                self._requires_eval = True
 
     def _evaluate(self, tokens: list[int], *, every_logit: bool) -> None:
         """Evaluate ``tokens`` in one batch, with logits for each of them or only the last."""

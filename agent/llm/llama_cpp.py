@@ -130,8 +130,8 @@ class ChatLlamaCpp(BaseChatModel):
         new tokens (after a prompt of another kind, an address prompt, the kept start is loaded again from its file:
         :meth:`prefill`). No state cache on top:
         llama-cpp-python's copies every completion's logits (hundreds of MB with a large vocabulary) outside its
-        own size limit, and the copy slowed the end of every reply. Greedy grammar-constrained output (plans)
-        checks the model's best token before the whole vocabulary (:mod:`agent.llm.grammar_sampling`)."""
+        own size limit, and the copy slowed the end of every reply. Greedy grammar-constrained output (plans) is
+        decoded in as few model steps as the grammar allows (:mod:`agent.llm.grammar_sampling`)."""
         return GrammarFirstLlama(
             model_path=str(self.model_path),
             n_ctx=self.n_ctx,

@@ -50,7 +50,8 @@ def prepare_start(llama: Any, model_path: Path, folder: Path, messages: list[Bas
 
 
 async def _prepare(model_path: Path) -> str:
-    """The planner's fixed start prepared in the server's model, taken the way its routes take it, and how."""
+    """The planner's fixed start prepared in the server's model, taken the way its routes take it: what was done,
+    and the class that decodes plans."""
     async with contextlib.asynccontextmanager(get_llama_proxy)() as proxy:
         llama = proxy()
         status = prepare_start(llama, model_path, PROMPT_STATES_DIR, fixed_start(), NEXT_MESSAGE)

@@ -119,13 +119,15 @@ def input_rails(text: str, language: str,
     return inspect_input(text if english is None else english, classify=classify), english
 
 
-def _announced(translation_model: Callable[[], BaseChatModel | None]) -> Callable[[], BaseChatModel | None]:
-    """``translation_model``, fetched once the customer has been told the agent is reading: a translation takes
-    seconds, and every turn sends its first event at once (the planner does not announce a translated message
-    again)."""
+def _announced(translation_model: Callable[[], BaseChatModel | None],
+               sent: list[Thinking]) -> Callable[[], BaseChatModel | None]:
+    """``translation_model``, fetched once the customer has been told the agent is reading (the event is noted in
+    ``sent``): a translation takes seconds, and every turn sends its first event at once."""
 
     def model() -> BaseChatModel | None:
-        get_stream_writer()(Thinking())
+        if not sent:
+            sent.append(Thinking())
+            get_stream_writer()(sent[0])
         return translation_model()
 
     return model
@@ -148,7 +150,8 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
         intent = "unknown"  # details the agent asked for ("jane@example.com 78789") ask for nobody
     sentiment = sentiment_of(text)
     language = _reply_language(text, state, runtime.context.deps)
-    rails, english = input_rails(text, language, _announced(runtime.context.deps.translation_model))
+    thinking: list[Thinking] = []
+    rails, english = input_rails(text, language, _announced(runtime.context.deps.translation_model, thinking))
     count_rail_hits("input", rails)
     if sentiment == "neutral" and upset_in(text, language):  # in its own words: a translation may soften them
         sentiment = "negative"
@@ -158,6 +161,7 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
         intent = intent if intent == "human_agent" else OTHER_LANGUAGE
         language = state.get("language", "en")
     understood: dict[str, Any] = {
+        "thinking_sent": bool(thinking),
         "language": language,
         "intent": intent,
         "route_score": route.score,

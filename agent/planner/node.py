@@ -166,7 +166,7 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     commands = None if request else fast_path(state, text, lambda: orders() or [])
     path, context = "fast", ""
     if commands is None and runtime.context.deps.planner == "model":
-        if in_english(state, text) == text:  # a translated message was announced as its translation began
+        if not state.get("thinking_sent"):  # sent already when the message was translated
             get_stream_writer()(Thinking())
         context = customer_context(orders=orders(), messages=messages)
         commands, path = _model_plan(state, runtime, text, context, orders())
