@@ -33,6 +33,8 @@ class TurnRecord(BaseModel):
     """Seconds to the first text delta."""
     first_event_s: float | None = None
     """Seconds to the first event of any kind (``thinking``, a tool starting, text)."""
+    after_tools_s: float | None = None
+    """Seconds from the last tool result before the first text delta to that delta (None: no tool ran before it)."""
     plan_path: str = ""
     """How the message was read: ``fast``, ``planner``, ``router`` or ``fallback: ...`` (in-process only)."""
     plan_s: float | None = None
@@ -58,12 +60,18 @@ async def record(text: str, events: AsyncIterator[dict[str, Any]]) -> TurnRecord
     """Collect a turn's events with its timings."""
     started = time.perf_counter()
     turn = TurnRecord(customer=text)
+    tool_result_at: float | None = None
     async for event in events:
+        now = time.perf_counter()
         turn.events.append(event)
         if turn.first_event_s is None:
-            turn.first_event_s = time.perf_counter() - started
-        if event["type"] == "text_delta":
-            turn.ttft_s = turn.ttft_s if turn.ttft_s is not None else time.perf_counter() - started
+            turn.first_event_s = now - started
+        if event["type"] == "tool_finished" and turn.ttft_s is None:
+            tool_result_at = now
+        elif event["type"] == "text_delta":
+            if turn.ttft_s is None:
+                turn.ttft_s = now - started
+                turn.after_tools_s = None if tool_result_at is None else now - tool_result_at
             turn.reply += event["text"]
             turn.shown += event["text"]
         elif event["type"] == "reply_replaced":

@@ -2,10 +2,12 @@
 the planner's fallbacks. Runs eval scenarios in-process on the configured model (the default model unless
 ``--model`` names another GGUF), one conversation at a time, and prints per path: share of turns, time to
 read the message (the plan), time to the first event and to the first text, p50 and p95. Planned turns are
-split into the first planned turn of a conversation (its customer context not yet evaluated) and later ones.
+split into the first planned turn of a conversation (its customer context not yet evaluated) and later ones. Turns
+whose reply follows a tool result also give the time from that result to the reply's first text (with
+``--reply-style model``, the model's wording of an order's facts).
 
     .venv/bin/python scripts/bench_planner.py [SUITE ...] [--limit N] [--model GGUF] [--draft-tokens N]
-        [--pause S] [--no-prepare]
+        [--pause S] [--no-prepare] [--reply-style template|model]
     .venv/bin/python scripts/bench_planner.py --report reports/mine     (the turns of an eval run's report)
 
 With ``--pause`` the next planning prompt's start is evaluated in the background between turns, as it is while a
@@ -45,6 +47,8 @@ def main(
                                               "(speculative decoding; 0: none).")] = GrammarFirstLlama.draft_tokens,
     pause: Annotated[float, typer.Option(help="Seconds a customer reads each reply before writing again.")] = 0.0,
     prepare: Annotated[bool, typer.Option(help="Prepare the next planning prompt during the pause.")] = True,
+    reply_style: Annotated[str, typer.Option(
+        help="How replies about orders are worded (template, model).")] = "template",
 ) -> None:
     GrammarFirstLlama.draft_tokens = draft_tokens
     if report is not None:
@@ -52,7 +56,8 @@ def main(
     else:
         cases = [c for c in load_paths(suites or DEFAULT_SUITES) if c.scenario is not None]
         cases = cases[:limit] if limit else cases
-        options = RunOptions(model=model, workers=1, pause_seconds=pause, prepare_next_turn=prepare)
+        options = RunOptions(model=model, workers=1, pause_seconds=pause, prepare_next_turn=prepare,
+                             reply_style=reply_style)  # type: ignore[arg-type]
         results = run_cases(cases, options, progress=True)
     by_path: dict[str, list] = defaultdict(list)
     first_planned, later_planned = [], []
@@ -74,6 +79,8 @@ def main(
                    f"first event {_stats(first_event)}; first text {_stats(first_text)}")
     typer.echo(f"planned turns, first of a conversation: {_stats(first_planned)} ({len(first_planned)} turns)")
     typer.echo(f"planned turns, later ones: {_stats(later_planned)} ({len(later_planned)} turns)")
+    after_tools = [t.after_tools_s for ts in by_path.values() for t in ts if t.after_tools_s is not None]
+    typer.echo(f"first text after the last tool result: {_stats(after_tools)} ({len(after_tools)} turns)")
 
 
 if __name__ == "__main__":

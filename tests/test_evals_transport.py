@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from evals.tau2.user import MESSAGE_TOKENS, LlmUser
-from evals.transport import HttpChat
+from evals.transport import HttpChat, record
 
 
 def sse(*events: dict[str, Any]) -> str:
@@ -38,6 +38,18 @@ def test_the_http_chat_reads_the_stream_and_keeps_the_conversation() -> None:
                                                   "done"]
     assert seen[0].headers["Authorization"] == "Bearer t0ken" and "X-Conversation-Id" not in seen[0].headers
     assert seen[1].headers["X-Conversation-Id"] == "conv-1"
+
+
+def test_a_turns_first_text_is_timed_from_the_last_tool_result_before_it() -> None:
+    async def events(*kinds: str) -> Any:
+        for kind in kinds:
+            await asyncio.sleep(0.05 if kind == "text_delta" else 0)
+            yield {"type": kind, "text": "x"}
+
+    after_tools = asyncio.run(record("hi", events("tool_started", "tool_finished", "text_delta", "tool_finished",
+                                                  "text_delta")))
+    assert after_tools.after_tools_s is not None and 0.05 <= after_tools.after_tools_s <= after_tools.ttft_s
+    assert asyncio.run(record("hi", events("thinking", "text_delta"))).after_tools_s is None  # no tool before it
 
 
 def test_the_llm_customer_plays_from_the_scenario_until_it_stops() -> None:
