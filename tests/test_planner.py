@@ -15,6 +15,7 @@ import pytest
 from langchain_core.messages import BaseMessage
 from pydantic import Field
 
+from agent.events import HandoffStarted
 from agent.executor.address import missing_parts, state_of_zip
 from agent.executor.flow import _option_meant
 from agent.llm.fake import ScriptedChatModel
@@ -313,6 +314,23 @@ def test_a_restated_request_at_the_question_is_not_met_with_the_same_question(pl
     first = text_of(chat.say("cancel order #W4821003"))
     second = text_of(chat.say("found it cheaper somewhere else"))  # not one of the two reasons
     assert "Why would you like to cancel" in first and second != first and "one of two reasons" in second
+
+
+def test_the_same_digression_twice_at_a_question_hands_over_instead_of_asking_again(
+    planned: Callable[..., Chat]
+) -> None:
+    exchange = {"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": "#W4821001",
+                "items": ["Wireless Earbuds"]}
+    lookup = {"cmd": "lookup", "order_id": "#W4821002"}
+    chat = planned(plan(exchange), plan(lookup), plan(lookup))
+    assert "Which option would you like instead" in text_of(chat.say("i want to exchange my earbuds"))
+    said = "hmm and what about my coffee maker, did it ship?"
+    first = text_of(chat.say(said))
+    assert "#W4821002" in first and "Back to your request: I still need" in first
+    again = chat.say(said)
+    assert "Back to your request" not in text_of(again) and "#W4821002" in text_of(again)
+    assert any(isinstance(e, HandoffStarted) and e.reason == "conversation is going in circles" for e in again)
+    assert repeated_question([first, text_of(again)]) is None and writes(chat) == [("transfer_to_human", "done")]
 
 
 def test_a_restated_request_at_the_confirmation_leaves_the_yes_to_the_customer(planned: Callable[..., Chat]) -> None:

@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from agent.commands import WRITE_INTENT
 from agent.events import ToolFinished, ToolStarted
 from agent.executor import extract
-from agent.executor.flow import Step, Task, Turn, advance, not_verified, verified_thanks
+from agent.executor.flow import GIVE_UP, Step, Task, Turn, advance, not_verified, verified_thanks
 from agent.executor.wording import refunded
 from agent.nodes.understand import extract_order_ids, last_customer_text
 from agent.prompts import replies
@@ -258,6 +258,12 @@ class _Execution:
             if self.says or self.questions or self.hand_off:  # a digression: answered, then back to the task
                 what = replies()["awaited"].get(self.task.awaiting, "an answer")
                 self.ask = replies()["back_to_task"].format(what=what)
+                if _asked_last(self.state, self.ask):  # the same digression again: not the same question twice in
+                    # a row, a person takes over
+                    self.ask, self.task = "", None
+                    if not self.hand_off:
+                        self.says.append(GIVE_UP)
+                        self.hand_off = "conversation is going in circles"
             else:
                 self.step(self.task, {})
         if self.queue and self.task is not None:
@@ -267,6 +273,12 @@ class _Execution:
             if any(c["cmd"] == "handoff" for c in self.queue):
                 after.append(replies()["queued_handoff"])
             self.ask = " ".join([self.ask, *after]).strip()
+
+
+def _asked_last(state: AgentState, question: str) -> bool:
+    """Whether the agent's last reply (in English, as the conversation keeps it) asked ``question``."""
+    last = next((m for m in reversed(state["messages"]) if m.type == "ai"), None)
+    return last is not None and question in str(last.content)
 
 
 def _refunds(state: AgentState, execution: _Execution) -> list[float]:
