@@ -115,6 +115,14 @@ def test_items_must_be_named_in_english_but_not_in_other_languages() -> None:
         "Wireless Earbuds", "T-Shirt"]
 
 
+def test_an_item_copied_with_its_options_from_the_agents_message_is_the_orders_item() -> None:
+    proposed = {"intent": "return_items", "order_id": "#W1000001", "awaiting": "confirmation"}
+    narrowed = {"cmd": "correct", "order_id": "#W1000001", "items": ["T-Shirt (black, M)"]}
+    assert check("only return the tshirt", narrowed, task=proposed)[0]["items"] == ["T-Shirt"]
+    assert check("only return the tshirt", {**narrowed, "items": ["Hoodie (black, M)"]}, task=proposed)[0].get(
+        "items") in (None, [])  # not an item of that order
+
+
 def test_an_order_that_is_not_theirs_or_named_is_dropped() -> None:
     lookup = {"cmd": "lookup", "order_id": "#W0000002"}  # from the prompt's examples
     assert "order_id" not in check("where is my stuff", lookup)[0]

@@ -151,8 +151,10 @@ def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], t
     if held and any(i != "all" and not items_named(i, held) for i in checked.get("items", [])):
         del checked["items"]  # read from another order: the executor reads them from the message
     if english and checked.get("items"):  # written in English, the items must be ones the message names (a
-        # translation may call the earbuds headphones)
-        checked["items"] = [i["name"] for i in items_named(text, [{"name": n} for n in checked["items"]])]
+        # translation may call the earbuds headphones); an item written with its options, copied from the agent's
+        # last message ("Desk Lamp (white, medium, USB)"), is the order's item of that name
+        planned = [next((i for i in held if items_named(n, [i])), {"name": n}) for n in checked["items"]]
+        checked["items"] = [i["name"] for i in items_named(text, planned)]
     return checked
 
 
