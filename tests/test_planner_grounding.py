@@ -119,8 +119,16 @@ def test_an_item_copied_with_its_options_from_the_agents_message_is_the_orders_i
     proposed = {"intent": "return_items", "order_id": "#W1000001", "awaiting": "confirmation"}
     narrowed = {"cmd": "correct", "order_id": "#W1000001", "items": ["T-Shirt (black, M)"]}
     assert check("only return the tshirt", narrowed, task=proposed)[0]["items"] == ["T-Shirt"]
-    assert check("only return the tshirt", {**narrowed, "items": ["Hoodie (black, M)"]}, task=proposed)[0].get(
+    assert check("only that one", {**narrowed, "items": ["Hoodie (black, M)"]}, task=proposed)[0].get(
         "items") in (None, [])  # not an item of that order
+
+
+def test_a_correction_without_items_takes_those_of_the_tasks_order_the_message_wants() -> None:
+    proposed = {"intent": "return_items", "order_id": "#W1000001", "awaiting": "confirmation"}
+    bare = {"cmd": "correct", "order_id": "#W1000001", "items": []}
+    assert check("only return the tshirt", bare, task=proposed)[0]["items"] == ["T-Shirt"]
+    assert check("no wait, the earbuds not the shirt", bare, task=proposed)[0]["items"] == ["Wireless Earbuds"]
+    assert not check("no, the other order", {"cmd": "correct"}, task=proposed)[0].get("items")
 
 
 def test_an_order_that_is_not_theirs_or_named_is_dropped() -> None:

@@ -190,6 +190,11 @@ def items_excepted(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str,
     return [i for i in items if any(i in _items_said(left_out, items) for left_out in _EXCEPT.findall(text))]
 
 
+def items_kept(text: str, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items ``text`` keeps out of a change ("the earbuds, not the shirt", "i'm keeping the white one")."""
+    return _items_said(" ".join(_KEEPING.findall(text)), items)
+
+
 def all_but(text: str) -> bool:
     """The message asks for every item but some ("everything except a keyboard and a mouse")."""
     return bool(_ALL.search(text) and _EXCEPT.search(text))

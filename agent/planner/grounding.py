@@ -39,6 +39,7 @@ from tools.arguments import (
     has_asked,
     items_called,
     items_excepted,
+    items_kept,
     items_named,
     options_asked,
     orders_holding,
@@ -155,6 +156,12 @@ def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], t
         # last message ("Desk Lamp (white, medium, USB)"), is the order's item of that name
         planned = [next((i for i in held if items_named(n, [i])), {"name": n}) for n in checked["items"]]
         checked["items"] = [i["name"] for i in items_named(text, planned)]
+    if checked["cmd"] == "correct" and not checked.get("items") and task:  # the items of the task's order the
+        # correction names are the ones it wants ("only exchange the desk lamp"), those it keeps aside
+        order_id = checked.get("order_id", task.get("order_id"))
+        own = [i for o in orders if o["order_id"] == order_id for i in o["items"]]
+        if wanted := [i["name"] for i in items_named(text, own) if i not in items_kept(text, own)]:
+            checked["items"] = wanted
     return checked
 
 
