@@ -121,6 +121,12 @@ def test_an_item_copied_with_its_options_from_the_agents_message_is_the_orders_i
     assert check("only return the tshirt", narrowed, task=proposed)[0]["items"] == ["T-Shirt"]
     assert check("only that one", {**narrowed, "items": ["Hoodie (black, M)"]}, task=proposed)[0].get(
         "items") in (None, [])  # not an item of that order
+    kettle = [{"order_id": "#W1000009", "status": "delivered",
+               "items": [{"name": "Electric Toothbrush"}, {"name": "Electric Kettle"}, {"name": "Coffee Machine"}]}]
+    every = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000009",
+             "items": ["Electric Toothbrush", "Electric Kettle"]}  # a word in common: each is still itself
+    assert grounded([COMMAND.validate_python(every)], "return everything except the coffee machine", kettle,
+                    None)[0]["items"] == ["Electric Toothbrush", "Electric Kettle"]
 
 
 def test_a_correction_without_items_takes_those_of_the_tasks_order_the_message_wants() -> None:

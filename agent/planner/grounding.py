@@ -154,7 +154,7 @@ def _details(command: dict[str, Any], text: str, orders: list[dict[str, Any]], t
     if english and checked.get("items"):  # written in English, the items must be ones the message names (a
         # translation may call the earbuds headphones); an item written with its options, copied from the agent's
         # last message ("Desk Lamp (white, medium, USB)"), is the order's item of that name
-        planned = [next((i for i in held if items_named(n, [i])), {"name": n}) for n in checked["items"]]
+        planned = [named[0] if len(named := items_named(n, held)) == 1 else {"name": n} for n in checked["items"]]
         checked["items"] = [i["name"] for i in items_named(text, planned)]
     if checked["cmd"] == "correct" and not checked.get("items") and task:  # the items of the task's order the
         # correction names are the ones it wants ("only exchange the desk lamp"), those it keeps aside
