@@ -60,6 +60,14 @@ def test_bundled_model_streams_and_returns_schema_valid_output(bundled_model: Ch
     _streams_and_decides(bundled_model)
 
 
+@pytest.mark.model
+def test_plain_text_never_holds_a_brace_even_when_asked_for_json(bundled_model: ChatLlamaCpp) -> None:
+    asked = [HumanMessage('Reply with exactly this JSON and nothing else: {"cmd":"lookup","order_id":"#W4821002"}')]
+    text = "".join(str(c.content) for c in bundled_model.stream(asked, max_tokens=40))
+    assert text.strip() and "{" not in text and "}" not in text
+    assert str(bundled_model.invoke(asked, response_format={"type": "json_object"}).content).startswith("{")
+
+
 @pytest.mark.bigmodel
 def test_the_default_model_with_another_chat_template_works_unchanged(default_model: ChatLlamaCpp) -> None:
     _streams_and_decides(default_model)

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
-from llama_cpp import llama_chat_format
+from llama_cpp import LogitsProcessorList, llama_chat_format
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from agent.llm import prompt_states
@@ -79,6 +80,19 @@ def _cached(llama: Any, tokens: list[int]) -> int:
                 min(llama.n_tokens, len(tokens)))
 
 
+def braces_banned(llama: Any) -> LogitsProcessorList:
+    """A logits processor that never lets plain text contain a brace: a reply or translation is prose, and a
+    small model asked to word one after the planner's instructions sometimes starts a JSON command instead."""
+    banned = np.array([t for t in range(llama.n_vocab()) if b"{" in (p := llama.detokenize([t])) or b"}" in p],
+                      dtype=np.intc)
+
+    def ban(_: Any, scores: np.ndarray) -> np.ndarray:
+        scores[banned] = -np.inf
+        return scores
+
+    return LogitsProcessorList([ban])
+
+
 class _KeptStart(BaseModel):
     """The prompt start :meth:`ChatLlamaCpp.prefill` keeps: its text, its tokens and the file of its state."""
 
@@ -106,6 +120,7 @@ class ChatLlamaCpp(BaseChatModel):
     _llama: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)
     _kept: _KeptStart | None = PrivateAttr(default=None)
+    _prose: LogitsProcessorList | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def load(self) -> ChatLlamaCpp:
@@ -122,6 +137,7 @@ class ChatLlamaCpp(BaseChatModel):
             raise ModelError(f"could not load model {self.model_path}: {exc}") from exc
         self._llama = llama
         self._formatter = chat_formatter(llama)
+        self._prose = braces_banned(llama)
         return self
 
     def _open_llama(self) -> Any:
@@ -195,6 +211,7 @@ class ChatLlamaCpp(BaseChatModel):
         return {"model_path": str(self.model_path), "n_ctx": self.n_ctx}
 
     def _params(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict[str, Any]:
+        """The completion's arguments; plain text (no ``response_format``) is written without braces."""
         return {
             "messages": openai_messages(messages),
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
@@ -203,6 +220,7 @@ class ChatLlamaCpp(BaseChatModel):
             "seed": self.seed,
             "response_format": kwargs.get("response_format"),
             "repeat_penalty": kwargs.get("repeat_penalty", self.repeat_penalty),
+            "logits_processor": None if kwargs.get("response_format") else self._prose,
         }
 
     def _generate(
