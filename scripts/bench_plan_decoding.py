@@ -20,7 +20,7 @@ from llama_cpp import Llama
 from agent.commands import Plan
 from agent.llm import build_chat_model
 from agent.llm.grammar_sampling import GrammarFirstLlama
-from agent.planner.prompt import build_prompt, customer_context, warm_up
+from agent.planner.prompt import customer_context, plan_prompt, warm_up
 from core.settings import Settings
 
 ORDERS = [
@@ -52,8 +52,8 @@ def main(
     model = build_chat_model(Settings(_env_file=None))  # type: ignore[call-arg]
     warm_up(model)
     planner = model.with_structured_output(Plan)
-    prompts = [build_prompt(context=customer_context(orders=ORDERS, messages=[*EARLIER, HumanMessage(text)]),
-                            task=None) for text in NEXT_MESSAGES]
+    prompts = [plan_prompt(customer_context(orders=ORDERS, messages=[*EARLIER, HumanMessage(text)], task=None))
+               for text in NEXT_MESSAGES]
     best: dict[int, list[float]] = {size: [float("inf")] * len(prompts) for size in sizes}
     plans: dict[int, list[Plan]] = {size: [] for size in sizes}
     ours = GrammarFirstLlama._init_sampler

@@ -358,7 +358,7 @@ def test_an_answer_to_a_message_that_asks_nothing_is_small_talk_when_the_router_
 def test_the_planner_reads_the_end_of_a_long_agent_message_where_its_question_is() -> None:
     reply = "Order #W1000001 is delivered. " * 10 + "Which items do you mean: Wireless Earbuds, T-Shirt?"
     context = customer_context(orders=None, messages=[HumanMessage("return stuff"), AIMessage(reply),
-                                                         HumanMessage("the earbuds")])
+                                                         HumanMessage("the earbuds")], task=None)
     assert "Which items do you mean: Wireless Earbuds, T-Shirt?" in context
     assert context.count("is delivered.") < 10 and context.endswith("Customer: the earbuds")
 

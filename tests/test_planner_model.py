@@ -16,7 +16,7 @@ from agent.commands import Plan
 from agent.llm import ChatLlamaCpp
 from agent.llm.models import DEFAULT_MODEL
 from agent.planner.node import customer_orders, prepare_next_turn
-from agent.planner.prompt import build_prompt, customer_context, warm_up
+from agent.planner.prompt import customer_context, plan_prompt, warm_up
 from agent.state import AgentDeps
 from agent.translation import in_language
 from tests.conftest import Chat, text_of
@@ -148,8 +148,8 @@ def test_the_next_turns_start_is_evaluated_after_a_turn_and_plans_as_a_cold_prom
     state = chat.agent.graph.get_state({"configurable": {"thread_id": chat.conversation_id}}).values
     assert prepare_next_turn(deps, chat.conversation_id, OLIVIA, state) == 0  # the turn already left it evaluated
     context = customer_context(orders=customer_orders(deps, chat.conversation_id, OLIVIA),
-                               messages=[*state["messages"], HumanMessage("ok cancel it then")])
-    prompt = build_prompt(context=context, task=state.get("task"))
+                               messages=[*state["messages"], HumanMessage("ok cancel it then")], task=state.get("task"))
+    prompt = plan_prompt(context)
     planner = deps.model.with_structured_output(Plan)
     warm = planner.invoke(prompt)
     warm_up(deps.model)  # the fixed start stays; the customer's context is evaluated again, in one go

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from agent.planner.prompt import RECENT_MESSAGES, build_prompt, customer_context, next_turn_start
+from agent.planner.prompt import (
+    PLAN_JOB,
+    RECENT_MESSAGES,
+    customer_context,
+    describe_task,
+    next_turn_start,
+    plan_prompt,
+)
 
 ORDERS = [{"order_id": "#W1000001", "status": "delivered",
            "items": [{"name": "Wireless Earbuds", "options": {"color": "black"}}]}]
@@ -30,11 +37,13 @@ def test_the_next_turns_start_is_the_start_of_the_prompt_its_message_gets(
     exchanges: int, orders: list[dict[str, Any]] | None, task: dict[str, Any] | None
 ) -> None:
     messages = _conversation(exchanges)
-    start, until = next_turn_start(orders=orders, messages=messages)
+    start, until = next_turn_start(orders=orders, messages=messages, task=task)
     nxt = HumanMessage("¿dónde está mi pedido?", additional_kwargs={"english": "where is my order?"})
-    planned = _text(build_prompt(context=customer_context(orders=orders, messages=[*messages, nxt]), task=task))
+    planned = _text(plan_prompt(customer_context(orders=orders, messages=[*messages, nxt], task=task)))
     known = _text(start)
     assert until in known
     before = known.split(until, 1)[0]
-    assert planned.startswith(before) and planned[len(before):].startswith(" ¿dónde está mi pedido?")
+    assert planned.startswith(before)  # the task in progress is known before the message: only the message follows
+    assert planned[len(before):] == f" ¿dónde está mi pedido? (in English: where is my order?)\n{PLAN_JOB}"
+    assert f"Task in progress: {describe_task(task)}" in before
     assert f"Answer {exchanges - 1}" in before if exchanges else "Conversation so far" not in before

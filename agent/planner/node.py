@@ -23,7 +23,7 @@ from agent.executor.flow import verified
 from agent.nodes.understand import asks_for_a_person, extract_order_ids, last_customer_text, several_requests
 from agent.planner.floor import TOOL_FOR_INTENT, from_route
 from agent.planner.grounding import grounded
-from agent.planner.prompt import build_prompt, customer_context, next_turn_start
+from agent.planner.prompt import customer_context, next_turn_start, plan_prompt
 from agent.replies import in_english
 from agent.state import AgentContext, AgentDeps, AgentState
 from core.errors import ModelError
@@ -112,7 +112,7 @@ def _model_plan(state: AgentState, runtime: Runtime[AgentContext], text: str, co
                 orders: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]] | None, str]:
     """The model's commands and the path taken (``planner`` or ``fallback: why``)."""
     deps = runtime.context.deps
-    prompt = build_prompt(context=context, task=state.get("task"))
+    prompt = plan_prompt(context)
     try:
         planned = deps.model.with_structured_output(Plan).invoke(prompt)
     except (ModelError, ValidationError, ValueError, TimeoutError) as exc:
@@ -168,7 +168,7 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if commands is None and runtime.context.deps.planner == "model":
         if not state.get("thinking_sent"):  # sent already when the message was translated
             get_stream_writer()(Thinking())
-        context = customer_context(orders=orders(), messages=messages)
+        context = customer_context(orders=orders(), messages=messages, task=state.get("task"))
         commands, path = _model_plan(state, runtime, text, context, orders())
     if commands is not None and request:  # the changes and look-ups it asked for are made with its own words; its
         # questions were answered when it was asked
@@ -197,5 +197,5 @@ def prepare_next_turn(deps: AgentDeps, conversation_id: str, customer_id: str | 
     while the customer reads the reply and writes: their next message is then planned from its own tokens on.
     Returns the tokens evaluated (:meth:`agent.llm.llama_cpp.ChatLlamaCpp.prefill`)."""
     orders = customer_orders(deps, conversation_id, customer_id or state.get("verified_customer_id"))
-    prompt, until = next_turn_start(orders=orders, messages=state.get("messages", []))
+    prompt, until = next_turn_start(orders=orders, messages=state.get("messages", []), task=state.get("task"))
     return int(deps.model.prefill(prompt, until=until))  # type: ignore[attr-defined]

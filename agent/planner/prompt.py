@@ -31,6 +31,7 @@ AGENT_CHARS = 160
 """An agent message's end: what it asked last, which the next customer message answers (fewer tokens to read)."""
 MAX_ORDERS = 8
 NEXT_MESSAGE = "(their next message)"
+PLAN_JOB = "Job: PLAN the newest message. Answer with the JSON only."
 """Stands in for the customer's next message in :func:`next_turn_start`."""
 
 
@@ -62,7 +63,7 @@ def warm_up(model: BaseChatModel) -> None:
     if callable(prefill):
         prefill(fixed_start(), until=NEXT_MESSAGE, keep=True)
     else:
-        model.invoke([SystemMessage(system_text()), HumanMessage("Job: PLAN. Customer: hi")], max_tokens=1)
+        model.invoke([SystemMessage(system_text()), HumanMessage("Newest message:\nCustomer: hi")], max_tokens=1)
 
 
 def describe_orders(orders: list[dict[str, Any]]) -> str:
@@ -90,30 +91,31 @@ def _line(message: BaseMessage) -> str:
     return f"Agent: {'...' if len(text) > AGENT_CHARS else ''}{text[-AGENT_CHARS:]}"
 
 
-def customer_context(*, orders: list[dict[str, Any]] | None, messages: list[BaseMessage]) -> str:
+def customer_context(*, orders: list[dict[str, Any]] | None, messages: list[BaseMessage],
+                     task: dict[str, Any] | None) -> str:
     """The part of a prompt about this customer: their orders (None while they are not identified), the
-    conversation so far and, on its own, the newest message (set apart so that a small model plans it and not
-    the requests it already planned). It follows the fixed part in every prompt of the turn, planning and
-    answering alike, and next turn's differs from it only from the newest message on, so llama.cpp reuses its
-    KV state."""
+    conversation so far, the task in progress and, last and on its own, the newest message (set apart so that a
+    small model plans it and not the requests it already planned). It follows the fixed part in every prompt of
+    the turn, planning and answering alike, and next turn's differs from it only from the newest message on (unless
+    the task changed in between), so llama.cpp reuses its KV state."""
     said = [m for m in messages if m.type in ("human", "ai")][-RECENT_MESSAGES:]
     newest = said.pop() if said and said[-1].type == "human" else None
     earlier = "\n".join(_line(m) for m in said)
     return (f"Customer's orders:\n{describe_orders(orders) if orders is not None else 'not verified yet'}\n\n"
             + (f"Conversation so far (already handled):\n{earlier}\n\n" if earlier else "")
+            + f"Task in progress: {describe_task(task)}\n\n"
             + f"Newest message:\n{_line(newest) if newest else ''}")
 
 
-def next_turn_start(*, orders: list[dict[str, Any]] | None,
-                    messages: list[BaseMessage]) -> tuple[list[BaseMessage], str]:
+def next_turn_start(*, orders: list[dict[str, Any]] | None, messages: list[BaseMessage],
+                    task: dict[str, Any] | None) -> tuple[list[BaseMessage], str]:
     """The next turn's planning prompt as far as it is known before the customer writes again, and the text it
     stops before: everything up to their next message (:data:`NEXT_MESSAGE` stands in for it)."""
-    context = customer_context(orders=orders, messages=[*messages, HumanMessage(NEXT_MESSAGE)])
-    return build_prompt(context=context, task=None), f" {NEXT_MESSAGE}"
+    context = customer_context(orders=orders, messages=[*messages, HumanMessage(NEXT_MESSAGE)], task=task)
+    return plan_prompt(context), f" {NEXT_MESSAGE}"
 
 
-def build_prompt(*, context: str, task: dict[str, Any] | None) -> list[BaseMessage]:
-    """The planner prompt: the fixed part, the customer ``context``, then the task in progress and the job."""
-    request = (f"{context}\n\nTask in progress: {describe_task(task)}\n"
-               "Job: PLAN the newest message. Answer with the JSON only.")
-    return [SystemMessage(system_text()), HumanMessage(request)]
+def plan_prompt(context: str) -> list[BaseMessage]:
+    """The planner prompt: the fixed part, the customer ``context`` (which ends with the message to plan), then
+    the job in a few tokens, so that little follows the part prepared before the message came."""
+    return [SystemMessage(system_text()), HumanMessage(f"{context}\n{PLAN_JOB}")]
