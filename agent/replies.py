@@ -18,6 +18,7 @@ from agent.guardrails.order_facts import OrderFacts, order_views
 from agent.planner.prompt import system_text
 from agent.prompts import prompt_text, replies
 from agent.state import AgentState
+from agent.translation import sentences
 from tools.arguments import has_asked
 from tools.option_wishes import rank
 
@@ -39,11 +40,12 @@ class ReplyPlan(BaseModel):
     """Text written by code (released as is, still through the rails)."""
     prompt: list[BaseMessage] | None = None
     """When set, the model writes the reply from this prompt."""
-    complete: Callable[[str], bool] | None = None
-    """Whether the model's whole reply still says what it must (a reworded reply dropping a fact is replaced)."""
-    amend: Callable[[str], str] | None = None
-    """Writes into the model's whole reply, before the rails read it, facts it left out that code can place (an
-    order's number after its first mention)."""
+    amend: Callable[[str, str], str] | None = None
+    """Writes into each sentence of the model's reply, given its text before that sentence, facts it left out that
+    code can place (an order's number after its first mention), before the rails read it."""
+    left_out: Callable[[str], list[str] | None] | None = None
+    """Code's sentences that give what the model's whole reply left out, said after it; None when the reply answers
+    nothing (it is then replaced)."""
     fallback: Callable[[], str] | None = None
     """Makes the safe text used when the reply fails a rail (only then: choosing quotable sentences takes longer
     than the model needs for its first token)."""
@@ -255,9 +257,9 @@ def _wordable(state: AgentState) -> bool:
 def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items: Iterable[str],
                  as_written: str) -> ReplyPlan:
     """The model rewords this turn's facts (``said``, written by code from the tool results) for the customer; every
-    sentence must keep to them (numbers and ids, and each order's status, items and counts), and the reply must
-    still give each order's status and number (code writes in a number it left out) and name the items the
-    customer named, else ``as_written`` is said (the facts, after any acknowledgement)."""
+    sentence must keep to them (numbers and ids, and each order's status, items and counts), else ``as_written`` is
+    said (the facts, after any acknowledgement). Code writes in an order number the model left out, and says after
+    the reply its own sentence for an order's status or a named item the model did not give."""
     upset = state.get("sentiment", "neutral") != "neutral"
     job = prompt_text("reply.md").format(facts=said, question=question,
                                          tone=prompt_text("reply_upset.md") if upset else "")
@@ -265,8 +267,8 @@ def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items
                           message=in_english(state, question))
     return ReplyPlan(
         prompt=_model_prompt(state, job),
-        complete=facts.answered_by,
-        amend=facts.numbered,
+        amend=facts.numbered_next,
+        left_out=lambda reply: facts.left_out(reply, sentences(said)),
         fallback=lambda: as_written,
         grounding=Grounding(facts=said, receipts=receipts_from(state.get("done_calls", [])), order_facts=facts),
         ask=ask,

@@ -31,8 +31,9 @@ class GuardedWriter:
         self._repeating = False
         """The model's text started repeating itself (small models loop): the rest of that stream is dropped."""
 
-    def _release(self, sentences: Iterable[str]) -> bool:
-        for sentence in sentences:
+    def _release(self, sentences: Iterable[str], amend: Callable[[str], str] | None = None) -> bool:
+        for said in sentences:
+            sentence = amend(said) if amend else said
             key = " ".join(sentence.lower().split())
             if key in self._said and not self._grounding.trusted:  # code may say a sentence twice (two orders)
                 self._repeating = True
@@ -67,43 +68,27 @@ class GuardedWriter:
         self.shown = f"{self._in_english} {self.released.lstrip()}"
         self._write(TextDelta(text=self.shown))
 
-    def stream(self, deltas: Iterable[str], *, grounding: Grounding | None = None) -> bool:
+    def stream(self, deltas: Iterable[str], *, grounding: Grounding | None = None,
+               amend: Callable[[str, str], str] | None = None) -> bool:
         """Release ``deltas`` sentence by sentence; stop at the first failing sentence (returns False).
-        ``grounding``: what these deltas are checked against, instead of the writer's own."""
+        ``grounding``: what these deltas are checked against, instead of the writer's own; ``amend``: rewrites
+        each sentence, given what these deltas released before it, before the rails read it."""
         if grounding is not None:
             saved, self._grounding = self._grounding, grounding
             try:
-                return self.stream(deltas)
+                return self.stream(deltas, amend=amend)
             finally:
                 self._grounding = saved
+        start = len(self.released)
+        amended = (lambda sentence: amend(self.released[start:], sentence)) if amend else None
         self._repeating = False
         for delta in deltas:
-            if not self._release(self._gate.feed(delta)):
+            if not self._release(self._gate.feed(delta), amended):
                 return False
             if self._repeating:
                 self._gate = SentenceGate()  # the repeat's unfinished tail is not said either
                 return True
-        return self._release(self._gate.flush())
-
-    def stream_whole(self, deltas: Iterable[str], *, complete: Callable[[str], bool]) -> bool:
-        """Like :meth:`stream`, but nothing is written until every sentence passed and the whole text is
-        ``complete`` (a reply that may drop a fact it must give is held back: at most a few sentences)."""
-        held: list[object] = []
-        write, before, shown = self._write, self.released, self.shown
-        self._write = held.append
-        try:
-            passed = self.stream(deltas)
-        finally:
-            self._write = write
-        if passed and not complete(self.released[len(before):]):
-            self.trips.append("dropped_fact")
-            passed = False
-        if not passed:
-            self.released, self.shown = before, shown
-            return False
-        for event in held:
-            write(event)
-        return True
+        return self._release(self._gate.flush(), amended)
 
     def replace(self, text: str) -> None:
         """Withdraw what was released and say ``text`` instead (itself checked)."""

@@ -16,6 +16,7 @@ from agent.llm.fake import ScriptedChatModel
 from agent.prompts import prompt_text
 from agent.replies import describe
 from agent.state import AgentDeps
+from agent.translation import sentences
 from tests.conftest import Chat, text_of
 from tools import execute
 from tools.store import Store
@@ -76,17 +77,22 @@ def test_a_sentence_keeps_to_the_facts(facts: OrderFacts, sentence: str, kind: s
     assert facts.wrong(sentence) == kind
 
 
-def test_a_reply_must_still_give_each_orders_status_and_number_and_the_items_named() -> None:
-    assert PROCESSED.answered_by("The Coffee Maker (order #W4821002) is still being processed.")
-    assert PROCESSED.answered_by("Order W4821002 is being packed.")
-    assert not PROCESSED.answered_by("The Coffee Maker is still being processed.")  # which order?
-    assert not PROCESSED.answered_by("I'm sorry, but I can't help with that.")
-    assert not PROCESSED.answered_by("Order #W4821002 is on the list.")
-    assert DELIVERED.answered_by("Order #W4821001 was delivered on Nov 28.")
+def test_what_a_reply_leaves_out_is_code_s_sentence_for_it() -> None:
+    facts = sentences(FACTS)
+    assert PROCESSED.left_out("The Coffee Maker (order #W4821002) is still being processed.", facts) == []
+    assert PROCESSED.left_out("Order W4821002 is being packed.", facts) == []
+    assert PROCESSED.left_out("The Coffee Maker is still being processed.", facts) == [facts[0]]  # which order?
+    assert PROCESSED.left_out("I'm sorry, but I can't help with that.", facts) is None  # no answer to extend
+    assert PROCESSED.left_out("Order #W4821002 is on the list.", facts) is None
+    assert PROCESSED.left_out("Good news: it isn't delayed, it's being packed.", facts) == [facts[0]]
+    assert PROCESSED.left_out("Your Coffee Maker (order #W4821002) hasn't shipped yet.", facts) == [facts[0]]
+    assert DELIVERED.left_out("Order #W4821001 was delivered on Nov 28.", []) == []
     asked = OrderFacts.of(looked_up("#W4821001", "delivered", "Wireless Earbuds", "Smart Watch"), facts="",
                           vocabulary=CATALOG, message="did my earbuds arrive?")
-    assert asked.answered_by("Your earbuds from order #W4821001 were delivered.")
-    assert not asked.answered_by("Order #W4821001 was delivered.")  # not the earbuds they asked about
+    items = ["Order #W4821001 is delivered.", "It has 2 items: Wireless Earbuds and Smart Watch."]
+    assert asked.left_out("Your earbuds from order #W4821001 were delivered.", items) == []
+    assert asked.left_out("Order #W4821001 was delivered.", items) == [items[1]]  # not the earbuds they asked about
+    assert asked.left_out("It was delivered.", items) == items
 
 
 @pytest.mark.parametrize(("reply", "numbered"), [
@@ -128,8 +134,8 @@ def delivered(events: list[_Event]) -> str:
 
 
 def test_a_worded_reply_that_keeps_to_the_facts_is_streamed(worded: AgentDeps) -> None:
-    reply = ("Your Coffee Maker hasn't shipped yet: we're picking and packing it. "
-             "Order #W4821002 has 1 item, total $114.22.")
+    reply = ("Your Coffee Maker (order #W4821002) hasn't shipped yet: we're picking and packing it. "
+             "It has 1 item, total $114.22.")
     events, model = ask(worded, reply)
     assert text_of(events) == reply and not any(isinstance(e, ReplyReplaced) for e in events)
     job = str(model.calls[0][-1].content)
@@ -170,10 +176,18 @@ def test_what_the_customer_claims_is_no_fact(worded: AgentDeps) -> None:
 @pytest.mark.parametrize("reply", ["I'm sorry, but I can't help with that.",
                                    "Your Coffee Maker order is on the list.",
                                    "Order #W4821002 is on the list."])
-def test_a_reply_that_drops_the_answer_is_never_shown(worded: AgentDeps, reply: str) -> None:
+def test_a_reply_that_answers_nothing_is_replaced_by_the_facts(worded: AgentDeps, reply: str) -> None:
     events, _ = ask(worded, reply)  # says nothing wrong, but not where the order stands
     assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["dropped_fact"]
-    assert delivered(events) == facts_of(worded)  # held back until it was complete: none of it was streamed
+    assert text_of(events) == facts_of(worded)
+
+
+def test_what_a_reply_leaves_out_is_said_after_it_in_code_s_words(worded: AgentDeps) -> None:
+    reply = "Good news: it isn't late, we're picking and packing it right now."  # which order, which status word?
+    events, _ = ask(worded, reply, "how is order #W4821002 doing?")
+    status = facts_of(worded).split(". ")[0] + "."
+    assert text_of(events) == f"{reply} {status}" and not any(isinstance(e, ReplyReplaced) for e in events)
+    assert [e.text for e in events if isinstance(e, TextDelta)] == [reply, f" {status}"]  # nothing withdrawn
 
 
 def test_an_upset_customer_is_acknowledged_first(worded: AgentDeps) -> None:

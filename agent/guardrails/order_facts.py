@@ -6,7 +6,7 @@ other item, "tomorrow", "two items")."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -54,6 +54,11 @@ _COUNT = re.compile(r"\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(item
 _THE_ORDER = re.compile(r"\b(?:your|the|this) order\b(?! #)", re.IGNORECASE)
 _COMMON_HEADS = frozenset({"card", "set", "kit", "pack", "case", "box", "bag", "order", "item"})
 """Last words of product names that a reply uses for other things ("back to your card")."""
+
+
+def _ids(text: str) -> set[str]:
+    """The order ids ``text`` names, without # and upper case."""
+    return {m.lstrip("#").upper() for m in ORDER_ID.findall(text)}
 
 
 def _status_of(text: str) -> str:
@@ -137,18 +142,26 @@ class OrderFacts(BaseModel):
         return any(status == now or (status in _MILESTONES and now in _RANK and _RANK[status] < _RANK[now])
                    for now in self.statuses.values())
 
-    def answered_by(self, reply: str) -> bool:
-        """``reply`` still says what the facts answer: each order's status and number, and the items the customer
-        named."""
-        said = {s for s, negated in status_claims(reply) if not negated}
-        ids = {m.lstrip("#").upper() for m in ORDER_ID.findall(reply)}
-        items = all(terms_in(reply, terms) for terms in self.asked)
-        return ids >= set(self.statuses) and items and said >= set(self.statuses.values())
+    def left_out(self, reply: str, facts: Iterable[str]) -> list[str] | None:
+        """The sentences of ``facts`` (code's, in order) that give what ``reply`` leaves out: the first naming each
+        order whose number or status it does not give, and the first naming each item the customer named that it
+        does not; None when it says nothing of where an order stands (it answers nothing: no reply to extend)."""
+        claims = status_claims(reply)
+        if not claims:
+            return None
+        said = {s for s, negated in claims if not negated}
+        ids = _ids(reply)
+        wanted: list[Callable[[str], bool]] = [
+            *(lambda f, order=order: order in _ids(f) for order, status in self.statuses.items()
+              if order not in ids or status not in said),
+            *(lambda f, terms=terms: bool(terms_in(f, terms)) for terms in self.asked if not terms_in(reply, terms))]
+        picked = [next((f for f in facts if gives(f)), "") for gives in wanted]
+        return [f for f in dict.fromkeys(picked) if f]
 
     def numbered(self, reply: str) -> str:
         """``reply`` with the number of each order it leaves out written after the order's first mention: one of
         its items ("the smart watch (order #W3057001)"), else, in a reply about one order, "your order"."""
-        ids = {m.lstrip("#").upper() for m in ORDER_ID.findall(reply)}
+        ids = _ids(reply)
         for order, terms in self.items.items():
             if order in ids:
                 continue
@@ -164,6 +177,11 @@ class OrderFacts(BaseModel):
             elif len(self.items) == 1 and (mention := _THE_ORDER.search(reply)):
                 reply = f"{reply[:mention.end()]} #{order}{reply[mention.end():]}"
         return reply
+
+    def numbered_next(self, before: str, sentence: str) -> str:
+        """``sentence``, said after ``before``, with the numbers :meth:`numbered` writes into the two together."""
+        whole = self.numbered(before + sentence)
+        return whole[len(before):] if whole.startswith(before) else sentence
 
     def wrong(self, sentence: str) -> FactKind | None:
         """The kind of fact ``sentence`` gets wrong, or None: a status no order is in (or denying one it is in),

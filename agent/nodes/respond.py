@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, cast
 
+from langchain_core.messages import BaseMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.guardrails import Grounding
 from agent.nodes.understand import last_customer_text
 from agent.prompts import replies
-from agent.replies import plan_reply
+from agent.replies import ReplyPlan, plan_reply
 from agent.state import AgentContext, AgentDeps, AgentState
 from agent.streaming import GuardedWriter
 from agent.telemetry.model import count_fallback
@@ -35,19 +36,7 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
     passed = writer.stream([plan.said], grounding=Grounding(trusted=True)) if plan.said else True
     passed = passed and (writer.stream([f" {plan.text}" if plan.said else plan.text]) if plan.text else True)
     if passed and plan.prompt is not None:
-        writer_prefix = writer.released
-        try:
-            stream = deps.model.stream(plan.prompt, stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
-            chunks = itertools.chain([" "] if writer.released else [], (str(c.content) for c in stream))
-            if plan.complete is None:
-                streamed = writer.stream(chunks)
-            else:  # held until whole anyway
-                whole = "".join(chunks)
-                streamed = writer.stream_whole([plan.amend(whole) if plan.amend else whole], complete=plan.complete)
-            passed = streamed and writer.released != writer_prefix
-        except ModelError:
-            count_fallback("answer")
-            passed = False
+        passed = _worded(writer, plan, deps)
     if passed and plan.ask:
         passed = writer.stream([f" {plan.ask}"], grounding=Grounding(trusted=True))
     if not passed:
@@ -55,6 +44,29 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         writer.replace(" ".join(p for p in (plan.said, fallback, plan.ask) if p))
     return {"reply": writer.shown.strip(), "reply_english": writer.released.strip(), "citations": plan.citations,
             "rail_trips": writer.trips}
+
+
+def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
+    """Stream the model's wording of ``plan``, each sentence as soon as it passes the rails, then code's sentences
+    for what it left out. False when a sentence failed, the model failed or wrote nothing, or the reply answers
+    nothing it had to (``dropped_fact``)."""
+    before = writer.released
+    try:
+        stream = deps.model.stream(cast(list[BaseMessage], plan.prompt), stop=ANSWER_STOP,
+                                   max_tokens=ANSWER_MAX_TOKENS)
+        chunks = itertools.chain([" "] if before else [], (str(c.content) for c in stream))
+        if not writer.stream(chunks, amend=plan.amend) or writer.released == before:
+            return False
+    except ModelError:
+        count_fallback("answer")
+        return False
+    if plan.left_out is None:
+        return True
+    missing = plan.left_out(writer.released[len(before):])
+    if missing is None:
+        writer.trips.append("dropped_fact")
+        return False
+    return not missing or writer.stream([f" {' '.join(missing)}"], grounding=Grounding(trusted=True))
 
 
 def _translator(state: AgentState, deps: AgentDeps) -> Translator | None:
