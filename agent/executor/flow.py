@@ -36,6 +36,9 @@ from tools.policy import VerificationMethod
 READ_INTENTS = {"order_status"}
 ACTION_INTENTS = {"cancel_order", "change_address", "update_account_address", "return_refund", "exchange_item",
                   "modify_items", "change_payment", "account_password"}
+GO_AHEAD = "Shall I go ahead? (yes/no)"
+ALREADY_PROPOSED = "That's already part of it, so the proposal above stands."
+"""Said at the yes when the items the customer adds are in the proposal already: no new proposal to read again."""
 ORDER_STATUS_FOR = {"cancel_order": "pending", "change_address": "pending", "return_refund": "delivered",
                     "exchange_item": "delivered", "modify_items": "pending", "change_payment": "pending"}
 
@@ -209,8 +212,8 @@ def _revised_or_confirmed(task: Task, turn: Turn) -> Step:
         step = _fill(_swap_kind(revised, turn), turn)
         if step.task is None or step.task.proposal != task.proposal:
             return step
-        if adding:  # "don't say yes yet, I also want to return the smart watch": not a no
-            return step.model_copy(update={"say": f"That's already part of it. {step.say}"})
+        if adding:  # "don't say yes yet, I also want to return the smart watch": not a no, and no new proposal
+            return step.model_copy(update={"say": f"{ALREADY_PROPOSED} {GO_AHEAD}"})
     return _confirmed(task, turn)
 
 
@@ -738,7 +741,7 @@ def _preview(task: Task, turn: Turn, tool: str, arguments: dict[str, Any], *, ch
     confirm = task.model_copy(update={"awaiting": "confirmation", "proposal": proposal, "tries": 0})
     if result["outcome"] == "needs_approval":
         return Step(say=f"{result['message']} Shall I send it to them for approval? (yes/no)", task=confirm)
-    return Step(say=f"To confirm: I'll {action}. Shall I go ahead? (yes/no)", task=confirm)
+    return Step(say=f"To confirm: I'll {action}. {GO_AHEAD}", task=confirm)
 
 
 def _method_now(turn: Turn, method_id: str) -> str:
