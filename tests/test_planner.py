@@ -456,6 +456,15 @@ def test_a_reason_given_up_front_is_kept_while_the_order_is_asked_for(planned: C
     assert "cancel order #W1846511" in proposal and "because it's ordered by mistake" in proposal
 
 
+def test_an_order_described_at_which_order_answers_the_question(planned: Callable[..., Chat]) -> None:
+    chat = planned(plan({"cmd": "write", "tool": "cancel_pending_order", "reason": "ordered it by mistake"}),
+                   plan({"cmd": "lookup", "order_id": "#W5329406"}),  # the model read a look-up, not an answer
+                   customer_id="mia_muller_1659")  # two pending orders
+    assert "Which order do you mean?" in text_of(chat.say("i want to cancel an order, i ordered it by mistake"))
+    proposal = text_of(chat.say("the one with the blankets"))
+    assert proposal.startswith("To confirm: I'll cancel order #W5329406") and writes(chat) == []
+
+
 def test_a_street_line_at_the_yes_corrects_the_proposed_address(planned: Callable[..., Chat]) -> None:
     written = "12 Oak Street, Portland, OR 97201"
     chat = planned(plan({"cmd": "write", "tool": "modify_pending_order_address", "order_id": "#W4821003",

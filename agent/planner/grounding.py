@@ -435,6 +435,15 @@ def _let_go(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | Non
     return planned
 
 
+def _order_answered(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """At "which order do you mean?", a look-up of one order alone in a message that asks nothing ("the one with
+    the blankets") answers the question: that order is the task's."""
+    if (task and task.get("awaiting") == "order" and len(planned) == 1 and planned[0]["cmd"] == "lookup"
+            and planned[0].get("order_id") and "?" not in text):
+        return [{"cmd": "correct", "order_id": planned[0]["order_id"]}]
+    return planned
+
+
 def _instead(planned: list[dict[str, Any]], text: str, task: dict[str, Any] | None) -> list[dict[str, Any]]:
     """A change of another kind to the same order, asked on its own while the agent waits for a yes to the task
     in progress ("hmm, can I exchange them instead?"), replaces that task: it is dropped first."""
@@ -557,7 +566,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         if command["cmd"] == "write" and WRITE_INTENT[command["tool"]] == awaited:
             command["cmd"] = "correct"
             del command["tool"]
-    planned = _difference_paid(_let_go(_instead(planned, text, task), text, task), text)
+    planned = _difference_paid(_let_go(_instead(_order_answered(planned, text, task), text, task), text, task), text)
     if english or translation:  # the embedding model and the action words are English
         clauses = clauses_of(text)
         planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
