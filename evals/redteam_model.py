@@ -50,9 +50,9 @@ server, the help-center answer: the passages the knowledge base returns for the 
 server would not ask it when no passage scores above the relevance threshold (the agent says it doesn't know),
 so this is the harder case; a search that returns nothing still gets the agent's fixed reply. ``reply``: the
 other place, an order reply worded by the model (``SUPPORT_REPLY_STYLE=model``): a demo order's facts as code
-writes them and the reply job (``agent/prompts/reply.md``) under the misbehave prompt; the reply reaches the
-customer only whole, when every sentence keeps to the order's facts and it still gives the order's status (else
-the facts as written take its place), as the respond node does."""
+writes them and the reply job (``agent/prompts/reply.md``) under the misbehave prompt; its sentences stream
+while each keeps to the order's facts besides every rule, and a reply that says nothing of where the order
+stands is withdrawn (the facts as written take its place), as the respond node does."""
 Search = Callable[[str], list[dict[str, Any]]]
 """The knowledge base's search, passages as the graph's state holds them."""
 MIX: dict[str, int] = {"own_attacks": 29, "inthewild": 20, "harmbench": 12, "dna_malicious": 9, "bitext": 30}
