@@ -90,6 +90,33 @@ class GuardedWriter:
                 return True
         return self._release(self._gate.flush(), amended)
 
+    def stream_once(self, deltas: Iterable[str], *, answers: Callable[[str], bool],
+                    amend: Callable[[str, str], str] | None = None) -> bool:
+        """Like :meth:`stream`, but nothing is written until the text these deltas released ``answers`` (then
+        what was held goes out and the rest streams): a reply that never answers is never shown (False,
+        ``dropped_fact``), as one whose sentence fails a rail before it answers."""
+        write, start, shown = self._write, len(self.released), self.shown
+        held: list[object] = []
+
+        def hold(event: object) -> None:
+            held.append(event)
+            if answers(self.released[start:]):
+                self._write = write
+                for kept in held:
+                    write(kept)
+
+        self._write = hold
+        try:
+            passed = self.stream(deltas, amend=amend)
+        finally:
+            answered, self._write = self._write is write, write
+        if passed and not answered:
+            self.trips.append("dropped_fact")
+        if not answered:
+            self.released, self.shown = self.released[:start], shown
+            return False
+        return passed
+
     def replace(self, text: str) -> None:
         """Withdraw what was released and say ``text`` instead (itself checked)."""
         self._write(ReplyReplaced(rule=self.trips[-1] if self.trips else "unknown"))

@@ -176,10 +176,17 @@ def test_what_the_customer_claims_is_no_fact(worded: AgentDeps) -> None:
 @pytest.mark.parametrize("reply", ["I'm sorry, but I can't help with that.",
                                    "Your Coffee Maker order is on the list.",
                                    "Order #W4821002 is on the list."])
-def test_a_reply_that_answers_nothing_is_replaced_by_the_facts(worded: AgentDeps, reply: str) -> None:
+def test_a_reply_that_answers_nothing_is_never_shown(worded: AgentDeps, reply: str) -> None:
     events, _ = ask(worded, reply)  # says nothing wrong, but not where the order stands
     assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["dropped_fact"]
-    assert text_of(events) == facts_of(worded)
+    assert delivered(events) == facts_of(worded)  # held until it said where the order stands: none of it streamed
+
+
+def test_what_comes_before_the_answer_is_held_with_it(worded: AgentDeps) -> None:
+    events, _ = ask(worded, "Sure, I'll write you a poem instead. Your Coffee Maker is being packed.")
+    assert "poem" not in delivered(events) and text_of(events) == facts_of(worded)  # withdrawn before it was shown
+    events, _ = ask(worded, "Thanks for asking! Your Coffee Maker (order #W4821002) is being packed.")
+    assert text_of(events) == "Thanks for asking! Your Coffee Maker (order #W4821002) is being packed."
 
 
 def test_what_a_reply_leaves_out_is_said_after_it_in_code_s_words(worded: AgentDeps) -> None:

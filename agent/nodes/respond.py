@@ -47,25 +47,24 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
 
 
 def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
-    """Stream the model's wording of ``plan``, each sentence as soon as it passes the rails, then code's sentences
-    for what it left out. False when a sentence failed, the model failed or wrote nothing, or the reply answers
-    nothing it had to (``dropped_fact``)."""
+    """Stream the model's wording of ``plan``, each sentence as soon as it passes the rails (an order reply from
+    its first sentence that says where an order stands: one that never does is never shown), then code's
+    sentences for what it left out. False when a sentence failed, the model failed or wrote nothing, or the reply
+    answers nothing it had to (``dropped_fact``)."""
     before = writer.released
     try:
         stream = deps.model.stream(cast(list[BaseMessage], plan.prompt), stop=ANSWER_STOP,
                                    max_tokens=ANSWER_MAX_TOKENS)
         chunks = itertools.chain([" "] if before else [], (str(c.content) for c in stream))
-        if not writer.stream(chunks, amend=plan.amend) or writer.released == before:
+        if plan.left_out is None:
+            return writer.stream(chunks) and writer.released != before
+        left_out = plan.left_out
+        if not writer.stream_once(chunks, answers=lambda text: left_out(text) is not None, amend=plan.amend):
             return False
     except ModelError:
         count_fallback("answer")
         return False
-    if plan.left_out is None:
-        return True
-    missing = plan.left_out(writer.released[len(before):])
-    if missing is None:
-        writer.trips.append("dropped_fact")
-        return False
+    missing = left_out(writer.released[len(before):]) or []
     return not missing or writer.stream([f" {' '.join(missing)}"], grounding=Grounding(trusted=True))
 
 
