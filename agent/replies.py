@@ -265,10 +265,11 @@ def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items
                                          tone=prompt_text("reply_upset.md") if upset else "")
     facts = OrderFacts.of(state.get("tool_results") or [], facts=said, vocabulary=items,
                           message=in_english(state, question))
+    said_sentences = sentences(said)  # read again at every sentence of the reply until it answers
     return ReplyPlan(
         prompt=_model_prompt(state, job),
         amend=facts.numbered_next,
-        left_out=lambda reply: facts.left_out(reply, sentences(said)),
+        left_out=lambda reply: facts.left_out(reply, said_sentences),
         fallback=lambda: as_written,
         grounding=Grounding(facts=said, receipts=receipts_from(state.get("done_calls", [])), order_facts=facts),
         ask=ask,
