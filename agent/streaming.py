@@ -94,8 +94,10 @@ class GuardedWriter:
                     amend: Callable[[str, str], str] | None = None) -> bool:
         """Like :meth:`stream`, but nothing is written until the text these deltas released ``answers`` (then
         what was held goes out and the rest streams): a reply that never answers is never shown (False,
-        ``dropped_fact``), as one whose sentence fails a rail before it answers."""
+        ``dropped_fact``), as one whose sentence fails a rail before it answers, and a sentence of it that could not
+        be translated does not turn the rest of the turn English."""
         write, start, shown = self._write, len(self.released), self.shown
+        translator, in_english = self._translator, self._in_english
         held: list[object] = []
 
         def hold(event: object) -> None:
@@ -114,6 +116,7 @@ class GuardedWriter:
             self.trips.append("dropped_fact")
         if not answered:
             self.released, self.shown = self.released[:start], shown
+            self._translator, self._in_english = translator, in_english
             return False
         return passed
 

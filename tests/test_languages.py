@@ -364,6 +364,16 @@ def test_once_a_reply_turned_english_a_reply_said_again_keeps_the_notice() -> No
     assert writer.shown == f"{notice} {replies()['safe_fallback']}" and writer.released == replies()["safe_fallback"]
 
 
+def test_a_held_reply_that_was_never_shown_does_not_turn_the_turn_english() -> None:
+    events: list[object] = []
+    translator = Translator(lambda: ScriptedChatModel(steps=["Tu Visa terminada en 7487."]), "es")
+    writer = GuardedWriter(events.append, Grounding(trusted=True), translator=translator)
+    assert not writer.stream_once(["Your Visa ending 7478 pays for it."], answers=lambda _: False)  # never answers
+    assert events == [] and writer.shown == ""
+    writer.replace("Order #W4821003 is pending.")
+    assert writer.shown == fixed_translation("Order #W4821003 is pending.", "es")
+
+
 def test_a_language_nothing_here_reads_is_told_so_in_english(spoken: Callable[..., Any]) -> None:
     chat, _ = spoken([], [])
     text = text_of(chat.say("Hoe gaat het met mijn bestelling, ik wacht al een week?"))
