@@ -72,6 +72,14 @@ def test_status_claims_read_negation_and_what_is_no_claim() -> None:
     (PROCESSED, "It has three items.", "count"),  # a 3 in a date is no count
     (PROCESSED, "It has 2 items.", "count"),  # nor a 2 in "Dec 2"
     (PROCESSED, "Order #W4821002 has 1 item.", None),
+    # the real model echoing an upset customer as the agent (2026-12-06): their words are no reply
+    (PROCESSED, "Customer: This is ridiculous, I ordered the coffee maker days ago and it still hasn't come.", "voice"),
+    (PROCESSED, "Ce n'est pas acceptable! My order #W4821002 has not arrived and nobody has answered me.", "voice"),
+    (PROCESSED, "I've been waiting for days and I still haven't received anything.", "voice"),
+    (PROCESSED, "I'm sorry you've been waiting: your Coffee Maker hasn't shipped yet.", None),
+    (PROCESSED, "My apologies for the wait; I checked and it's being packed.", None),
+    (PROCESSED, "I can see you ordered it a few days ago, and it's being packed.", None),
+    (PROCESSED, "You ordered the coffee maker and it still hasn't come, I know.", None),
 ])
 def test_a_sentence_keeps_to_the_facts(facts: OrderFacts, sentence: str, kind: str | None) -> None:
     assert facts.wrong(sentence) == kind

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.guardrails._text import NUMBER_WORDS, ORDER_ID
 
-FactKind = Literal["status", "item", "day", "count"]
+FactKind = Literal["status", "item", "day", "count", "voice"]
 
 STATUSES: dict[str, str] = {
     "pending": r"pending",
@@ -51,6 +51,12 @@ _COUNT = re.compile(r"\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(item
                     re.IGNORECASE)
 """A count of items or orders, in digits or words ("2 items", "two items"): a number the facts give elsewhere (a
 "2" in "Dec 2") is still no count of them. Durations in words are the number check's."""
+_CUSTOMER_VOICE = re.compile(
+    r"^\W*(?:customer|user)\s*:|\bmy (?!apologies\b|pleasure\b|end\b|side\b|colleagues?\b|team\b|best\b)\w+|"
+    r"\bI(?:'ve| have)? (?:ordered|bought|purchased|paid|been waiting|(?:still )?(?:haven't|have not|didn't|did not) "
+    r"(?:received|got|gotten))\b", re.IGNORECASE)
+"""A sentence in the customer's voice: a small model that echoes an upset message goes on as the customer ("My
+order hasn't arrived and nobody answers me"), sometimes after their speaker label."""
 _THE_ORDER = re.compile(r"\b(?:your|the|this) order\b(?! #)", re.IGNORECASE)
 _COMMON_HEADS = frozenset({"card", "set", "kit", "pack", "case", "box", "bag", "order", "item"})
 """Last words of product names that a reply uses for other things ("back to your card")."""
@@ -185,7 +191,10 @@ class OrderFacts(BaseModel):
 
     def wrong(self, sentence: str) -> FactKind | None:
         """The kind of fact ``sentence`` gets wrong, or None: a status no order is in (or denying one it is in),
-        an item of none of the orders, a day the facts don't give, a count of items or orders they don't state."""
+        an item of none of the orders, a day the facts don't give, a count of items or orders they don't state, or
+        who is speaking (the customer's words said as the agent's)."""
+        if _CUSTOMER_VOICE.search(sentence):
+            return "voice"
         if any(self._true(status) == negated for status, negated in status_claims(sentence)):
             return "status"
         allowed = frozenset().union(*self.items.values()) if self.items else frozenset()
