@@ -67,6 +67,15 @@ def planner_mode(settings: Settings, *, custom_model: bool = False) -> Literal["
     return "router" if custom_model or _runs_bundled_model(settings, custom_model) else "model"
 
 
+def reply_style(settings: Settings, *, custom_model: bool = False) -> Literal["template", "model"]:
+    """How replies about orders are worded: ``SUPPORT_REPLY_STYLE``, where ``auto`` means by the configured model
+    (the default 1.5B one or any other) and as written by code with the bundled 135M model (it cannot word them) or
+    a model the caller hands in (a scripted test model words them only when a test asks for it)."""
+    if settings.reply_style != "auto":
+        return settings.reply_style
+    return "template" if custom_model or _runs_bundled_model(settings, custom_model) else "model"
+
+
 def open_policies(store: Store, *, file: Path | None = None, file_check_seconds: float = 0.5) -> PolicyStore:
     """The live policy of ``store``, refusing any version whose guardrails would not run."""
     return PolicyStore(store, file=file, check=lambda policy: check_guardrails(policy.guardrails),
@@ -125,7 +134,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
         router=IntentRouter(get_embedder()),
         policies=policies,
         answer_style=answer_style(settings, custom_model=custom),
-        reply_style=settings.reply_style,
+        reply_style=reply_style(settings, custom_model=custom),
         planner=planner,
         translation_model=translation_model(settings, planner, model=lambda: chosen, separate=not custom),
     )

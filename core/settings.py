@@ -61,11 +61,12 @@ class Settings(BaseSettings):
     checked against them), ``quote`` quotes the closest help-center sentences, ``auto`` quotes with the built-in
     models (the bundled 135M and the default 1.5B: their own wording fails the evidence check, or passes it with
     wrong answers) and lets any other model word them."""
-    reply_style: Literal["template", "model"] = "template"
+    reply_style: Literal["auto", "template", "model"] = "auto"
     """How replies about orders and actions are worded: ``template`` says the facts in fixed sentences; ``model``
     lets the model reword them for the customer (answering what was asked first, acknowledging an upset customer),
     every sentence checked against the facts (numbers, ids, statuses, items, days) and the facts said as written
-    when one fails."""
+    when one fails; ``auto`` words them with the configured model (the default 1.5B one or any other) and says
+    them as written with the bundled 135M model, which cannot word them."""
     reply_languages: Literal["auto", "en"] = "auto"
     """``auto``: a customer writing Spanish, French, German, Portuguese or Italian is answered in that language
     (hand-written translations of the fixed wording, the model's translation of the rest, checked to keep every

@@ -10,7 +10,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 import typer
 
@@ -288,8 +288,8 @@ def run(
     tau2_agent: Annotated[str, typer.Option(help="ours, or gold (replays the gold actions: proves the grader).")]
     = "ours",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-    reply_style: Annotated[str, typer.Option(help="template or model: how replies about orders are worded "
-                                                  "(SUPPORT_REPLY_STYLE).")] = "template",
+    reply_style: Annotated[str, typer.Option(help="auto, template or model: how replies about orders are worded "
+                                                  "(SUPPORT_REPLY_STYLE; auto: as the server would).")] = "auto",
 ) -> None:
     """Run scenarios, guardrail sets and tau2 tasks; write the report; check the thresholds."""
     try:
@@ -305,13 +305,13 @@ def run(
     if tau2_agent not in ("ours", "gold"):
         raise typer.BadParameter("--tau2-agent is ours or gold")
     agent: Tau2Agent = "gold" if tau2_agent == "gold" else "ours"
-    if reply_style not in ("template", "model"):
-        raise typer.BadParameter("--reply-style is template or model")
-    if url and reply_style != "template":
+    if reply_style not in ("auto", "template", "model"):
+        raise typer.BadParameter("--reply-style is auto, template or model")
+    if url and reply_style != "auto":
         raise typer.BadParameter("--reply-style is the in-process agent's; a server has its own SUPPORT_REPLY_STYLE")
     options = RunOptions(model=model, repeat=repeat, workers=workers, url=url, seed=seed, user_llm_url=user_llm_url,
                          user_llm_model=user_llm_model, tau2_agent=agent,
-                         reply_style="model" if reply_style == "model" else "template")
+                         reply_style=cast(Literal["auto", "template", "model"], reply_style))
     started, clock = datetime.now(UTC), time.perf_counter()
     results = run_cases(cases, options, progress=progress)
     ran = url or str(model or configured_model_path(Settings()).name)

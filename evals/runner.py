@@ -57,8 +57,8 @@ class RunOptions(BaseModel):
     """OpenAI-compatible server that plays tau2 customers (None: the scripted customer)."""
     user_llm_model: str = "default"
     tau2_agent: Tau2Agent = "ours"
-    reply_style: Literal["template", "model"] = "template"
-    """How replies about orders are worded (``SUPPORT_REPLY_STYLE``)."""
+    reply_style: Literal["auto", "template", "model"] = "auto"
+    """How replies about orders are worded (``SUPPORT_REPLY_STYLE``; ``auto``: as the server would)."""
     pause_seconds: float = 0.0
     """Time a customer takes to read each reply and write the next message."""
     prepare_next_turn: bool = True

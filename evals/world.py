@@ -18,7 +18,7 @@ from typing import Literal
 from langchain_core.language_models import BaseChatModel
 
 import tools
-from agent.bootstrap import answer_style, build_deps, planner_mode, translation_model
+from agent.bootstrap import answer_style, build_deps, planner_mode, reply_style, translation_model
 from agent.llm import build_chat_model
 from agent.llm.fake import ScriptedChatModel
 from agent.planner.prompt import warm_up
@@ -50,7 +50,7 @@ class WorldSpec:
     """GGUF to run (None: the bundled model)."""
     n_threads: int | None = None
     seed: int = 7
-    reply_style: Literal["template", "model"] = "template"
+    reply_style: Literal["auto", "template", "model"] = "auto"
     prepare_next_turn: bool = False
     """``SUPPORT_PREPARE_NEXT_TURN``: worth it only when the customer pauses before writing again (else the next
     message waits for it)."""
@@ -120,7 +120,7 @@ class World:
             yield AgentDeps(settings=self.settings, model=chosen, store=fresh, knowledge=self.knowledge,
                             router=self.router, policies=PolicyStore(fresh), clock=lambda: clock,
                             answer_style=answer_style(self.settings, custom_model=model is not None),
-                            reply_style=self.settings.reply_style,
+                            reply_style=reply_style(self.settings, custom_model=model is not None),
                             planner=planner_mode(self.settings, custom_model=model is not None),
                             translation_model=self._translation if model is None else translation_model(
                                 self.settings, planner_mode(self.settings, custom_model=True), model=lambda: chosen,

@@ -6,8 +6,9 @@ in-process.
 
 1. Fast-path turns, no model. A throwaway PostgreSQL server (Debian's package, as the tests start it) and
    ``python server.py --port P`` processes on it: 1, then 2, then up to ``--processes`` (one more each round).
-   Their model is a server that is not there (``SUPPORT_LLM_BACKEND=openai`` pointed nowhere) and the intent router
-   reads the messages, so turns are answered from templates without a model ("Where is my order #W4821002?").
+   Their model is a server that is not there (``SUPPORT_LLM_BACKEND=openai`` pointed nowhere), the intent router
+   reads the messages and replies are said as code writes them (``SUPPORT_REPLY_STYLE=template``), so turns are
+   answered from templates without a model ("Where is my order #W4821002?").
    Rate limits are raised and the turn queue widened (64 turns at once) for the benchmark. Each round starts
    ``--conversations`` conversations at once, spread over the processes: each is created on one process,
    followed (``GET .../events``) on the next, and its ``--turns`` turns are sent to each process in turn. Checked:
@@ -276,7 +277,7 @@ def fast_path(url: str, folder: Path, secret: str, args: argparse.Namespace) -> 
         bases: list[str] = []
         for n in range(1, args.processes + 1):
             env = api_environment(url, folder / f"api-{n}", secret, llm_backend="openai", openai_base_url=NOWHERE,
-                                  planner="router", **WIDE_QUEUE)
+                                  planner="router", reply_style="template", **WIDE_QUEUE)
             [server] = stack.enter_context(server_processes(API, [env], log_folder=folder))
             bases.append(server.base)
             asyncio.run(fast_round(bases, headers, url, conversations=4 * n, turns=args.turns))  # warm-up

@@ -4,10 +4,10 @@ the planner's fallbacks. Runs eval scenarios in-process on the configured model 
 read the message (the plan), time to the first event and to the first text, p50 and p95. Planned turns are
 split into the first planned turn of a conversation (its customer context not yet evaluated) and later ones. Turns
 whose reply follows a tool result also give the time from that result to the reply's first text (with
-``--reply-style model``, the model's wording of an order's facts).
+the default model, the model's wording of an order's facts; ``--reply-style template``: code's).
 
     .venv/bin/python scripts/bench_planner.py [SUITE ...] [--limit N] [--model GGUF] [--draft-tokens N]
-        [--pause S] [--no-prepare] [--reply-style template|model]
+        [--pause S] [--no-prepare] [--reply-style auto|template|model]
     .venv/bin/python scripts/bench_planner.py --report reports/mine     (the turns of an eval run's report)
 
 With ``--pause`` the next planning prompt's start is evaluated in the background between turns, as it is while a
@@ -48,7 +48,7 @@ def main(
     pause: Annotated[float, typer.Option(help="Seconds a customer reads each reply before writing again.")] = 0.0,
     prepare: Annotated[bool, typer.Option(help="Prepare the next planning prompt during the pause.")] = True,
     reply_style: Annotated[str, typer.Option(
-        help="How replies about orders are worded (template, model).")] = "template",
+        help="How replies about orders are worded (auto: as the server would, template, model).")] = "auto",
 ) -> None:
     GrammarFirstLlama.draft_tokens = draft_tokens
     if report is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from agent.bootstrap import answer_style, planner_mode
+from agent.bootstrap import answer_style, planner_mode, reply_style
 from agent.events import HandoffStarted, MessageCompleted, ReplyReplaced, TextDelta, ToolStarted
 from agent.guardrails import Grounding, check_sentence
 from agent.llm.fake import ScriptedChatModel
@@ -157,6 +157,23 @@ def test_planner_mode_follows_the_setting_and_the_model(
 ) -> None:
     settings = make_settings(tmp_path, planner=configured, model=model)
     assert planner_mode(settings, custom_model=custom_model) == expected
+
+
+@pytest.mark.parametrize(
+    ("configured", "model", "custom_model", "expected"),
+    [
+        ("auto", "qwen2.5-coder-1.5b", False, "model"),  # the default model words order replies
+        ("auto", "smollm2-135m", False, "template"),  # the bundled 135M model cannot
+        ("auto", "qwen2.5-coder-1.5b", True, "template"),  # a model handed in words them only when asked
+        ("model", "smollm2-135m", False, "model"),
+        ("template", "qwen2.5-coder-1.5b", False, "template"),
+    ],
+)
+def test_reply_style_follows_the_setting_and_the_model(
+    tmp_path: Path, configured: str, model: str, custom_model: bool, expected: str
+) -> None:
+    settings = make_settings(tmp_path, reply_style=configured, model=model)
+    assert reply_style(settings, custom_model=custom_model) == expected
 
 
 SUPPORTED = "You have 30 days from the delivery date to return an item. "

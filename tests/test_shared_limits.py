@@ -231,6 +231,7 @@ def _serve_workers(workers: int, env: dict[str, str], port: int) -> subprocess.P
 def _server_env(data_dir: Path, **settings: str) -> dict[str, str]:
     """No model is needed: the OpenAI backend points nowhere and is never called (the router reads messages)."""
     return {"SUPPORT_DATA_DIR": str(data_dir), "SUPPORT_LLM_BACKEND": "openai", "SUPPORT_PLANNER": "router",
+            "SUPPORT_REPLY_STYLE": "template",
             "SUPPORT_OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "SUPPORT_SEED_DEMO_DATA": "false",
             "SUPPORT_JWT_SECRET": TEST_SECRET, **{f"SUPPORT_{k.upper()}": v for k, v in settings.items()}}
 
