@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -96,7 +97,8 @@ def test_terminal_chat_streams_a_reply(world_settings: Settings) -> None:
     done = subprocess.run([sys.executable, "-m", "agent", "chat", "--customer", SHOWCASE], cwd=ROOT, env=env,
                           input="where is my order #W4821003?\n\n", capture_output=True, text=True, timeout=120,
                           check=True)
-    assert "Order #W4821003 is pending." in done.stdout
+    reply = done.stdout.split("bot>", 1)[1]  # worded by the model, as the service words it, checked against the order
+    assert "#W4821003" in reply and re.search(r"\b(pending|hasn't been prepared)\b", reply)
 
 
 def test_a_conversation_is_forgotten_before_any_turn_on_a_new_database(tmp_path: Path) -> None:
