@@ -259,7 +259,7 @@ def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items
     """The model rewords this turn's facts (``said``, written by code from the tool results) for the customer; every
     sentence must keep to them (numbers and ids, and each order's status, items and counts), else ``as_written`` is
     said (the facts, after any acknowledgement). Code writes in an order number the model left out, and says after
-    the reply its own sentence for an order's status or a named item the model did not give."""
+    the reply its own sentence for what the model did not give: an order's status, its items, an item named."""
     upset = state.get("sentiment", "neutral") != "neutral"
     job = prompt_text("reply.md").format(facts=said, question=question,
                                          tone=prompt_text("reply_upset.md") if upset else "")

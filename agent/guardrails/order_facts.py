@@ -150,8 +150,9 @@ class OrderFacts(BaseModel):
 
     def left_out(self, reply: str, facts: Iterable[str]) -> list[str] | None:
         """The sentences of ``facts`` (code's, in order) that give what ``reply`` leaves out: the first naming each
-        order whose number or status it does not give, and the first naming each item the customer named that it
-        does not; None when it says nothing of where an order stands (it answers nothing: no reply to extend)."""
+        order whose number or status it does not give, the first naming an item of each order it names no item of
+        (customers know their orders by what is in them), and the first naming each item the customer named that
+        it does not; None when it says nothing of where an order stands (it answers nothing: no reply to extend)."""
         claims = status_claims(reply)
         if not claims:
             return None
@@ -160,6 +161,8 @@ class OrderFacts(BaseModel):
         wanted: list[Callable[[str], bool]] = [
             *(lambda f, order=order: order in _ids(f) for order, status in self.statuses.items()
               if order not in ids or status not in said),
+            *(lambda f, terms=terms: bool(terms_in(f, terms)) for terms in self.items.values()
+              if terms and not terms_in(reply, terms)),
             *(lambda f, terms=terms: bool(terms_in(f, terms)) for terms in self.asked if not terms_in(reply, terms))]
         picked = [next((f for f in facts if gives(f)), "") for gives in wanted]
         return [f for f in dict.fromkeys(picked) if f]
