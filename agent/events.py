@@ -57,7 +57,8 @@ class MessageCompleted(BaseEvent):
 
 
 class Thinking(BaseEvent):
-    """The agent is reading the message with the model (it translates or plans it); the reply follows."""
+    """The agent is reading the message with the model (it translates or plans it), or, where the model may be
+    busy preparing a turn, has just received it; the reply follows. Sent once a turn."""
 
     type: Literal["thinking"] = "thinking"
 

@@ -14,7 +14,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy import select
 
 from agent.approvals import Approvals
-from agent.events import ApprovalPending, BaseEvent, Done, ErrorEvent, TextDelta, ToolFinished
+from agent.events import ApprovalPending, BaseEvent, Done, ErrorEvent, TextDelta, Thinking, ToolFinished
 from agent.graph import build_graph
 from agent.guardrails import mask_secrets, rules_for
 from agent.planner.node import prepare_next_turn, prepares_turns
@@ -70,6 +70,9 @@ class SupportAgent:
         context = AgentContext(deps=self.deps, conversation_id=conversation_id, customer_id=customer_id,
                                client_address=client_address, guardrails=policy.guardrails)
         turn_input = {"messages": [message], **TURN_RESET}
+        if self._prepares_turns:  # the model may be busy with the next turn's start, slowing the rails: say at once
+            yield Thinking()
+            turn_input["thinking_sent"] = True
         began, started, first_text_ms, failed = self.deps.clock(), time.perf_counter(), None, False
         try:
             async for mode, event in self.graph.astream(

@@ -15,7 +15,7 @@ import pytest
 from langchain_core.messages import BaseMessage
 from pydantic import Field
 
-from agent.events import HandoffStarted
+from agent.events import HandoffStarted, Thinking
 from agent.executor.address import missing_parts, state_of_zip
 from agent.executor.flow import _option_meant
 from agent.llm.fake import ScriptedChatModel
@@ -623,6 +623,20 @@ def test_after_a_turn_the_next_planning_prompt_is_prepared_until_a_person_takes_
     desk.claim(fresh_store, handoff.id, "agent-1")
     chat.say("hello? anyone there?")
     assert len(model.prefilled) == 2  # a person answers from here: nothing is planned, nothing prepared
+    model.assert_all_used()
+
+
+def test_where_turns_are_prepared_every_turn_says_thinking_first_and_once(world: AgentDeps, fresh_store: Store) -> None:
+    """The model may still be evaluating the next turn's start when the message comes, which slows every rail on
+    a small machine: the customer hears at once that the message is being read, whatever path it takes."""
+    settings = world.settings.model_copy(update={"prepare_next_turn": True})
+    model = _Preparing(steps=[plan({"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W4821003"})])
+    chat = Chat(dataclasses.replace(world, store=fresh_store, settings=settings, model=model, planner="model"), OLIVIA)
+    for message, path in (("i want to cancel an order", "planner"), ("ordered by mistake", "fast"), ("yes", "fast")):
+        events = chat.say(message)
+        assert isinstance(events[0], Thinking) and sum(isinstance(e, Thinking) for e in events) == 1
+        assert plan_path(chat) == path
+    assert order(fresh_store, "#W4821003").status == "cancelled"
     model.assert_all_used()
 
 

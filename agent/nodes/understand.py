@@ -150,7 +150,7 @@ def understand(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, A
         intent = "unknown"  # details the agent asked for ("jane@example.com 78789") ask for nobody
     sentiment = sentiment_of(text)
     language = _reply_language(text, state, runtime.context.deps)
-    thinking: list[Thinking] = []
+    thinking: list[Thinking] = [Thinking()] if state.get("thinking_sent") else []  # [the one sent already]
     rails, english = input_rails(text, language, _announced(runtime.context.deps.translation_model, thinking))
     count_rail_hits("input", rails)
     if sentiment == "neutral" and upset_in(text, language):  # in its own words: a translation may soften them
