@@ -143,37 +143,26 @@ def test_answer_style_quotes_only_with_the_built_in_models_unless_set(
 
 
 @pytest.mark.parametrize(
-    ("configured", "model", "custom_model", "expected"),
+    ("setting", "configured", "model", "custom_model", "expected"),
     [
-        ("auto", "qwen2.5-coder-1.5b", False, "model"),  # the default model plans
-        ("auto", "smollm2-135m", False, "router"),  # the bundled 135M model cannot
-        ("auto", "qwen2.5-coder-1.5b", True, "router"),  # a model handed in plans only when asked
-        ("model", "smollm2-135m", True, "model"),
-        ("router", "qwen2.5-coder-1.5b", False, "router"),
+        ("planner", "auto", "qwen2.5-coder-1.5b", False, "model"),  # the default model plans
+        ("planner", "auto", "smollm2-135m", False, "router"),  # the bundled 135M model cannot
+        ("planner", "auto", "qwen2.5-coder-1.5b", True, "router"),  # a model handed in plans only when asked
+        ("planner", "model", "smollm2-135m", True, "model"),
+        ("planner", "router", "qwen2.5-coder-1.5b", False, "router"),
+        ("reply_style", "auto", "qwen2.5-coder-1.5b", False, "model"),  # the default model words order replies
+        ("reply_style", "auto", "smollm2-135m", False, "template"),  # the bundled 135M model cannot
+        ("reply_style", "auto", "qwen2.5-coder-1.5b", True, "template"),  # a model handed in: only when asked
+        ("reply_style", "model", "smollm2-135m", False, "model"),
+        ("reply_style", "template", "qwen2.5-coder-1.5b", False, "template"),
     ],
 )
-def test_planner_mode_follows_the_setting_and_the_model(
-    tmp_path: Path, configured: str, model: str, custom_model: bool, expected: str
+def test_the_planner_and_reply_style_follow_the_setting_and_the_model(
+    tmp_path: Path, setting: str, configured: str, model: str, custom_model: bool, expected: str
 ) -> None:
-    settings = make_settings(tmp_path, planner=configured, model=model)
-    assert planner_mode(settings, custom_model=custom_model) == expected
-
-
-@pytest.mark.parametrize(
-    ("configured", "model", "custom_model", "expected"),
-    [
-        ("auto", "qwen2.5-coder-1.5b", False, "model"),  # the default model words order replies
-        ("auto", "smollm2-135m", False, "template"),  # the bundled 135M model cannot
-        ("auto", "qwen2.5-coder-1.5b", True, "template"),  # a model handed in words them only when asked
-        ("model", "smollm2-135m", False, "model"),
-        ("template", "qwen2.5-coder-1.5b", False, "template"),
-    ],
-)
-def test_reply_style_follows_the_setting_and_the_model(
-    tmp_path: Path, configured: str, model: str, custom_model: bool, expected: str
-) -> None:
-    settings = make_settings(tmp_path, reply_style=configured, model=model)
-    assert reply_style(settings, custom_model=custom_model) == expected
+    settings = make_settings(tmp_path, model=model, **{setting: configured})
+    resolve = planner_mode if setting == "planner" else reply_style
+    assert resolve(settings, custom_model=custom_model) == expected
 
 
 SUPPORTED = "You have 30 days from the delivery date to return an item. "
