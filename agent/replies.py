@@ -265,7 +265,7 @@ def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items
                                          tone=prompt_text("reply_upset.md") if upset else "")
     facts = OrderFacts.of(state.get("tool_results") or [], facts=said, vocabulary=items,
                           message=in_english(state, question))
-    said_sentences = sentences(said)  # read again at every sentence of the reply until it answers
+    said_sentences = sentences(said)  # split once: left_out reads them at every streamed sentence until one answers
     return ReplyPlan(
         prompt=_model_prompt(state, job),
         amend=facts.numbered_next,
