@@ -92,6 +92,9 @@ class Metrics(BaseModel):
     replaced: dict[str, int] = {}
     """Replies withdrawn while they streamed, by the rule that withdrew them (``wrong_status``, ``dropped_fact``,
     ``unsupported_claim``...): model wording that failed a check and was said as written or quoted instead."""
+    answers: dict[str, int] = {}
+    """Help-center answers by how they were said: ``worded`` (the model's wording released), ``reworded`` (withdrawn,
+    the quote said instead), ``quoted``."""
     ttft_p50_s: float | None
     ttft_p95_s: float | None
     turn_p50_s: float | None
@@ -152,6 +155,7 @@ def compute(results: list[RunResult]) -> Metrics:
         loops=loops,
         loop_rate=ratio(loops, len(conversations)),
         replaced=dict(Counter(e["rule"] for t in timed for e in t.events if e["type"] == "reply_replaced")),
+        answers=dict(Counter(t.answered_by for t in timed if t.answered_by)),
         ttft_p50_s=percentile(first, 50),
         ttft_p95_s=percentile(first, 95),
         turn_p50_s=percentile([t.turn_s for t in timed], 50),

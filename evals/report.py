@@ -73,6 +73,8 @@ def _headline(metrics: Metrics) -> list[tuple[str, str]]:
     shown.insert(HEADLINE.index("loop_rate"), ("loops", str(metrics.loops)))
     shown.append(("replies replaced", ", ".join(f"{rule} {n}" for rule, n in sorted(metrics.replaced.items()))
                   or "none"))
+    shown.append(("help-center answers", ", ".join(f"{how} {n}" for how, n in sorted(metrics.answers.items()))
+                  or "none"))
     shown += [(f"pass^{k}", f"{v:.1%}") for k, v in metrics.pass_hat_k.items()]
     shown += [(f"tau2 pass^{k}", f"{v:.1%}") for k, v in metrics.tau2_pass_hat_k.items()]
     for name in ("ttft_p50_s", "ttft_p95_s", "turn_p50_s", "turn_p95_s", "tokens_per_s"):

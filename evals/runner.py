@@ -222,9 +222,15 @@ def run_one(case: Case, repeat: int, options: RunOptions) -> RunResult:
                            misses=[Miss(check="run", expected="the conversation runs", got=f"{type(exc).__name__}: "
                                                                                               f"{exc}"[:500])])
     result.seconds = round(time.perf_counter() - started, 3)
-    if result.passed:  # keep the report small: a passing run's events are not shown
-        result.turns = [t.model_copy(update={"events": []}) for t in result.turns]
+    if result.passed:
+        result.turns = passing_turns(result.turns)
     return result
+
+
+def passing_turns(turns: list[TurnRecord]) -> list[TurnRecord]:
+    """A passing run's turns as the report keeps them: without events (they are not shown, and the report stays
+    small), except the withdrawals, which the metrics count."""
+    return [t.model_copy(update={"events": [e for e in t.events if e["type"] == "reply_replaced"]}) for t in turns]
 
 
 # --- many runs -----------------------------------------------------------------------------------------------

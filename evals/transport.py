@@ -7,7 +7,7 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 from langchain_core.callbacks import BaseCallbackHandler
@@ -46,6 +46,9 @@ class TurnRecord(BaseModel):
     """Seconds the model spent generating them."""
     from_help_center: bool | None = None
     """The reply answers from help-center passages (in-process; None when not observable)."""
+    answered_by: Literal["worded", "reworded", "quoted"] | None = None
+    """How a help-center answer was said (in-process): ``worded`` by the model and released, ``reworded`` (the
+    model's wording withdrawn, the quote said instead; any reply withdrawn in the turn counts), ``quoted``."""
     passages: list[str] = Field(default=[], exclude=True)
     """Text of those passages (in-process; not written to the report)."""
 
@@ -145,6 +148,10 @@ class InProcessChat:
         passages = state.values.get("passages") or []
         turn.from_help_center = bool(state.values.get("retrieved") and passages)
         turn.passages = [str(p["text"]) for p in passages] if turn.from_help_center else []
+        if turn.from_help_center:
+            withdrawn = any(e["type"] == "reply_replaced" for e in turn.events)
+            turn.answered_by = ("quoted" if self.deps.answer_style == "quote" else
+                                "reworded" if withdrawn else "worded")
         return turn
 
 

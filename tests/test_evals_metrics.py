@@ -9,7 +9,7 @@ import pytest
 from evals.evaluators import CallRecord, Counts, Loops, NotAsked, Observation, Text, ToolCalls, repeated_question
 from evals.metrics import compute, pass_hat_k, percentile, precision_recall
 from evals.report import Meta, Report, summary
-from evals.runner import RunResult
+from evals.runner import RunResult, passing_turns
 from evals.scenario import Scenario
 from evals.thresholds import Thresholds
 from evals.transport import TurnRecord
@@ -94,9 +94,19 @@ def test_replaced_replies_are_counted_by_rule() -> None:
         events = [{"type": "text_delta", "text": "x"}, *({"type": "reply_replaced", "rule": r} for r in rules)]
         return TurnRecord(customer="x", turn_s=1.0, events=events)
 
-    result = run("a", True).model_copy(update={"turns": [turn("wrong_status"), turn(), turn("wrong_status"),
-                                                         turn("dropped_fact")]})
+    turns = passing_turns([turn("wrong_status"), turn(), turn("wrong_status"), turn("dropped_fact")])
+    assert all(e["type"] == "reply_replaced" for t in turns for e in t.events)  # a passing run's, as reported
+    result = run("a", True).model_copy(update={"turns": turns})
     assert compute([result]).replaced == {"wrong_status": 2, "dropped_fact": 1}
+
+
+def test_help_center_answers_are_counted_by_how_they_were_said() -> None:
+    turns = [TurnRecord(customer="x", turn_s=1.0, answered_by=how) for how in ("worded", "reworded", "worded", None)]
+    result = run("a", True).model_copy(update={"turns": turns})
+    metrics = compute([result])
+    assert metrics.answers == {"worded": 2, "reworded": 1}
+    meta = Meta(started_at="now", seconds=1, paths=[], model="m", options={}, cases=1)
+    assert "reworded 1, worded 2" in summary(Report(meta=meta, metrics=metrics, results=[result]))
 
 
 def test_tau2_runs_are_scored_apart() -> None:

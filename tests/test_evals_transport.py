@@ -1,15 +1,22 @@
-"""The HTTP side of the runner without a server: the SSE chat client and the LLM-played tau2 customer."""
+"""The runner's chats: the SSE client without a server, the in-process chat's record of a turn, and the LLM-played
+tau2 customer."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+import pytest
 
+from agent.llm.fake import ScriptedChatModel
+from agent.state import AgentDeps
 from evals.tau2.user import MESSAGE_TOKENS, LlmUser
-from evals.transport import HttpChat, record
+from evals.transport import HttpChat, InProcessChat, record
+from tests.conftest import SHOWCASE
+from tools.store import Store
 
 
 def sse(*events: dict[str, Any]) -> str:
@@ -71,3 +78,18 @@ def test_the_llm_customer_plays_from_the_scenario_until_it_stops() -> None:
         "Customer: Hi, I want to cancel order #W1234567.\nAgent: Why would you like to cancel?\n\n"
         "Write the customer's next message.")
     assert asked[0]["max_tokens"] == MESSAGE_TOKENS  # a rambling model is cut off
+
+
+@pytest.mark.parametrize(("style", "model_says", "said_by"), [
+    ("quote", [], "quoted"),
+    ("model", ["You have 30 days from the delivery date to return an item."], "worded"),
+    ("model", ["Bereavement refunds are available to grieving families."], "reworded"),  # withdrawn: the quote
+])
+def test_a_help_center_answer_is_recorded_as_worded_reworded_or_quoted(
+        world: AgentDeps, fresh_store: Store, style: Literal["model", "quote"], model_says: list[str],
+        said_by: str) -> None:
+    deps = dataclasses.replace(world, store=fresh_store, model=ScriptedChatModel(steps=model_says), planner="router",
+                               answer_style=style)
+    turn = asyncio.run(InProcessChat(deps, SHOWCASE).say("how long do I have to return an item?"))
+    assert turn.from_help_center and turn.answered_by == said_by
+    assert "30 days" in turn.reply
