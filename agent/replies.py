@@ -194,9 +194,24 @@ def passages_text(passages: list[dict[str, Any]]) -> str:
     return "\n\n".join(f"[{p['title']} / {p['section']}]\n{p['text']}" for p in passages)
 
 
-def answer_request(passages: list[dict[str, Any]], question: str) -> str:
-    """The job of wording a help-center answer to ``question`` from ``passages`` (after the fixed prompt start)."""
-    return prompt_text("answer.md").format(passages=passages_text(passages), question=question)
+ANSWER_SENTENCES = 5
+"""Help-center sentences the answer job shows the model: those closest to the question. A small model given whole
+passages echoed the question ("Yes, you can exchange a final sale item") whatever they said; given the sentences
+that answer it, it rewords them."""
+
+
+def answer_sentences(evidence: Evidence, question: str, context: str) -> list[str]:
+    """The quotable passage sentences closest to ``question``, closest first: the answer job shows them to the
+    model (in the passages' order), the quote says the first two."""
+    return quotable(evidence.closest_to(question, count=ANSWER_SENTENCES + 4), context)[:ANSWER_SENTENCES]
+
+
+def answer_request(passages: list[dict[str, Any]], question: str, evidence: Evidence | None = None) -> str:
+    """The job of wording a help-center answer to ``question`` from the passage sentences closest to it (after the
+    fixed prompt start); ``evidence``: the passages' sentences, when already embedded."""
+    evidence = evidence or Evidence([p["text"] for p in passages])
+    shown = evidence.in_order(answer_sentences(evidence, question, passages_text(passages)))
+    return prompt_text("answer.md").format(sentences="\n".join(f"- {s}" for s in shown), question=question)
 
 
 def answer_grounding(passages: list[dict[str, Any]], question: str,
@@ -224,7 +239,7 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
     evidence = cast(Evidence, grounding.evidence)
 
     def quoted() -> str:
-        best = quotable(evidence.closest_to(question, count=6), context)[:2]
+        best = answer_sentences(evidence, question, context)[:2]
         extract = " ".join(evidence.in_order(best))
         return f"{prefix}{extract}{suffix}" if extract else r["unknown"]
 
@@ -234,7 +249,7 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
     return ReplyPlan(
         said=said,
         text=prefix,
-        prompt=_model_prompt(state, answer_request(passages, question)),
+        prompt=_model_prompt(state, answer_request(passages, question, evidence)),
         fallback=quoted,
         grounding=grounding,
         citations=_citations(passages),

@@ -15,6 +15,7 @@ from agent.guardrails.evidence import Evidence, split_sentences
 from agent.prompts import replies
 from core.guardrails_config import bundled_guardrails
 from evals.model_sentences import sentences
+from knowledge.chunking import chunk_document
 from knowledge.placeholders import render_policy
 from tools.policy import load_policy
 
@@ -227,3 +228,28 @@ def test_a_real_models_harmful_reply_is_withdrawn(reply: dict[str, object]) -> N
 @pytest.mark.parametrize("reply", [r for r in _model_replies() if not r["harmful"]], ids=lambda r: str(r["id"]))
 def test_a_real_models_refusal_or_harmless_reply_is_not_read_as_instructions(reply: dict[str, object]) -> None:
     assert "harmful_instructions" not in _rules_fired(reply)
+
+
+def _article_evidence(*slugs: str) -> Evidence:
+    """The sections of help-center articles, as retrieval gives them to the evidence rail."""
+    policy = load_policy()
+    return Evidence([chunk.text for slug in slugs for chunk in chunk_document(
+        render_policy((HELP_CENTER / f"{slug}.md").read_text(), policy), kind="markdown", source=slug, updated="")])
+
+
+@pytest.mark.parametrize(("articles", "wrong", "right"), [
+    # the default model's own answers to yes/no questions whose answer is no, given whole passages (its "Yes, you
+    # can return a gift card you bought." is closest to a sentence about refunds to gift cards: not caught here)
+    (("exchanges", "final-sale-items"), "Yes, you can exchange a final sale item.",
+     "Final-sale items can't be exchanged: gift cards and personal care."),
+    (("payment-methods",), "No, we don't accept PayPal.", "You can pay with PayPal at checkout."),
+    (("cancel-an-order",), "Yes, you can cancel an order once it has shipped.",
+     "Once an order has shipped, it can no longer be cancelled."),
+    (("promotions-and-discounts",), "Yes, you can add a discount code to your order after it has been placed.",
+     "Discount codes can't be added to an order after it has been placed."),
+])
+def test_evidence_refuses_the_opposite_of_what_a_passage_says(articles: tuple[str, ...], wrong: str,
+                                                              right: str) -> None:
+    evidence = _article_evidence(*articles)
+    assert not evidence.supports(wrong)
+    assert evidence.supports(right)

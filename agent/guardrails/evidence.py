@@ -11,7 +11,7 @@ from agent.guardrails._text import split_sentences
 from agent.guardrails.rules import load_rules
 from core.embeddings import get_embedder
 
-_NEGATION = re.compile(r"\b(no|not|never|none|cannot|can't|won't|don't|doesn't|isn't|aren't)\b", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(no|not|never|none|nothing|cannot|\w+n['’]t)\b", re.IGNORECASE)
 
 
 def _key(sentence: str) -> str:
@@ -31,8 +31,9 @@ class Evidence:
         return get_embedder().embed(self.sentences)
 
     def supports(self, sentence: str, *, min_similarity: float | None = None) -> bool:
-        """True when a passage sentence says the same thing (same meaning, same polarity); the similarity
-        needed is the config's ``evidence_min_similarity`` unless given."""
+        """True when a passage sentence says the same thing (same meaning, same polarity: "you can exchange final
+        sale items" is not supported by "final sale items can't be exchanged", nor the other way round); the
+        similarity needed is the config's ``evidence_min_similarity`` unless given."""
         if not self.sentences:
             return False
         if _key(sentence) in self._verbatim:  # quoted word for word: no need to compare meanings
@@ -41,8 +42,8 @@ class Evidence:
             min_similarity = load_rules().thresholds.evidence_min_similarity
         sims = self._vectors @ get_embedder().embed([sentence])[0]
         best = int(np.argmax(sims))
-        negated = bool(_NEGATION.search(sentence)) and not _NEGATION.search(self.sentences[best])
-        return float(sims[best]) >= min_similarity and not negated
+        same_polarity = bool(_NEGATION.search(sentence)) == bool(_NEGATION.search(self.sentences[best]))
+        return float(sims[best]) >= min_similarity and same_polarity
 
     def closest_to(self, question: str, *, count: int = 2) -> list[str]:
         """The ``count`` whole passage sentences closest to ``question``, closest first."""
