@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     """Layers offloaded to a GPU (-1 = all); 0 runs on the CPU."""
     max_tokens: int = Field(256, ge=16, le=4096)
     """Upper bound on tokens in one generated reply."""
-    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
     """Sampling temperature for free wording (structured calls always use 0)."""
     seed: int = 7
     """Sampling seed, so runs are repeatable where the backend allows it."""

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 from typing import Literal
 
 import llama_cpp
 import pytest
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from llama_cpp import Llama, LlamaGrammar
 from llama_cpp._internals import LlamaBatch, LlamaContext
 from pydantic import BaseModel, Field
 
 from agent.llm import ChatLlamaCpp, build_chat_model, grammar_sampling
+from agent.llm import llama_cpp as llama_cpp_module
 from agent.llm.grammar_sampling import GrammarFirstLlama, GreedyGrammarSampler
 from agent.llm.structured import grammar_safe
 from core.errors import ModelError
@@ -31,6 +35,24 @@ PROMPT = [SystemMessage("You are a support assistant. Answer briefly."), HumanMe
 def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="model file not found"):
         build_chat_model(make_settings(tmp_path, model_path=tmp_path / "nope.gguf"))
+
+
+def test_model_instances_loading_at_once_leave_stderr_as_it_was() -> None:
+    """Each load silences llama.cpp's chatter on descriptor 2; two at once (the writer's instance warms up in the
+    background) must not leave it silenced, nor take stdout with it."""
+    before = os.fstat(2), os.fstat(1)
+
+    def load() -> None:
+        with llama_cpp_module._quiet_stderr():
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    after = os.fstat(2), os.fstat(1)
+    assert [(s.st_dev, s.st_ino) for s in after] == [(s.st_dev, s.st_ino) for s in before]
 
 
 def test_corrupt_model_file_is_a_clear_error(tmp_path: Path) -> None:
@@ -146,3 +168,35 @@ def test_forced_text_leaves_the_model_a_token_it_would_join(bundled_model: ChatL
         whole = llama.tokenize(f"_pending_order_{end}".encode(), add_bos=False)
         assert llama.detokenize(whole[:len(llama.tokenize(forced.encode(), add_bos=False))]).decode() == forced
     assert sampler.forced() == []  # a choice comes next
+
+
+def _prose(model: ChatLlamaCpp, monkeypatch: pytest.MonkeyPatch, prompt: list[BaseMessage]) -> tuple[str, list[int]]:
+    """The plain text ``model`` writes greedily for ``prompt``, and the size of each batch evaluated after it."""
+    batches: list[int] = []
+    decode = LlamaContext.decode
+
+    def counted(self: LlamaContext, batch: LlamaBatch) -> None:
+        batches.append(batch.n_tokens())
+        decode(self, batch)
+
+    model.invoke(prompt, max_tokens=1, temperature=0.0)  # the prompt evaluated: what is counted next is the decoding
+    with monkeypatch.context() as spying:
+        spying.setattr(LlamaContext, "decode", counted)
+        text = "".join(str(c.content) for c in model.stream(prompt, max_tokens=40, temperature=0.0))
+    return text, batches
+
+
+@pytest.mark.model
+def test_greedy_plain_text_is_llama_cpps_greedy_text_in_fewer_steps(
+    bundled_model: ChatLlamaCpp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At temperature 0 a reply is the most likely text without braces, as llama.cpp's own sampler chain writes
+    it, and what it copies from the prompt is checked a few tokens at a time."""
+    copying = [HumanMessage("Repeat this sentence word for word: Order #W4821002 is being picked and packed, and "
+                            "it has not shipped yet.")]
+    ours, steps = _prose(bundled_model, monkeypatch, copying)
+    monkeypatch.setattr(GrammarFirstLlama, "_init_sampler", Llama._init_sampler)
+    theirs, their_steps = _prose(bundled_model, monkeypatch, copying)
+    assert ours == theirs and "W4821002 is being picked and packed" in ours
+    assert all(size == 1 for size in their_steps) and len(steps) < len(their_steps)
+    assert any(size > 1 for size in steps)

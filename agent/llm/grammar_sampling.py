@@ -9,7 +9,8 @@
   token here, against 40 to 65 ms a decoding step). The JSON has no optional whitespace (the prompts' examples
   have none), so most of its structure is forced.
 - Where the model chooses, the next few tokens are guessed from the prompt (order ids, item names) and checked in
-  one batch with the next one (speculative decoding): a guess is kept only where the model picks it too."""
+  one batch with the next one (speculative decoding): a guess is kept only where the model picks it too. Greedy
+  plain text (replies, answers, translations) is decoded the same way, without a grammar."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import Any
 
 import llama_cpp
 import numpy as np
-from llama_cpp import Llama, LlamaGrammar
+from llama_cpp import Llama, LlamaGrammar, LogitsProcessorList
 from llama_cpp._internals import LlamaContext, LlamaTokenDataArray
 
 _SPACE_RULE = re.compile(r"^space ::= .*$", re.MULTILINE)
@@ -113,11 +114,52 @@ class GreedyGrammarSampler:
         self.close()
 
 
+class BracesBanned(LogitsProcessorList):
+    """A logits processor that never lets plain text contain a brace: a reply or translation is prose, and a
+    small model asked to word one after the planner's instructions sometimes starts a JSON command instead."""
+
+    def __init__(self, llama: Llama) -> None:
+        self.banned = np.array([t for t in range(llama.n_vocab())
+                                if b"{" in (p := llama.detokenize([t])) or b"}" in p], dtype=np.intc)
+        super().__init__([self._ban])
+
+    def _ban(self, _: Any, scores: np.ndarray) -> np.ndarray:
+        scores[self.banned] = -np.inf
+        return scores
+
+
+class GreedyProseSampler:
+    """Stands in for llama-cpp-python's sampler chain for one greedy plain-text completion: the most likely token
+    that holds no brace (:class:`BracesBanned`). Nothing is forced: every token is the model's."""
+
+    def __init__(self, llama: Llama, banned: np.ndarray) -> None:
+        self._n_vocab = llama.n_vocab()
+        self._banned = banned
+        self._is_banned = np.zeros(self._n_vocab, dtype=bool)
+        self._is_banned[banned] = True
+
+    def sample(self, ctx: LlamaContext, idx: int = -1) -> int:
+        """The most likely token without a brace at position ``idx``."""
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx.ctx, idx), shape=(self._n_vocab,))
+        token = int(np.argmax(logits))
+        if self._is_banned[token]:
+            allowed = logits.copy()
+            allowed[self._banned] = -np.inf
+            token = int(np.argmax(allowed))
+        return token
+
+    def forced(self, limit: int = FORCED_CHARS) -> list[int]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
 class CopyDrafter:
-    """Guesses the next tokens of structured output from what the prompt already holds: the longest recent
+    """Guesses the next tokens of a greedy completion from what the prompt already holds: the longest recent
     n-gram ending the text so far (``min_ngram`` to ``max_ngram`` tokens) is found earlier in it, and the tokens
     that followed its latest occurrence are the draft. Plans copy order ids and item names from the customer's
-    context."""
+    context; replies copy an order's facts."""
 
     def __init__(self, *, max_draft: int, max_ngram: int = 6, min_ngram: int = 2) -> None:
         self.max_ngram = max_ngram
@@ -135,9 +177,10 @@ class CopyDrafter:
 
 
 class GrammarFirstLlama(Llama):
-    """A :class:`Llama` whose greedy grammar-constrained completions use :class:`GreedyGrammarSampler`, write
-    forced text without the model and check a :class:`CopyDrafter`'s guesses in one batch with the next token.
-    Only the guessed positions get logits, so evaluating the prompt costs what it did."""
+    """A :class:`Llama` whose greedy grammar-constrained completions use :class:`GreedyGrammarSampler` and write
+    forced text without the model, and whose greedy completions (those and plain text without braces:
+    :class:`GreedyProseSampler`) check a :class:`CopyDrafter`'s guesses in one batch with the next token. Only the
+    guessed positions get logits, so evaluating the prompt costs what it did."""
 
     draft_tokens: int = 3
     """Tokens guessed at a time (0: none). Each guessed position costs its logits over Qwen's 152k-token
@@ -146,28 +189,31 @@ class GrammarFirstLlama(Llama):
     the same plans (``scripts/bench_plan_decoding.py``)."""
 
     def _init_sampler(self, **params: Any) -> Any:
-        grammar = params.get("grammar")
-        plain = params.get("logits_processor") is None and params.get("repeat_penalty", 1.0) == 1.0
-        if grammar is not None and params.get("temp") == 0.0 and plain:
+        grammar, processor = params.get("grammar"), params.get("logits_processor")
+        if params.get("temp") != 0.0 or params.get("repeat_penalty", 1.0) != 1.0:
+            return super()._init_sampler(**params)
+        if grammar is not None and processor is None:
             return GreedyGrammarSampler(self, grammar)
+        if grammar is None and isinstance(processor, BracesBanned):
+            return GreedyProseSampler(self, processor.banned)
         return super()._init_sampler(**params)
 
     def generate(self, tokens: Any, *args: Any, **kwargs: Any) -> Iterator[int]:  # type: ignore[override]
         """llama-cpp-python's generator (it evaluates the prompt, reusing the KV cache, and samples the first
-        token); a greedy grammar-constrained completion goes on in :meth:`_under_grammar`. Nothing is sent in:
+        token); a greedy completion goes on in :meth:`_greedy`. Nothing is sent in:
         llama-cpp-python's completions only iterate."""
         inner = super().generate(tokens, *args, **kwargs)
         first = next(inner, None)
         if first is None:
             return
-        if not isinstance(self._sampler, GreedyGrammarSampler):
+        if not isinstance(self._sampler, GreedyGrammarSampler | GreedyProseSampler):
             yield first
             yield from inner
             return
         inner.close()
-        yield from self._under_grammar(self._sampler, first, kwargs.get("stopping_criteria"))
+        yield from self._greedy(self._sampler, first, kwargs.get("stopping_criteria"))
 
-    def _under_grammar(self, sampler: GreedyGrammarSampler, token: int, stop: Any) -> Iterator[int]:
+    def _greedy(self, sampler: GreedyGrammarSampler | GreedyProseSampler, token: int, stop: Any) -> Iterator[int]:
         """From the sampled ``token`` on (not evaluated yet): forced text in one batch with it, else the drafted
         guesses checked in one batch with it, each kept while the model picks it too. ``stop`` (a chat format's
         stop at its end-of-turn tokens) is asked before each sampled token as llama-cpp-python asks it: about the

@@ -9,17 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
-from llama_cpp import LogitsProcessorList, llama_chat_format
+from llama_cpp import llama_chat_format
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from agent.llm import prompt_states
-from agent.llm.grammar_sampling import GrammarFirstLlama
+from agent.llm.grammar_sampling import BracesBanned, GrammarFirstLlama
 from agent.llm.messages import openai_messages
 from agent.llm.structured import grammar_safe, parse_structured
 from core.errors import ModelError
@@ -37,17 +36,22 @@ def check_gguf(path: Path) -> None:
             raise ModelError(f"model file is not a GGUF file: {path}")
 
 
+_STDERR_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
-    """Silence llama.cpp's C-level loader chatter on file descriptor 2."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    """Silence llama.cpp's C-level loader chatter on file descriptor 2, one load at a time (two at once would save
+    each other's /dev/null as the descriptor to restore)."""
+    with _STDERR_LOCK:
+        saved = os.dup(2)
+        try:
+            with open(os.devnull, "wb") as devnull:
+                os.dup2(devnull.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def chat_formatter(llama: Any) -> llama_chat_format.Jinja2ChatFormatter | None:
@@ -80,19 +84,6 @@ def _cached(llama: Any, tokens: list[int]) -> int:
                 min(llama.n_tokens, len(tokens)))
 
 
-def braces_banned(llama: Any) -> LogitsProcessorList:
-    """A logits processor that never lets plain text contain a brace: a reply or translation is prose, and a
-    small model asked to word one after the planner's instructions sometimes starts a JSON command instead."""
-    banned = np.array([t for t in range(llama.n_vocab()) if b"{" in (p := llama.detokenize([t])) or b"}" in p],
-                      dtype=np.intc)
-
-    def ban(_: Any, scores: np.ndarray) -> np.ndarray:
-        scores[banned] = -np.inf
-        return scores
-
-    return LogitsProcessorList([ban])
-
-
 class _KeptStart(BaseModel):
     """The prompt start :meth:`ChatLlamaCpp.prefill` keeps: its text, its tokens and the file of its state."""
 
@@ -120,7 +111,7 @@ class ChatLlamaCpp(BaseChatModel):
     _llama: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)
     _kept: _KeptStart | None = PrivateAttr(default=None)
-    _prose: LogitsProcessorList | None = PrivateAttr(default=None)
+    _prose: BracesBanned | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def load(self) -> ChatLlamaCpp:
@@ -137,7 +128,7 @@ class ChatLlamaCpp(BaseChatModel):
             raise ModelError(f"could not load model {self.model_path}: {exc}") from exc
         self._llama = llama
         self._formatter = chat_formatter(llama)
-        self._prose = braces_banned(llama)
+        self._prose = BracesBanned(llama)
         return self
 
     def _open_llama(self) -> Any:
@@ -147,7 +138,8 @@ class ChatLlamaCpp(BaseChatModel):
         :meth:`prefill`). No state cache on top:
         llama-cpp-python's copies every completion's logits (hundreds of MB with a large vocabulary) outside its
         own size limit, and the copy slowed the end of every reply. Greedy grammar-constrained output (plans) is
-        decoded in as few model steps as the grammar allows (:mod:`agent.llm.grammar_sampling`)."""
+        decoded in as few model steps as the grammar allows, and greedy plain text with its copied spans guessed
+        ahead (:mod:`agent.llm.grammar_sampling`)."""
         return GrammarFirstLlama(
             model_path=str(self.model_path),
             n_ctx=self.n_ctx,
@@ -211,15 +203,18 @@ class ChatLlamaCpp(BaseChatModel):
         return {"model_path": str(self.model_path), "n_ctx": self.n_ctx}
 
     def _params(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict[str, Any]:
-        """The completion's arguments; plain text (no ``response_format``) is written without braces."""
+        """The completion's arguments; plain text (no ``response_format``) is written without braces, and at
+        temperature 0 greedily, without a repeat penalty: the most likely token each time, with the text it
+        copies from the prompt (facts, passage sentences, names) drafted ahead (:class:`GrammarFirstLlama`)."""
+        temperature = kwargs.get("temperature", self.temperature)
         return {
             "messages": openai_messages(messages),
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
-            "temperature": kwargs.get("temperature", self.temperature),
+            "temperature": temperature,
             "stop": stop,
             "seed": self.seed,
             "response_format": kwargs.get("response_format"),
-            "repeat_penalty": kwargs.get("repeat_penalty", self.repeat_penalty),
+            "repeat_penalty": kwargs.get("repeat_penalty", self.repeat_penalty if temperature else 1.0),
             "logits_processor": None if kwargs.get("response_format") else self._prose,
         }
 
