@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.guardrails import check_guardrails
 from agent.llm import build_chat_model
 from agent.llm.models import BUNDLED_GGUF, QWEN_1_5B
 from agent.planner.prompt import warm_up
+from agent.replies import writer_start
 from agent.routing import IntentRouter
 from agent.state import AgentDeps
 from core.auth import TokenKeys
@@ -137,11 +139,15 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
         reply_style=reply_style(settings, custom_model=custom),
         planner=planner,
         translation_model=translation_model(settings, planner, model=lambda: chosen, separate=not custom),
+        writer_model=writer_model(settings, reply_style(settings, custom_model=custom), model=lambda: chosen,
+                                  separate=not custom),
     )
 
 
 TRANSLATION_CONTEXT = 1024
 """Tokens the translating model instance holds: one sentence and its translation."""
+WRITER_CONTEXT = 1024
+"""Tokens the writing model instance holds: its instructions, an order's facts, the message and the reply."""
 
 
 def translation_model(settings: Settings, planner: Literal["model", "router"], *, model: Callable[[], BaseChatModel],
@@ -154,12 +160,36 @@ def translation_model(settings: Settings, planner: Literal["model", "router"], *
         return lambda: None
     if not separate or settings.llm_backend == "openai":
         return model
+    return _other_instance(settings, TRANSLATION_CONTEXT)
+
+
+def writer_model(settings: Settings, style: Literal["model", "template"], *, model: Callable[[], BaseChatModel],
+                 separate: bool) -> Callable[[], BaseChatModel | None]:
+    """The model that words replies about orders (``SUPPORT_REPLY_STYLE``): none with templates; ``model`` itself
+    when it is a server or not ``separate``; else another in-process instance of the same file that keeps the
+    writer's fixed prompt (:func:`agent.replies.writer_prompt`), loaded and warmed in the background now."""
+    if style != "model":
+        return lambda: None
+    if not separate or settings.llm_backend == "openai":
+        return model
+    writer = _other_instance(settings, WRITER_CONTEXT, warm=writer_start())
+    threading.Thread(target=writer, name="writer-warm-up", daemon=True).start()
+    return writer
+
+
+def _other_instance(settings: Settings, n_ctx: int,
+                    warm: list[BaseMessage] | None = None) -> Callable[[], BaseChatModel]:
+    """Another in-process instance of the configured model file (its weights mapped once, shared), with its own
+    KV state of ``n_ctx`` tokens, loaded on first use and, with ``warm``, that prompt evaluated then."""
     lock, loaded = threading.Lock(), []
 
     def load() -> BaseChatModel:
         with lock:
             if not loaded:
-                loaded.append(build_chat_model(settings.model_copy(update={"n_ctx": TRANSLATION_CONTEXT})))
+                instance = build_chat_model(settings.model_copy(update={"n_ctx": n_ctx}))
+                if warm is not None:
+                    instance.invoke(warm, max_tokens=1)
+                loaded.append(instance)
             return loaded[0]
 
     return load

@@ -145,6 +145,9 @@ class AgentDeps:
     translation_model: Callable[[], BaseChatModel | None] = field(default=lambda: None)
     """The model that translates replies into the customer's language, loaded on first use (None: replies stay
     English; a customer writing another language is told so and offered a person)."""
+    writer_model: Callable[[], BaseChatModel | None] = field(default=lambda: None)
+    """The model instance that words replies about orders from their facts, keeping the writer's fixed prompt in
+    its KV state (None: ``model`` words them)."""
     escalation: EscalationConfig = field(default_factory=load_escalation_config)
     """When conversations go to a person."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

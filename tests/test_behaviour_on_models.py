@@ -1,7 +1,8 @@
 """The minimum behaviour, through the real graph, on the bundled model and on the default model with another
 chat template (Qwen2.5-Coder-1.5B): the same code must serve both, each with the answer style and planner a
 server gives it (the bundled model quotes help-center answers, says order facts as written and leaves reading to
-the router; Qwen plans, words order replies and quotes help-center answers)."""
+the router; Qwen plans, words order replies in a second instance that keeps the writer's prompt, and quotes
+help-center answers)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import dataclasses
 
 import pytest
 
-from agent.bootstrap import answer_style, planner_mode, reply_style
+from agent.bootstrap import answer_style, planner_mode, reply_style, writer_model
 from agent.llm import ChatLlamaCpp
 from agent.state import AgentDeps
 from tests.conftest import Chat, default_model_settings, make_settings, text_of
@@ -30,8 +31,10 @@ def deps_on(request: pytest.FixtureRequest, world: AgentDeps, tmp_path_factory: 
         settings = default_model_settings(folder)
         model = request.getfixturevalue("default_model")
     assert isinstance(model, ChatLlamaCpp)
+    style = reply_style(settings)
     return dataclasses.replace(world, model=model, answer_style=answer_style(settings),  # as a server runs it
-                               planner=planner_mode(settings), reply_style=reply_style(settings))
+                               planner=planner_mode(settings), reply_style=style,
+                               writer_model=writer_model(settings, style, model=lambda: model, separate=True))
 
 
 def test_order_status_comes_from_the_store(deps_on: AgentDeps) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from sqlalchemy import select
 
-from agent.bootstrap import answer_style, planner_mode, reply_style
+from agent.bootstrap import answer_style, planner_mode, reply_style, writer_model
 from agent.events import HandoffStarted, MessageCompleted, ReplyReplaced, TextDelta, ToolStarted
 from agent.guardrails import Grounding, check_sentence
 from agent.llm.fake import ScriptedChatModel
@@ -163,6 +164,19 @@ def test_the_planner_and_reply_style_follow_the_setting_and_the_model(
     settings = make_settings(tmp_path, model=model, **{setting: configured})
     resolve = planner_mode if setting == "planner" else reply_style
     assert resolve(settings, custom_model=custom_model) == expected
+
+
+@pytest.mark.parametrize(("style", "backend", "separate", "writes"), [
+    ("template", "llama_cpp", True, None),  # templates need no writer
+    ("model", "llama_cpp", False, "own"),  # a model handed in words with its own instance
+    ("model", "openai", True, "own"),  # a model server keeps its own prompt cache
+])
+def test_the_writer_is_the_model_itself_unless_a_second_instance_can_keep_its_prompt(
+    tmp_path: Path, style: Literal["model", "template"], backend: str, separate: bool, writes: str | None
+) -> None:
+    own = ScriptedChatModel()
+    writer = writer_model(make_settings(tmp_path, llm_backend=backend), style, model=lambda: own, separate=separate)
+    assert writer() is (own if writes == "own" else None)
 
 
 SUPPORTED = "You have 30 days from the delivery date to return an item. "

@@ -146,9 +146,18 @@ def test_a_worded_reply_that_keeps_to_the_facts_is_streamed(worded: AgentDeps) -
              "It has 1 item, total $114.22.")
     events, model = ask(worded, reply)
     assert text_of(events) == reply and not any(isinstance(e, ReplyReplaced) for e in events)
-    job = str(model.calls[0][-1].content)
-    assert job.startswith("Job: ANSWER") and f"Facts:\n{facts_of(worded)}" in job
+    instructions, job = (str(m.content) for m in model.calls[0])
+    assert instructions == prompt_text("writer.md")  # the writer's own prompt, not the planner's
+    assert job.startswith(f"Facts:\n{facts_of(worded)}\n") and "where is my order #W4821002??" in job
     assert prompt_text("reply_upset.md") not in job
+
+
+def test_replies_are_worded_by_the_writer_instance_where_there_is_one(worded: AgentDeps) -> None:
+    reply = "Your Coffee Maker (order #W4821002) hasn't shipped yet: we're picking and packing it."
+    writer, planner = ScriptedChatModel(steps=[reply]), ScriptedChatModel()
+    deps = dataclasses.replace(worded, model=planner, writer_model=lambda: writer)
+    assert text_of(Chat(deps, "olivia_martin_4821").say("where is my order #W4821002??")) == reply
+    assert len(writer.calls) == 1 and planner.calls == []
 
 
 @pytest.mark.parametrize(("wrong", "rule"), [

@@ -53,8 +53,8 @@ def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
     answers nothing it had to (``dropped_fact``)."""
     before = writer.released
     try:
-        stream = deps.model.stream(cast(list[BaseMessage], plan.prompt), stop=ANSWER_STOP,
-                                   max_tokens=ANSWER_MAX_TOKENS)
+        model = (deps.writer_model() if plan.by_writer else None) or deps.model
+        stream = model.stream(cast(list[BaseMessage], plan.prompt), stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
         chunks = itertools.chain([" "] if before else [], (str(c.content) for c in stream))
         if plan.left_out is None:
             return writer.stream(chunks) and writer.released != before
