@@ -33,6 +33,8 @@ def looked_up(order_id: str, status: str, *items: str) -> list[dict[str, Any]]:
 
 
 PROCESSED = OrderFacts.of(looked_up("#W4821002", "processed", "Coffee Maker"), facts=FACTS, vocabulary=CATALOG)
+PENDING = OrderFacts.of(looked_up("#W4821003", "pending", "T-Shirt"), facts="Order #W4821003 is pending.",
+                        vocabulary=CATALOG)
 DELIVERED = OrderFacts.of(looked_up("#W4821001", "delivered", "Wireless Earbuds", "Smart Watch"),
                           facts="Order #W4821001 is delivered. It shipped on Nov 26, 2026.", vocabulary=CATALOG)
 
@@ -80,6 +82,14 @@ def test_status_claims_read_negation_and_what_is_no_claim() -> None:
     (PROCESSED, "My apologies for the wait; I checked and it's being packed.", None),
     (PROCESSED, "I can see you ordered it a few days ago, and it's being packed.", None),
     (PROCESSED, "You ordered the coffee maker and it still hasn't come, I know.", None),
+    # what an order's status allows, as the store's rule says (the real model red-teamed, 2026-12-06)
+    (PENDING, "This order #W4821003 is still pending, so you can't cancel it.", "status"),
+    (PENDING, "You can't send it to another address either, because that would be like giving it away.", "status"),
+    (PENDING, "It hasn't been prepared yet, so it can still be cancelled or sent to another address.", None),
+    (PROCESSED, "Yes, you can cancel the Coffee Maker order.", "status"),
+    (PROCESSED, "It's being picked and packed, so it can't be cancelled or changed.", None),
+    (PROCESSED, "If you'd like to change something else, just ask.", None),  # no claim
+    (PROCESSED, "It will take a few days to arrive, depending on the shipping schedule.", "day"),
 ])
 def test_a_sentence_keeps_to_the_facts(facts: OrderFacts, sentence: str, kind: str | None) -> None:
     assert facts.wrong(sentence) == kind

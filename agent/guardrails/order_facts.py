@@ -44,13 +44,34 @@ _WEEKDAY = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _DAYS = re.compile(
     rf"\b(today|tonight|tomorrow|yesterday|soon|shortly|any day now|this (?:morning|afternoon|evening|week|weekend)|"
     rf"next (?:week|month)|{_WEEKDAY}|the weekend|"
-    r"(?:within|in|over) (?:a |the next )?(?:few|several|couple of) (?:business )?(?:hours|days|weeks))\b",
+    r"(?:within|in|over|takes?|taking) (?:a |the next )?(?:few|several|couple of) (?:business )?"
+    r"(?:hours|days|weeks))\b",
     re.IGNORECASE,
 )
 _COUNT = re.compile(r"\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(items?|products?|things?|orders?)\b",
                     re.IGNORECASE)
 """A count of items or orders, in digits or words ("2 items", "two items"): a number the facts give elsewhere (a
 "2" in "Dec 2") is still no count of them. Durations in words are the number check's."""
+_CHANGE = re.compile(r"\b(?:cancel\w*|chang\w*|modif\w*|(?:sen[dt]|ship|redirect)\w* (?:it |them )?to (?:another|a "
+                     r"different|a new) address)\b", re.IGNORECASE)
+_CANNOT = re.compile(r"\b(?:can't|cannot|can not|can no longer|no longer|too late to|unable to|not possible to)"
+                     r"(?:[ ']+\w+){0,3}[ ']*$", re.IGNORECASE)
+_CAN = re.compile(r"\b(?:can|could|still|able to)(?:[ ']+\w+){0,3}[ ']*$", re.IGNORECASE)
+
+
+def change_claims(text: str) -> set[bool]:
+    """Whether ``text`` says an order can (True) or can no longer (False) be cancelled or changed ("so you can't
+    cancel it", "it can still be sent to another address"); a mention without "can" is no claim."""
+    claims = set()
+    for match in _CHANGE.finditer(text):
+        before = text[: match.start()]
+        if _CANNOT.search(before):
+            claims.add(False)
+        elif _CAN.search(before):
+            claims.add(True)
+    return claims
+
+
 _CUSTOMER_VOICE = re.compile(
     r"^\W*(?:customer|user)\s*:|\bmy (?!apologies\b|pleasure\b|end\b|side\b|colleagues?\b|team\b|best\b)\w+|"
     r"\bI(?:'ve| have)? (?:ordered|bought|purchased|paid|been waiting|(?:still )?(?:haven't|have not|didn't|did not) "
@@ -193,12 +214,16 @@ class OrderFacts(BaseModel):
         return whole[len(before):] if whole.startswith(before) else sentence
 
     def wrong(self, sentence: str) -> FactKind | None:
-        """The kind of fact ``sentence`` gets wrong, or None: a status no order is in (or denying one it is in),
+        """The kind of fact ``sentence`` gets wrong, or None: a status no order is in (or denying one it is in, or
+        saying an order can or can no longer be cancelled or changed against what its status allows),
         an item of none of the orders, a day the facts don't give, a count of items or orders they don't state, or
         who is speaking (the customer's words said as the agent's)."""
         if _CUSTOMER_VOICE.search(sentence):
             return "voice"
         if any(self._true(status) == negated for status, negated in status_claims(sentence)):
+            return "status"
+        changeable = {status == "pending" for status in self.statuses.values()}  # the store's rule, by status
+        if len(changeable) == 1 and not change_claims(sentence) <= changeable:
             return "status"
         allowed = frozenset().union(*self.items.values()) if self.items else frozenset()
         if not terms_in(sentence, self.vocabulary) <= allowed:
