@@ -128,6 +128,10 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
                     raise
                 log.warning("the model server did not answer the warm-up: %s", exc)
     chosen = model
+    writer = writer_model(settings, reply_style(settings, custom_model=custom), model=lambda: chosen,
+                          separate=not custom)
+    if not custom:
+        writer()  # the writer's instance loaded and its prompt evaluated now, not at the first reply
     return AgentDeps(
         settings=settings,
         model=model,
@@ -139,8 +143,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
         reply_style=reply_style(settings, custom_model=custom),
         planner=planner,
         translation_model=translation_model(settings, planner, model=lambda: chosen, separate=not custom),
-        writer_model=writer_model(settings, reply_style(settings, custom_model=custom), model=lambda: chosen,
-                                  separate=not custom),
+        writer_model=writer,
     )
 
 
@@ -167,14 +170,13 @@ def writer_model(settings: Settings, style: Literal["model", "template"], *, mod
                  separate: bool) -> Callable[[], BaseChatModel | None]:
     """The model that words replies about orders (``SUPPORT_REPLY_STYLE``): none with templates; ``model`` itself
     when it is a server or not ``separate``; else another in-process instance of the same file that keeps the
-    writer's fixed prompt (:func:`agent.replies.writer_prompt`), loaded and warmed in the background now."""
+    writer's fixed prompt (:func:`agent.replies.writer_prompt`), loaded and warmed at its first call (the service
+    calls it at start: llama-cpp-python swaps ``sys.stdout`` while it loads a model, so not in the background)."""
     if style != "model":
         return lambda: None
     if not separate or settings.llm_backend == "openai":
         return model
-    writer = _other_instance(settings, WRITER_CONTEXT, warm=writer_start())
-    threading.Thread(target=writer, name="writer-warm-up", daemon=True).start()
-    return writer
+    return _other_instance(settings, WRITER_CONTEXT, warm=writer_start())
 
 
 def _other_instance(settings: Settings, n_ctx: int,

@@ -106,6 +106,7 @@ class World:
             self._model = build_chat_model(self.settings)
             if planner_mode(self.settings) == "model":
                 warm_up(self._model)
+            self._writer()  # its own instance, loaded and warmed now (not in the middle of a timed turn)
         return self._model
 
     @contextmanager

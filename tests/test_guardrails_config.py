@@ -76,7 +76,7 @@ def test_thresholds_come_from_the_config() -> None:
     data = bundled()
     data["thresholds"]["prompt_leak_ngram"] = 4
     rules = compiled(data)
-    leak = "Answer in short sentences using only the facts."
+    leak = "Answer what they asked first, in short sentences."
     assert inspect_sentence(leak, Grounding(trusted=True), rules=rules).rule == "leak_prompt"
     assert inspect_sentence(leak, Grounding(trusted=True)).rule is None
 

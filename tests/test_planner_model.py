@@ -106,7 +106,7 @@ def test_an_order_reply_is_worded_by_the_model_and_kept_to_the_facts(
     deps_on_default: AgentDeps, fresh_store: Store
 ) -> None:
     deps = dataclasses.replace(deps_on_default, store=fresh_store, reply_style="model")
-    events = Chat(deps, OLIVIA).say("where is my coffee maker?")
+    events = Chat(deps, OLIVIA).say("has my coffee maker shipped yet?")
     reply = text_of(events)
     assert not any(e.type == "reply_replaced" for e in events), reply
     assert "Coffee Maker" in reply and not reply.startswith("Order #W4821002 is processed.")  # not the template
