@@ -37,6 +37,8 @@ def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
         build_chat_model(make_settings(tmp_path, model_path=tmp_path / "nope.gguf"))
 
 
+@pytest.mark.model  # with the model tests, in their own process: it swaps the process's descriptor 2, which broke
+# a PostgreSQL lock test sharing its worker (tests/test_hub.py: the other batch never seen waiting)
 def test_model_instances_loading_at_once_leave_stderr_as_it_was() -> None:
     """Each load silences llama.cpp's chatter on descriptor 2; two at once (the writer's instance warms up in the
     background) must not leave it silenced, nor take stdout with it."""
