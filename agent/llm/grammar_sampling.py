@@ -121,6 +121,8 @@ class BracesBanned(LogitsProcessorList):
     def __init__(self, llama: Llama) -> None:
         self.banned = np.array([t for t in range(llama.n_vocab())
                                 if b"{" in (p := llama.detokenize([t])) or b"}" in p], dtype=np.intc)
+        self.is_banned = np.zeros(llama.n_vocab(), dtype=bool)
+        self.is_banned[self.banned] = True
         super().__init__([self._ban])
 
     def _ban(self, _: Any, scores: np.ndarray) -> np.ndarray:
@@ -132,19 +134,17 @@ class GreedyProseSampler:
     """Stands in for llama-cpp-python's sampler chain for one greedy plain-text completion: the most likely token
     that holds no brace (:class:`BracesBanned`). Nothing is forced: every token is the model's."""
 
-    def __init__(self, llama: Llama, banned: np.ndarray) -> None:
+    def __init__(self, llama: Llama, braces: BracesBanned) -> None:
         self._n_vocab = llama.n_vocab()
-        self._banned = banned
-        self._is_banned = np.zeros(self._n_vocab, dtype=bool)
-        self._is_banned[banned] = True
+        self._braces = braces
 
     def sample(self, ctx: LlamaContext, idx: int = -1) -> int:
         """The most likely token without a brace at position ``idx``."""
         logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx.ctx, idx), shape=(self._n_vocab,))
         token = int(np.argmax(logits))
-        if self._is_banned[token]:
+        if self._braces.is_banned[token]:
             allowed = logits.copy()
-            allowed[self._banned] = -np.inf
+            allowed[self._braces.banned] = -np.inf
             token = int(np.argmax(allowed))
         return token
 
@@ -195,7 +195,7 @@ class GrammarFirstLlama(Llama):
         if grammar is not None and processor is None:
             return GreedyGrammarSampler(self, grammar)
         if grammar is None and isinstance(processor, BracesBanned):
-            return GreedyProseSampler(self, processor.banned)
+            return GreedyProseSampler(self, processor)
         return super()._init_sampler(**params)
 
     def generate(self, tokens: Any, *args: Any, **kwargs: Any) -> Iterator[int]:  # type: ignore[override]
