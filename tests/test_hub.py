@@ -178,6 +178,7 @@ def test_batches_naming_the_same_conversations_in_opposite_orders_wait_instead_o
         with store_a.engine.connect() as watcher:  # wait until the other batch queues on a row lock
             while not watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                                            " AND pid <> pg_backend_pid()")).scalar():
+                watcher.rollback()  # PostgreSQL keeps one snapshot of pg_stat_activity per transaction
                 assert time.monotonic() < deadline, "the other batch never waited"
                 time.sleep(0.05)
         # in batch order the other batch would hold the second's row by now, and this write would deadlock
