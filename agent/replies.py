@@ -46,6 +46,9 @@ class ReplyPlan(BaseModel):
     amend: Callable[[str, str], str] | None = None
     """Writes into each sentence of the model's reply, given its text before that sentence, facts it left out that
     code can place (an order's number after its first mention), before the rails read it."""
+    stand_in: Callable[[str], list[str]] | None = None
+    """Code's sentences said in place of a model sentence that gets a fact wrong, given the reply's text before it
+    (:meth:`OrderFacts.stand_in`)."""
     left_out: Callable[[str], list[str] | None] | None = None
     """Code's sentences that give what the model's whole reply left out, said after it; None when the reply answers
     nothing (it is then replaced)."""
@@ -286,10 +289,12 @@ def _wordable(state: AgentState) -> bool:
 
 
 def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items: Iterable[str],
-                 as_written: str) -> ReplyPlan:
+                 opening: str) -> ReplyPlan:
     """The model rewords this turn's facts (``said``, written by code from the tool results) for the customer; every
-    sentence must keep to them (numbers and ids, and each order's status, items and counts), else ``as_written`` is
-    said (the facts, after any acknowledgement). Code writes in an order number the model left out, and says after
+    sentence must keep to them (numbers and ids, and each order's status, items and counts): code's sentences take
+    the place of one that does not (after ``opening``, code's acknowledgement of an upset customer, when it was the
+    first), and the facts as written (after ``opening``) that of a reply that breaks any other rule, answers
+    nothing or gets more facts wrong. Code writes in an order number the model left out, and says after
     the reply its own sentence for what the model did not give: an order's status, its items, an item named."""
     upset = state.get("sentiment", "neutral") != "neutral"
     english = in_english(state, question)
@@ -301,8 +306,10 @@ def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items
         prompt=writer_prompt(job),
         by_writer=True,
         amend=facts.numbered_next,
+        stand_in=lambda before: [*([opening] if opening and not before.strip() else []),
+                                 *facts.stand_in(before, said_sentences)],
         left_out=lambda reply: facts.left_out(reply, said_sentences),
-        fallback=lambda: as_written,
+        fallback=lambda: " ".join(p for p in (opening, said) if p),
         grounding=Grounding(facts=said, receipts=receipts_from(state.get("done_calls", [])), order_facts=facts),
         ask=ask,
     )
@@ -318,12 +325,10 @@ def plan_reply(state: AgentState, question: str, *, quote: bool = False,
     if state.get("input_flag") and not state.get("handoff"):
         return ReplyPlan(text=r["declined"][state["input_flag"]], grounding=trusted)
     said, ask = state.get("say", ""), state.get("ask", "")
-    acknowledged = said
-    if _acknowledges(state, said, ask):
-        acknowledged = " ".join(p for p in (acknowledgement(in_english(state, question)), said) if p)
+    opening = acknowledgement(in_english(state, question)) if _acknowledges(state, said, ask) else ""
     if items is not None and said and _wordable(state) and not state.get("retrieved"):  # the model acknowledges
-        return _worded_plan(state, question, said=said, ask=ask, items=items(), as_written=acknowledged)
-    said = acknowledged
+        return _worded_plan(state, question, said=said, ask=ask, items=items(), opening=opening)
+    said = " ".join(p for p in (opening, said) if p)
     if state.get("retrieved"):
         plan = _answer_plan(state, state.get("question") or question, quote=quote, said=said)
         return plan.model_copy(update={"ask": ask})

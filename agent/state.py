@@ -68,6 +68,11 @@ class AgentState(TypedDict, total=False):
     """The reply as written and checked (English)."""
     citations: list[dict[str, Any]]
     rail_trips: list[str]
+    """The rule that stopped each reply the output rails withdrew this turn."""
+    worded_sentences: int
+    """Sentences of this turn's reply the model wrote."""
+    replaced_sentences: list[str]
+    """The rule each model sentence broke that the customer did not get as written (``GuardedWriter.replaced``)."""
     stuck: bool
     """The bot gave the same reply three times in a row."""
     # --- whole conversation ---
@@ -121,6 +126,8 @@ TURN_RESET: dict[str, Any] = {
     "reply_english": "",
     "citations": [],
     "rail_trips": [],
+    "worded_sentences": 0,
+    "replaced_sentences": [],
     "stuck": False,
 }
 

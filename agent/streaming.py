@@ -9,6 +9,11 @@ from agent.guardrails import Grounding, SentenceGate, inspect_sentence
 from agent.telemetry.rails import count_rail_hits
 from agent.translation import Translator
 
+FACT_RULES = frozenset({"ungrounded_fact", "wrong_status", "wrong_item", "wrong_day", "wrong_count"})
+"""Rules a model sentence breaks by getting a fact wrong: code's sentences for the fact can take its place."""
+MAX_STAND_INS = 2
+"""Model sentences of one reply that code's sentences may take the place of; one more wrong fact withdraws it."""
+
 
 class GuardedWriter:
     """Feeds text through the sentence gate and the output rails; only passing sentences are written, in the
@@ -27,11 +32,18 @@ class GuardedWriter:
         self.shown = ""
         """What the customer was shown: ``released`` or its translation."""
         self.trips: list[str] = []
+        """The rule that stopped each withdrawn reply."""
+        self.worded = 0
+        """Sentences the model wrote that the rails read."""
+        self.replaced: list[str] = []
+        """The rule each of those sentences broke that the customer did not get as written: code's sentences said in
+        its place (:data:`FACT_RULES`), or its whole reply withdrawn."""
         self._said: set[str] = set()
         self._repeating = False
         """The model's text started repeating itself (small models loop): the rest of that stream is dropped."""
 
-    def _release(self, sentences: Iterable[str], amend: Callable[[str], str] | None = None) -> bool:
+    def _release(self, sentences: Iterable[str], amend: Callable[[str], str] | None = None,
+                 stand_in: Callable[[], list[str]] | None = None) -> bool:
         for said in sentences:
             sentence = amend(said) if amend else said
             key = " ".join(sentence.lower().split())
@@ -41,12 +53,31 @@ class GuardedWriter:
             self._said.add(key)
             verdict = inspect_sentence(sentence, self._grounding)
             count_rail_hits("output", verdict)
-            if rule := verdict.rule:
+            self.worded += not (self._grounding.trusted or self._grounding.quoted)
+            if (rule := verdict.rule) and stand_in and rule in FACT_RULES and len(self.replaced) < MAX_STAND_INS:
+                self.replaced.append(rule)
+                if not self._say_instead(stand_in(), sentence):
+                    return False
+                continue
+            if rule:
                 self.trips.append(rule)
                 return False
             self.released += sentence
             self._show(sentence)
         return True
+
+    def _say_instead(self, sentences: list[str], wrong: str) -> bool:
+        """Release code's ``sentences`` where the model's ``wrong`` one was, spaced as it was."""
+        if not sentences:
+            return True
+        said = [f"{s.strip()} " for s in sentences]  # one by one, as the translator says them
+        said[0] = f"{' ' if self.released and not self.released[-1].isspace() else ''}{said[0]}"
+        said[-1] = f"{said[-1].rstrip()}{wrong[len(wrong.rstrip()):]}"
+        saved, self._grounding = self._grounding, Grounding(trusted=True)
+        try:
+            return self._release(said)
+        finally:
+            self._grounding = saved
 
     def _show(self, sentence: str) -> None:
         """Write ``sentence`` in the customer's language; the first one that cannot be translated safely switches
@@ -69,29 +100,34 @@ class GuardedWriter:
         self._write(TextDelta(text=self.shown))
 
     def stream(self, deltas: Iterable[str], *, grounding: Grounding | None = None,
-               amend: Callable[[str, str], str] | None = None) -> bool:
+               amend: Callable[[str, str], str] | None = None,
+               stand_in: Callable[[str], list[str]] | None = None) -> bool:
         """Release ``deltas`` sentence by sentence; stop at the first failing sentence (returns False).
         ``grounding``: what these deltas are checked against, instead of the writer's own; ``amend``: rewrites
-        each sentence, given what these deltas released before it, before the rails read it."""
+        each sentence, given what these deltas released before it, before the rails read it; ``stand_in``: code's
+        sentences to say in place of one that gets a fact wrong, given what these deltas released before it (up to
+        :data:`MAX_STAND_INS`; without it such a sentence fails)."""
         if grounding is not None:
             saved, self._grounding = self._grounding, grounding
             try:
-                return self.stream(deltas, amend=amend)
+                return self.stream(deltas, amend=amend, stand_in=stand_in)
             finally:
                 self._grounding = saved
         start = len(self.released)
         amended = (lambda sentence: amend(self.released[start:], sentence)) if amend else None
+        stood = (lambda: stand_in(self.released[start:])) if stand_in else None
         self._repeating = False
         for delta in deltas:
-            if not self._release(self._gate.feed(delta), amended):
+            if not self._release(self._gate.feed(delta), amended, stood):
                 return False
             if self._repeating:
                 self._gate = SentenceGate()  # the repeat's unfinished tail is not said either
                 return True
-        return self._release(self._gate.flush(), amended)
+        return self._release(self._gate.flush(), amended, stood)
 
     def stream_once(self, deltas: Iterable[str], *, answers: Callable[[str], bool],
-                    amend: Callable[[str, str], str] | None = None) -> bool:
+                    amend: Callable[[str, str], str] | None = None,
+                    stand_in: Callable[[str], list[str]] | None = None) -> bool:
         """Like :meth:`stream`, but nothing is written until the text these deltas released ``answers`` (then
         what was held goes out and the rest streams): a reply that never answers is never shown (False,
         ``dropped_fact``), as one whose sentence fails a rail before it answers, and a sentence of it that could not
@@ -109,7 +145,7 @@ class GuardedWriter:
 
         self._write = hold
         try:
-            passed = self.stream(deltas, amend=amend)
+            passed = self.stream(deltas, amend=amend, stand_in=stand_in)
         finally:
             answered, self._write = self._write is write, write
         if passed and not answered:
@@ -122,7 +158,9 @@ class GuardedWriter:
 
     def replace(self, text: str) -> None:
         """Withdraw what was released and say ``text`` instead (itself checked)."""
-        self._write(ReplyReplaced(rule=self.trips[-1] if self.trips else "unknown"))
+        rule = self.trips[-1] if self.trips else "unknown"
+        self.replaced += [rule] * (self.worded - len(self.replaced))
+        self._write(ReplyReplaced(rule=rule))
         self.released = self.shown = ""
         self._said.clear()
         self._gate = SentenceGate()

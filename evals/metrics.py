@@ -92,6 +92,11 @@ class Metrics(BaseModel):
     replaced: dict[str, int] = {}
     """Replies withdrawn while they streamed, by the rule that withdrew them (``wrong_status``, ``dropped_fact``,
     ``unsupported_claim``...): model wording that failed a check and was said as written or quoted instead."""
+    worded_sentences: int = 0
+    """Sentences the model wrote in replies (in-process runs)."""
+    replaced_sentences: dict[str, int] = {}
+    """Those the customer did not get as written, by the rule each broke: code's sentences stood in for a wrong fact,
+    or the whole reply was withdrawn."""
     answers: dict[str, int] = {}
     """Help-center answers by how they were said: ``worded`` (the model's wording released), ``reworded`` (withdrawn,
     the quote said instead), ``quoted``."""
@@ -155,6 +160,8 @@ def compute(results: list[RunResult]) -> Metrics:
         loops=loops,
         loop_rate=ratio(loops, len(conversations)),
         replaced=dict(Counter(e["rule"] for t in timed for e in t.events if e["type"] == "reply_replaced")),
+        worded_sentences=sum(t.worded_sentences for t in timed),
+        replaced_sentences=dict(Counter(rule for t in timed for rule in t.replaced_sentences)),
         answers=dict(Counter(t.answered_by for t in timed if t.answered_by)),
         ttft_p50_s=percentile(first, 50),
         ttft_p95_s=percentile(first, 95),

@@ -49,6 +49,11 @@ class TurnRecord(BaseModel):
     answered_by: Literal["worded", "reworded", "quoted"] | None = None
     """How a help-center answer was said (in-process): ``worded`` by the model and released, ``reworded`` (the
     model's wording withdrawn, the quote said instead; any reply withdrawn in the turn counts), ``quoted``."""
+    worded_sentences: int = 0
+    """Sentences of the reply the model wrote (in-process)."""
+    replaced_sentences: list[str] = []
+    """The rule each of them broke that the customer did not get as written (in-process): code's sentences stood in
+    for it, or the whole reply was withdrawn."""
     passages: list[str] = Field(default=[], exclude=True)
     """Text of those passages (in-process; not written to the report)."""
 
@@ -145,6 +150,8 @@ class InProcessChat:
             turn.tokens, turn.gen_s = self.meter.take()
         state = await self.agent.graph.aget_state({"configurable": {"thread_id": self.conversation_id}})
         turn.plan_path, turn.plan_s = state.values.get("plan_path", ""), state.values.get("plan_seconds")
+        turn.worded_sentences = state.values.get("worded_sentences", 0)
+        turn.replaced_sentences = list(state.values.get("replaced_sentences", []))
         passages = state.values.get("passages") or []
         turn.from_help_center = bool(state.values.get("retrieved") and passages)
         turn.passages = [str(p["text"]) for p in passages] if turn.from_help_center else []

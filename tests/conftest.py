@@ -10,8 +10,10 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.bootstrap import build_deps
@@ -144,6 +146,11 @@ class Chat:
             return [e async for e in self.agent.turn(self.conversation_id, self.customer_id, text)]
 
         return asyncio.run(collect())
+
+    def state(self) -> dict[str, Any]:
+        """The conversation's graph state after its last turn."""
+        config: RunnableConfig = {"configurable": {"thread_id": self.conversation_id}}
+        return dict(asyncio.run(self.agent.graph.aget_state(config)).values)
 
 
 @pytest.fixture

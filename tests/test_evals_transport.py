@@ -93,3 +93,15 @@ def test_a_help_center_answer_is_recorded_as_worded_reworded_or_quoted(
     turn = asyncio.run(InProcessChat(deps, SHOWCASE).say("how long do I have to return an item?"))
     assert turn.from_help_center and turn.answered_by == said_by
     assert "30 days" in turn.reply
+
+
+@pytest.mark.parametrize(("reply", "worded", "replaced"), [
+    ("Your Coffee Maker is being packed. It will arrive tomorrow.", 2, ["wrong_day"]),  # code stands in for one
+    ("Your Coffee Maker is being packed. Order #W4821001 is processed.", 2, ["personal_data"] * 2),  # withdrawn
+    ("Your Coffee Maker is being packed.", 1, []),
+])
+def test_the_model_s_sentences_and_those_replaced_are_recorded(world: AgentDeps, reply: str, worded: int,
+                                                                replaced: list[str]) -> None:
+    deps = dataclasses.replace(world, model=ScriptedChatModel(steps=[reply]), reply_style="model")
+    turn = asyncio.run(InProcessChat(deps, SHOWCASE).say("where is my order #W4821002?"))
+    assert (turn.worded_sentences, turn.replaced_sentences) == (worded, replaced)

@@ -173,6 +173,28 @@ def test_an_order_status_in_spanish_uses_the_fixed_wording(spoken: Callable[...,
     translator.assert_all_used()
 
 
+@pytest.mark.parametrize(("message", "english", "status"), [
+    ("¿Ya se envió mi pedido #W4821002?", "Has my order #W4821002 shipped yet?",
+     "El pedido #W4821002 está en preparación."),
+    ("Est-ce que ma commande #W4821002 est déjà partie ?", "Has my order #W4821002 shipped already?",
+     "La commande #W4821002 est en préparation."),
+    ("Wurde meine Bestellung #W4821002 schon verschickt?", "Has my order #W4821002 been shipped yet?",
+     "Die Bestellung #W4821002 ist in Bearbeitung."),
+    ("O meu pedido #W4821002 já foi enviado?", "Has my order #W4821002 been shipped yet?",
+     "O pedido #W4821002 está em preparação."),
+    ("Il mio ordine #W4821002 è già stato spedito?", "Has my order #W4821002 been shipped yet?",
+     "L'ordine #W4821002 è in preparazione."),
+])
+def test_a_wrong_status_the_model_writes_is_stood_in_for_in_the_customers_language(
+        spoken: Callable[..., Any], message: str, english: str, status: str) -> None:
+    chat, translator = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"}),
+                               "Good news: your Coffee Maker has shipped!"], [english], reply_style="model")
+    text = text_of(chat.say(message))
+    assert text.startswith(status) and "Coffee Maker" in text  # code's sentences, in their fixed wording
+    assert chat.state()["replaced_sentences"] == ["wrong_status"]
+    translator.assert_all_used()
+
+
 class _Waiting(ScriptedChatModel):
     """Answers only once ``ready`` is set (5 s at most), noting whether it was."""
 

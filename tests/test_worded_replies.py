@@ -1,7 +1,8 @@
 """Replies about orders worded by the model (``reply_style=model``): what it writes reaches the customer only while
-every fact in it matches the tool results code wrote the facts from; a wrong id, amount, date, count, status, item
-or day, or a reply that no longer gives the order's status, puts the facts as written in its place. The scripted
-model says what a model gets wrong."""
+every fact in it matches the tool results code wrote the facts from. A sentence with a wrong id, amount, date,
+count, status, item or day is never shown: code's sentences for the order's status take its place when the reply has
+not given it yet; a reply that no longer gives the order's status, breaks another rule or gets more facts wrong has
+the facts as written said in its place. The scripted model says what a model gets wrong."""
 
 from __future__ import annotations
 
@@ -113,6 +114,18 @@ def test_what_a_reply_leaves_out_is_code_s_sentence_for_it() -> None:
     assert asked.left_out("It was delivered.", items) == items
 
 
+def test_code_stands_in_with_the_status_of_each_order_the_reply_has_not_given() -> None:
+    facts = sentences(FACTS)
+    assert PROCESSED.stand_in("", facts) == facts[:2]  # where it stands, with what that means
+    assert PROCESSED.stand_in("I'm sorry for the wait. ", facts) == facts[:2]
+    assert PROCESSED.stand_in("Your Coffee Maker (order #W4821002) is being packed. ", facts) == []  # said already
+    both = looked_up("#W4821002", "processed", "Coffee Maker") + looked_up("#W3057001", "shipped", "Smart Watch")
+    two = sentences(f"{FACTS} Order #W3057001 is shipped. It has 1 item: Smart Watch. It shipped on Dec 4, 2026.")
+    facts_of_two = OrderFacts.of(both, facts=" ".join(two), vocabulary=CATALOG)
+    assert facts_of_two.stand_in("Order #W4821002 hasn't shipped yet: it's being packed. ", two) == [
+        "Order #W3057001 is shipped.", "It shipped on Dec 4, 2026."]  # the other order's, not its items
+
+
 @pytest.mark.parametrize(("reply", "numbered"), [
     ("The coffee makers are being packed.", "The coffee makers (order #W4821002) are being packed."),
     ("Your Coffee Maker is being packed; the maker ships soon.",
@@ -136,8 +149,16 @@ def worded(world: AgentDeps) -> AgentDeps:
 
 def ask(deps: AgentDeps, reply: str, message: str = "where is my order #W4821002??"
         ) -> tuple[list[_Event], ScriptedChatModel]:
+    events, model, _ = asked(deps, reply, message)
+    return events, model
+
+
+def asked(deps: AgentDeps, reply: str, message: str = "where is my order #W4821002??"
+          ) -> tuple[list[_Event], ScriptedChatModel, dict[str, Any]]:
+    """The turn's events, the model, and the graph state after it."""
     model = ScriptedChatModel(steps=[reply])
-    return Chat(dataclasses.replace(deps, model=model), "olivia_martin_4821").say(message), model
+    chat = Chat(dataclasses.replace(deps, model=model), "olivia_martin_4821")
+    return chat.say(message), model, chat.state()
 
 
 def facts_of(deps: AgentDeps) -> str:
@@ -171,7 +192,6 @@ def test_replies_are_worded_by_the_writer_instance_where_there_is_one(worded: Ag
 
 
 @pytest.mark.parametrize(("wrong", "rule"), [
-    ("Order #W4821001 is processed.", "personal_data"),  # another order of hers
     ("Your Coffee Maker cost $99.00.", "ungrounded_fact"),
     ("You placed it on Nov 29, 2026.", "ungrounded_fact"),
     ("It has 2 items.", "wrong_count"),  # whether or not a date gives a 2
@@ -182,10 +202,41 @@ def test_replies_are_worded_by_the_writer_instance_where_there_is_one(worded: Ag
     ("It will be with you within two days.", "ungrounded_fact"),  # a duration in words: the shared number rule
 ])
 def test_a_wrong_fact_never_reaches_the_customer(worded: AgentDeps, wrong: str, rule: str) -> None:
-    events, _ = ask(worded, f"Your Coffee Maker is being packed. {wrong}")
+    events, _, state = asked(worded, f"Your Coffee Maker is being packed. {wrong} We'll email you once it ships.")
+    assert wrong not in delivered(events) and not any(isinstance(e, ReplyReplaced) for e in events)
+    # the reply gave where the order stands before the wrong sentence: that sentence alone is dropped
+    assert text_of(events) == "Your Coffee Maker (order #W4821002) is being packed. We'll email you once it ships."
+    assert (state["worded_sentences"], state["replaced_sentences"]) == (3, [rule])
+
+
+def test_code_says_the_facts_in_place_of_a_wrong_first_sentence(worded: AgentDeps) -> None:
+    events, _, state = asked(worded, "Good news: your Coffee Maker has shipped! We'll email you the tracking.")
+    status = " ".join(s.strip() for s in sentences(facts_of(worded))[:2])
+    assert status.startswith("Order #W4821002 is processed. It hasn't shipped yet")
+    assert delivered(events).startswith(f"{status} We'll email you the tracking.")  # still answering first
+    assert "shipped!" not in delivered(events) and not any(isinstance(e, ReplyReplaced) for e in events)
+    assert state["replaced_sentences"] == ["wrong_status"]
+
+
+def test_a_reply_with_more_wrong_facts_than_code_stands_in_for_is_withdrawn(worded: AgentDeps) -> None:
+    reply = "Your Coffee Maker is being packed. It has 2 items. It will arrive tomorrow. It cost $99.00."
+    events, _, state = asked(worded, reply)
+    assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["ungrounded_fact"]
+    assert text_of(events) == facts_of(worded)  # the facts as code wrote them
+    assert (state["worded_sentences"], state["replaced_sentences"]) == (
+        4, ["wrong_count", "wrong_day", "ungrounded_fact", "ungrounded_fact"])  # every sentence of it counted
+
+
+@pytest.mark.parametrize(("wrong", "rule"), [
+    ("Order #W4821001 is processed.", "personal_data"),  # another order of hers
+    ("My order hasn't arrived and nobody answers me.", "wrong_voice"),  # the model goes on as the customer
+])
+def test_a_sentence_off_policy_withdraws_the_whole_reply(worded: AgentDeps, wrong: str, rule: str) -> None:
+    events, _, state = asked(worded, f"Your Coffee Maker is being packed. {wrong}")
     assert wrong not in delivered(events)
     assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == [rule]
-    assert text_of(events) == facts_of(worded)  # the facts as code wrote them
+    assert text_of(events) == facts_of(worded)
+    assert state["replaced_sentences"] == [rule, rule]
 
 
 def test_a_worded_reply_without_the_order_number_gets_it_written_in(worded: AgentDeps) -> None:
@@ -197,7 +248,8 @@ def test_a_worded_reply_without_the_order_number_gets_it_written_in(worded: Agen
 def test_what_the_customer_claims_is_no_fact(worded: AgentDeps) -> None:
     events, _ = ask(worded, "Your Coffee Maker is being packed. You paid $99.00 for it.",
                     "where is my order #W4821002?? i paid $99.00 for it")
-    assert "$99.00" not in delivered(events) and text_of(events) == facts_of(worded)
+    assert "$99.00" not in delivered(events)
+    assert text_of(events).strip() == "Your Coffee Maker (order #W4821002) is being packed."
 
 
 @pytest.mark.parametrize("reply", ["I'm sorry, but I can't help with that.",
@@ -233,9 +285,10 @@ def test_an_upset_customer_is_acknowledged_first(worded: AgentDeps) -> None:
     assert text_of(events).startswith("I'm sorry it's taking so long.")
 
 
-def test_an_upset_customer_is_still_acknowledged_when_the_wording_is_replaced(worded: AgentDeps) -> None:
-    events, _ = ask(worded, "Good news: your Coffee Maker has shipped!", "where is my order #W4821002?? so annoyed")
-    assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["wrong_status"]
+@pytest.mark.parametrize("reply", ["Good news: your Coffee Maker has shipped!",  # code's sentences stand in
+                                   "I'm sorry, but I can't help with that."])  # withdrawn: it answers nothing
+def test_an_upset_customer_is_still_acknowledged_when_the_wording_is_replaced(worded: AgentDeps, reply: str) -> None:
+    events, _ = ask(worded, reply, "where is my order #W4821002?? so annoyed")
     assert text_of(events) == f"I'm sorry your order is taking this long. {facts_of(worded)}"
 
 

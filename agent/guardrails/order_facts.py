@@ -188,6 +188,22 @@ class OrderFacts(BaseModel):
         picked = [next((f for f in facts if gives(f)), "") for gives in wanted]
         return [f for f in dict.fromkeys(picked) if f]
 
+    def stand_in(self, before: str, facts: Iterable[str]) -> list[str]:
+        """Code's sentences said in place of a model sentence that got a fact wrong, after ``before`` (the reply's
+        text before it): each sentence of ``facts`` (code's, in order) that states the status of an order ``before``
+        does not give the status of, so the reply still answers first; none when it gives them all (the sentence is
+        dropped, and :meth:`left_out` adds anything else missing at the end)."""
+        said = {s for s, negated in status_claims(before) if not negated}
+        ids = _ids(before)
+        wanted = {order for order, status in self.statuses.items() if order not in ids or status not in said}
+        picked, about = [], None
+        for sentence in facts:
+            if named := _ids(sentence):
+                about = next(iter(named)) if len(named) == 1 else None
+            if about in wanted and status_claims(sentence):
+                picked.append(sentence)
+        return picked
+
     def numbered(self, reply: str) -> str:
         """``reply`` with the number of each order it leaves out written after the order's first mention: one of
         its items ("the smart watch (order #W3057001)"), else, in a reply about one order, "your order"."""

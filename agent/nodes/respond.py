@@ -43,14 +43,15 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         fallback = plan.fallback() if plan.fallback else replies()["safe_fallback"]
         writer.replace(" ".join(p for p in (plan.said, fallback, plan.ask) if p))
     return {"reply": writer.shown.strip(), "reply_english": writer.released.strip(), "citations": plan.citations,
-            "rail_trips": writer.trips}
+            "rail_trips": writer.trips, "worded_sentences": state.get("worded_sentences", 0) + writer.worded,
+            "replaced_sentences": [*state.get("replaced_sentences", []), *writer.replaced]}
 
 
 def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
     """Stream the model's wording of ``plan``, each sentence as soon as it passes the rails (an order reply from
-    its first sentence that says where an order stands: one that never does is never shown), then code's
-    sentences for what it left out. False when a sentence failed, the model failed or wrote nothing, or the reply
-    answers nothing it had to (``dropped_fact``)."""
+    its first sentence that says where an order stands: one that never does is never shown), code's sentences in
+    place of one that gets a fact wrong, then code's sentences for what it left out. False when a sentence failed,
+    the model failed or wrote nothing, or the reply answers nothing it had to (``dropped_fact``)."""
     before = writer.released
     try:
         model = (deps.writer_model() if plan.by_writer else None) or deps.model
@@ -59,7 +60,8 @@ def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
         if plan.left_out is None:
             return writer.stream(chunks) and writer.released != before
         left_out = plan.left_out
-        if not writer.stream_once(chunks, answers=lambda text: left_out(text) is not None, amend=plan.amend):
+        if not writer.stream_once(chunks, answers=lambda text: left_out(text) is not None, amend=plan.amend,
+                                  stand_in=plan.stand_in):
             return False
     except ModelError:
         count_fallback("answer")
