@@ -36,8 +36,9 @@ def looked_up(order_id: str, status: str, *items: str) -> list[dict[str, Any]]:
 PROCESSED = OrderFacts.of(looked_up("#W4821002", "processed", "Coffee Maker"), facts=FACTS, vocabulary=CATALOG)
 PENDING = OrderFacts.of(looked_up("#W4821003", "pending", "T-Shirt"), facts="Order #W4821003 is pending.",
                         vocabulary=CATALOG)
+DELIVERED_FACTS = "Order #W4821001 is delivered. It shipped on Nov 26, 2026."
 DELIVERED = OrderFacts.of(looked_up("#W4821001", "delivered", "Wireless Earbuds", "Smart Watch"),
-                          facts="Order #W4821001 is delivered. It shipped on Nov 26, 2026.", vocabulary=CATALOG)
+                          facts=DELIVERED_FACTS, vocabulary=CATALOG)
 
 
 def test_status_claims_read_negation_and_what_is_no_claim() -> None:
@@ -106,6 +107,9 @@ def test_what_a_reply_leaves_out_is_code_s_sentence_for_it() -> None:
     assert PROCESSED.left_out("Good news: it isn't delayed, it's being packed.", facts) == [facts[0], facts[2]]
     assert PROCESSED.left_out("Your Coffee Maker (order #W4821002) hasn't shipped yet.", facts) == [facts[0]]
     assert DELIVERED.left_out("Order #W4821001 was delivered on Nov 28.", []) == []
+    shipped = sentences(DELIVERED_FACTS)  # a value of the facts answers too (the number rules check it is one)
+    assert DELIVERED.left_out("Sure, the tracking number is 922650393259.", shipped) == [shipped[0]]
+    assert DELIVERED.left_out("It cost $193.78.", shipped) == [shipped[0]]
     asked = OrderFacts.of(looked_up("#W4821001", "delivered", "Wireless Earbuds", "Smart Watch"), facts="",
                           vocabulary=CATALOG, message="did my earbuds arrive?")
     items = ["Order #W4821001 is delivered.", "It has 2 items: Wireless Earbuds and Smart Watch."]
@@ -259,6 +263,13 @@ def test_a_reply_that_answers_nothing_is_never_shown(worded: AgentDeps, reply: s
     events, _ = ask(worded, reply)  # says nothing wrong, but not where the order stands
     assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["dropped_fact"]
     assert delivered(events) == facts_of(worded)  # held until it said where the order stands: none of it streamed
+
+
+def test_a_reply_that_gives_a_value_asked_for_is_shown_with_where_the_order_stands(worded: AgentDeps) -> None:
+    facts = sentences(facts_of(worded))
+    reply = "Sure, your Coffee Maker (order #W4821002) came to $114.22."
+    events, _ = ask(worded, reply, "how much was my coffee maker order #W4821002?")
+    assert text_of(events) == f"{reply} {facts[0]}" and not any(isinstance(e, ReplyReplaced) for e in events)
 
 
 def test_what_comes_before_the_answer_is_held_with_it(worded: AgentDeps) -> None:

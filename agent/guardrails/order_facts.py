@@ -52,6 +52,8 @@ _COUNT = re.compile(r"\b(\d+|" + "|".join(NUMBER_WORDS) + r")\s+(?:\w+\s+)?(item
                     re.IGNORECASE)
 """A count of items or orders, in digits or words ("2 items", "two items"): a number the facts give elsewhere (a
 "2" in "Dec 2") is still no count of them. Durations in words are the number check's."""
+_VALUE = re.compile(r"\$\s?\d|\b\d{3,}\b")
+"""A value a reply gives from the facts (an amount, a tracking number, a year): the number rules check it is one."""
 _CHANGE = re.compile(r"\b(?:cancel\w*|chang\w*|modif\w*|(?:sen[dt]|ship|redirect)\w* (?:it |them )?to (?:another|a "
                      r"different|a new) address)\b", re.IGNORECASE)
 _CANNOT = re.compile(r"\b(?:can't|cannot|can not|can no longer|no longer|too late to|unable to|not possible to)"
@@ -173,9 +175,10 @@ class OrderFacts(BaseModel):
         """The sentences of ``facts`` (code's, in order) that give what ``reply`` leaves out: the first naming each
         order whose number or status it does not give, the first naming an item of each order it names no item of
         (customers know their orders by what is in them), and the first naming each item the customer named that
-        it does not; None when it says nothing of where an order stands (it answers nothing: no reply to extend)."""
+        it does not; None when it says nothing of where an order stands and gives no value of the facts (it answers
+        nothing: no reply to extend; "the tracking number is 922650393259" answers)."""
         claims = status_claims(reply)
-        if not claims:
+        if not claims and not _VALUE.search(reply):
             return None
         said = {s for s, negated in claims if not negated}
         ids = _ids(reply)
