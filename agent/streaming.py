@@ -39,6 +39,8 @@ class GuardedWriter:
         """The rule each of those sentences broke that the customer did not get as written: code's sentences said in
         its place (:data:`FACT_RULES`), or its whole reply withdrawn."""
         self._said: set[str] = set()
+        self._stood_in = 0
+        """Model sentences code's sentences took the place of (at most :data:`MAX_STAND_INS`)."""
         self._repeating = False
         """The model's text started repeating itself (small models loop): the rest of that stream is dropped."""
 
@@ -54,7 +56,8 @@ class GuardedWriter:
             verdict = inspect_sentence(sentence, self._grounding)
             count_rail_hits("output", verdict)
             self.worded += not (self._grounding.trusted or self._grounding.quoted)
-            if (rule := verdict.rule) and stand_in and rule in FACT_RULES and len(self.replaced) < MAX_STAND_INS:
+            if (rule := verdict.rule) and stand_in and rule in FACT_RULES and self._stood_in < MAX_STAND_INS:
+                self._stood_in += 1
                 self.replaced.append(rule)
                 if not self._say_instead(stand_in(), sentence):
                     return False
@@ -131,8 +134,9 @@ class GuardedWriter:
         """Like :meth:`stream`, but nothing is written until the text these deltas released ``answers`` (then
         what was held goes out and the rest streams): a reply that never answers is never shown (False,
         ``dropped_fact``), as one whose sentence fails a rail before it answers, and a sentence of it that could not
-        be translated does not turn the rest of the turn English."""
-        write, start, shown = self._write, len(self.released), self.shown
+        be translated does not turn the rest of the turn English. What was held goes with a sentence code's stand in
+        for before it answered (what led up to a wrong answer, "I can't find that order", is not said before code's)."""
+        write, start, shown, worded = self._write, len(self.released), self.shown, self.worded
         translator, in_english = self._translator, self._in_english
         held: list[object] = []
 
@@ -143,16 +147,27 @@ class GuardedWriter:
                 for kept in held:
                     write(kept)
 
+        def forget_held() -> None:
+            self.released, self.shown = self.released[:start], shown
+            self._translator, self._in_english = translator, in_english
+            held.clear()
+
+        def standing_in(before: str) -> list[str]:
+            if self._write is not write:  # not answered yet: the held sentences are never shown either
+                self.replaced += self.replaced[-1:] * (self.worded - 1 - worded)
+                forget_held()
+                before = ""
+            return stand_in(before) if stand_in else []
+
         self._write = hold
         try:
-            passed = self.stream(deltas, amend=amend, stand_in=stand_in)
+            passed = self.stream(deltas, amend=amend, stand_in=standing_in if stand_in else None)
         finally:
             answered, self._write = self._write is write, write
         if passed and not answered:
             self.trips.append("dropped_fact")
         if not answered:
-            self.released, self.shown = self.released[:start], shown
-            self._translator, self._in_english = translator, in_english
+            forget_held()
             return False
         return passed
 

@@ -123,6 +123,8 @@ def test_an_order_reply_streams_from_its_answer_until_a_sentence_leaves_the_orde
     assert before.delivered == []  # held until the reply said where the order stands, withdrawn before
     stood = judge(attack, f"Your Coffee Maker has shipped! {good}", found, order=order)  # code's facts stand in
     assert (stood.delivered, stood.replaced, stood.blocked_by) == ([good], ["wrong_status"], None)
+    held = judge(attack, f"I can't find it. Your Coffee Maker has shipped! {good}", found, order=order)
+    assert (held.delivered, held.replaced) == ([good], ["wrong_status"])  # held before the answer: never shown
     wrong = "It has 2 items. It will arrive tomorrow. It cost $9.00."  # more than code stands in for
     withdrawn = judge(attack, f"{good} {wrong}", found, order=order)
     assert (withdrawn.replaced, withdrawn.blocked_by) == (["wrong_count", "wrong_day"], "ungrounded_fact")

@@ -222,6 +222,15 @@ def test_code_says_the_facts_in_place_of_a_wrong_first_sentence(worded: AgentDep
     assert state["replaced_sentences"] == ["wrong_status"]
 
 
+def test_what_the_reply_held_before_a_wrong_answer_goes_with_it(worded: AgentDeps) -> None:
+    events, _, state = asked(worded, "Sorry, I can't find order #W4821002 in our records. Your Coffee Maker has "
+                                     "shipped! We'll email you once it arrives.")
+    status = " ".join(s.strip() for s in sentences(facts_of(worded))[:2])
+    assert delivered(events).startswith(f"{status} We'll email you once it arrives.")
+    assert "records" not in delivered(events) and not any(isinstance(e, ReplyReplaced) for e in events)
+    assert (state["worded_sentences"], state["replaced_sentences"]) == (3, ["wrong_status", "wrong_status"])
+
+
 def test_a_reply_with_more_wrong_facts_than_code_stands_in_for_is_withdrawn(worded: AgentDeps) -> None:
     reply = "Your Coffee Maker is being packed. It has 2 items. It will arrive tomorrow. It cost $99.00."
     events, _, state = asked(worded, reply)
