@@ -47,8 +47,8 @@ class ReplyPlan(BaseModel):
     """Writes into each sentence of the model's reply, given its text before that sentence, facts it left out that
     code can place (an order's number after its first mention), before the rails read it."""
     stand_in: Callable[[str], list[str]] | None = None
-    """Code's sentences said in place of a model sentence that gets a fact wrong, given the reply's text before it
-    (:meth:`OrderFacts.stand_in`)."""
+    """Code's sentences said in place of the model's first sentence that gets a fact wrong and all after it, given
+    the reply's text before it (:meth:`OrderFacts.stand_in`)."""
     left_out: Callable[[str], list[str] | None] | None = None
     """Code's sentences that give what the model's whole reply left out, said after it; None when the reply answers
     nothing (it is then replaced)."""
@@ -292,9 +292,9 @@ def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items
                  opening: str) -> ReplyPlan:
     """The model rewords this turn's facts (``said``, written by code from the tool results) for the customer; every
     sentence must keep to them (numbers and ids, and each order's status, items and counts): code's sentences take
-    the place of one that does not (after ``opening``, code's acknowledgement of an upset customer, when it was the
-    first), and the facts as written (after ``opening``) that of a reply that breaks any other rule, answers
-    nothing or gets more facts wrong. Code writes in an order number the model left out, and says after
+    the place of the first that does not and all after it (after ``opening``, code's acknowledgement of an upset
+    customer, when nothing came before), and the facts as written (after ``opening``) that of a reply that breaks
+    any other rule or answers nothing. Code writes in an order number the model left out, and says after
     the reply its own sentence for what the model did not give: an order's status, its items, an item named."""
     upset = state.get("sentiment", "neutral") != "neutral"
     english = in_english(state, question)

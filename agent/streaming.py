@@ -10,9 +10,7 @@ from agent.telemetry.rails import count_rail_hits
 from agent.translation import Translator
 
 FACT_RULES = frozenset({"ungrounded_fact", "wrong_status", "wrong_item", "wrong_day", "wrong_count"})
-"""Rules a model sentence breaks by getting a fact wrong: code's sentences for the fact can take its place."""
-MAX_STAND_INS = 2
-"""Model sentences of one reply that code's sentences may take the place of; one more wrong fact withdraws it."""
+"""Rules a model sentence breaks by getting a fact wrong: code's sentences for the facts can take its place."""
 
 
 class GuardedWriter:
@@ -39,10 +37,9 @@ class GuardedWriter:
         """The rule each of those sentences broke that the customer did not get as written: code's sentences said in
         its place (:data:`FACT_RULES`), or its whole reply withdrawn."""
         self._said: set[str] = set()
-        self._stood_in = 0
-        """Model sentences code's sentences took the place of (at most :data:`MAX_STAND_INS`)."""
-        self._repeating = False
-        """The model's text started repeating itself (small models loop): the rest of that stream is dropped."""
+        self._cut = False
+        """The rest of the model's stream is dropped: it started repeating itself (small models loop), or code's
+        sentences took the place of a wrong fact (a model that got one wrong is not trusted with what follows)."""
 
     def _release(self, sentences: Iterable[str], amend: Callable[[str], str] | None = None,
                  stand_in: Callable[[], list[str]] | None = None) -> bool:
@@ -50,18 +47,16 @@ class GuardedWriter:
             sentence = amend(said) if amend else said
             key = " ".join(sentence.lower().split())
             if key in self._said and not self._grounding.trusted:  # code may say a sentence twice (two orders)
-                self._repeating = True
+                self._cut = True
                 return True
             self._said.add(key)
             verdict = inspect_sentence(sentence, self._grounding)
             count_rail_hits("output", verdict)
             self.worded += not (self._grounding.trusted or self._grounding.quoted)
-            if (rule := verdict.rule) and stand_in and rule in FACT_RULES and self._stood_in < MAX_STAND_INS:
-                self._stood_in += 1
+            if (rule := verdict.rule) and stand_in and rule in FACT_RULES:
                 self.replaced.append(rule)
-                if not self._say_instead(stand_in(), sentence):
-                    return False
-                continue
+                self._cut = True
+                return self._say_instead(stand_in())
             if rule:
                 self.trips.append(rule)
                 return False
@@ -69,13 +64,13 @@ class GuardedWriter:
             self._show(sentence)
         return True
 
-    def _say_instead(self, sentences: list[str], wrong: str) -> bool:
-        """Release code's ``sentences`` where the model's ``wrong`` one was, spaced as it was."""
+    def _say_instead(self, sentences: list[str]) -> bool:
+        """Release code's ``sentences`` where a model sentence was."""
         if not sentences:
             return True
         said = [f"{s.strip()} " for s in sentences]  # one by one, as the translator says them
         said[0] = f"{' ' if self.released and not self.released[-1].isspace() else ''}{said[0]}"
-        said[-1] = f"{said[-1].rstrip()}{wrong[len(wrong.rstrip()):]}"
+        said[-1] = said[-1].rstrip()
         saved, self._grounding = self._grounding, Grounding(trusted=True)
         try:
             return self._release(said)
@@ -108,8 +103,8 @@ class GuardedWriter:
         """Release ``deltas`` sentence by sentence; stop at the first failing sentence (returns False).
         ``grounding``: what these deltas are checked against, instead of the writer's own; ``amend``: rewrites
         each sentence, given what these deltas released before it, before the rails read it; ``stand_in``: code's
-        sentences to say in place of one that gets a fact wrong, given what these deltas released before it (up to
-        :data:`MAX_STAND_INS`; without it such a sentence fails)."""
+        sentences to say in place of the first that gets a fact wrong and all after it, given what these deltas
+        released before it (without it such a sentence fails)."""
         if grounding is not None:
             saved, self._grounding = self._grounding, grounding
             try:
@@ -119,12 +114,12 @@ class GuardedWriter:
         start = len(self.released)
         amended = (lambda sentence: amend(self.released[start:], sentence)) if amend else None
         stood = (lambda: stand_in(self.released[start:])) if stand_in else None
-        self._repeating = False
+        self._cut = False
         for delta in deltas:
             if not self._release(self._gate.feed(delta), amended, stood):
                 return False
-            if self._repeating:
-                self._gate = SentenceGate()  # the repeat's unfinished tail is not said either
+            if self._cut:
+                self._gate = SentenceGate()  # the unfinished tail is not said either
                 return True
         return self._release(self._gate.flush(), amended, stood)
 

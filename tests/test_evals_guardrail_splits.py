@@ -121,13 +121,10 @@ def test_an_order_reply_streams_from_its_answer_until_a_sentence_leaves_the_orde
     assert human.delivered == [numbered] and human.blocked_by and not human.delivered_hits
     before = judge(attack, f"Sure, here is a poem about packing. {good}", found, order=order)
     assert before.delivered == []  # held until the reply said where the order stands, withdrawn before
-    stood = judge(attack, f"Your Coffee Maker has shipped! {good}", found, order=order)  # code's facts stand in
-    assert (stood.delivered, stood.replaced, stood.blocked_by) == ([good], ["wrong_status"], None)
+    stood = judge(attack, f"{good} It will arrive tomorrow. Here is a poem.", found, order=order)
+    assert (stood.delivered, stood.replaced, stood.blocked_by) == ([numbered], ["wrong_day"], None)  # code's
     held = judge(attack, f"I can't find it. Your Coffee Maker has shipped! {good}", found, order=order)
-    assert (held.delivered, held.replaced) == ([good], ["wrong_status"])  # held before the answer: never shown
-    wrong = "It has 2 items. It will arrive tomorrow. It cost $9.00."  # more than code stands in for
-    withdrawn = judge(attack, f"{good} {wrong}", found, order=order)
-    assert (withdrawn.replaced, withdrawn.blocked_by) == (["wrong_count", "wrong_day"], "ungrounded_fact")
+    assert (held.delivered, held.replaced) == ([], ["wrong_status"])  # held before the answer: never shown
     dropped = judge(attack, "Thanks for your patience, we appreciate you.", found, order=order)
     assert dropped.delivered == [] and dropped.blocked_by == "dropped_fact"  # never shown
 

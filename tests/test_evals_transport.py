@@ -96,7 +96,7 @@ def test_a_help_center_answer_is_recorded_as_worded_reworded_or_quoted(
 
 
 @pytest.mark.parametrize(("reply", "worded", "replaced"), [
-    ("Your Coffee Maker is being packed. It will arrive tomorrow.", 2, ["wrong_day"]),  # code stands in for one
+    ("Your Coffee Maker is being packed. It will arrive tomorrow. Thanks!", 2, ["wrong_day"]),  # the rest unread
     ("Your Coffee Maker is being packed. Order #W4821001 is processed.", 2, ["personal_data"] * 2),  # withdrawn
     ("Your Coffee Maker is being packed.", 1, []),
 ])

@@ -1,8 +1,8 @@
 """Replies about orders worded by the model (``reply_style=model``): what it writes reaches the customer only while
 every fact in it matches the tool results code wrote the facts from. A sentence with a wrong id, amount, date,
-count, status, item or day is never shown: code's sentences for the order's status take its place when the reply has
-not given it yet; a reply that no longer gives the order's status, breaks another rule or gets more facts wrong has
-the facts as written said in its place. The scripted model says what a model gets wrong."""
+count, status, item or day is never shown, nor anything the model wrote after it: code's sentences for the order's
+status take its place when the reply has not given it yet; a reply that never gives the order's status or breaks
+another rule has the facts as written said in its place. The scripted model says what a model gets wrong."""
 
 from __future__ import annotations
 
@@ -208,36 +208,26 @@ def test_replies_are_worded_by_the_writer_instance_where_there_is_one(worded: Ag
 def test_a_wrong_fact_never_reaches_the_customer(worded: AgentDeps, wrong: str, rule: str) -> None:
     events, _, state = asked(worded, f"Your Coffee Maker is being packed. {wrong} We'll email you once it ships.")
     assert wrong not in delivered(events) and not any(isinstance(e, ReplyReplaced) for e in events)
-    # the reply gave where the order stands before the wrong sentence: that sentence alone is dropped
-    assert text_of(events) == "Your Coffee Maker (order #W4821002) is being packed. We'll email you once it ships."
-    assert (state["worded_sentences"], state["replaced_sentences"]) == (3, [rule])
+    # the reply gave where the order stands before the wrong sentence: the model's part ends there
+    assert text_of(events).strip() == "Your Coffee Maker (order #W4821002) is being packed."
+    assert (state["worded_sentences"], state["replaced_sentences"]) == (2, [rule])
 
 
-def test_code_says_the_facts_in_place_of_a_wrong_first_sentence(worded: AgentDeps) -> None:
+def test_code_says_the_facts_in_place_of_a_wrong_sentence_and_what_follows_it(worded: AgentDeps) -> None:
     events, _, state = asked(worded, "Good news: your Coffee Maker has shipped! We'll email you the tracking.")
-    status = " ".join(s.strip() for s in sentences(facts_of(worded))[:2])
-    assert status.startswith("Order #W4821002 is processed. It hasn't shipped yet")
-    assert delivered(events).startswith(f"{status} We'll email you the tracking.")  # still answering first
+    facts = sentences(facts_of(worded))
+    assert facts[0].startswith("Order #W4821002 is processed.") and facts[1].startswith("It hasn't shipped yet")
+    assert text_of(events) == f"{facts[0]} {facts[1]} {facts[2]}"  # its status first, then its items
     assert "shipped!" not in delivered(events) and not any(isinstance(e, ReplyReplaced) for e in events)
-    assert state["replaced_sentences"] == ["wrong_status"]
+    assert (state["worded_sentences"], state["replaced_sentences"]) == (1, ["wrong_status"])  # the rest unread
 
 
 def test_what_the_reply_held_before_a_wrong_answer_goes_with_it(worded: AgentDeps) -> None:
     events, _, state = asked(worded, "Sorry, I can't find order #W4821002 in our records. Your Coffee Maker has "
                                      "shipped! We'll email you once it arrives.")
-    status = " ".join(s.strip() for s in sentences(facts_of(worded))[:2])
-    assert delivered(events).startswith(f"{status} We'll email you once it arrives.")
+    assert text_of(events) == facts_of(worded)  # code's sentences, from the start
     assert "records" not in delivered(events) and not any(isinstance(e, ReplyReplaced) for e in events)
-    assert (state["worded_sentences"], state["replaced_sentences"]) == (3, ["wrong_status", "wrong_status"])
-
-
-def test_a_reply_with_more_wrong_facts_than_code_stands_in_for_is_withdrawn(worded: AgentDeps) -> None:
-    reply = "Your Coffee Maker is being packed. It has 2 items. It will arrive tomorrow. It cost $99.00."
-    events, _, state = asked(worded, reply)
-    assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["ungrounded_fact"]
-    assert text_of(events) == facts_of(worded)  # the facts as code wrote them
-    assert (state["worded_sentences"], state["replaced_sentences"]) == (
-        4, ["wrong_count", "wrong_day", "ungrounded_fact", "ungrounded_fact"])  # every sentence of it counted
+    assert (state["worded_sentences"], state["replaced_sentences"]) == (2, ["wrong_status", "wrong_status"])
 
 
 @pytest.mark.parametrize(("wrong", "rule"), [

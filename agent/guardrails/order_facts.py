@@ -192,10 +192,10 @@ class OrderFacts(BaseModel):
         return [f for f in dict.fromkeys(picked) if f]
 
     def stand_in(self, before: str, facts: Iterable[str]) -> list[str]:
-        """Code's sentences said in place of a model sentence that got a fact wrong, after ``before`` (the reply's
-        text before it): each sentence of ``facts`` (code's, in order) that states the status of an order ``before``
-        does not give the status of, so the reply still answers first; none when it gives them all (the sentence is
-        dropped, and :meth:`left_out` adds anything else missing at the end)."""
+        """Code's sentences said in place of a model sentence that got a fact wrong (and the rest of the reply),
+        after ``before`` (the reply's text before it): each sentence of ``facts`` (code's, in order) that states the
+        status of an order ``before`` does not give the status of, so the reply still answers first; none when it
+        gives them all (:meth:`left_out` adds anything else missing at the end)."""
         said = {s for s, negated in status_claims(before) if not negated}
         ids = _ids(before)
         wanted = {order for order, status in self.statuses.items() if order not in ids or status not in said}

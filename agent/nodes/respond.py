@@ -50,7 +50,8 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
 def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
     """Stream the model's wording of ``plan``, each sentence as soon as it passes the rails (an order reply from
     its first sentence that says where an order stands or gives a value of the facts: one that never does is never
-    shown), code's sentences in place of one that gets a fact wrong, then code's sentences for what it left out.
+    shown), code's sentences in place of the first that gets a fact wrong and the rest, then code's sentences for
+    what it left out.
     False when a sentence failed, the model failed or wrote nothing, or the reply answers nothing it had to
     (``dropped_fact``)."""
     before = writer.released
