@@ -129,8 +129,9 @@ class GuardedWriter:
         """Like :meth:`stream`, but nothing is written until the text these deltas released ``answers`` (then
         what was held goes out and the rest streams): a reply that never answers is never shown (False,
         ``dropped_fact``), as one whose sentence fails a rail before it answers, and a sentence of it that could not
-        be translated does not turn the rest of the turn English. What was held goes with a sentence code's stand in
-        for before it answered (what led up to a wrong answer, "I can't find that order", is not said before code's)."""
+        be translated does not turn the rest of the turn English. What was held goes with a wrong sentence code's
+        sentences stand in for before the reply answered (what led up to a wrong answer, "I can't find that order",
+        is not said before code's)."""
         write, start, shown, worded = self._write, len(self.released), self.shown, self.worded
         translator, in_english = self._translator, self._in_english
         held: list[object] = []
