@@ -97,6 +97,13 @@ def test_a_sentence_keeps_to_the_facts(facts: OrderFacts, sentence: str, kind: s
     assert facts.wrong(sentence) == kind
 
 
+def test_a_sentence_of_the_facts_repeated_word_for_word_is_right() -> None:
+    refused = "Order #W4821002 is processed, and only pending orders can have that done."
+    facts = OrderFacts.of(looked_up("#W4821002", "processed", "Coffee Maker"), facts=refused, vocabulary=CATALOG)
+    assert facts.wrong(refused) is None and facts.wrong(f"{refused.upper()}  ") is None
+    assert facts.wrong("Only pending orders can have that done, and it is pending.") == "status"
+
+
 def test_what_a_reply_leaves_out_is_code_s_sentence_for_it() -> None:
     facts = sentences(FACTS)
     assert PROCESSED.left_out("The Coffee Maker (order #W4821002) is still being processed.", facts) == []
