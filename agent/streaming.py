@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from agent.events import ReplyReplaced, TextDelta
 from agent.guardrails import Grounding, SentenceGate, inspect_sentence
+from agent.guardrails._text import sentence_key
 from agent.telemetry.rails import count_rail_hits
 from agent.translation import Translator
 
@@ -45,7 +46,7 @@ class GuardedWriter:
                  stand_in: Callable[[], list[str]] | None = None) -> bool:
         for said in sentences:
             sentence = amend(said) if amend else said
-            key = " ".join(sentence.lower().split())
+            key = sentence_key(sentence)
             if key in self._said and not self._grounding.trusted:  # code may say a sentence twice (two orders)
                 self._cut = True
                 return True

@@ -26,6 +26,11 @@ NUMBER_WORDS = {w: i for i, w in enumerate((
 _SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
+def sentence_key(sentence: str) -> str:
+    """A sentence as it compares: lower case, single spaces."""
+    return " ".join(sentence.lower().split())
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences and list items of ``text``, markup stripped."""
     parts = (p.strip().lstrip("#-* ").replace("**", "") for p in _SPLIT.split(text))

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.guardrails._text import NUMBER_WORDS, ORDER_ID, split_sentences
+from agent.guardrails._text import NUMBER_WORDS, ORDER_ID, sentence_key, split_sentences
 
 FactKind = Literal["status", "item", "day", "count", "voice"]
 
@@ -90,11 +90,6 @@ def _ids(text: str) -> set[str]:
     return {m.lstrip("#").upper() for m in ORDER_ID.findall(text)}
 
 
-def _key(sentence: str) -> str:
-    """``sentence`` as two sayings of it compare: lower case, single spaces."""
-    return " ".join(sentence.lower().split())
-
-
 def _status_of(text: str) -> str:
     """The status word a store status starts with ("pending (item modified)": pending)."""
     return text.split(" (")[0].strip().lower()
@@ -156,7 +151,8 @@ class OrderFacts(BaseModel):
     asked: tuple[frozenset[str], ...] = ()
     """How each item the customer named may be named (:func:`item_terms`): the reply names it too."""
     said: frozenset[str] = frozenset()
-    """The sentences of the facts code wrote (:func:`_key`): a reply may repeat them word for word."""
+    """The sentences of the facts code wrote (as ``sentence_key`` compares them): a reply may repeat them word for
+    word."""
 
     @classmethod
     def of(cls, results: Iterable[dict[str, Any]], *, facts: str, vocabulary: Iterable[str],
@@ -172,7 +168,7 @@ class OrderFacts(BaseModel):
                    vocabulary=item_terms([*vocabulary, *(n for ns in names.values() for n in ns)]),
                    days=frozenset(m.lower() for m in _DAYS.findall(facts)),
                    asked=tuple(sorted((t for t in named if terms_in(message, t)), key=sorted)),
-                   said=frozenset(map(_key, split_sentences(facts))))
+                   said=frozenset(map(sentence_key, split_sentences(facts))))
 
     def _true(self, status: str) -> bool:
         """Whether ``status`` holds for one of the orders, now or on its way to where it is."""
@@ -247,7 +243,7 @@ class OrderFacts(BaseModel):
         who is speaking (the customer's words said as the agent's). A sentence of the facts repeated word for word
         is right ("Order #W4821002 is processed, and only pending orders can have that done." names a status the
         order is not in)."""
-        if _key(sentence) in self.said:
+        if sentence_key(sentence) in self.said:
             return None
         if _CUSTOMER_VOICE.search(sentence):
             return "voice"

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.guardrails._text import shingles, variants
+from agent.guardrails._text import sentence_key, shingles, variants
 from agent.guardrails.grounding import Grounding, durations_in, ids_in, numbers_in
-from agent.guardrails.rules import Rule, RuleSet, load_rules, sentence_key
+from agent.guardrails.rules import Rule, RuleSet, load_rules
 from core.guardrails_config import OutputRule
 
 log = logging.getLogger(__name__)

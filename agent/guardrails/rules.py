@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from agent.guardrails._text import masked_matches, shingles, split_sentences, word_forms
+from agent.guardrails._text import masked_matches, sentence_key, shingles, split_sentences, word_forms
 from agent.guardrails.classifier import Classifier, load_classifier
 from agent.prompts import prompt_text, replies
 from core.errors import ConfigError
@@ -75,11 +75,6 @@ class RuleSet:
             if masked_matches(form, self.profanity):
                 return True
         return False
-
-
-def sentence_key(sentence: str) -> str:
-    """A sentence as it compares: lower case, single spaces."""
-    return " ".join(sentence.lower().split())
 
 
 def _approved_sentences() -> frozenset[str]:
