@@ -16,7 +16,7 @@ from agent.guardrails.evidence import Evidence
 from agent.guardrails.grounding import receipts_from
 from agent.guardrails.order_facts import OrderFacts, order_views
 from agent.planner.prompt import system_text
-from agent.prompts import prompt_text, replies
+from agent.prompts import prompt_data, prompt_text, replies
 from agent.state import AgentState
 from agent.translation import sentences
 from tools.arguments import has_asked
@@ -40,6 +40,9 @@ class ReplyPlan(BaseModel):
     """Text written by code (released as is, still through the rails)."""
     prompt: list[BaseMessage] | None = None
     """When set, the model writes the reply from this prompt."""
+    again: Callable[[str], list[BaseMessage]] | None = None
+    """The prompt of a second reply, written when the first got a fact wrong or answered nothing before anything of
+    it was shown, given the rule it broke."""
     by_writer: bool = False
     """The prompt is the writer's (:func:`writer_prompt`), for the model instance that keeps it (``writer_model``),
     rather than one that extends the planner's prompt."""
@@ -288,22 +291,33 @@ def _wordable(state: AgentState) -> bool:
             and any(order_views(results)))
 
 
+FIRST_REPLY = "Reply (plain sentences):"
+"""The end of the writer's first reply job. A second reply's (``reply_again.yaml``) says what the first got wrong:
+asked for the facts every time, the writer invents ship dates more often; asked only for plain sentences, it
+refuses or gives sympathy alone now and then."""
+
+
 def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items: Iterable[str],
                  opening: str) -> ReplyPlan:
     """The model rewords this turn's facts (``said``, written by code from the tool results) for the customer; every
     sentence must keep to them (numbers and ids, and each order's status, items and counts): code's sentences take
     the place of the first that does not and all after it (after ``opening``, code's acknowledgement of an upset
     customer, when nothing came before), and the facts as written (after ``opening``) that of a reply that breaks
-    any other rule or answers nothing. Code writes in an order number the model left out, and says after
-    the reply its own sentence for what the model did not give: an order's status, its items, an item named."""
+    any other rule or answers nothing. A reply wrong or answering nothing before any of it was shown is written once
+    more, the job then saying what the first got wrong. Code writes in an order number the model left out, and says
+    after the reply its own sentence for what the model did not give: an order's status, its items, an item named."""
     upset = state.get("sentiment", "neutral") != "neutral"
     english = in_english(state, question)
-    job = prompt_text("reply.md").format(facts=said, question=english,
-                                         tone=prompt_text("reply_upset.md") if upset else "")
+    tone = prompt_text("reply_upset.md") if upset else ""
+
+    def job(reply: str) -> list[BaseMessage]:
+        return writer_prompt(prompt_text("reply.md").format(facts=said, question=english, tone=tone, reply=reply))
+
     facts = OrderFacts.of(state.get("tool_results") or [], facts=said, vocabulary=items, message=english)
     said_sentences = sentences(said)  # split once: left_out reads them at every streamed sentence until one answers
     return ReplyPlan(
-        prompt=writer_prompt(job),
+        prompt=job(FIRST_REPLY),
+        again=lambda rule: job(prompt_data("reply_again.yaml")[rule]),
         by_writer=True,
         amend=facts.numbered_next,
         stand_in=lambda before: [*([opening] if opening and not before.strip() else []),

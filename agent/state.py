@@ -73,6 +73,9 @@ class AgentState(TypedDict, total=False):
     """Sentences of this turn's reply the model wrote."""
     replaced_sentences: list[str]
     """The rule each model sentence broke that the customer did not get as written (``GuardedWriter.replaced``)."""
+    rewritten_sentences: list[str]
+    """The rule each model sentence broke that the model wrote again before it was shown
+    (``GuardedWriter.rewritten``)."""
     stuck: bool
     """The bot gave the same reply three times in a row."""
     # --- whole conversation ---
@@ -128,6 +131,7 @@ TURN_RESET: dict[str, Any] = {
     "rail_trips": [],
     "worded_sentences": 0,
     "replaced_sentences": [],
+    "rewritten_sentences": [],
     "stuck": False,
 }
 

@@ -37,13 +37,16 @@ class GuardedWriter:
         self.replaced: list[str] = []
         """The rule each of those sentences broke that the customer did not get as written: code's sentences said in
         its place (:data:`FACT_RULES`), or its whole reply withdrawn."""
+        self.rewritten: list[str] = []
+        """The rule each of those sentences broke that the model wrote again before anything of them was shown
+        (:meth:`stream_once`'s ``again``)."""
         self._said: set[str] = set()
         self._cut = False
         """The rest of the model's stream is dropped: it started repeating itself (small models loop), or code's
         sentences took the place of a wrong fact (a model that got one wrong is not trusted with what follows)."""
 
     def _release(self, sentences: Iterable[str], amend: Callable[[str], str] | None = None,
-                 stand_in: Callable[[], list[str]] | None = None) -> bool:
+                 stand_in: Callable[[], list[str] | None] | None = None) -> bool:
         for said in sentences:
             sentence = amend(said) if amend else said
             key = sentence_key(sentence)
@@ -56,8 +59,10 @@ class GuardedWriter:
             self.worded += not (self._grounding.trusted or self._grounding.quoted)
             if (rule := verdict.rule) and stand_in and rule in FACT_RULES:
                 self.replaced.append(rule)
-                self._cut = True
-                return self._say_instead(stand_in())
+                if (instead := stand_in()) is not None:
+                    self._cut = True
+                    return self._say_instead(instead)
+                self.replaced.pop()  # no stand-in: the sentence fails
             if rule:
                 self.trips.append(rule)
                 return False
@@ -105,7 +110,7 @@ class GuardedWriter:
         ``grounding``: what these deltas are checked against, instead of the writer's own; ``amend``: rewrites
         each sentence, given what these deltas released before it, before the rails read it; ``stand_in``: code's
         sentences to say in place of the first that gets a fact wrong and all after it, given what these deltas
-        released before it (without it such a sentence fails)."""
+        released before it (without it, or when it gives None, such a sentence fails)."""
         if grounding is not None:
             saved, self._grounding = self._grounding, grounding
             try:
@@ -126,14 +131,17 @@ class GuardedWriter:
 
     def stream_once(self, deltas: Iterable[str], *, answers: Callable[[str], bool],
                     amend: Callable[[str, str], str] | None = None,
-                    stand_in: Callable[[str], list[str]] | None = None) -> bool:
+                    stand_in: Callable[[str], list[str]] | None = None,
+                    again: Callable[[str], Iterable[str]] | None = None) -> bool:
         """Like :meth:`stream`, but nothing is written until the text these deltas released ``answers`` (then
         what was held goes out and the rest streams): a reply that never answers is never shown (False,
         ``dropped_fact``), as one whose sentence fails a rail before it answers, and a sentence of it that could not
         be translated does not turn the rest of the turn English. What was held goes with a wrong sentence code's
         sentences stand in for before the reply answered (what led up to a wrong answer, "I can't find that order",
-        is not said before code's)."""
-        write, start, shown, worded = self._write, len(self.released), self.shown, self.worded
+        is not said before code's). ``again``: the deltas of a second reply, given the rule this one broke, streamed
+        the same way when this one got a fact wrong or never answered before anything of it was shown (its
+        sentences count as :attr:`rewritten`)."""
+        write, start, shown, worded, said = self._write, len(self.released), self.shown, self.worded, set(self._said)
         translator, in_english = self._translator, self._in_english
         held: list[object] = []
 
@@ -145,12 +153,14 @@ class GuardedWriter:
                     write(kept)
 
         def forget_held() -> None:
-            self.released, self.shown = self.released[:start], shown
+            self.released, self.shown, self._said = self.released[:start], shown, set(said)
             self._translator, self._in_english = translator, in_english
             held.clear()
 
-        def standing_in(before: str) -> list[str]:
+        def standing_in(before: str) -> list[str] | None:
             if self._write is not write:  # not answered yet: the held sentences are never shown either
+                if again is not None:
+                    return None
                 self.replaced += self.replaced[-1:] * (self.worded - 1 - worded)
                 forget_held()
                 before = ""
@@ -165,6 +175,11 @@ class GuardedWriter:
             self.trips.append("dropped_fact")
         if not answered:
             forget_held()
+            if again is not None and self.trips[-1] in FACT_RULES | {"dropped_fact"}:
+                rule = self.trips.pop()
+                self.rewritten += [rule] * (self.worded - worded)
+                self._gate = SentenceGate()
+                return self.stream_once(again(rule), answers=answers, amend=amend, stand_in=stand_in)
             return False
         return passed
 

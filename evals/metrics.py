@@ -97,6 +97,8 @@ class Metrics(BaseModel):
     replaced_sentences: dict[str, int] = {}
     """Those the customer did not get as written, by the rule each broke: code's sentences stood in for a wrong fact,
     or the whole reply was withdrawn."""
+    rewritten_sentences: dict[str, int] = {}
+    """Those the model wrote again before they were shown (a wrong fact or no answer), by the rule each broke."""
     answers: dict[str, int] = {}
     """Help-center answers by how they were said: ``worded`` (the model's wording released), ``reworded`` (withdrawn,
     the quote said instead), ``quoted``."""
@@ -162,6 +164,7 @@ def compute(results: list[RunResult]) -> Metrics:
         replaced=dict(Counter(e["rule"] for t in timed for e in t.events if e["type"] == "reply_replaced")),
         worded_sentences=sum(t.worded_sentences for t in timed),
         replaced_sentences=dict(Counter(rule for t in timed for rule in t.replaced_sentences)),
+        rewritten_sentences=dict(Counter(rule for t in timed for rule in t.rewritten_sentences)),
         answers=dict(Counter(t.answered_by for t in timed if t.answered_by)),
         ttft_p50_s=percentile(first, 50),
         ttft_p95_s=percentile(first, 95),

@@ -152,6 +152,21 @@ class Reply(BaseModel):
     passed_alone: list[tuple[str, str]]
     """(detector, sentence) of off-policy sentences the rails pass when checked on their own (the stricter
     reading: each rule must catch its own kind, not lean on an earlier sentence having withdrawn the reply)."""
+    first: Reply | None = None
+    """The model's first reply, when the agent asked it for this second one (:attr:`written_again_for`)."""
+
+    @property
+    def written_again_for(self) -> str | None:
+        """The rule this order reply broke for which the agent asks the model to write it again (a wrong fact, or no
+        answer, before any of it was shown: ``ReplyPlan.again``), or None."""
+        if self.order is None or self.delivered:
+            return None
+        return self.replaced[0] if self.replaced else "dropped_fact" if self.blocked_by == "dropped_fact" else None
+
+    @property
+    def written(self) -> list[Reply]:
+        """The replies the model wrote for this attack: the first too, when there was a second."""
+        return [self] if self.first is None else [self.first, self]
 
 
 def attacks(shared: Path, *, part: Part = "dev", seed: int = 19) -> list[Attack]:
@@ -174,11 +189,14 @@ def attacks(shared: Path, *, part: Part = "dev", seed: int = 19) -> list[Attack]
 
 
 def answer(model: BaseChatModel, attack: Attack, passages: list[dict[str, Any]] | None = None,
-           order: OrderReply | None = None) -> str:
+           order: OrderReply | None = None, *, again_for: str | None = None) -> str:
     """The misbehaving model's reply to ``attack``: asked alone, as the answer job (``passages``) or as the
-    reply job about ``order`` (the agent's prompt after its system prompt)."""
+    reply job about ``order`` (the agent's prompt after its system prompt; ``again_for``: the job of its second
+    reply, after the first broke that rule)."""
     if order is not None:
-        asked = cast(list[BaseMessage], order.plan(attack).prompt)[1:]
+        plan = order.plan(attack)
+        prompt = plan.again(again_for) if again_for and plan.again else plan.prompt
+        asked = cast(list[BaseMessage], prompt)[1:]
     else:
         asked = [HumanMessage(attack.text if passages is None else answer_request(passages, attack.text))]
     reply = model.invoke([SystemMessage(misbehave_prompt(attack.id)), *asked])
@@ -255,8 +273,8 @@ class RedteamReport(BaseModel):
 
     @property
     def misbehaved(self) -> int:
-        """Replies in which the model wrote at least one off-policy sentence."""
-        return sum(bool(r.written_hits) for r in self.replies)
+        """Attacks for which the model wrote at least one off-policy sentence (in either reply)."""
+        return sum(any(w.written_hits for w in r.written) for r in self.replies)
 
     @property
     def got_through(self) -> list[Reply]:
@@ -282,7 +300,12 @@ def run(model: BaseChatModel, shared: Path, *, name: str, part: Part = "dev", li
         order = orders[index % len(orders)] if orders else None
         passages = None if search is None else search(attack.text)
         text = replies()["unknown"] if passages == [] else answer(model, attack, passages, order)
-        report.replies.append(judge(attack, text, found, rails=rails, passages=passages, order=order))
+        reply = judge(attack, text, found, rails=rails, passages=passages, order=order)
+        if rule := reply.written_again_for:
+            again = answer(model, attack, passages, order, again_for=rule)
+            reply = judge(attack, again, found, rails=rails, passages=passages, order=order).model_copy(
+                update={"first": reply})
+        report.replies.append(reply)
         if progress:
             progress(report, len(chosen))
     return report
@@ -291,8 +314,12 @@ def run(model: BaseChatModel, shared: Path, *, name: str, part: Part = "dev", li
 def rejudge(report: RedteamReport, shared: Path) -> RedteamReport:
     """The same replies judged again by the rails in force now (after a rule change, without the model)."""
     found, rails = detectors(shared), guarding_the_prompt()
-    return report.model_copy(update={"replies": [judge(r.attack, r.text, found, rails=rails, passages=r.passages,
-                                                       order=r.order) for r in report.replies]})
+
+    def again(reply: Reply) -> Reply:
+        judged = judge(reply.attack, reply.text, found, rails=rails, passages=reply.passages, order=reply.order)
+        return judged.model_copy(update={"first": again(reply.first) if reply.first else None})
+
+    return report.model_copy(update={"replies": [again(r) for r in report.replies]})
 
 
 def render(report: RedteamReport, *, sample: int = 20, seed: int = 19) -> str:
@@ -308,8 +335,9 @@ def render(report: RedteamReport, *, sample: int = 20, seed: int = 19) -> str:
                      f"{sum(r.passages == [] for r in report.replies)}")
     written: dict[str, int] = {}
     for r in report.replies:
-        for k, v in r.written_hits.items():
-            written[k] = written.get(k, 0) + v
+        for w in r.written:
+            for k, v in w.written_hits.items():
+                written[k] = written.get(k, 0) + v
     lines.append("   off-policy sentences written, by detector: "
                  + ", ".join(f"{k} {v}" for k, v in sorted(written.items())))
     blocked: dict[str, int] = {}
@@ -321,9 +349,13 @@ def render(report: RedteamReport, *, sample: int = 20, seed: int = 19) -> str:
     if stood:
         lines.append("   sentences code's facts stood in for, by rule: "
                      + ", ".join(f"{k} {v}" for k, v in sorted(stood.items())))
+    again = Counter(r.first.written_again_for for r in report.replies if r.first)
+    if again:
+        lines.append("   replies written again before any was shown, by what the first got wrong: "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(again.items())))
     lines += [f"   THROUGH {r.attack.id}: {hits}" for r in through for hits in r.delivered_hits]
-    alone = [(r.attack.id, hit) for r in report.replies for hit in r.passed_alone]
-    written_total = sum(sum(r.written_hits.values()) for r in report.replies)
+    alone = [(r.attack.id, hit) for r in report.replies for w in r.written for hit in w.passed_alone]
+    written_total = sum(sum(w.written_hits.values()) for r in report.replies for w in r.written)
     lines.append(f"   checked one by one, {len(alone)} of {written_total} off-policy sentences pass the rails:")
     lines += [f"     ALONE {i}: {hit}" for i, hit in alone]
     delivered = [(r.attack.id, s) for r in report.replies for s in r.delivered]

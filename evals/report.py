@@ -74,10 +74,11 @@ def _headline(metrics: Metrics) -> list[tuple[str, str]]:
     shown.append(("replies replaced", ", ".join(f"{rule} {n}" for rule, n in sorted(metrics.replaced.items()))
                   or "none"))
     if metrics.worded_sentences:
-        replaced = sum(metrics.replaced_sentences.values())
-        shown.append(("model sentences replaced", f"{replaced} of {metrics.worded_sentences} "
-                      f"({replaced / metrics.worded_sentences:.1%})" + "".join(
-                          f", {rule} {n}" for rule, n in sorted(metrics.replaced_sentences.items()))))
+        for label, counts in (("model sentences replaced", metrics.replaced_sentences),
+                              ("model sentences written again", metrics.rewritten_sentences)):
+            n = sum(counts.values())
+            shown.append((label, f"{n} of {metrics.worded_sentences} ({n / metrics.worded_sentences:.1%})"
+                          + "".join(f", {rule} {k}" for rule, k in sorted(counts.items()))))
     shown.append(("help-center answers", ", ".join(f"{how} {n}" for how, n in sorted(metrics.answers.items()))
                   or "none"))
     shown += [(f"pass^{k}", f"{v:.1%}") for k, v in metrics.pass_hat_k.items()]

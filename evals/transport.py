@@ -54,6 +54,8 @@ class TurnRecord(BaseModel):
     replaced_sentences: list[str] = []
     """The rule each of them broke that the customer did not get as written (in-process): code's sentences stood in
     for it, or the whole reply was withdrawn."""
+    rewritten_sentences: list[str] = []
+    """The rule each of them broke that the model wrote again before it was shown (in-process)."""
     passages: list[str] = Field(default=[], exclude=True)
     """Text of those passages (in-process; not written to the report)."""
 
@@ -152,6 +154,7 @@ class InProcessChat:
         turn.plan_path, turn.plan_s = state.values.get("plan_path", ""), state.values.get("plan_seconds")
         turn.worded_sentences = state.values.get("worded_sentences", 0)
         turn.replaced_sentences = list(state.values.get("replaced_sentences", []))
+        turn.rewritten_sentences = list(state.values.get("rewritten_sentences", []))
         passages = state.values.get("passages") or []
         turn.from_help_center = bool(state.values.get("retrieved") and passages)
         turn.passages = [str(p["text"]) for p in passages] if turn.from_help_center else []

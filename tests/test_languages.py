@@ -187,11 +187,12 @@ def test_an_order_status_in_spanish_uses_the_fixed_wording(spoken: Callable[...,
 ])
 def test_a_wrong_status_the_model_writes_is_stood_in_for_in_the_customers_language(
         spoken: Callable[..., Any], message: str, english: str, status: str) -> None:
-    chat, translator = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"}),
-                               "Good news: your Coffee Maker has shipped!"], [english], reply_style="model")
+    wrong = "Good news: your Coffee Maker has shipped!"  # written twice: the second reply gets it wrong again
+    chat, translator = spoken([plan({"cmd": "lookup", "order_id": "#W4821002"}), wrong, wrong], [english],
+                              reply_style="model")
     text = text_of(chat.say(message))
     assert text.startswith(status) and "Coffee Maker" in text  # code's sentences, in their fixed wording
-    assert chat.state()["replaced_sentences"] == ["wrong_status"]
+    assert (chat.state()["replaced_sentences"], chat.state()["rewritten_sentences"]) == (["wrong_status"],) * 2
     translator.assert_all_used()
 
 

@@ -14,9 +14,10 @@ import pytest
 from agent.events import ReplyReplaced, TextDelta, _Event
 from agent.guardrails.order_facts import OrderFacts, status_claims
 from agent.llm.fake import ScriptedChatModel
-from agent.prompts import prompt_text
-from agent.replies import describe
+from agent.prompts import prompt_data, prompt_text
+from agent.replies import FIRST_REPLY, describe
 from agent.state import AgentDeps
+from agent.streaming import FACT_RULES
 from agent.translation import sentences
 from tests.conftest import Chat, text_of
 from tools import execute
@@ -158,16 +159,17 @@ def worded(world: AgentDeps) -> AgentDeps:
     return dataclasses.replace(world, reply_style="model")
 
 
-def ask(deps: AgentDeps, reply: str, message: str = "where is my order #W4821002??"
+def ask(deps: AgentDeps, reply: str | list[str], message: str = "where is my order #W4821002??"
         ) -> tuple[list[_Event], ScriptedChatModel]:
     events, model, _ = asked(deps, reply, message)
     return events, model
 
 
-def asked(deps: AgentDeps, reply: str, message: str = "where is my order #W4821002??"
+def asked(deps: AgentDeps, reply: str | list[str], message: str = "where is my order #W4821002??"
           ) -> tuple[list[_Event], ScriptedChatModel, dict[str, Any]]:
-    """The turn's events, the model, and the graph state after it."""
-    model = ScriptedChatModel(steps=[reply])
+    """The turn's events, the model (``reply``: what it writes, or each reply it writes), and the graph state
+    after it."""
+    model = ScriptedChatModel(steps=[reply] if isinstance(reply, str) else reply)
     chat = Chat(dataclasses.replace(deps, model=model), "olivia_martin_4821")
     return chat.say(message), model, chat.state()
 
@@ -220,21 +222,45 @@ def test_a_wrong_fact_never_reaches_the_customer(worded: AgentDeps, wrong: str, 
     assert (state["worded_sentences"], state["replaced_sentences"]) == (2, [rule])
 
 
-def test_code_says_the_facts_in_place_of_a_wrong_sentence_and_what_follows_it(worded: AgentDeps) -> None:
-    events, _, state = asked(worded, "Good news: your Coffee Maker has shipped! We'll email you the tracking.")
+def test_a_reply_wrong_before_it_answered_is_written_again_and_code_stands_in_for_a_second_wrong_one(
+        worded: AgentDeps) -> None:
+    wrong = "Good news: your Coffee Maker has shipped! We'll email you the tracking."
+    events, model, state = asked(worded, [wrong, wrong])
     facts = sentences(facts_of(worded))
     assert facts[0].startswith("Order #W4821002 is processed.") and facts[1].startswith("It hasn't shipped yet")
     assert text_of(events) == f"{facts[0]} {facts[1]} {facts[2]}"  # its status first, then its items
     assert "shipped!" not in delivered(events) and not any(isinstance(e, ReplyReplaced) for e in events)
-    assert (state["worded_sentences"], state["replaced_sentences"]) == (1, ["wrong_status"])  # the rest unread
+    assert (state["worded_sentences"], state["replaced_sentences"]) == (2, ["wrong_status"])  # the rest unread
+    assert state["rewritten_sentences"] == ["wrong_status"]
+    first, second = (str(call[-1].content) for call in model.calls)
+    asked_again = prompt_data("reply_again.yaml")["wrong_status"]  # says what the first reply got wrong
+    assert first.rstrip().endswith(FIRST_REPLY) and second == first.replace(FIRST_REPLY, asked_again)
+
+
+@pytest.mark.parametrize("first", ["Good news: your Coffee Maker has shipped!",  # wrong before it answered
+                                   "I'm sorry, but I can't help with that."])  # never answered
+def test_the_second_reply_is_shown_when_the_first_was_not(worded: AgentDeps, first: str) -> None:
+    second = "Your Coffee Maker (order #W4821002) hasn't shipped yet: we're picking and packing it."
+    events, _, state = asked(worded, [first, second])
+    assert text_of(events) == second and first not in delivered(events)
+    assert not any(isinstance(e, ReplyReplaced) for e in events)
+    assert (state["worded_sentences"], state["replaced_sentences"], state["rail_trips"]) == (2, [], [])
+    assert len(state["rewritten_sentences"]) == 1
+
+
+def test_a_sentence_wrong_after_the_answer_is_stood_in_for_without_a_second_reply(worded: AgentDeps) -> None:
+    events, model, state = asked(worded, "Your Coffee Maker is being packed. It will arrive tomorrow.")
+    assert len(model.calls) == 1 and "tomorrow" not in delivered(events)
+    assert (state["replaced_sentences"], state["rewritten_sentences"]) == (["wrong_day"], [])
 
 
 def test_what_the_reply_held_before_a_wrong_answer_goes_with_it(worded: AgentDeps) -> None:
-    events, _, state = asked(worded, "Sorry, I can't find order #W4821002 in our records. Your Coffee Maker has "
-                                     "shipped! We'll email you once it arrives.")
+    wrong = "Sorry, I can't find order #W4821002 in our records. Your Coffee Maker has shipped! We'll email you."
+    events, _, state = asked(worded, [wrong, wrong])
     assert text_of(events) == facts_of(worded)  # code's sentences, from the start
     assert "records" not in delivered(events) and not any(isinstance(e, ReplyReplaced) for e in events)
-    assert (state["worded_sentences"], state["replaced_sentences"]) == (2, ["wrong_status", "wrong_status"])
+    assert (state["worded_sentences"], state["replaced_sentences"]) == (4, ["wrong_status", "wrong_status"])
+    assert state["rewritten_sentences"] == ["wrong_status", "wrong_status"]
 
 
 @pytest.mark.parametrize(("wrong", "rule"), [
@@ -266,8 +292,8 @@ def test_what_the_customer_claims_is_no_fact(worded: AgentDeps) -> None:
                                    "Your Coffee Maker order is on the list.",
                                    "Order #W4821002 is on the list."])
 def test_a_reply_that_answers_nothing_is_never_shown(worded: AgentDeps, reply: str) -> None:
-    events, _ = ask(worded, reply)  # says nothing wrong, but not where the order stands
-    assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["dropped_fact"]
+    events, model = ask(worded, [reply, reply])  # says nothing wrong, but not where the order stands, twice
+    assert [e.rule for e in events if isinstance(e, ReplyReplaced)] == ["dropped_fact"] and len(model.calls) == 2
     assert delivered(events) == facts_of(worded)  # held until it said where the order stands: none of it streamed
 
 
@@ -305,7 +331,7 @@ def test_an_upset_customer_is_acknowledged_first(worded: AgentDeps) -> None:
 @pytest.mark.parametrize("reply", ["Good news: your Coffee Maker has shipped!",  # code's sentences stand in
                                    "I'm sorry, but I can't help with that."])  # withdrawn: it answers nothing
 def test_an_upset_customer_is_still_acknowledged_when_the_wording_is_replaced(worded: AgentDeps, reply: str) -> None:
-    events, _ = ask(worded, reply, "where is my order #W4821002?? so annoyed")
+    events, _ = ask(worded, [reply, reply], "where is my order #W4821002?? so annoyed")
     assert text_of(events) == f"I'm sorry your order is taking this long. {facts_of(worded)}"
 
 
@@ -328,3 +354,7 @@ def test_a_changes_receipt_is_said_as_written(worded: AgentDeps, fresh_store: St
     before = len(model.calls)
     assert text_of(chat.say("yes")).startswith("Done: order #W4821003 is cancelled.")
     assert len(model.calls) == before
+
+
+def test_a_second_reply_s_job_says_what_the_first_got_wrong_for_every_rule_that_asks_for_one() -> None:
+    assert set(prompt_data("reply_again.yaml")) == FACT_RULES | {"dropped_fact"}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Generator, Iterable
 from typing import Any, cast
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, BaseMessageChunk
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
@@ -44,26 +45,36 @@ def respond(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]
         writer.replace(" ".join(p for p in (plan.said, fallback, plan.ask) if p))
     return {"reply": writer.shown.strip(), "reply_english": writer.released.strip(), "citations": plan.citations,
             "rail_trips": writer.trips, "worded_sentences": state.get("worded_sentences", 0) + writer.worded,
-            "replaced_sentences": [*state.get("replaced_sentences", []), *writer.replaced]}
+            "replaced_sentences": [*state.get("replaced_sentences", []), *writer.replaced],
+            "rewritten_sentences": [*state.get("rewritten_sentences", []), *writer.rewritten]}
 
 
 def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
     """Stream the model's wording of ``plan``, each sentence as soon as it passes the rails (an order reply from
     its first sentence that says where an order stands or gives a value of the facts: one that never does is never
-    shown), code's sentences in place of the first that gets a fact wrong and the rest, then code's sentences for
-    what it left out.
+    shown), written once more (:attr:`ReplyPlan.again`) when it gets a fact wrong or answers nothing before any of
+    it was shown, else code's sentences in place of the first that gets a fact wrong and the rest, then code's
+    sentences for what it left out.
     False when a sentence failed, the model failed or wrote nothing, or the reply answers nothing it had to
     (``dropped_fact``)."""
     before = writer.released
+    model = (deps.writer_model() if plan.by_writer else None) or deps.model
+    streams: list[Generator[BaseMessageChunk]] = []
+
+    def wording(prompt: list[BaseMessage]) -> Iterable[str]:
+        for earlier in streams:
+            earlier.close()  # frees the model for this one
+        stream = model.stream(prompt, stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
+        streams.append(cast(Generator[BaseMessageChunk], stream))
+        return itertools.chain([" "] if before else [], (str(c.content) for c in streams[-1]))
+
     try:
-        model = (deps.writer_model() if plan.by_writer else None) or deps.model
-        stream = model.stream(cast(list[BaseMessage], plan.prompt), stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
-        chunks = itertools.chain([" "] if before else [], (str(c.content) for c in stream))
+        chunks = wording(cast(list[BaseMessage], plan.prompt))
         if plan.left_out is None:
             return writer.stream(chunks) and writer.released != before
-        left_out = plan.left_out
+        left_out, again = plan.left_out, plan.again
         if not writer.stream_once(chunks, answers=lambda text: left_out(text) is not None, amend=plan.amend,
-                                  stand_in=plan.stand_in):
+                                  stand_in=plan.stand_in, again=(lambda rule: wording(again(rule))) if again else None):
             return False
     except ModelError:
         count_fallback("answer")

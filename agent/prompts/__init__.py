@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -15,7 +15,12 @@ def prompt_text(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text()
 
 
-@lru_cache(maxsize=1)
+@cache
+def prompt_data(name: str) -> Any:
+    """The YAML data of ``agent/prompts/<name>``."""
+    return yaml.safe_load(prompt_text(name))
+
+
 def replies() -> dict[str, Any]:
     """The fixed reply wording from ``replies.yaml``."""
-    return yaml.safe_load(prompt_text("replies.yaml"))
+    return cast(dict[str, Any], prompt_data("replies.yaml"))
