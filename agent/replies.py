@@ -42,7 +42,11 @@ class ReplyPlan(BaseModel):
     """When set, the model writes the reply from this prompt."""
     again: Callable[[str], list[BaseMessage]] | None = None
     """The prompt of a second reply, written when the first got a fact wrong or answered nothing before anything of
-    it was shown, given the rule it broke."""
+    it was shown, given the rule it broke: the facts alone, without the customer's message (what in it led the first
+    astray, an instruction or a claim it repeated, is not put to the model again)."""
+    opening: str = ""
+    """Code's acknowledgement of an upset customer, said before a second reply (whose job has not the message it
+    would acknowledge)."""
     by_writer: bool = False
     """The prompt is the writer's (:func:`writer_prompt`), for the model instance that keeps it (``writer_model``),
     rather than one that extends the planner's prompt."""
@@ -292,9 +296,9 @@ def _wordable(state: AgentState) -> bool:
 
 
 FIRST_REPLY = "Reply (plain sentences):"
-"""The end of the writer's first reply job. A second reply's (``reply_again.yaml``) says what the first got wrong:
-asked for the facts every time, the writer invents ship dates more often; asked only for plain sentences, it
-refuses or gives sympathy alone now and then."""
+"""The end of the writer's first reply job (``reply.md``). A second reply's (``reply_again.md``) says what the
+first got wrong (``reply_again.yaml``): asked for the facts every time, the writer invents ship dates more often;
+asked only for plain sentences, it refuses or gives sympathy alone now and then."""
 
 
 def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items: Iterable[str],
@@ -304,20 +308,24 @@ def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items
     the place of the first that does not and all after it (after ``opening``, code's acknowledgement of an upset
     customer, when nothing came before), and the facts as written (after ``opening``) that of a reply that breaks
     any other rule or answers nothing. A reply wrong or answering nothing before any of it was shown is written once
-    more, the job then saying what the first got wrong. Code writes in an order number the model left out, and says
-    after the reply its own sentence for what the model did not give: an order's status, its items, an item named."""
+    more from the facts alone, the job saying what the first got wrong. Code writes in an order number the model
+    left out, and says after the reply its own sentence for what the model did not give: an order's status, its
+    items, an item named."""
     upset = state.get("sentiment", "neutral") != "neutral"
     english = in_english(state, question)
     tone = prompt_text("reply_upset.md") if upset else ""
 
-    def job(reply: str) -> list[BaseMessage]:
-        return writer_prompt(prompt_text("reply.md").format(facts=said, question=english, tone=tone, reply=reply))
+    def job_again(rule: str) -> list[BaseMessage]:
+        reply = prompt_data("reply_again.yaml")[rule]
+        return writer_prompt(prompt_text("reply_again.md").format(facts=said, reply=reply))
 
     facts = OrderFacts.of(state.get("tool_results") or [], facts=said, vocabulary=items, message=english)
     said_sentences = sentences(said)  # split once: left_out reads them at every streamed sentence until one answers
     return ReplyPlan(
-        prompt=job(FIRST_REPLY),
-        again=lambda rule: job(prompt_data("reply_again.yaml")[rule]),
+        prompt=writer_prompt(prompt_text("reply.md").format(facts=said, question=english, tone=tone,
+                                                            reply=FIRST_REPLY)),
+        again=job_again,
+        opening=opening,
         by_writer=True,
         amend=facts.numbered_next,
         stand_in=lambda before: [*([opening] if opening and not before.strip() else []),

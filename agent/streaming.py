@@ -132,15 +132,15 @@ class GuardedWriter:
     def stream_once(self, deltas: Iterable[str], *, answers: Callable[[str], bool],
                     amend: Callable[[str, str], str] | None = None,
                     stand_in: Callable[[str], list[str]] | None = None,
-                    again: Callable[[str], Iterable[str]] | None = None) -> bool:
+                    again: Callable[[str], tuple[str, Iterable[str]]] | None = None, lead: str = "") -> bool:
         """Like :meth:`stream`, but nothing is written until the text these deltas released ``answers`` (then
         what was held goes out and the rest streams): a reply that never answers is never shown (False,
         ``dropped_fact``), as one whose sentence fails a rail before it answers, and a sentence of it that could not
         be translated does not turn the rest of the turn English. What was held goes with a wrong sentence code's
         sentences stand in for before the reply answered (what led up to a wrong answer, "I can't find that order",
-        is not said before code's). ``again``: the deltas of a second reply, given the rule this one broke, streamed
-        the same way when this one got a fact wrong or never answered before anything of it was shown (its
-        sentences count as :attr:`rewritten`)."""
+        is not said before code's). ``lead``: code's sentence held before these deltas. ``again``: given the rule
+        this reply broke, the ``lead`` and the deltas of a second reply, streamed the same way when this one got a
+        fact wrong or never answered before anything of it was shown (its sentences count as :attr:`rewritten`)."""
         write, start, shown, worded, said = self._write, len(self.released), self.shown, self.worded, set(self._said)
         translator, in_english = self._translator, self._in_english
         held: list[object] = []
@@ -168,7 +168,8 @@ class GuardedWriter:
 
         self._write = hold
         try:
-            passed = self.stream(deltas, amend=amend, stand_in=standing_in if stand_in else None)
+            passed = self._say_instead([lead] if lead else [])
+            passed = passed and self.stream(deltas, amend=amend, stand_in=standing_in if stand_in else None)
         finally:
             answered, self._write = self._write is write, write
         if passed and not answered:
@@ -179,7 +180,8 @@ class GuardedWriter:
                 rule = self.trips.pop()
                 self.rewritten += [rule] * (self.worded - worded)
                 self._gate = SentenceGate()
-                return self.stream_once(again(rule), answers=answers, amend=amend, stand_in=stand_in)
+                lead, deltas = again(rule)
+                return self.stream_once(deltas, answers=answers, amend=amend, stand_in=stand_in, lead=lead)
             return False
         return passed
 

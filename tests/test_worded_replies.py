@@ -63,6 +63,8 @@ def test_status_claims_read_negation_and_what_is_no_claim() -> None:
     (DELIVERED, "Both of your items were delivered.", None),
     (PROCESSED, "Good news, your coffee maker has shipped!", "status"),
     (PROCESSED, "I can confirm it has shipped.", "status"),
+    (PROCESSED, "We're happy to confirm it has shipped.", "status"),
+    (PROCESSED, "It's not yet ready to be shipped, so you can't cancel or change it.", None),  # what is to come
     (PROCESSED, "Don't worry, it has already been sent.", "status"),
     (PROCESSED, "It isn't processed yet.", "status"),
     (DELIVERED, "It hasn't shipped yet.", "status"),
@@ -93,6 +95,8 @@ def test_status_claims_read_negation_and_what_is_no_claim() -> None:
     (PROCESSED, "It's being picked and packed, so it can't be cancelled or changed.", None),
     (PROCESSED, "If you'd like to change something else, just ask.", None),  # no claim
     (PROCESSED, "It will take a few days to arrive, depending on the shipping schedule.", "day"),
+    (PROCESSED, "It will ship soon.", "day"),
+    (PROCESSED, "We'll let you know as soon as it ships.", None),  # a conjunction, no time
 ])
 def test_a_sentence_keeps_to_the_facts(facts: OrderFacts, sentence: str, kind: str | None) -> None:
     assert facts.wrong(sentence) == kind
@@ -234,7 +238,8 @@ def test_a_reply_wrong_before_it_answered_is_written_again_and_code_stands_in_fo
     assert state["rewritten_sentences"] == ["wrong_status"]
     first, second = (str(call[-1].content) for call in model.calls)
     asked_again = prompt_data("reply_again.yaml")["wrong_status"]  # says what the first reply got wrong
-    assert first.rstrip().endswith(FIRST_REPLY) and second == first.replace(FIRST_REPLY, asked_again)
+    assert first.rstrip().endswith(FIRST_REPLY) and second.rstrip().endswith(asked_again)
+    assert second.startswith(f"Facts:\n{facts_of(worded)}\n") and "where is my order" not in second  # facts alone
 
 
 @pytest.mark.parametrize("first", ["Good news: your Coffee Maker has shipped!",  # wrong before it answered
@@ -358,3 +363,12 @@ def test_a_changes_receipt_is_said_as_written(worded: AgentDeps, fresh_store: St
 
 def test_a_second_reply_s_job_says_what_the_first_got_wrong_for_every_rule_that_asks_for_one() -> None:
     assert set(prompt_data("reply_again.yaml")) == FACT_RULES | {"dropped_fact"}
+
+
+def test_an_upset_customer_hears_code_s_acknowledgement_before_a_second_reply(worded: AgentDeps) -> None:
+    second = "Your Coffee Maker (order #W4821002) hasn't shipped yet: we're picking and packing it."
+    events, model, state = asked(worded, ["I'm sorry, but I can't help with that.", second],
+                                 "where is my order #W4821002?? so annoyed")
+    assert text_of(events) == f"I'm sorry your order is taking this long. {second}"
+    assert prompt_text("reply_upset.md") not in str(model.calls[1][-1].content)  # code acknowledges, not the model
+    assert (state["worded_sentences"], state["rewritten_sentences"]) == (2, ["dropped_fact"])

@@ -33,17 +33,17 @@ _MILESTONES = {"shipped", "delivered"}
 _STATUS = re.compile(r"\b(" + "|".join(f"(?P<s{i}>{v})" for i, v in enumerate(STATUSES.values())) + r")\b",
                      re.IGNORECASE)
 _NEGATED = re.compile(r"(\bnot|n't|\bno longer|\bnever|\byet to)[ ']+(?:\w+[ ']+){0,2}$", re.IGNORECASE)
-_NOT_NOW = re.compile(r"\b(will|would|should|may|might|once|when|after|until|before|if|usually)[ ']+"
+_NOT_NOW = re.compile(r"\b(will|would|should|may|might|once|when|after|until|before|if|usually|to)[ ']+"
                       r"(?:(?:it|its|it's|they|the|your|order|package|items?|be|been|has|have|get|gets)[ ']+){0,3}$|"
                       r"\b(?:can|could|cannot|can't)(?:[ ']+(?:still|no|longer|not|also))*[ ']+be[ ']+$", re.IGNORECASE)
 """Words before a status that make it no claim about the order now ("once it has shipped", "will be delivered",
-"it can still be cancelled")."""
+"ready to be shipped", "it can still be cancelled")."""
 _NOT_THE_ORDER = re.compile(r"\b(refunds?|cancellation|payment|request|money)[ ']+(?:\w+[ ']+){0,2}$", re.IGNORECASE)
 """Words before a status that make it about something else ("your refund has been processed")."""
 _WEEKDAY = r"monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _DAYS = re.compile(
-    rf"\b(today|tonight|tomorrow|yesterday|soon|shortly|any day now|this (?:morning|afternoon|evening|week|weekend)|"
-    rf"next (?:week|month)|{_WEEKDAY}|the weekend|"
+    rf"\b(today|tonight|tomorrow|yesterday|(?<!\bas )soon|shortly|any day now|"  # "as soon as": no time
+    rf"this (?:morning|afternoon|evening|week|weekend)|next (?:week|month)|{_WEEKDAY}|the weekend|"
     r"(?:within|in|over|takes?|taking) (?:a |the next )?(?:few|several|couple of) (?:business )?"
     r"(?:hours|days|weeks))\b",
     re.IGNORECASE,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterator
 from typing import Any, cast
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk
@@ -61,12 +60,14 @@ def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
     model = (deps.writer_model() if plan.by_writer else None) or deps.model
     streams: list[Generator[BaseMessageChunk]] = []
 
-    def wording(prompt: list[BaseMessage]) -> Iterable[str]:
+    def wording(prompt: list[BaseMessage]) -> Iterator[str]:
         for earlier in streams:
             earlier.close()  # frees the model for this one
         stream = model.stream(prompt, stop=ANSWER_STOP, max_tokens=ANSWER_MAX_TOKENS)
         streams.append(cast(Generator[BaseMessageChunk], stream))
-        return itertools.chain([" "] if before else [], (str(c.content) for c in streams[-1]))
+        if writer.released and not writer.released[-1].isspace():  # read as the model starts: after code's lead
+            yield " "
+        yield from (str(c.content) for c in streams[-1])
 
     try:
         chunks = wording(cast(list[BaseMessage], plan.prompt))
@@ -74,7 +75,8 @@ def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
             return writer.stream(chunks) and writer.released != before
         left_out, again = plan.left_out, plan.again
         if not writer.stream_once(chunks, answers=lambda text: left_out(text) is not None, amend=plan.amend,
-                                  stand_in=plan.stand_in, again=(lambda rule: wording(again(rule))) if again else None):
+                                  stand_in=plan.stand_in,
+                                  again=(lambda rule: (plan.opening, wording(again(rule)))) if again else None):
             return False
     except ModelError:
         count_fallback("answer")
