@@ -45,7 +45,7 @@ class ReplyPlan(BaseModel):
     it was shown, given the rule it broke: the facts alone, without the customer's message (what in it led the first
     astray, an instruction or a claim it repeated, is not put to the model again)."""
     opening: str = ""
-    """Code's acknowledgement of an upset customer, said before a second reply (whose job has not the message it
+    """Code's acknowledgement of an upset customer, said before a second reply (whose job leaves out the message it
     would acknowledge)."""
     by_writer: bool = False
     """The prompt is the writer's (:func:`writer_prompt`), for the model instance that keeps it (``writer_model``),
