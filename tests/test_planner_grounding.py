@@ -652,3 +652,34 @@ def test_an_item_removed_from_a_pending_order_is_a_cancellation_not_a_swap() -> 
     assert kept["tool"] == "modify_pending_order_items"
     [swapped] = check("change the water bottle to a blue one", {**swap, "new_option": "blue"})
     assert swapped["tool"] == "modify_pending_order_items"
+
+
+def test_a_change_of_address_or_payment_read_into_a_question_about_what_can_be_done_is_a_question() -> None:
+    pay = {"cmd": "write", "tool": "modify_pending_order_payment", "payment": "paypal"}
+    send = {"cmd": "write", "tool": "modify_pending_order_address"}
+    for text, change in [("can I pay with paypal?", pay), ("can I get a refund as gift card credit instead?", pay),
+                         ("can I have an order sent to my sister's address as a gift?", send),
+                         ("my country isn't in the list at checkout, can you make an exception and ship there?", send),
+                         ("the price dropped a week after I bought it, do you refund the difference?", pay)]:
+        assert check(text, change) == [{"cmd": "answer", "question": text}]
+    answer = {"cmd": "answer", "question": "Do you accept PayPal?"}
+    assert check("can I pay with paypal?", pay, answer) == [answer]
+    for asked in ("can you change the payment of my order to paypal?", "can I pay for the water bottle with paypal?",
+                  "i want to pay with paypal", "can I pay #W1000003 with paypal?", "please use paypal"):
+        assert "write" in [c["cmd"] for c in check(asked, pay)], asked
+    assert "write" in [c["cmd"] for c in check("can you ship it to 12 Main St, Springfield, IL 62701?", send)]
+    waiting = {"intent": "change_payment", "awaiting": "payment", "order_id": "#W1000003"}
+    assert check("can I pay with paypal?", pay, task=waiting)[0]["cmd"] != "answer"
+
+
+def test_a_return_read_into_a_question_that_asks_for_none_is_a_question() -> None:
+    returns = {"cmd": "write", "tool": "return_delivered_order_items", "order_id": "#W1000001", "items": ["all"]}
+    missed = "I just missed the 30 day return window, is there anything I can do?"
+    assert check(missed, returns) == [{"cmd": "answer", "question": missed}]
+    for asked in ("can you return the earbuds?", "can I return something? i want my money back", "please return it"):
+        assert "write" in [c["cmd"] for c in check(asked, returns)], asked
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003"}
+    assert grounded([COMMAND.validate_python(cancel)], "can you cancel it?", ORDERS, None,
+                    talked_about="#W1000003")[0]["cmd"] == "write"  # the order just talked about
+    exchange = {"cmd": "write", "tool": "exchange_delivered_order_items", "order_id": "#W1000001", "items": ["T-Shirt"]}
+    assert check("can i exchnage my tshirt for a blak one size s", exchange)[0]["cmd"] == "write"  # named, misspelt

@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.commands import WRITE_INTENT, Command
 from agent.executor import extract
+from agent.executor.address import US_ADDRESS
 from agent.executor.flow import ORDER_STATUS_FOR
 from agent.nodes.understand import extract_order_ids, several_requests
 from agent.planner.clauses import ACTION_WORDS, Clause, asks_a_change, asks_for, clauses_of
@@ -504,6 +505,53 @@ def _missed_questions(planned: list[dict[str, Any]], clauses: list[Clause],
     return [*planned, *({"cmd": "answer", "question": question} for question in asked[:1])]
 
 
+DETAIL_CHANGES = ("modify_pending_order_address", "modify_pending_order_payment", "modify_user_address")
+"""Changes that need a detail only the customer can give: where to send it, how to pay."""
+_REFERENCE = re.compile(r"\b(?:it|them|this one|that one)\b", re.IGNORECASE)
+_CHANGE_WORDS = re.compile(r"\b(?:chang\w*|updat\w*|modif\w*|switch\w*|edit\w*|correct\w*|fix\w*|replac\w*|"
+                           r"instead of|want|wanna|would like|'d like|need|please|pls|plz)\b", re.IGNORECASE)
+"""Words that ask for a change, or say the customer wants one."""
+_THEIR_ORDER = re.compile(r"\b(?:my|the|this|that|our)\s+(?:[\w-]+\s+){0,2}?orders?\b", re.IGNORECASE)
+_THEIR_THING = re.compile(r"\b(?:my|the|this|that|these|those)\s+([\w'-]+(?:\s+[\w'-]+)?)", re.IGNORECASE)
+"""What the customer calls theirs, or points at ("my hoody", "the earbudz"): where a misspelt item name counts (read
+in the whole message, "after" is near enough to "water")."""
+
+
+def _names_theirs(text: str, orders: list[dict[str, Any]], talked_about: str | None) -> bool:
+    """``text`` names one of their orders or items, or refers back to the order just talked about."""
+    called = any(orders_holding(words, orders) for words in _THEIR_THING.findall(text))
+    return bool(extract_order_ids(text) or _THEIR_ORDER.search(text) or orders_holding(text, orders, typos=False)
+                or called or (talked_about and _REFERENCE.search(text)))
+
+
+def _asked_about(command: dict[str, Any], clauses: list[Clause]) -> bool:
+    """A change that may be read into a question about what can be done: of address or payment, or a
+    cancellation, return or exchange no clause asks for in so many words ("is there anything I can do?")."""
+    if command["cmd"] != "write":
+        return False
+    action = ACTION_WORDS.get(command["tool"])
+    asked = action is not None and any(asks_for(clause.text, action) for clause in clauses)
+    return command["tool"] in DETAIL_CHANGES or (action is not None and not asked)
+
+
+def _changes_asked_about(planned: list[dict[str, Any]], clauses: list[Clause], text: str,
+                         orders: list[dict[str, Any]], task: dict[str, Any] | None,
+                         talked_about: str | None) -> list[dict[str, Any]]:
+    """A change read into a question whether something can be done ("can I pay with paypal?", "I just missed the
+    return window, is there anything I can do?") is a help-center question, when the message asks for no change in
+    so many words, says no wish, names no order or item of theirs (nor refers back to the one just talked about)
+    and gives no address."""
+    changes = [c for c in planned if _asked_about(c, clauses)]
+    awaiting = task is not None and task.get("awaiting")
+    asks = any(clause.question for clause in clauses)
+    if (not changes or awaiting or not asks or _names_theirs(text, orders, talked_about) or _CHANGE_WORDS.search(text)
+            or US_ADDRESS.search(text)):
+        return planned
+    kept = [c for c in planned if c not in changes]
+    answered = any(c["cmd"] == "answer" for c in kept)
+    return kept if answered else [*kept, {"cmd": "answer", "question": text}]
+
+
 _SHORT = 10
 
 
@@ -577,6 +625,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         planned = missed_new_address(to_account_address(planned, text), clauses, text, task)
         planned = both_addresses(planned, text)
         planned = _other_orders(planned, text, orders)
+        planned = _changes_asked_about(planned, clauses, text, orders, task, talked_about)
     planned = _every_item(_every_order(planned, text, orders), text, orders)
     planned = _orders_of_items_cancelled(planned, text, orders)
     every = _as_status_allows(planned, text, orders)
