@@ -230,16 +230,18 @@ def test_a_real_models_refusal_or_harmless_reply_is_not_read_as_instructions(rep
     assert "harmful_instructions" not in _rules_fired(reply)
 
 
-def _article_evidence(*slugs: str) -> Evidence:
-    """The sections of help-center articles, as retrieval gives them to the evidence rail."""
+def _article_evidence(*slugs: str, question: str = "") -> Evidence:
+    """The sections of help-center articles, as retrieval gives them to the evidence rail for ``question``."""
     policy = load_policy()
     return Evidence([chunk.text for slug in slugs for chunk in chunk_document(
-        render_policy((HELP_CENTER / f"{slug}.md").read_text(), policy), kind="markdown", source=slug, updated="")])
+        render_policy((HELP_CENTER / f"{slug}.md").read_text(), policy), kind="markdown", source=slug, updated="")],
+        question)
 
 
 @pytest.mark.parametrize(("articles", "wrong", "right"), [
     # the default model's own answers to yes/no questions whose answer is no, given whole passages (its "Yes, you
-    # can return a gift card you bought." is closest to a sentence about refunds to gift cards: not caught here)
+    # can return a gift card you bought." is closest to a sentence about refunds to gift cards: not caught here, but
+    # by the question, below)
     (("exchanges", "final-sale-items"), "Yes, you can exchange a final sale item.",
      "Final-sale items can't be exchanged: gift cards and personal care."),
     (("payment-methods",), "No, we don't accept PayPal.", "You can pay with PayPal at checkout."),
@@ -253,3 +255,20 @@ def test_evidence_refuses_the_opposite_of_what_a_passage_says(articles: tuple[st
     evidence = _article_evidence(*articles)
     assert not evidence.supports(wrong)
     assert evidence.supports(right)
+
+
+@pytest.mark.parametrize(("articles", "question", "echo", "answer"), [
+    # the default model's own answers, each closer to the question than to any passage sentence
+    (("final-sale-items", "gift-cards"), "Can I return a gift card I bought?",
+     "Yes, you can return a gift card you bought.", "Gift cards are final sale and can't be returned."),
+    (("exchanges", "final-sale-items"), "can you exchange an item that was on final sale?",
+     "Yes, you can exchange an item that was on final sale.",
+     "Final-sale items can't be exchanged: gift cards and personal care."),
+    (("payment-methods",), "can I pay with paypal?", "Yes, you can pay with PayPal.",
+     "You can pay with PayPal at checkout."),
+])
+def test_evidence_refuses_a_yes_that_says_the_question_back(articles: tuple[str, ...], question: str, echo: str,
+                                                            answer: str) -> None:
+    evidence = _article_evidence(*articles, question=question)
+    assert not evidence.supports(echo)  # right or wrong, the question's words are no evidence
+    assert evidence.supports(answer)

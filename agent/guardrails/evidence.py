@@ -20,30 +20,41 @@ def _key(sentence: str) -> str:
 
 class Evidence:
     """Sentences of the retrieved passages, embedded once per reply, when first compared: not before the model's
-    first token (and not beside the model either: on a small CPU that slows its generation more than it saves)."""
+    first token (and not beside the model either: on a small CPU that slows its generation more than it saves);
+    ``question``: what they were retrieved to answer."""
 
-    def __init__(self, passages: list[str]) -> None:
+    def __init__(self, passages: list[str], question: str = "") -> None:
         self.sentences = [s for text in passages for s in split_sentences(text)]
         self._verbatim = {_key(s) for s in self.sentences}
+        self._question = question
 
     @cached_property
     def _vectors(self) -> np.ndarray:
         return get_embedder().embed(self.sentences)
 
+    @cached_property
+    def _question_vector(self) -> np.ndarray | None:
+        return get_embedder().embed([self._question])[0] if self._question else None
+
     def supports(self, sentence: str, *, min_similarity: float | None = None) -> bool:
         """True when a passage sentence says the same thing (same meaning, same polarity: "you can exchange final
-        sale items" is not supported by "final sale items can't be exchanged", nor the other way round); the
-        similarity needed is the config's ``evidence_min_similarity`` unless given."""
+        sale items" is not supported by "final sale items can't be exchanged", nor the other way round), and a
+        sentence that negates nothing is not closer to the question than to that passage sentence: a yes that says
+        the question back ("Yes, you can return a gift card you bought.") is the question's words, not the help
+        center's. The similarity needed is the config's ``evidence_min_similarity`` unless given."""
         if not self.sentences:
             return False
         if _key(sentence) in self._verbatim:  # quoted word for word: no need to compare meanings
             return True
         if min_similarity is None:
             min_similarity = load_rules().thresholds.evidence_min_similarity
-        sims = self._vectors @ get_embedder().embed([sentence])[0]
+        vector = get_embedder().embed([sentence])[0]
+        sims = self._vectors @ vector
         best = int(np.argmax(sims))
-        same_polarity = bool(_NEGATION.search(sentence)) == bool(_NEGATION.search(self.sentences[best]))
-        return float(sims[best]) >= min_similarity and same_polarity
+        negated = bool(_NEGATION.search(sentence))
+        same_polarity = negated == bool(_NEGATION.search(self.sentences[best]))
+        return float(sims[best]) >= min_similarity and same_polarity and not (
+            not negated and self._question_vector is not None and float(self._question_vector @ vector) > sims[best])
 
     def closest_to(self, question: str, *, count: int = 2) -> list[str]:
         """The ``count`` whole passage sentences closest to ``question``, closest first."""
