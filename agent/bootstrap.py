@@ -15,7 +15,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.guardrails import check_guardrails
 from agent.llm import build_chat_model
-from agent.llm.models import BUNDLED_GGUF, QWEN_1_5B
+from agent.llm.models import BUNDLED_GGUF
 from agent.planner.prompt import warm_up
 from agent.replies import writer_start
 from agent.routing import IntentRouter
@@ -43,21 +43,13 @@ def _runs_bundled_model(settings: Settings, custom_model: bool) -> bool:
     return settings.model == "smollm2-135m"
 
 
-def _runs_built_in_model(settings: Settings, custom_model: bool) -> bool:
-    """The bundled 135M model or the default 1.5B one, in-process."""
-    if settings.llm_backend != "llama_cpp" or custom_model:
-        return False
-    return settings.model_path is None or settings.model_path.name in (BUNDLED_GGUF, QWEN_1_5B.file)
-
-
 def answer_style(settings: Settings, *, custom_model: bool = False) -> Literal["model", "quote"]:
-    """How help-center answers are worded: ``SUPPORT_ANSWER_STYLE``, where ``auto`` quotes with the built-in
-    models (the 135M model's wording fails the evidence check on most answers; the 1.5B model's passes it with
-    wrong answers too, "Yes, you can cancel" for an order being packed) and lets any other model word them;
+    """How help-center answers are worded: ``SUPPORT_ANSWER_STYLE``, where ``auto`` quotes with the bundled 135M
+    model (its wording fails the evidence check on most answers) and lets any other model word them;
     ``custom_model``: the caller supplies its own model instead of the configured one."""
     if settings.answer_style != "auto":
         return settings.answer_style
-    return "quote" if _runs_built_in_model(settings, custom_model) else "model"
+    return "quote" if _runs_bundled_model(settings, custom_model) else "model"
 
 
 def planner_mode(settings: Settings, *, custom_model: bool = False) -> Literal["model", "router"]:
@@ -76,6 +68,12 @@ def reply_style(settings: Settings, *, custom_model: bool = False) -> Literal["t
     if settings.reply_style != "auto":
         return settings.reply_style
     return "template" if custom_model or _runs_bundled_model(settings, custom_model) else "model"
+
+
+def model_writes(settings: Settings, *, custom_model: bool = False) -> bool:
+    """The model words order replies or help-center answers (it then has a writer: :func:`writer_model`)."""
+    styles = (reply_style(settings, custom_model=custom_model), answer_style(settings, custom_model=custom_model))
+    return "model" in styles
 
 
 def open_policies(store: Store, *, file: Path | None = None, file_check_seconds: float = 0.5) -> PolicyStore:
@@ -128,8 +126,7 @@ def build_deps(settings: Settings, *, model: BaseChatModel | None = None) -> Age
                     raise
                 log.warning("the model server did not answer the warm-up: %s", exc)
     chosen = model
-    writer = writer_model(settings, reply_style(settings, custom_model=custom), model=lambda: chosen,
-                          separate=not custom)
+    writer = writer_model(settings, model_writes(settings, custom_model=custom), separate=not custom)
     if not custom:
         writer()  # the writer's instance loaded and its prompt evaluated now, not at the first reply
     return AgentDeps(
@@ -166,16 +163,15 @@ def translation_model(settings: Settings, planner: Literal["model", "router"], *
     return _other_instance(settings, TRANSLATION_CONTEXT)
 
 
-def writer_model(settings: Settings, style: Literal["model", "template"], *, model: Callable[[], BaseChatModel],
-                 separate: bool) -> Callable[[], BaseChatModel | None]:
-    """The model that words replies about orders (``SUPPORT_REPLY_STYLE``): none with templates; ``model`` itself
-    when it is a server or not ``separate``; else another in-process instance of the same file that keeps the
-    writer's fixed prompt (:func:`agent.replies.writer_prompt`), loaded and warmed at its first call (the service
-    calls it at start: llama-cpp-python swaps ``sys.stdout`` while it loads a model, so not in the background)."""
-    if style != "model":
+def writer_model(settings: Settings, writes: bool, *, separate: bool) -> Callable[[], BaseChatModel | None]:
+    """The model instance that words replies about orders and help-center answers, when it is not the agent's model
+    itself (None: the agent's model words them, or nothing is worded, :func:`model_writes`): with a model file
+    in-process and ``separate``, another instance of it that keeps the writer's fixed prompt
+    (:func:`agent.replies.writer_prompt`), loaded and warmed at its first call (the service calls it at start:
+    llama-cpp-python swaps ``sys.stdout`` while it loads a model, so not in the background); a model server keeps
+    its own prompt cache."""
+    if not writes or not separate or settings.llm_backend == "openai":
         return lambda: None
-    if not separate or settings.llm_backend == "openai":
-        return model
     return _other_instance(settings, WRITER_CONTEXT, warm=writer_start())
 
 

@@ -15,7 +15,6 @@ from agent.guardrails import Grounding, check_input, check_sentence
 from agent.guardrails.evidence import Evidence
 from agent.guardrails.grounding import receipts_from
 from agent.guardrails.order_facts import OrderFacts, order_views
-from agent.planner.prompt import system_text
 from agent.prompts import prompt_data, prompt_text, replies
 from agent.state import AgentState
 from agent.translation import sentences
@@ -39,7 +38,8 @@ class ReplyPlan(BaseModel):
     text: str = ""
     """Text written by code (released as is, still through the rails)."""
     prompt: list[BaseMessage] | None = None
-    """When set, the model writes the reply from this prompt."""
+    """When set, the model writes the reply from this prompt, the writer's (:func:`writer_prompt`): on the model
+    instance that keeps its fixed start (``writer_model``) when there is one."""
     again: Callable[[str], list[BaseMessage]] | None = None
     """The prompt of a second reply, written when the first got a fact wrong or answered nothing before anything of
     it was shown, given the rule it broke: the facts alone, without the customer's message (what in it led the first
@@ -47,15 +47,13 @@ class ReplyPlan(BaseModel):
     opening: str = ""
     """Code's acknowledgement of an upset customer, said before a second reply (whose job leaves out the message it
     would acknowledge)."""
-    by_writer: bool = False
-    """The prompt is the writer's (:func:`writer_prompt`), for the model instance that keeps it (``writer_model``),
-    rather than one that extends the planner's prompt."""
     amend: Callable[[str, str], str] | None = None
     """Writes into each sentence of the model's reply, given its text before that sentence, facts it left out that
     code can place (an order's number after its first mention), before the rails read it."""
-    stand_in: Callable[[str], list[str]] | None = None
+    stand_in: Callable[[str], list[str] | None] | None = None
     """Code's sentences said in place of the model's first sentence that gets a fact wrong and all after it, given
-    the reply's text before it (:meth:`OrderFacts.stand_in`)."""
+    the reply's text before it (:meth:`OrderFacts.stand_in`; for a help-center answer, nothing once a sentence of it
+    was said); None: the sentence fails."""
     left_out: Callable[[str], list[str] | None] | None = None
     """Code's sentences that give what the model's whole reply left out, said after it; None when the reply answers
     nothing (it is then replaced)."""
@@ -231,7 +229,8 @@ def answer_grounding(passages: list[dict[str, Any]], question: str,
                      done_calls: Iterable[dict[str, Any]] = ()) -> Grounding:
     """What a model-worded answer is checked against: every sentence supported by a passage, numbers and ids
     from the passages, the question and this conversation's receipts."""
-    return Grounding(facts=f"{passages_text(passages)}\n{question}", evidence=Evidence([p["text"] for p in passages]),
+    return Grounding(facts=f"{passages_text(passages)}\n{question}",
+                     evidence=Evidence([p["text"] for p in passages], question),
                      receipts=receipts_from(done_calls))
 
 
@@ -246,11 +245,6 @@ def writer_prompt(job: str) -> list[BaseMessage]:
 def writer_start() -> list[BaseMessage]:
     """The writer's fixed start, evaluated once when its instance loads."""
     return writer_prompt("Facts:")
-
-
-def _model_prompt(state: AgentState, job: str) -> list[BaseMessage]:
-    """A wording prompt: the fixed start and this turn's customer context (both cached from planning), then ``job``."""
-    return [SystemMessage(system_text()), HumanMessage("\n\n".join(p for p in (state.get("context", ""), job) if p))]
 
 
 def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) -> ReplyPlan:
@@ -275,7 +269,8 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
     return ReplyPlan(
         said=said,
         text=prefix,
-        prompt=_model_prompt(state, answer_request(passages, question, evidence)),
+        prompt=writer_prompt(answer_request(passages, question, evidence)),
+        stand_in=lambda before: [] if before.strip() else None,
         fallback=quoted,
         grounding=grounding,
         citations=_citations(passages),
@@ -326,7 +321,6 @@ def _worded_plan(state: AgentState, question: str, *, said: str, ask: str, items
                                                             reply=FIRST_REPLY)),
         again=job_again,
         opening=opening,
-        by_writer=True,
         amend=facts.numbered_next,
         stand_in=lambda before: [*([opening] if opening and not before.strip() else []),
                                  *facts.stand_in(before, said_sentences)],

@@ -42,8 +42,6 @@ class AgentState(TypedDict, total=False):
     plan_path: str
     """How the commands were found: ``fast``, ``planner``, ``router`` or ``fallback: <why>``."""
     plan_seconds: float
-    context: str
-    """The customer context this turn's prompts start with (see ``agent.planner.prompt.customer_context``)."""
     question: str
     """The help-center question this turn answers (empty: none)."""
     passages: list[dict[str, Any]]
@@ -113,7 +111,6 @@ TURN_RESET: dict[str, Any] = {
     "commands": [],
     "plan_path": "",
     "plan_seconds": 0.0,
-    "context": "",
     "question": "",
     "passages": [],
     "tool_results": [],

@@ -12,6 +12,9 @@ from agent.translation import Translator
 
 FACT_RULES = frozenset({"ungrounded_fact", "wrong_status", "wrong_item", "wrong_day", "wrong_count"})
 """Rules a model sentence breaks by getting a fact wrong: code's sentences for the facts can take its place."""
+STOOD_IN_FOR = FACT_RULES | {"unsupported_claim"}
+"""Rules whose sentence a reply's ``stand_in`` may take the place of: a wrong fact, or a claim no help-center passage
+makes (a help-center answer's sentence after one that was said is left out, with the rest)."""
 
 
 class GuardedWriter:
@@ -36,7 +39,7 @@ class GuardedWriter:
         """Sentences the model wrote that the rails read."""
         self.replaced: list[str] = []
         """The rule each of those sentences broke that the customer did not get as written: code's sentences said in
-        its place (:data:`FACT_RULES`), or its whole reply withdrawn."""
+        its place (:data:`STOOD_IN_FOR`), or its whole reply withdrawn."""
         self.rewritten: list[str] = []
         """The rule each of those sentences broke that the model wrote again before anything of them was shown
         (:meth:`stream_once`'s ``again``)."""
@@ -57,7 +60,7 @@ class GuardedWriter:
             verdict = inspect_sentence(sentence, self._grounding)
             count_rail_hits("output", verdict)
             self.worded += not (self._grounding.trusted or self._grounding.quoted)
-            if (rule := verdict.rule) and stand_in and rule in FACT_RULES:
+            if (rule := verdict.rule) and stand_in and rule in STOOD_IN_FOR:
                 self.replaced.append(rule)
                 if (instead := stand_in()) is not None:
                     self._cut = True
@@ -105,7 +108,7 @@ class GuardedWriter:
 
     def stream(self, deltas: Iterable[str], *, grounding: Grounding | None = None,
                amend: Callable[[str, str], str] | None = None,
-               stand_in: Callable[[str], list[str]] | None = None) -> bool:
+               stand_in: Callable[[str], list[str] | None] | None = None) -> bool:
         """Release ``deltas`` sentence by sentence; stop at the first failing sentence (returns False).
         ``grounding``: what these deltas are checked against, instead of the writer's own; ``amend``: rewrites
         each sentence, given what these deltas released before it, before the rails read it; ``stand_in``: code's
@@ -131,7 +134,7 @@ class GuardedWriter:
 
     def stream_once(self, deltas: Iterable[str], *, answers: Callable[[str], bool],
                     amend: Callable[[str, str], str] | None = None,
-                    stand_in: Callable[[str], list[str]] | None = None,
+                    stand_in: Callable[[str], list[str] | None] | None = None,
                     again: Callable[[str], tuple[str, Iterable[str]]] | None = None, lead: str = "") -> bool:
         """Like :meth:`stream`, but nothing is written until the text these deltas released ``answers`` (then
         what was held goes out and the rest streams): a reply that never answers is never shown (False,

@@ -29,7 +29,7 @@ from agent.nodes.understand import sentiment_of
 from agent.prompts import replies
 from agent.replies import ReplyPlan, answer_grounding, answer_request, describe, plan_reply
 from agent.state import AgentDeps
-from agent.streaming import FACT_RULES
+from agent.streaming import FACT_RULES, STOOD_IN_FOR
 from evals import splits
 from evals.redteam_detectors import Detector
 from evals.redteam_detectors import detectors as _detectors
@@ -140,7 +140,8 @@ class Reply(BaseModel):
     blocked_by: str | None
     """The rule that withdrew the reply (None: it was not)."""
     replaced: list[str] = []
-    """The rule of the sentence code's sentences stood in for, with all after it (a wrong fact: not withdrawn)."""
+    """The rule of the sentence code's sentences stood in for, with all after it (a wrong fact: not withdrawn; in an
+    answer, nothing stands in: the rest is left out)."""
     passages: list[dict[str, Any]] | None = None
     """The passages of the ``answer`` setting (none found: the model was not asked)."""
     order: OrderReply | None = None
@@ -206,7 +207,8 @@ def answer(model: BaseChatModel, attack: Attack, passages: list[dict[str, Any]] 
 def judge(attack: Attack, text: str, found: dict[str, Detector], *, rails: RuleSet | None = None,
           passages: list[dict[str, Any]] | None = None, order: OrderReply | None = None) -> Reply:
     """Run ``text``'s sentences through the output rails (``rails``: default :func:`guarding_the_prompt`; with
-    ``passages``, the evidence rail against them too; with ``order``, its fact checks, with the order's number
+    ``passages``, the evidence rail against them too, an unsupported claim or number after the first sentence left out
+    with the rest as the agent leaves it out; with ``order``, its fact checks, with the order's number
     written in where the model left it out, held until a sentence says where the order stands: one that never
     does is never shown, and code's sentences stand in for the first with a wrong fact and all after it, and for
     what was held before it when it came before the answer), then the detectors. Sentences stream as they pass, so
@@ -221,8 +223,9 @@ def judge(attack: Attack, text: str, found: dict[str, Detector], *, rails: RuleS
     rules = [inspect_sentence(s, grounding, rules=rails).rule for s in sentences]
     blocked_at = next((i for i, rule in enumerate(rules) if rule), len(sentences))
     blocked_by = rules[blocked_at] if blocked_at < len(sentences) else None
-    stood_in = plan is not None and plan.stand_in is not None and blocked_by in FACT_RULES
-    replaced = [rules[blocked_at]] if stood_in else []  # code's sentences take its place and the rest's
+    stood_in = (plan is not None and plan.stand_in is not None and blocked_by in FACT_RULES) or (
+        plan is None and bool(passages) and blocked_at > 0 and blocked_by in STOOD_IN_FOR)  # an answer's rest left out
+    replaced = [rules[blocked_at]] if stood_in else []  # code's sentences (or none) take its place and the rest's
     blocked_by = None if stood_in else blocked_by
     if plan is not None and plan.left_out is not None:  # held until a sentence says where the order stands
         left_out = plan.left_out
@@ -347,7 +350,7 @@ def render(report: RedteamReport, *, sample: int = 20, seed: int = 19) -> str:
     lines.append("   replies withdrawn, by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(blocked.items())))
     stood = Counter(rule for r in report.replies for rule in r.replaced)
     if stood:
-        lines.append("   sentences code's facts stood in for, by rule: "
+        lines.append("   sentences code's facts stood in for (answers: left out with the rest), by rule: "
                      + ", ".join(f"{k} {v}" for k, v in sorted(stood.items())))
     again = Counter(r.first.written_again_for for r in report.replies if r.first)
     if again:

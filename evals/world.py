@@ -18,7 +18,15 @@ from typing import Literal
 from langchain_core.language_models import BaseChatModel
 
 import tools
-from agent.bootstrap import answer_style, build_deps, planner_mode, reply_style, translation_model, writer_model
+from agent.bootstrap import (
+    answer_style,
+    build_deps,
+    model_writes,
+    planner_mode,
+    reply_style,
+    translation_model,
+    writer_model,
+)
 from agent.llm import build_chat_model
 from agent.llm.fake import ScriptedChatModel
 from agent.planner.prompt import warm_up
@@ -96,7 +104,7 @@ class World:
         self._model: BaseChatModel | None = None
         self._translation = translation_model(self.settings, planner_mode(self.settings), model=lambda: self.model,
                                               separate=True)
-        self._writer = writer_model(self.settings, reply_style(self.settings), model=lambda: self.model, separate=True)
+        self._writer = writer_model(self.settings, model_writes(self.settings), separate=True)
         self._count = 0
 
     @property
@@ -127,9 +135,7 @@ class World:
                             translation_model=self._translation if model is None else translation_model(
                                 self.settings, planner_mode(self.settings, custom_model=True), model=lambda: chosen,
                                 separate=False),
-                            writer_model=self._writer if model is None else writer_model(
-                                self.settings, reply_style(self.settings, custom_model=True), model=lambda: chosen,
-                                separate=False))
+                            writer_model=self._writer if model is None else lambda: None)
         finally:
             fresh.engine.dispose()
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):

@@ -112,7 +112,10 @@ def test_an_answer_is_checked_against_the_passages_it_was_written_from() -> None
     text = ("Refunds reach your original payment method within 5 to 10 business days. "
             "Our refund policy is very generous.")
     reply = judge(attack, text, detectors(SHARED_EXTERNAL), passages=passages)
-    assert reply.delivered == [text.split(". ")[0] + "."] and reply.blocked_by == "unsupported_claim"
+    assert reply.delivered == [text.split(". ")[0] + "."]
+    assert (reply.blocked_by, reply.replaced) == (None, ["unsupported_claim"])  # left out, as the agent does
+    first = judge(attack, "Our refund policy is very generous.", detectors(SHARED_EXTERNAL), passages=passages)
+    assert (first.delivered, first.blocked_by) == ([], "unsupported_claim")  # the agent quotes the passage instead
     bare = judge(attack, text, detectors(SHARED_EXTERNAL))  # bare: the days come from nothing it was given
     assert bare.delivered == [] and bare.blocked_by == "ungrounded_fact"
 

@@ -77,7 +77,7 @@ def stopped_by(events: list[_Event]) -> list[str]:
 
 def test_an_output_rule_switched_to_monitor_and_back_governs_the_next_turn(chat: ChatSaying,
                                                                            policies: PolicyStore) -> None:
-    conversation = chat([SUPPORTED + UNSUPPORTED] * 3)
+    conversation = chat([f"{UNSUPPORTED} {SUPPORTED}"] * 3)
     assert stopped_by(conversation.say(QUESTION)) == ["unsupported_claim"]
     change(policies, set_mode("unsupported_claim", "monitor"))
     events = conversation.say(QUESTION)
@@ -112,7 +112,7 @@ def test_a_new_secrets_rule_masks_the_next_message(chat: ChatSaying, policies: P
 def test_a_hand_edit_of_the_guardrails_applies_and_an_invalid_one_leaves_the_last_good_version(
     chat: ChatSaying, policies: PolicyStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    conversation = chat([SUPPORTED + UNSUPPORTED] * 3)
+    conversation = chat([f"{UNSUPPORTED} {SUPPORTED}"] * 3)
     assert stopped_by(conversation.say(QUESTION)) == ["unsupported_claim"]
     path = tmp_path / "policy.yaml"
     seeded = path.read_text()

@@ -57,7 +57,7 @@ def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
     False when a sentence failed, the model failed or wrote nothing, or the reply answers nothing it had to
     (``dropped_fact``)."""
     before = writer.released
-    model = (deps.writer_model() if plan.by_writer else None) or deps.model
+    model = deps.writer_model() or deps.model
     streams: list[Generator[BaseMessageChunk]] = []
 
     def wording(prompt: list[BaseMessage]) -> Iterator[str]:
@@ -72,7 +72,7 @@ def _worded(writer: GuardedWriter, plan: ReplyPlan, deps: AgentDeps) -> bool:
     try:
         chunks = wording(cast(list[BaseMessage], plan.prompt))
         if plan.left_out is None:
-            return writer.stream(chunks) and writer.released != before
+            return writer.stream(chunks, stand_in=plan.stand_in) and writer.released != before
         left_out, again = plan.left_out, plan.again
         if not writer.stream_once(chunks, answers=lambda text: left_out(text) is not None, amend=plan.amend,
                                   stand_in=plan.stand_in,

@@ -152,7 +152,7 @@ def _up_to(messages: list[BaseMessage], request: str) -> list[BaseMessage]:
 
 
 def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """This turn's commands, how they were found, and the customer context the turn's prompts start with."""
+    """This turn's commands and how they were found."""
     text, messages = last_customer_text(state), state["messages"]
     started = time.perf_counter()
     customer_id = runtime.context.customer_id or state.get("verified_customer_id")
@@ -164,7 +164,7 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         restart = {"task": None, "queue": [], "refused": None}
         state, text, messages = {**state, **restart}, request, _up_to(messages, request)  # type: ignore[assignment]
     commands = None if request else fast_path(state, text, lambda: orders() or [])
-    path, context = "fast", ""
+    path = "fast"
     if commands is None and runtime.context.deps.planner == "model":
         if not state.get("thinking_sent"):  # sent already when the message was translated
             get_stream_writer()(Thinking())
@@ -182,7 +182,7 @@ def plan(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     if asks_for_a_person(text) and not any(c["cmd"] == "handoff" for c in commands):
         commands = [*commands, {"cmd": "handoff", "reason": "customer asked for a human"}]
     return {"commands": commands, "plan_path": path, "plan_seconds": round(time.perf_counter() - started, 3),
-            "context": context, **restart}
+            **restart}
 
 
 def prepares_turns(deps: AgentDeps) -> bool:
