@@ -249,6 +249,9 @@ def _article_evidence(*slugs: str, question: str = "") -> Evidence:
      "Once an order has shipped, it can no longer be cancelled."),
     (("promotions-and-discounts",), "Yes, you can add a discount code to your order after it has been placed.",
      "Discount codes can't be added to an order after it has been placed."),
+    # a misbehaving model's (the red team's answer setting): one negation more than its passage sentence
+    (("cancel-an-order",), "You can't cancel an order as long as we haven't started preparing it.",
+     "You can cancel an order as long as we haven't started preparing it."),
 ])
 def test_evidence_refuses_the_opposite_of_what_a_passage_says(articles: tuple[str, ...], wrong: str,
                                                               right: str) -> None:

@@ -12,6 +12,12 @@ from agent.guardrails.rules import load_rules
 from core.embeddings import get_embedder
 
 _NEGATION = re.compile(r"\b(no|not|never|none|nothing|cannot|\w+n['’]t)\b", re.IGNORECASE)
+_ANSWER_WORD = re.compile(r"^\W*(?:yes|no)\b\W*", re.IGNORECASE)
+
+
+def _negations(sentence: str) -> int:
+    """The negations in ``sentence``, an opening "Yes," or "No," aside (it answers, it does not negate the claim)."""
+    return len(_NEGATION.findall(_ANSWER_WORD.sub("", sentence)))
 
 
 def _key(sentence: str) -> str:
@@ -37,8 +43,10 @@ class Evidence:
         return get_embedder().embed([self._question])[0] if self._question else None
 
     def supports(self, sentence: str, *, min_similarity: float | None = None) -> bool:
-        """True when a passage sentence says the same thing (same meaning, same polarity: "you can exchange final
-        sale items" is not supported by "final sale items can't be exchanged", nor the other way round), and a
+        """True when a passage sentence says the same thing (same meaning, same polarity, as many negations: "you can
+        exchange final sale items" is not supported by "final sale items can't be exchanged", nor the other way round,
+        and "you can't cancel it as long as we haven't started" not by "you can cancel it as long as we haven't
+        started"), and a
         sentence that negates nothing is not closer to the question than to that passage sentence: a yes that says
         the question back ("Yes, you can return a gift card you bought.") is the question's words, not the help
         center's. The similarity needed is the config's ``evidence_min_similarity`` unless given."""
@@ -51,8 +59,9 @@ class Evidence:
         vector = get_embedder().embed([sentence])[0]
         sims = self._vectors @ vector
         best = int(np.argmax(sims))
-        negated = bool(_NEGATION.search(sentence))
-        same_polarity = negated == bool(_NEGATION.search(self.sentences[best]))
+        negations = _negations(sentence)
+        negated = negations > 0
+        same_polarity = negations == _negations(self.sentences[best])
         return float(sims[best]) >= min_similarity and same_polarity and not (
             not negated and self._question_vector is not None and float(self._question_vector @ vector) > sims[best])
 
