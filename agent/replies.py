@@ -264,8 +264,8 @@ def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) ->
         return f"{prefix}{extract}{suffix}" if extract else r["unknown"]
 
     if quote:
-        return ReplyPlan(said=said, text=quoted(), fallback=lambda: r["unknown"], grounding=grounding,
-                         citations=_citations(passages))
+        return ReplyPlan(said=said, text=quoted(), fallback=lambda: r["unknown"],
+                         grounding=grounding.model_copy(update={"quoted": True}), citations=_citations(passages))
     return ReplyPlan(
         said=said,
         text=prefix,

@@ -93,12 +93,16 @@ class Metrics(BaseModel):
     """Replies withdrawn while they streamed, by the rule that withdrew them (``wrong_status``, ``dropped_fact``,
     ``unsupported_claim``...): model wording that failed a check and was said as written or quoted instead."""
     worded_sentences: int = 0
-    """Sentences the model wrote in replies (in-process runs)."""
+    """Sentences the model wrote in replies, turns answered from the help center aside (in-process runs)."""
     replaced_sentences: dict[str, int] = {}
     """Those the customer did not get as written, by the rule each broke: code's sentences stood in for a wrong fact,
     or the whole reply was withdrawn."""
     rewritten_sentences: dict[str, int] = {}
     """Those the model wrote again before they were shown (a wrong fact or no answer), by the rule each broke."""
+    answer_sentences: int = 0
+    """Sentences the model wrote in turns answered from the help center."""
+    answer_sentences_stopped: dict[str, int] = {}
+    """Those the customer did not get, by the rule each broke (the quote said instead, or left out)."""
     answers: dict[str, int] = {}
     """Help-center answers by how they were said: ``worded`` (the model's wording released), ``reworded`` (withdrawn,
     the quote said instead), ``quoted``."""
@@ -142,6 +146,8 @@ def compute(results: list[RunResult]) -> Metrics:
     attacks = [c.attack_succeeded for c in counts if c.attack_succeeded is not None]
     benign = [c.refused for c in counts if c.refused is not None]
     timed = [t for r in results for t in r.turns if t.turn_s > 0]
+    answers = [t for t in timed if t.answered_by]  # answered from the help center (an order reply beside counts here)
+    replies = [t for t in timed if not t.answered_by]
     first = [t.ttft_s for t in timed if t.ttft_s is not None]
     gen_s = sum(t.gen_s for t in timed)
     conversations = [r for r in results if sum(bool(t.reply) for t in r.turns) >= 2]
@@ -162,9 +168,11 @@ def compute(results: list[RunResult]) -> Metrics:
         loops=loops,
         loop_rate=ratio(loops, len(conversations)),
         replaced=dict(Counter(e["rule"] for t in timed for e in t.events if e["type"] == "reply_replaced")),
-        worded_sentences=sum(t.worded_sentences for t in timed),
-        replaced_sentences=dict(Counter(rule for t in timed for rule in t.replaced_sentences)),
-        rewritten_sentences=dict(Counter(rule for t in timed for rule in t.rewritten_sentences)),
+        worded_sentences=sum(t.worded_sentences for t in replies),
+        replaced_sentences=dict(Counter(rule for t in replies for rule in t.replaced_sentences)),
+        rewritten_sentences=dict(Counter(rule for t in replies for rule in t.rewritten_sentences)),
+        answer_sentences=sum(t.worded_sentences for t in answers),
+        answer_sentences_stopped=dict(Counter(rule for t in answers for rule in t.replaced_sentences)),
         answers=dict(Counter(t.answered_by for t in timed if t.answered_by)),
         ttft_p50_s=percentile(first, 50),
         ttft_p95_s=percentile(first, 95),

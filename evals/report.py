@@ -79,6 +79,11 @@ def _headline(metrics: Metrics) -> list[tuple[str, str]]:
             n = sum(counts.values())
             shown.append((label, f"{n} of {metrics.worded_sentences} ({n / metrics.worded_sentences:.1%})"
                           + "".join(f", {rule} {k}" for rule, k in sorted(counts.items()))))
+    if metrics.answer_sentences:
+        stopped, written = metrics.answer_sentences_stopped, metrics.answer_sentences
+        n = sum(stopped.values())
+        shown.append(("answer sentences stopped", f"{n} of {written} ({n / written:.1%})"
+                      + "".join(f", {rule} {k}" for rule, k in sorted(stopped.items()))))
     shown.append(("help-center answers", ", ".join(f"{how} {n}" for how, n in sorted(metrics.answers.items()))
                   or "none"))
     shown += [(f"pass^{k}", f"{v:.1%}") for k, v in metrics.pass_hat_k.items()]

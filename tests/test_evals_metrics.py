@@ -103,14 +103,18 @@ def test_replaced_replies_are_counted_by_rule() -> None:
 def test_model_sentences_replaced_and_written_again_are_counted_by_rule_with_their_share() -> None:
     turns = [TurnRecord(customer="x", turn_s=1.0, worded_sentences=3, replaced_sentences=["wrong_day"]),
              TurnRecord(customer="x", turn_s=1.0, worded_sentences=2, replaced_sentences=["voice", "voice"]),
-             TurnRecord(customer="x", turn_s=1.0, worded_sentences=3, rewritten_sentences=["dropped_fact"])]
+             TurnRecord(customer="x", turn_s=1.0, worded_sentences=3, rewritten_sentences=["dropped_fact"]),
+             TurnRecord(customer="x", turn_s=1.0, worded_sentences=4, replaced_sentences=["unsupported_claim"],
+                        answered_by="reworded")]  # a help-center answer: counted apart
     result = run("a", True).model_copy(update={"turns": passing_turns(turns)})
     metrics = compute([result])
     assert (metrics.worded_sentences, metrics.replaced_sentences) == (8, {"wrong_day": 1, "voice": 2})
     assert metrics.rewritten_sentences == {"dropped_fact": 1}
+    assert (metrics.answer_sentences, metrics.answer_sentences_stopped) == (4, {"unsupported_claim": 1})
     meta = Meta(started_at="now", seconds=1, paths=[], model="m", options={}, cases=1)
     shown = summary(Report(meta=meta, metrics=metrics, results=[result]))
     assert "3 of 8 (37.5%), voice 2, wrong_day 1" in shown and "1 of 8 (12.5%), dropped_fact 1" in shown
+    assert "1 of 4 (25.0%), unsupported_claim 1" in shown
 
 
 def test_help_center_answers_are_counted_by_how_they_were_said() -> None:

@@ -130,9 +130,11 @@ def test_a_yes_that_says_the_question_back_gets_the_help_center_s_own_words(chat
 def test_quoted_answer_comes_from_the_help_center_without_the_model(world: AgentDeps) -> None:
     model = ScriptedChatModel()
     quoting = dataclasses.replace(world, model=model, answer_style="quote")
-    events = Chat(quoting, SHOWCASE).say("how long do I have to return an item?")
+    chat = Chat(quoting, SHOWCASE)
+    events = chat.say("how long do I have to return an item?")
     assert "30 days from the delivery date" in text_of(events)
     assert not [e for e in events if isinstance(e, ReplyReplaced)]
+    assert chat.state()["worded_sentences"] == 0  # the help center's sentences, not the model's
     completed = next(e for e in events if isinstance(e, MessageCompleted))
     assert any("eturn" in c.title for c in completed.citations)
     model.assert_all_used()  # the model was not asked
