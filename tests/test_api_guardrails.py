@@ -25,6 +25,8 @@ URL = "/v1/admin/guardrails"
 QUESTION = "how long do I have to return an item?"
 SUPPORTED = "You have 30 days from the delivery date to return an item. "
 UNSUPPORTED = "Always check with a local shipping company before you return anything."
+UNSUPPORTED_FIRST = f"{UNSUPPORTED} {SUPPORTED}"
+"""Stopped before anything was shown, the reply is withdrawn (after a supported sentence it is only cut)."""
 """No passage says it: only the ``unsupported_claim`` rule stops it."""
 
 
@@ -156,13 +158,13 @@ def test_a_change_needs_the_version_it_was_made_against(admin: Admin) -> None:
 
 
 def test_mode_changes_govern_the_next_turn_are_versioned_and_roll_back(admin: Admin) -> None:
-    assert stopped_by(admin.turn(QUESTION, SUPPORTED + UNSUPPORTED)) == ["unsupported_claim"]
+    assert stopped_by(admin.turn(QUESTION, UNSUPPORTED_FIRST)) == ["unsupported_claim"]
     before = admin.version()
     changed = admin.send("PATCH", {"output": {"unsupported_claim": "monitor"}, "reason": "measure first"},
                          if_match=before)
     assert changed.status_code == 200 and changed.headers["etag"] == f'"{before + 1}"'
     assert changed.json()["guardrails"]["output"][-1]["mode"] == "monitor"
-    assert UNSUPPORTED in reply_text(admin.turn(QUESTION, SUPPORTED + UNSUPPORTED))
+    assert UNSUPPORTED in reply_text(admin.turn(QUESTION, UNSUPPORTED_FIRST))
     newest = admin.get("/v1/admin/policy/history").json()[0]
     assert (newest["author"], newest["reason"]) == ("Sam Ortiz", "measure first")
     assert newest["fields"] == ["guardrails"] and newest["added"] == newest["removed"] >= 1
@@ -170,7 +172,7 @@ def test_mode_changes_govern_the_next_turn_are_versioned_and_roll_back(admin: Ad
     assert "- name: unsupported_claim\n-    mode: block\n+    mode: monitor" in diff
     back = admin.send("POST", {"version": before, "reason": "block again"}, path="/v1/admin/policy/rollback")
     assert back.status_code == 200 and admin.get().json()["guardrails"]["output"][-1]["mode"] == "block"
-    assert stopped_by(admin.turn(QUESTION, SUPPORTED + UNSUPPORTED)) == ["unsupported_claim"]
+    assert stopped_by(admin.turn(QUESTION, UNSUPPORTED_FIRST)) == ["unsupported_claim"]
 
 
 def test_a_word_added_to_a_list_blocks_the_next_turn(admin: Admin) -> None:

@@ -201,6 +201,8 @@ def test_a_reader_stopping_early_is_not_a_failure(server: FakeModelServer) -> No
 # --- a whole turn while the model server fails ------------------------------------------------------------------
 
 QUESTION = "how long do refunds take?"
+ANSWERED = "Once issued, a refund to a card or PayPal reaches your account within 5 business days."
+"""A help-center sentence that answers :data:`QUESTION`: the rails pass it, so what follows decides."""
 
 
 def model_turn(deps: AgentDeps, model: object, *, planner: str = "model") -> tuple[list[Any], float]:
@@ -221,7 +223,7 @@ def quoted_reply(world: AgentDeps) -> str:
 def test_a_turn_gets_the_quoted_reply_while_the_model_server_fails(world: AgentDeps, server: FakeModelServer,
                                                                    kind: str) -> None:
     """``cut``: the plan is not JSON, and the answer's stream stops after its first sentence."""
-    server.default = Reply(kind, text="Refunds usually take a while. They are")  # type: ignore[arg-type]
+    server.default = Reply(kind, text=f"{ANSWERED} They are")  # type: ignore[arg-type]
     before = fallbacks()
     events, seconds = model_turn(world, client(server.url))
     types = [e.type for e in events]
