@@ -46,10 +46,9 @@ class Evidence:
         """True when a passage sentence says the same thing (same meaning, same polarity, as many negations: "you can
         exchange final sale items" is not supported by "final sale items can't be exchanged", nor the other way round,
         and "you can't cancel it as long as we haven't started" not by "you can cancel it as long as we haven't
-        started"), and a
-        sentence that negates nothing is not closer to the question than to that passage sentence: a yes that says
-        the question back ("Yes, you can return a gift card you bought.") is the question's words, not the help
-        center's. The similarity needed is the config's ``evidence_min_similarity`` unless given."""
+        started"), and a sentence that negates nothing is not closer to the question than to that passage sentence: a
+        yes that says the question back ("Yes, you can return a gift card you bought.") is the question's words, not
+        the help center's. The similarity needed is the config's ``evidence_min_similarity`` unless given."""
         if not self.sentences:
             return False
         if _key(sentence) in self._verbatim:  # quoted word for word: no need to compare meanings
