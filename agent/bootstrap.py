@@ -7,15 +7,15 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
 from agent.guardrails import check_guardrails
-from agent.llm import build_chat_model
+from agent.llm import ChatLlamaCpp, build_chat_model
 from agent.llm.models import BUNDLED_GGUF
+from agent.llm.prompt_states import PromptStart
 from agent.planner.prompt import warm_up
 from agent.replies import writer_start
 from agent.routing import IntentRouter
@@ -172,21 +172,21 @@ def writer_model(settings: Settings, writes: bool, *, separate: bool) -> Callabl
     its own prompt cache."""
     if not writes or not separate or settings.llm_backend == "openai":
         return lambda: None
-    return _other_instance(settings, WRITER_CONTEXT, warm=writer_start())
+    return _other_instance(settings, WRITER_CONTEXT, keep=writer_start())
 
 
-def _other_instance(settings: Settings, n_ctx: int,
-                    warm: list[BaseMessage] | None = None) -> Callable[[], BaseChatModel]:
+def _other_instance(settings: Settings, n_ctx: int, keep: PromptStart | None = None) -> Callable[[], BaseChatModel]:
     """Another in-process instance of the configured model file (its weights mapped once, shared), with its own
-    KV state of ``n_ctx`` tokens, loaded on first use and, with ``warm``, that prompt evaluated then."""
+    KV state of ``n_ctx`` tokens, loaded on first use and, with ``keep``, that prompt start kept then (loaded from
+    its file or evaluated: :meth:`agent.llm.llama_cpp.ChatLlamaCpp.keep`)."""
     lock, loaded = threading.Lock(), []
 
     def load() -> BaseChatModel:
         with lock:
             if not loaded:
                 instance = build_chat_model(settings.model_copy(update={"n_ctx": n_ctx}))
-                if warm is not None:
-                    instance.invoke(warm, max_tokens=1)
+                if keep is not None:
+                    cast(ChatLlamaCpp, instance).keep(keep)
                 loaded.append(instance)
             return loaded[0]
 

@@ -15,6 +15,7 @@ from agent.guardrails import Grounding, check_input, check_sentence
 from agent.guardrails.evidence import Evidence
 from agent.guardrails.grounding import receipts_from
 from agent.guardrails.order_facts import OrderFacts, order_views
+from agent.llm.prompt_states import PromptStart
 from agent.prompts import prompt_data, prompt_text, replies
 from agent.state import AgentState
 from agent.translation import sentences
@@ -242,9 +243,9 @@ def writer_prompt(job: str) -> list[BaseMessage]:
     return [SystemMessage(prompt_text("writer.md")), HumanMessage(job)]
 
 
-def writer_start() -> list[BaseMessage]:
-    """The writer's fixed start, evaluated once when its instance loads."""
-    return writer_prompt("Facts:")
+def writer_start() -> PromptStart:
+    """The writer's fixed start: its instructions, up to the job's facts (every job starts with them)."""
+    return PromptStart("writer", writer_prompt("Facts:"), "Facts")
 
 
 def _answer_plan(state: AgentState, question: str, *, quote: bool, said: str) -> ReplyPlan:

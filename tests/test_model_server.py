@@ -1,5 +1,5 @@
 """The default model behind a real inference server: llama-cpp-python's own (its ``[server]`` extra, started as
-``python -m agent.llm.model_server``, which holds the planner's prompt start before it listens) on loopback,
+``python -m agent.llm.model_server``, which keeps the planner's and the writer's prompt starts) on loopback,
 reached with ``SUPPORT_LLM_BACKEND=openai``. The planner plans through it, help-center answers stream from it, and
 two API processes on one PostgreSQL share it, each running a whole turn over the HTTP API against it. Behind a
 fault-injecting proxy (:mod:`tests.fake_model_server`) it stops mid-answer, is slower than the agent's deadline, or
@@ -78,7 +78,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             assert process.poll() is None, f"the model server stopped: {log.read_text()[-2000:]}"
             assert time.monotonic() < deadline, f"the model server did not start within {START_TIMEOUT} s"
             time.sleep(0.2)
-        started = r"the planner's prompt start: (loaded|evaluated); plans decoded by GrammarFirstLlama"
+        started = (r"the writer's prompt start: (loaded|evaluated); the planner's prompt start: (loaded|evaluated); "
+                   r"plans decoded by GrammarFirstLlama")
         assert re.search(started, log.read_text()), log.read_text()
         yield url
     finally:

@@ -25,6 +25,9 @@ import numpy as np
 from llama_cpp import Llama, LlamaGrammar, LogitsProcessorList
 from llama_cpp._internals import LlamaContext, LlamaTokenDataArray
 
+from agent.llm import prompt_states
+from agent.llm.prompt_states import KeptStart
+
 _SPACE_RULE = re.compile(r"^space ::= .*$", re.MULTILINE)
 _CHARS = [chr(code) for code in range(32, 127)] + ["\n", "\t"]
 FORCED_CHARS = 64
@@ -180,13 +183,20 @@ class GrammarFirstLlama(Llama):
     """A :class:`Llama` whose greedy grammar-constrained completions use :class:`GreedyGrammarSampler` and write
     forced text without the model, and whose greedy completions (those and plain text without braces:
     :class:`GreedyProseSampler`) check a :class:`CopyDrafter`'s guesses in one batch with the next token. Only the
-    guessed positions get logits, so evaluating the prompt costs what it did."""
+    guessed positions get logits, so evaluating the prompt costs what it did. A prompt that begins with one of its
+    ``kept_starts`` has that start's saved state loaded back when a prompt of another kind took the KV cache
+    (:func:`agent.llm.prompt_states.restore`)."""
 
     draft_tokens: int = 3
     """Tokens guessed at a time (0: none). Each guessed position costs its logits over Qwen's 152k-token
     vocabulary and attention over a 2,000-token prompt, and guesses rarely hold longer: six later-turn plans decode
     in 7.1 s guessing 3, 8.0 s guessing 2 or 4, 9.0 s with no guesses, and 14.7 s with llama.cpp's sampler chain,
     the same plans (``scripts/bench_plan_decoding.py``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kept_starts: dict[str, KeptStart] = {}
+        """The prompt starts kept in files, by name."""
 
     def _init_sampler(self, **params: Any) -> Any:
         grammar, processor = params.get("grammar"), params.get("logits_processor")
@@ -202,6 +212,7 @@ class GrammarFirstLlama(Llama):
         """llama-cpp-python's generator (it evaluates the prompt, reusing the KV cache, and samples the first
         token); a greedy completion goes on in :meth:`_greedy`. Nothing is sent in:
         llama-cpp-python's completions only iterate."""
+        prompt_states.restore(self, self.kept_starts.values(), tokens)
         inner = super().generate(tokens, *args, **kwargs)
         first = next(inner, None)
         if first is None:

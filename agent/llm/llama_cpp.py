@@ -78,20 +78,6 @@ def prompt_start(llama: Any, formatter: llama_chat_format.Jinja2ChatFormatter, m
     return start, llama.tokenize(start.encode("utf-8"), add_bos=not chat.added_special, special=True)
 
 
-def _cached(llama: Any, tokens: list[int]) -> int:
-    """How many of ``tokens``, from the first, the KV cache holds."""
-    return next((i for i, (a, b) in enumerate(zip(llama.input_ids[:llama.n_tokens], tokens, strict=False)) if a != b),
-                min(llama.n_tokens, len(tokens)))
-
-
-class _KeptStart(BaseModel):
-    """The prompt start :meth:`ChatLlamaCpp.prefill` keeps: its text, its tokens and the file of its state."""
-
-    text: str
-    tokens: list[int]
-    path: Path
-
-
 class ChatLlamaCpp(BaseChatModel):
     """Chat over a local GGUF model; streams tokens and returns JSON-schema-constrained output."""
 
@@ -106,11 +92,10 @@ class ChatLlamaCpp(BaseChatModel):
     seed: int = 7
     repeat_penalty: float = 1.15
     state_dir: Path | None = None
-    """Where :meth:`prefill` with ``keep`` saves the state of the prompt start it evaluates (None: nowhere)."""
+    """Where :meth:`prefill` with ``keep_as`` saves the state of the prompt start it evaluates (None: nowhere)."""
 
     _llama: Any = PrivateAttr(default=None)
     _formatter: Any = PrivateAttr(default=None)
-    _kept: _KeptStart | None = PrivateAttr(default=None)
     _prose: BracesBanned | None = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -134,7 +119,7 @@ class ChatLlamaCpp(BaseChatModel):
     def _open_llama(self) -> Any:
         """The llama.cpp model. A new prompt reuses the KV state of the tokens it shares with the prompt before
         (the fixed system text comes first in every prompt), so after an answer the next one evaluates only its
-        new tokens (after a prompt of another kind, an address prompt, the kept start is loaded again from its file:
+        new tokens (after a prompt of another kind, an address prompt, a kept start is loaded again from its file:
         :meth:`prefill`). No state cache on top:
         llama-cpp-python's copies every completion's logits (hundreds of MB with a large vocabulary) outside its
         own size limit, and the copy slowed the end of every reply. Greedy grammar-constrained output (plans) is
@@ -149,50 +134,44 @@ class ChatLlamaCpp(BaseChatModel):
             verbose=False,
         )
 
-    def prefill(self, messages: list[BaseMessage], *, until: str, keep: bool = False) -> int:
+    def prefill(self, messages: list[BaseMessage], *, until: str, keep_as: str | None = None) -> int:
         """Evaluate the prompt ``messages`` make, up to the first ``until`` in it, if the model is idle: a later
         call whose prompt starts the same then evaluates only what follows. Returns the tokens evaluated (0 when
         the model was busy, ``until`` is not in the prompt, that start is already in the KV state or too long).
-        With ``keep`` (a start every process evaluates the same), wait for the model, and load that start's state
-        from ``state_dir`` where an earlier process saved it, or save it there (:mod:`agent.llm.prompt_states`);
-        a later prompt that starts with it loads it again when a prompt of another kind took its place."""
+        With ``keep_as`` (the name of a start every process evaluates the same), wait for the model, and load that
+        start's state from ``state_dir`` where an earlier process saved it, or save it there
+        (:mod:`agent.llm.prompt_states`); a later prompt that starts with it loads it again when a prompt of another
+        kind took its place."""
         llama = self.load()._llama
-        if self._formatter is None or not self._lock.acquire(blocking=keep):
+        if self._formatter is None or not self._lock.acquire(blocking=keep_as is not None):
             return 0
         try:
             start = prompt_start(llama, self._formatter, messages, until)
             if start is None or len(start[1]) >= llama.n_ctx():
                 return 0
-            text, tokens = start
-            if keep and self.state_dir:
-                self._kept = _KeptStart(text=text, tokens=tokens,
-                                        path=prompt_states.state_file(self.state_dir, self.model_path, tokens))
-            self._restore_kept(llama, text)
-            cached = _cached(llama, tokens)
+            tokens = start[1]
+            kept = None
+            if keep_as is not None and self.state_dir:
+                kept = prompt_states.KeptStart(
+                    tokens, prompt_states.state_file(self.state_dir, self.model_path, keep_as, tokens))
+                llama.kept_starts[keep_as] = kept
+            prompt_states.restore(llama, llama.kept_starts.values(), tokens)
+            cached = prompt_states.cached(llama, tokens)
             if cached == len(tokens):
                 return 0
             llama.n_tokens = cached
             llama.eval(tokens[cached:])
-            if keep and self._kept is not None:
-                prompt_states.save(llama, self._kept.path, tokens)
+            if kept is not None:
+                prompt_states.save(llama, kept.path, tokens)
             return len(tokens) - cached
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"prefill failed: {exc}") from exc
         finally:
             self._lock.release()
 
-    def _before(self, llama: Any, messages: list[BaseMessage]) -> None:
-        """Ready the KV cache for a completion of ``messages`` (:meth:`_restore_kept`)."""
-        if self._kept is not None and self._formatter is not None:
-            self._restore_kept(llama, self._formatter(messages=openai_messages(messages)).prompt)
-
-    def _restore_kept(self, llama: Any, prompt: str) -> None:
-        """Before ``prompt`` (its text): when it starts with the kept start and the KV cache no longer holds all of
-        it (a prompt of another kind came in between), load that start's state instead of evaluating it again."""
-        kept = self._kept
-        if kept is None or not prompt.startswith(kept.text) or _cached(llama, kept.tokens) == len(kept.tokens):
-            return
-        prompt_states.load(llama, kept.path, kept.tokens)
+    def keep(self, start: prompt_states.PromptStart) -> int:
+        """:meth:`prefill` ``start`` and keep it under its name."""
+        return self.prefill(start.messages, until=start.until, keep_as=start.name)
 
     @property
     def _llm_type(self) -> str:
@@ -228,7 +207,6 @@ class ChatLlamaCpp(BaseChatModel):
         llama = self.load()._llama
         with self._lock:
             try:
-                self._before(llama, messages)
                 out = llama.create_chat_completion(**self._params(messages, stop, **kwargs))
             except (ValueError, RuntimeError) as exc:
                 raise ModelError(f"generation failed: {exc}") from exc
@@ -246,7 +224,6 @@ class ChatLlamaCpp(BaseChatModel):
         llama = self.load()._llama
         with self._lock:
             try:
-                self._before(llama, messages)
                 stream = llama.create_chat_completion(stream=True, **self._params(messages, stop, **kwargs))
                 wrote = False
                 for part in stream:

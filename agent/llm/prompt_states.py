@@ -1,7 +1,9 @@
 """The KV state of a prompt start every process evaluates the same (the planner's fixed instructions and tool
-catalogue, about 1,900 tokens: half a minute on 2 cores), kept in a file so that the next process loads it in
-milliseconds. One file per model, named by what it holds: the model file, llama.cpp's version and the tokens. A
-file that is missing, stale, damaged or unwritable costs the evaluation, never a wrong state."""
+catalogue, about 1,900 tokens: half a minute on 2 cores; the writer's, about 150), kept in a file so that the next
+process loads it in milliseconds, and a model whose KV cache a prompt of another kind took over loads it again
+instead of evaluating it (:func:`restore`). One file per model and start, named by what it holds: the model file,
+llama.cpp's version and the tokens. A file that is missing, stale, damaged or unwritable costs the evaluation, never
+a wrong state."""
 
 from __future__ import annotations
 
@@ -10,22 +12,57 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import llama_cpp
+from langchain_core.messages import BaseMessage
 
 log = logging.getLogger(__name__)
 SEQUENCE = 0
 """llama-cpp-python runs every prompt as sequence 0."""
 
 
-def state_file(folder: Path, model_path: Path, tokens: list[int]) -> Path:
-    """Where the state of ``tokens`` evaluated by the model at ``model_path`` is kept."""
+class PromptStart(NamedTuple):
+    """A prompt start every process evaluates the same: the prompt ``messages`` make, up to the first ``until`` in
+    it, kept under ``name`` (one file per model and name)."""
+
+    name: str
+    messages: list[BaseMessage]
+    until: str
+
+
+class KeptStart(NamedTuple):
+    """A prompt start's tokens and the file of their state."""
+
+    tokens: list[int]
+    path: Path
+
+
+def state_file(folder: Path, model_path: Path, name: str, tokens: list[int]) -> Path:
+    """Where the state of ``tokens``, the start kept as ``name``, evaluated by the model at ``model_path`` is kept."""
     stat = model_path.stat()
     key = hashlib.sha256(f"{model_path.name}:{stat.st_size}:{stat.st_mtime_ns}:{llama_cpp.__version__}:"
                          f"{','.join(map(str, tokens))}".encode()).hexdigest()[:16]
-    return folder / f"{model_path.stem}-{key}.kv"
+    return folder / f"{model_path.stem}-{name}-{key}.kv"
+
+
+def cached(llama: Any, tokens: Sequence[int]) -> int:
+    """How many of ``tokens``, from the first, the KV cache holds."""
+    held = llama.input_ids[:llama.n_tokens]
+    return next((i for i, (a, b) in enumerate(zip(held, tokens, strict=False)) if a != b),
+                min(llama.n_tokens, len(tokens)))
+
+
+def restore(llama: Any, starts: Iterable[KeptStart], tokens: Sequence[int]) -> None:
+    """Before a prompt of ``tokens``: when it begins with one of the kept ``starts`` and the KV cache no longer holds
+    all of that start (a prompt of another kind came in between), load the start's state instead of evaluating it."""
+    for start in starts:
+        if list(tokens[:len(start.tokens)]) == start.tokens:
+            if cached(llama, start.tokens) < len(start.tokens):
+                load(llama, start.path, start.tokens)
+            return
 
 
 def load(llama: Any, path: Path, tokens: list[int]) -> bool:
@@ -49,8 +86,8 @@ def load(llama: Any, path: Path, tokens: list[int]) -> bool:
 
 
 def save(llama: Any, path: Path, tokens: list[int]) -> None:
-    """Save the KV state of ``tokens`` (the first tokens in the cache) at ``path``, replacing the model's other
-    saved states (an older prompt's); a folder that cannot be written is logged and left."""
+    """Save the KV state of ``tokens`` (the first tokens in the cache) at ``path``, replacing the older states
+    saved under the same model and name; a folder that cannot be written is logged and left."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")

@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agent.commands import ReadTool, WriteTool
+from agent.llm.prompt_states import PromptStart
 from agent.prompts import prompt_text
 from tools import TOOLS
 
@@ -56,12 +57,17 @@ def fixed_start() -> list[BaseMessage]:
     return [SystemMessage(system_text()), HumanMessage(NEXT_MESSAGE)]
 
 
+def planner_start() -> PromptStart:
+    """The planner's fixed start, kept in a file (:mod:`agent.llm.prompt_states`)."""
+    return PromptStart("planner", fixed_start(), NEXT_MESSAGE)
+
+
 def warm_up(model: BaseChatModel) -> None:
     """Evaluate the fixed prompt start once at load, so the first customer does not wait for it; an in-process
-    model loads it from the state an earlier process saved (:meth:`agent.llm.llama_cpp.ChatLlamaCpp.prefill`)."""
-    prefill = getattr(model, "prefill", None)
-    if callable(prefill):
-        prefill(fixed_start(), until=NEXT_MESSAGE, keep=True)
+    model loads it from the state an earlier process saved (:meth:`agent.llm.llama_cpp.ChatLlamaCpp.keep`)."""
+    keep = getattr(model, "keep", None)
+    if callable(keep):
+        keep(planner_start())
     else:
         model.invoke([SystemMessage(system_text()), HumanMessage("Newest message:\nCustomer: hi")], max_tokens=1)
 
