@@ -169,7 +169,7 @@ def writer_model(settings: Settings, writes: bool, *, separate: bool) -> Callabl
     in-process and ``separate``, another instance of it that keeps the writer's fixed prompt
     (:func:`agent.replies.writer_prompt`), loaded and warmed at its first call (the service calls it at start:
     llama-cpp-python swaps ``sys.stdout`` while it loads a model, so not in the background); a model server keeps
-    its own prompt cache."""
+    its own prompt cache (``python -m agent.llm.model_server`` keeps the writer's start beside the planner's)."""
     if not writes or not separate or settings.llm_backend == "openai":
         return lambda: None
     return _other_instance(settings, WRITER_CONTEXT, keep=writer_start())

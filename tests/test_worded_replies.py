@@ -103,7 +103,7 @@ def test_a_sentence_keeps_to_the_facts(facts: OrderFacts, sentence: str, kind: s
 
 
 def test_a_sentence_of_the_facts_repeated_word_for_word_is_right() -> None:
-    refused = "Order #W4821002 is processed, and only pending orders can have that done."
+    refused = "I don't see any pending orders on your account, and only pending orders can have that done."
     facts = OrderFacts.of(looked_up("#W4821002", "processed", "Coffee Maker"), facts=refused, vocabulary=CATALOG)
     assert facts.wrong(refused) is None and facts.wrong(f"{refused.upper()}  ") is None
     assert facts.wrong("Only pending orders can have that done, and it is pending.") == "status"

@@ -552,6 +552,26 @@ INSTEAD = {
 task to offer and the words of the offer."""
 
 
+_NO_LONGER = {"cancel_order": "it can no longer be cancelled", "change_address": "it can no longer be sent to another "
+             "address", "modify_items": "its items can no longer be changed", "change_payment": "its payment method "
+             "can no longer be changed"}
+_NOT_YET = {"return_refund": "returned", "exchange_item": "exchanged"}
+"""What a change refused by the order's status can no longer be, or a return or exchange not yet: said without the
+status that would allow it (the model wording the refusal took "only pending orders" for the order's status)."""
+
+
+def _why_not(intent: str, order: dict[str, Any]) -> str:
+    """Why ``order``'s status rules out the change ``intent`` names, in the customer's terms."""
+    head, status = f"Order {order['order_id']} is", order["status"]
+    if intent == "cancel_order" and status.startswith("cancelled"):
+        return f"{head} already cancelled."
+    if intent in _NO_LONGER:
+        return f"{head} {status}, so {_NO_LONGER[intent]}."
+    if status.split(" (")[0] in ("pending", "processed", "shipped"):
+        return f"{head} {status}, so it can't be {_NOT_YET[intent]} yet: that's possible once it's delivered."
+    return f"{head} {status}, so it can't be {_NOT_YET[intent]}."
+
+
 def _instead(task: Task, order: dict[str, Any], why: str) -> Step:
     """Refuse ``task`` on ``order`` with the reason, offering what its status allows instead when there is such a
     thing: a task of that kind on the same order, waiting for the customer's yes (a task with no proposal). Not a
@@ -596,8 +616,7 @@ def _order(task: Task, turn: Turn) -> tuple[dict[str, Any] | None, Step]:
         if status in result["data"]["status"]:
             return result["data"], Step(say="")
         if wanted in turn.order_ids or orders_holding(turn.about("items"), [result["data"]]):  # named: say why not
-            return None, _instead(task, result["data"], f"Order {wanted} is {result['data']['status']}, and only "
-                                                        f"{status} orders can have that done.")
+            return None, _instead(task, result["data"], _why_not(task.intent, result["data"]))
         task = task.model_copy(update={"order_id": None})  # the planner's guess: look among the eligible ones
     recent = turn.call("list_recent_orders", {"limit": 10})
     status = ORDER_STATUS_FOR[task.intent]

@@ -241,8 +241,8 @@ class OrderFacts(BaseModel):
         saying an order can or can no longer be cancelled or changed against what its status allows),
         an item of none of the orders, a day the facts don't give, a count of items or orders they don't state, or
         who is speaking (the customer's words said as the agent's). A sentence of the facts repeated word for word
-        is right ("Order #W4821002 is processed, and only pending orders can have that done." names a status the
-        order is not in)."""
+        is right ("I don't see any pending orders on your account, and only pending orders can have that done." names
+        a status the order is not in)."""
         if sentence_key(sentence) in self.said:
             return None
         if _CUSTOMER_VOICE.search(sentence):

@@ -212,7 +212,7 @@ class GrammarFirstLlama(Llama):
         """llama-cpp-python's generator (it evaluates the prompt, reusing the KV cache, and samples the first
         token); a greedy completion goes on in :meth:`_greedy`. Nothing is sent in:
         llama-cpp-python's completions only iterate."""
-        prompt_states.restore(self, self.kept_starts.values(), tokens)
+        prompt_states.restore(self, tokens)
         inner = super().generate(tokens, *args, **kwargs)
         first = next(inner, None)
         if first is None:

@@ -149,21 +149,9 @@ class ChatLlamaCpp(BaseChatModel):
             start = prompt_start(llama, self._formatter, messages, until)
             if start is None or len(start[1]) >= llama.n_ctx():
                 return 0
-            tokens = start[1]
-            kept = None
             if keep_as is not None and self.state_dir:
-                kept = prompt_states.KeptStart(
-                    tokens, prompt_states.state_file(self.state_dir, self.model_path, keep_as, tokens))
-                llama.kept_starts[keep_as] = kept
-            prompt_states.restore(llama, llama.kept_starts.values(), tokens)
-            cached = prompt_states.cached(llama, tokens)
-            if cached == len(tokens):
-                return 0
-            llama.n_tokens = cached
-            llama.eval(tokens[cached:])
-            if kept is not None:
-                prompt_states.save(llama, kept.path, tokens)
-            return len(tokens) - cached
+                return prompt_states.keep(llama, self.state_dir, self.model_path, keep_as, start[1])
+            return prompt_states.evaluate(llama, start[1])
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"prefill failed: {exc}") from exc
         finally:

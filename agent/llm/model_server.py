@@ -41,15 +41,8 @@ def prepare_start(llama: GrammarFirstLlama, model_path: Path, folder: Path, star
     begun = prompt_start(llama, formatter, start.messages, start.until) if formatter else None
     if not begun:
         return "skipped"
-    tokens = begun[1]
-    path = prompt_states.state_file(folder, model_path, start.name, tokens)
-    llama.kept_starts[start.name] = prompt_states.KeptStart(tokens, path)
-    if prompt_states.load(llama, path, tokens):
-        return "loaded"
-    llama.reset()
-    llama.eval(tokens)
-    prompt_states.save(llama, path, tokens)
-    return "evaluated"
+    evaluated = prompt_states.keep(llama, folder, model_path, start.name, begun[1])
+    return "evaluated" if evaluated else "loaded"
 
 
 async def _prepare(model_path: Path) -> str:

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -55,14 +55,37 @@ def cached(llama: Any, tokens: Sequence[int]) -> int:
                 min(llama.n_tokens, len(tokens)))
 
 
-def restore(llama: Any, starts: Iterable[KeptStart], tokens: Sequence[int]) -> None:
-    """Before a prompt of ``tokens``: when it begins with one of the kept ``starts`` and the KV cache no longer holds
-    all of that start (a prompt of another kind came in between), load the start's state instead of evaluating it."""
-    for start in starts:
+def restore(llama: Any, tokens: Sequence[int]) -> None:
+    """Before a prompt of ``tokens``: when it begins with one of the model's kept starts (``llama.kept_starts``) and
+    the KV cache no longer holds all of that start (a prompt of another kind came in between), load the start's
+    state instead of evaluating it."""
+    for start in llama.kept_starts.values():
         if list(tokens[:len(start.tokens)]) == start.tokens:
             if cached(llama, start.tokens) < len(start.tokens):
                 load(llama, start.path, start.tokens)
             return
+
+
+def evaluate(llama: Any, tokens: list[int]) -> int:
+    """Evaluate what of ``tokens`` the KV cache does not hold (a kept start they begin with loaded back first):
+    the number of tokens evaluated."""
+    restore(llama, tokens)
+    held = cached(llama, tokens)
+    if held < len(tokens):
+        llama.n_tokens = held
+        llama.eval(tokens[held:])
+    return len(tokens) - held
+
+
+def keep(llama: Any, folder: Path, model_path: Path, name: str, tokens: list[int]) -> int:
+    """Keep ``tokens`` as the start ``name`` of the model at ``model_path``: loaded from its file in ``folder``,
+    else evaluated and saved there. Returns the tokens evaluated (0: loaded)."""
+    start = KeptStart(tokens, state_file(folder, model_path, name, tokens))
+    llama.kept_starts[name] = start
+    evaluated = evaluate(llama, tokens)
+    if evaluated:
+        save(llama, start.path, tokens)
+    return evaluated
 
 
 def load(llama: Any, path: Path, tokens: list[int]) -> bool:
