@@ -284,6 +284,21 @@ def test_writes_take_the_form_the_orders_status_allows_when_the_message_asks_for
         "modify_pending_order_payment")  # a pending order's payment changes
 
 
+@pytest.mark.parametrize("text", ["I think I was charged twice for the coffee maker order, this is not ok",
+                                  "you overcharged me for #W1000003", "got billed two times for the water bottle"])
+def test_a_payment_change_read_into_a_charge_made_is_a_billing_dispute_for_a_person(text: str) -> None:
+    pay = {"cmd": "write", "tool": "modify_pending_order_payment", "order_id": "#W1000003", "payment": "PayPal"}
+    planned = check(text, pay)
+    assert {"cmd": "handoff", "reason": "request not covered"} in planned
+    assert not [c for c in planned if c["cmd"] == "write"]
+
+
+@pytest.mark.parametrize("text", ["have #W1000003 charged to my PayPal instead", "pay #W1000003 with PayPal"])
+def test_a_payment_change_asked_for_stays_one(text: str) -> None:
+    pay = {"cmd": "write", "tool": "modify_pending_order_payment", "order_id": "#W1000003", "payment": "PayPal"}
+    assert check(text, pay)[0]["tool"] == "modify_pending_order_payment"
+
+
 def test_a_change_of_the_account_read_several_times_is_made_once() -> None:
     reset = {"cmd": "write", "tool": "request_password_reset"}
     planned = check("olvidé mi contraseña, ¿me pueden mandar un enlace para cambiarla?", reset, reset, reset)

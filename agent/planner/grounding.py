@@ -177,6 +177,21 @@ def _answers_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[st
     return [c for c in planned if c["cmd"] != "answer" or id(c) in related]
 
 
+_CHARGED = re.compile(r"\b(?:over|double[- ]?)charg\w*|\b(?:charged|billed)\b(?!\s+(?:it\s+)?(?:to|on|with)\b)",
+                      re.IGNORECASE)
+"""A charge the customer says was made ("I was charged twice", "billed me for", "overcharged"), not one they ask to
+be made another way ("have it charged to my Visa")."""
+
+
+def _charges_disputed(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """A payment change read into a message about a charge made (a billing dispute: no tool covers it) is a
+    handoff; the planner read "I think I was charged twice for the coffee maker order" as a payment change."""
+    if not _CHARGED.search(text):
+        return planned
+    return [{"cmd": "handoff", "reason": "request not covered"} if c.get("tool") == "modify_pending_order_payment"
+            else c for c in planned]
+
+
 def _writes_unrelated(planned: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
     """Without changes unrelated to the message, when the planner read several into it, or one beside a
     correction of the task in progress (which is what the message is about)."""
@@ -619,6 +634,7 @@ def grounded(commands: list[Command], text: str, orders: list[dict[str, Any]],
         clauses = clauses_of(text)
         planned = _answers_nothing_asked(_answers_unrelated(_writes_unrelated(planned, text), text), clauses, text,
                                          intent)
+        planned = _charges_disputed(planned, text)
         planned = _missed_product_questions(_products_said(planned, text, products), clauses, products)
         planned = missed_changes(_removals(swaps_unasked(planned, text), clauses), clauses, text, orders, task)
         planned = _missed_questions(planned, clauses, orders)
