@@ -669,6 +669,18 @@ def test_an_item_removed_from_a_pending_order_is_a_cancellation_not_a_swap() -> 
     assert swapped["tool"] == "modify_pending_order_items"
 
 
+def test_an_item_cancelled_is_the_cancellation_however_the_planner_also_read_it() -> None:
+    text = "ugh I'm so frustrated, just cancel the water bottle order, I don't want it anymore"
+    cancel = {"cmd": "write", "tool": "cancel_pending_order", "order_id": "#W1000003", "reason": "no longer needed"}
+    swap = {"cmd": "write", "tool": "modify_pending_order_items", "order_id": "#W1000003", "items": ["Water Bottle"],
+            "new_option": "just cancel the water bottle order"}  # an option copied from the cancellation's words
+    [one] = check(text, cancel, swap)
+    assert one["tool"] == "cancel_pending_order" and one["order_id"] == "#W1000003" and "new_option" not in one
+    other = {**swap, "new_option": "a red one"}
+    swapped = check("cancel the water bottle, i want a red one", other)
+    assert {**other, "cmd": "write"} in swapped  # the swap stays one
+
+
 def test_a_change_of_address_or_payment_read_into_a_question_about_what_can_be_done_is_a_question() -> None:
     pay = {"cmd": "write", "tool": "modify_pending_order_payment", "payment": "paypal"}
     send = {"cmd": "write", "tool": "modify_pending_order_address"}

@@ -47,14 +47,14 @@ def clauses_of(text: str) -> list[Clause]:
 
 def asks_for(clause: str, action: str) -> bool:
     """The clause asks for ``action``: the verb itself (misspelt, not inflected: "cancelled" tells what happened)
-    as its first word or after "to", "please", "also" or "or" ("cancel or return"), not a noun ("return label"), with
-    no negation before it in the clause."""
+    as its first word or after "to", "please", "also", "just" or "or" ("cancel or return"), not a noun ("return
+    label"), with no negation before it in the clause."""
     words = re.findall(r"[a-z']+", clause.lower().replace("\u2019", "'"))
     for index, word in enumerate(words):
         verb = word == action or (alike(action, word) and not word.startswith(action) and word not in _NEAR_ACTIONS)
         follows = words[index + 1] if index + 1 < len(words) else ""
         before = words[index - 1] if index else "to"
-        if verb and before in ("to", "please", "pls", "also", "or") and follows not in _ACTION_NOUNS:
+        if verb and before in ("to", "please", "pls", "also", "just", "or") and follows not in _ACTION_NOUNS:
             return not _NEGATION & set(words[:index])  # "don't return it"; not "return all not for gaming"
     return False
 

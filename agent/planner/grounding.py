@@ -378,13 +378,24 @@ def _as_status_allows(planned: list[dict[str, Any]], text: str, orders: list[dic
 
 def _removals(planned: list[dict[str, Any]], clauses: list[Clause]) -> list[dict[str, Any]]:
     """An item to be removed from a pending order ("remove the fleece jacket from my pending order") is no item
-    changed for another option: it is a cancellation (of the whole order, which the proposal says first)."""
+    changed for another option: it is a cancellation (of the whole order, which the proposal says first). So is an
+    item change read beside the cancellation of its order from the clause that cancels it ("just cancel the t-shirt
+    order", the option copied from those words); an option from other words ("cancel the blue mug, I want the red
+    one") is a swap."""
+    cancelled = {c.get("order_id") for c in planned if c["cmd"] == "write" and c["tool"] == "cancel_pending_order"}
     removing = [sentence for clause, sentence, question in clauses if not question and asks_for(clause, "remove")]
-    if not removing:
-        return planned
-    return [{**{k: v for k, v in c.items() if k != "new_option"}, "tool": "cancel_pending_order"}
-            if c["cmd"] == "write" and c["tool"] == "modify_pending_order_items" and not c.get("new_option")
-            and any(items_named(sentence, [{"name": i} for i in c.get("items", [])]) for sentence in removing) else c
+    cancelling = [clause.lower() for clause, _, question in clauses if not question and asks_for(clause, "cancel")]
+
+    def removed(command: dict[str, Any]) -> bool:
+        if command["cmd"] != "write" or command["tool"] != "modify_pending_order_items":
+            return False
+        option, items = (command.get("new_option") or "").lower(), [{"name": i} for i in command.get("items", [])]
+        if not option and any(items_named(sentence, items) for sentence in removing):
+            return True
+        return command.get("order_id") in cancelled and any(
+            option in clause and items_named(clause, items) for clause in cancelling)
+
+    return [{**{k: v for k, v in c.items() if k != "new_option"}, "tool": "cancel_pending_order"} if removed(c) else c
             for c in planned]
 
 
