@@ -73,17 +73,14 @@ def _headline(metrics: Metrics) -> list[tuple[str, str]]:
     shown.insert(HEADLINE.index("loop_rate"), ("loops", str(metrics.loops)))
     shown.append(("replies replaced", ", ".join(f"{rule} {n}" for rule, n in sorted(metrics.replaced.items()))
                   or "none"))
-    if metrics.worded_sentences:
-        for label, counts in (("model sentences replaced", metrics.replaced_sentences),
-                              ("model sentences written again", metrics.rewritten_sentences)):
+    for label, counts, written in (
+            ("model sentences replaced", metrics.replaced_sentences, metrics.worded_sentences),
+            ("model sentences written again", metrics.rewritten_sentences, metrics.worded_sentences),
+            ("answer sentences stopped", metrics.answer_sentences_stopped, metrics.answer_sentences)):
+        if written:
             n = sum(counts.values())
-            shown.append((label, f"{n} of {metrics.worded_sentences} ({n / metrics.worded_sentences:.1%})"
+            shown.append((label, f"{n} of {written} ({n / written:.1%})"
                           + "".join(f", {rule} {k}" for rule, k in sorted(counts.items()))))
-    if metrics.answer_sentences:
-        stopped, written = metrics.answer_sentences_stopped, metrics.answer_sentences
-        n = sum(stopped.values())
-        shown.append(("answer sentences stopped", f"{n} of {written} ({n / written:.1%})"
-                      + "".join(f", {rule} {k}" for rule, k in sorted(stopped.items()))))
     shown.append(("help-center answers", ", ".join(f"{how} {n}" for how, n in sorted(metrics.answers.items()))
                   or "none"))
     shown += [(f"pass^{k}", f"{v:.1%}") for k, v in metrics.pass_hat_k.items()]
